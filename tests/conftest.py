@@ -1,0 +1,93 @@
+"""Shared fixtures: a scrubbed environment, the mirror farm, hermetic pip runs.
+
+``tests/`` is on sys.path (pytest's rootdir-relative import), so tests and
+benchmarks import the farm as ``farm``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from farm import Content, MirrorFarm, MirrorSpec, build_content
+
+_SCRUB_PREFIXES = ("PIP_", "CONDA", "MINSTALL_", "UV_", "MAMBA", "VIRTUAL_ENV", "XDG_",
+                   "PYTHONUSERBASE", "CI", "GITHUB_")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No test reads this machine's pip/conda/minstall config, caches or home."""
+    for name in list(os.environ):
+        if name.startswith(_SCRUB_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    return home
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return build_content()
+
+
+@pytest.fixture
+def make_farm(content: Content) -> Iterator:
+    """``make_farm(spec, ...)`` starts a farm that is closed after the test."""
+    farms: list[MirrorFarm] = []
+
+    def start(*specs: MirrorSpec, **kwargs: object) -> MirrorFarm:
+        farm = MirrorFarm(specs, content=content, **kwargs)  # type: ignore[arg-type]
+        farm.start()
+        farms.append(farm)
+        return farm
+
+    yield start
+    for farm in farms:
+        farm.close()
+
+
+@dataclass
+class PipResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    log: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_pip(tmp_path: Path) -> object:
+    """Run a real pip install into a fresh venv, hermetic: no pip.conf, no PIP_FIND_LINKS,
+    no cache. Returns stdout, stderr and pip's debug log (``--log``), which is where pip
+    names the reason a page was skipped (see ../shared/recorded/README.md)."""
+    counter = iter(range(1000))
+
+    def run(*args: str, timeout_s: float = 90) -> PipResult:
+        n = next(counter)
+        target = tmp_path / f"venv{n}"
+        venv.EnvBuilder(with_pip=False).create(target)
+        python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        log = tmp_path / f"pip{n}.log"
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ["HOME"],
+               "LANG": "C.UTF-8", "PIP_CONFIG_FILE": os.devnull}  # fmt: skip
+        cmd = [sys.executable, "-m", "pip", "--python", str(python), "install",
+               "--no-cache-dir", "--disable-pip-version-check", "--log", str(log), *args]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+        return PipResult(proc.returncode, proc.stdout, proc.stderr,
+                         log.read_text() if log.exists() else "")  # fmt: skip
+
+    return run

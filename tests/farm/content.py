@@ -1,0 +1,465 @@
+"""What the farm's mirrors serve: real conda channels, a PyPI simple index, PyTorch wheel trees.
+
+Everything is built once into memory as ``path -> Resource`` and shared by every
+mirror of a farm; a mirror serves the *parts* it is configured to carry.
+
+URL layout of every farm mirror (the same on all of them, so a redirect fault can
+send a client to the same path on another mirror):
+
+===============================================  ====================================
+``/conda/<channel>/<subdir>/repodata.json``      conda channels (+ ``.zst``, packages)
+``/pypi/simple/`` ``/pypi/simple/<project>/``    PEP 503 HTML or PEP 691 JSON by Accept
+``/pypi/packages/<file>`` (+ ``.metadata``)      wheels, PEP 658 metadata
+``/whl/<variant>/`` ``/whl/<variant>/torch/``    download.pytorch.org layout (PEP 503)
+``/whl/torch_stable.html``                       its legacy find-links pages
+``/pytorch-wheels/<variant>/``                   Aliyun-style flat directory listing
+===============================================  ====================================
+
+Parts: ``conda:<channel>``, ``pypi``, ``pytorch:index``, ``pytorch:find-links``.
+
+Index resources carry a *stale* twin: the same document without the newest version of
+each package, with an older Last-Modified, served by a mirror in the ``stale`` fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.tags import sys_tags
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from .packages import CondaSpec, WheelSpec, index_channel, make_conda_package, make_wheel
+
+JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
+HTML_SIMPLE = "application/vnd.pypi.simple.v1+html"
+DAY_S = 86_400
+DEFAULT_STALE_LAG_S = 3 * DAY_S
+BIG_BYTES = 4 * 1024 * 1024  # the big artifact of each kind, for throughput probes
+
+
+@dataclass
+class Resource:
+    body: bytes
+    content_type: str
+    mtime: float  # Last-Modified, seconds since the epoch
+    kind: str = "page"  # "index" (stale-able), "artifact" (hashed file), "metadata", "page"
+    alternatives: dict[str, bytes] = field(default_factory=dict)  # content type -> body
+    stale: Resource | None = None
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.sha256(self.body).hexdigest()[:20] + '"'
+
+
+def shared_dir() -> Path:
+    """``../shared`` beside the repository (MINSTALL_SHARED_DIR overrides)."""
+    env = os.environ.get("MINSTALL_SHARED_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
+
+
+@dataclass
+class Content:
+    resources: dict[str, Resource]
+    parts: dict[str, set[str]]  # part name -> the paths it consists of
+    facts: dict[str, object]  # what tests need to know (newest versions, file names, ...)
+
+    def paths_for(self, parts: set[str]) -> set[str]:
+        out: set[str] = set()
+        for part in parts:
+            out |= self.parts[part]
+        return out
+
+
+class _Builder:
+    def __init__(self, now: float, stale_lag_s: float) -> None:
+        self.now = now
+        self.stale_mtime = now - stale_lag_s
+        self.resources: dict[str, Resource] = {}
+        self.parts: dict[str, set[str]] = {}
+        self.facts: dict[str, object] = {}
+
+    def add(self, part: str, path: str, resource: Resource) -> None:
+        self.resources[path] = resource
+        self.parts.setdefault(part, set()).add(path)
+
+
+# ------------------------------------------------------------------ conda
+
+
+def _conda_specs() -> dict[str, list[CondaSpec]]:
+    t0 = 1_700_000_000_000
+    later = t0 + 10 * DAY_S * 1000
+    cuda = "py311_cuda12.1_cudnn9_0"
+    return {
+        "conda-forge": [
+            CondaSpec("pkgb", "1.0", "noarch", noarch="generic", timestamp_ms=t0),
+            CondaSpec("pkgb", "1.1", "noarch", noarch="generic", timestamp_ms=later),
+            *[CondaSpec("pkgc", "0.1", s, "h1234_0", timestamp_ms=t0)
+              for s in ("linux-64", "win-64", "osx-arm64")],
+            CondaSpec("pkga", "1.0", "noarch", depends=("pkgb >=1.0", "pkgc"), noarch="generic",
+                      timestamp_ms=t0),
+            CondaSpec("pynoarch", "1.0", "noarch", "pyhd8ed1ab_0", depends=("python >=3.8",),
+                      noarch="python", timestamp_ms=t0),
+            CondaSpec("bigdata", "1.0", "noarch", noarch="generic", timestamp_ms=t0,
+                      payload_bytes=BIG_BYTES),
+            *[CondaSpec("pytorch", v, s, f"cpu_generic_py311_{i}", timestamp_ms=ts)
+              for i, (v, ts) in enumerate((("2.5.1", t0), ("2.6.0", later)))
+              for s in ("linux-64", "win-64")],
+        ],
+        "pytorch": [
+            *[CondaSpec("pytorch", v, s, b, depends=dep, timestamp_ms=ts)
+              for v, ts in (("2.4.1", t0), ("2.5.1", later))
+              for s in ("linux-64", "win-64")
+              for b, dep in ((cuda, ("pytorch-cuda 12.1.*",)), ("py3.11_cpu_0", ()))],
+            CondaSpec("torchvision", "0.20.1", "linux-64", "py311_cu121", depends=("pytorch 2.5.1",),
+                      timestamp_ms=later),
+            CondaSpec("pytorch-cuda", "12.1", "noarch", "ha16c6d3_6", noarch="generic",
+                      timestamp_ms=t0),
+            CondaSpec("pytorch-mutex", "1.0", "noarch", "cuda", noarch="generic", timestamp_ms=t0),
+        ],
+        "bioconda": [
+            CondaSpec("samtools", "1.20", "linux-64", "h50ea8bc_0", timestamp_ms=t0),
+            CondaSpec("samtools", "1.21", "linux-64", "h50ea8bc_0", timestamp_ms=later),
+        ],
+        "nvidia": [
+            CondaSpec("cuda-version", "12.1", "noarch", "0", noarch="generic", timestamp_ms=t0),
+            CondaSpec("cuda-runtime", "12.1.0", "linux-64", "0", depends=("cuda-version 12.1.*",),
+                      timestamp_ms=t0),
+        ],
+        "r": [
+            CondaSpec("r-base", "4.2.0", "linux-64", "h1234_0", timestamp_ms=t0),
+            CondaSpec("r-base", "4.3.1", "linux-64", "h1234_0", timestamp_ms=later),
+        ],
+        "msys2": [CondaSpec("m2-base", "1.0.0", "win-64", "2", timestamp_ms=t0)],
+    }  # fmt: skip
+
+
+def _stale_repodata(repodata: dict) -> dict:
+    """The same index without the newest version of each package name that has several."""
+    stale = json.loads(json.dumps(repodata))
+    for key in ("packages", "packages.conda"):
+        records = stale.get(key, {})
+        newest: dict[str, Version] = {}
+        versions: dict[str, set[Version]] = {}
+        for rec in records.values():
+            v = Version(rec["version"])
+            versions.setdefault(rec["name"], set()).add(v)
+            newest[rec["name"]] = max(newest.get(rec["name"], v), v)
+        for fn, rec in list(records.items()):
+            if len(versions[rec["name"]]) > 1 and Version(rec["version"]) == newest[rec["name"]]:
+                del records[fn]
+    return stale
+
+
+def _zstd_compress(data: bytes) -> bytes:
+    try:  # Python 3.14+
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:  # the backport conda-package-handling depends on
+        from backports import zstd  # type: ignore[import-not-found,no-redef]
+    return zstd.compress(data)
+
+
+def _add_channel_dir(b: _Builder, channel: str, root: Path) -> None:
+    part = f"conda:{channel}"
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root).as_posix()
+        path = f"/conda/{channel}/{rel}"
+        body = file.read_bytes()
+        if file.name in ("repodata.json", "current_repodata.json"):
+            data = json.loads(body)
+            stale = json.dumps(_stale_repodata(data)).encode()
+            res = Resource(body, "application/json", b.now, "index",
+                           stale=Resource(stale, "application/json", b.stale_mtime, "index"))
+            b.add(part, path, res)
+            if file.name == "repodata.json" and not (file.parent / "repodata.json.zst").exists():
+                continue
+        elif file.name == "repodata.json.zst":
+            fresh_json = (file.parent / "repodata.json").read_bytes()
+            stale = _zstd_compress(json.dumps(_stale_repodata(json.loads(fresh_json))).encode())
+            b.add(part, path, Resource(body, "application/zstd", b.now, "index",
+                                       stale=Resource(stale, "application/zstd", b.stale_mtime,
+                                                      "index")))
+        elif file.suffix in (".conda", ".bz2"):
+            b.add(part, path, Resource(body, "application/octet-stream", b.now, "artifact"))
+        else:
+            ctype = {".json": "application/json", ".html": "text/html",
+                     ".xml": "application/rss+xml"}.get(file.suffix, "application/octet-stream")
+            b.add(part, path, Resource(body, ctype, b.now, "page"))  # fmt: skip
+
+
+def _build_conda(b: _Builder, work: Path) -> None:
+    real = shared_dir() / "data" / "conda_format_repo"
+    if not real.is_dir():
+        raise FileNotFoundError(
+            f"{real} is missing: the farm serves conda's real test channel from ../shared/data "
+            "(set MINSTALL_SHARED_DIR to the shared folder)")
+    # The real channel from conda's own test data stands for Anaconda's 'main'.
+    _add_channel_dir(b, "main", real)
+    made: dict[str, list[str]] = {"main": ["zlib-1.2.11-h7b6447c_3"]}
+    for channel, specs in _conda_specs().items():
+        out = work / "channels" / channel
+        for spec in specs:
+            make_conda_package(spec, out, work / "src")
+        index_channel(out)
+        _add_channel_dir(b, channel, out)
+        made[channel] = sorted({s.stem for s in specs})
+    b.facts["conda_channels"] = sorted(made)
+    b.facts["conda_packages"] = made
+
+
+# ------------------------------------------------------------------ PyPI
+
+
+def _local_platform_tag() -> tuple[str, str]:
+    """(interpreter tag, platform tag) of the running Python, as real torch wheels use them."""
+    first = next(t for t in sys_tags() if t.abi != "none")
+    platform = first.platform
+    if sys.platform.startswith("linux") and platform.endswith("x86_64"):
+        platform = "linux_x86_64"  # what download.pytorch.org uses for Linux wheels
+    return first.interpreter, platform
+
+
+def _simple_html(title: str, links: list[tuple[str, str, dict[str, str]]]) -> bytes:
+    rows = []
+    for href, text, attrs in links:
+        extra = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items())
+        rows.append(f'<a href="{html.escape(href)}"{extra}>{html.escape(text)}</a><br/>')
+    return ("<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\">"
+            f"<title>{html.escape(title)}</title></head>\n<body><h1>{html.escape(title)}</h1>\n"
+            + "\n".join(rows) + "\n</body></html>\n").encode()  # fmt: skip
+
+
+@dataclass
+class _Dist:
+    project: str
+    version: str
+    filename: str
+    body: bytes
+    metadata: str
+    requires_python: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+def _real_wheels() -> list[_Dist]:
+    import zipfile
+
+    out = []
+    for whl in sorted((shared_dir() / "data" / "wheels").glob("*.whl")):
+        body = whl.read_bytes()
+        with zipfile.ZipFile(whl) as zf:
+            meta_name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+            metadata = zf.read(meta_name).decode()
+        fields = dict(
+            line.split(": ", 1) for line in metadata.splitlines() if ": " in line[:40]
+        )
+        out.append(_Dist(fields["Name"], fields["Version"], whl.name, body, metadata,
+                         fields.get("Requires-Python")))  # fmt: skip
+    return out
+
+
+def _generated_wheels() -> list[_Dist]:
+    specs = [
+        WheelSpec("alpha", "1.0", requires=("beta>=1.0", "six"), requires_python=">=3.8"),
+        WheelSpec("alpha", "1.1", requires=("beta>=1.0", "six"), requires_python=">=3.8"),
+        WheelSpec("beta", "1.0", requires=("idna",)),
+        WheelSpec("bigwheel", "1.0", payload_bytes=BIG_BYTES),
+    ]
+    out = []
+    for spec in specs:
+        body, metadata = make_wheel(spec)
+        out.append(_Dist(spec.name, spec.version, spec.filename, body, metadata,
+                         spec.requires_python))  # fmt: skip
+    return out
+
+
+def _project_pages(dists: list[_Dist], href_prefix: str, stale: bool) -> dict[str, tuple[bytes, bytes]]:
+    """project -> (HTML page, JSON page); ``stale`` drops each project's newest version."""
+    by_project: dict[str, list[_Dist]] = {}
+    for d in dists:
+        by_project.setdefault(canonicalize_name(d.project), []).append(d)
+    pages = {}
+    for project, items in by_project.items():
+        if stale:
+            versions = {Version(d.version) for d in items}
+            if len(versions) > 1:
+                items = [d for d in items if Version(d.version) != max(versions)]
+        links, files = [], []
+        for d in sorted(items, key=lambda d: (Version(d.version), d.filename)):
+            meta_sha = hashlib.sha256(d.metadata.encode()).hexdigest()
+            attrs = {"data-dist-info-metadata": f"sha256={meta_sha}",
+                     "data-core-metadata": f"sha256={meta_sha}"}
+            if d.requires_python:
+                attrs = {"data-requires-python": d.requires_python, **attrs}
+            href = f"{href_prefix}{d.filename}"
+            links.append((f"{href}#sha256={d.sha256}", d.filename, attrs))
+            entry = {"filename": d.filename, "url": href, "hashes": {"sha256": d.sha256},
+                     "core-metadata": {"sha256": meta_sha},
+                     "data-dist-info-metadata": {"sha256": meta_sha},
+                     "size": len(d.body), "yanked": False}
+            if d.requires_python:
+                entry["requires-python"] = d.requires_python
+            files.append(entry)  # fmt: skip
+        versions_sorted = sorted({d.version for d in items}, key=Version)
+        page_json = {"meta": {"api-version": "1.1"}, "name": project,
+                     "versions": versions_sorted, "files": files}  # fmt: skip
+        pages[project] = (_simple_html(f"Links for {project}", links),
+                          json.dumps(page_json).encode())  # fmt: skip
+    return pages
+
+
+def _build_pypi(b: _Builder) -> None:
+    dists = _real_wheels() + _generated_wheels()
+    fresh = _project_pages(dists, "../../packages/", stale=False)
+    stale = _project_pages(dists, "../../packages/", stale=True)
+    for project, (page_html, page_json) in fresh.items():
+        s_html, s_json = stale[project]
+        b.add("pypi", f"/pypi/simple/{project}/", Resource(
+            page_html, "text/html", b.now, "index", alternatives={JSON_SIMPLE: page_json},
+            stale=Resource(s_html, "text/html", b.stale_mtime, "index",
+                           alternatives={JSON_SIMPLE: s_json})))  # fmt: skip
+    root_links = [(f"{p}/", p, {}) for p in sorted(fresh)]
+    root_json = json.dumps({"meta": {"api-version": "1.1"},
+                            "projects": [{"name": p} for p in sorted(fresh)]}).encode()
+    b.add("pypi", "/pypi/simple/", Resource(_simple_html("Simple index", root_links), "text/html",
+                                            b.now, "page", alternatives={JSON_SIMPLE: root_json}))
+    for d in dists:
+        b.add("pypi", f"/pypi/packages/{d.filename}",
+              Resource(d.body, "application/octet-stream", b.now, "artifact"))
+        b.add("pypi", f"/pypi/packages/{d.filename}.metadata",
+              Resource(d.metadata.encode(), "application/octet-stream", b.now, "metadata"))
+    newest: dict[str, str] = {}
+    for d in dists:
+        key = canonicalize_name(d.project)
+        if key not in newest or Version(d.version) > Version(newest[key]):
+            newest[key] = d.version
+    b.facts["pypi_projects"] = sorted(fresh)
+    b.facts["pypi_newest"] = newest
+    b.facts["pypi_files"] = {d.filename: d.sha256 for d in dists}
+
+
+# ------------------------------------------------------------------ PyTorch wheels
+
+TORCH_VARIANTS = ("cpu", "cu118", "cu121", "cu124")
+TORCH_RELEASES = (("2.4.1", "0.19.1"), ("2.5.1", "0.20.1"))
+TORCH_PAYLOAD_BYTES = 1024 * 1024
+
+
+def _torch_dists() -> dict[str, list[_Dist]]:
+    interp, local_platform = _local_platform_tag()
+    platforms = [local_platform] + (["win_amd64"] if local_platform != "win_amd64" else [])
+    out: dict[str, list[_Dist]] = {}
+    for variant in TORCH_VARIANTS:
+        cuda = None if variant == "cpu" else f"{variant[2:-1]}.{variant[-1]}"
+        for torch_v, vision_v in TORCH_RELEASES:
+            for platform in platforms:
+                tag = f"{interp}-{interp}-{platform}"
+                for spec in (
+                    WheelSpec("torch", f"{torch_v}+{variant}", tag,
+                              payload_bytes=TORCH_PAYLOAD_BYTES,
+                              files={"torch/version.py": f"__version__ = '{torch_v}+{variant}'\n"
+                                                         f"cuda = {cuda!r}\n"}),
+                    WheelSpec("torchvision", f"{vision_v}+{variant}", tag,
+                              requires=(f"torch=={torch_v}",)),
+                ):  # fmt: skip
+                    body, metadata = make_wheel(spec)
+                    out.setdefault(variant, []).append(_Dist(
+                        spec.name, spec.version, spec.filename, body, metadata))
+    return out
+
+
+def _flat_listing(title: str, names: list[tuple[str, str]]) -> bytes:
+    """An nginx-style autoindex, '+' written as &#43; as Aliyun's listing does."""
+    rows = ['<a href="../">../</a>']
+    for href, text in names:
+        rows.append(f'<a href="{href.replace("+", "&#43;")}">{text.replace("+", "&#43;")}</a>'
+                    f"{' ' * 4}01-Jan-2026 00:00    -")
+    return (f"<html>\n<head><title>Index of {title}</title></head>\n<body>\n"
+            f"<h1>Index of {title}</h1><hr><pre>" + "\n".join(rows)
+            + "\n</pre><hr></body>\n</html>\n").encode()  # fmt: skip
+
+
+def _build_torch(b: _Builder) -> None:
+    dists = _torch_dists()
+    newest_torch = max((Version(v) for v, _ in TORCH_RELEASES))
+    stable_all = []
+    for variant, items in dists.items():
+        # PEP 503 index layout (download.pytorch.org, NJU)
+        for project in ("torch", "torchvision"):
+            mine = [d for d in items if d.project == project]
+            fresh_h, fresh_j = _project_pages(mine, "../", stale=False)[project]
+            stale_h, stale_j = _project_pages(mine, "../", stale=True)[project]
+            b.add("pytorch:index", f"/whl/{variant}/{project}/", Resource(
+                fresh_h, "text/html", b.now, "index", alternatives={JSON_SIMPLE: fresh_j},
+                stale=Resource(stale_h, "text/html", b.stale_mtime, "index",
+                               alternatives={JSON_SIMPLE: stale_j})))  # fmt: skip
+        b.add("pytorch:index", f"/whl/{variant}/", Resource(
+            _simple_html("Simple index", [("torch/", "torch", {}),
+                                          ("torchvision/", "torchvision", {})]),
+            "text/html", b.now, "page"))  # fmt: skip
+        stable = [(d.filename.replace("+", "%2B"), d.filename) for d in items]
+        stable_all += [(f"{variant}/{h}", f"{variant}/{t}") for h, t in stable]
+        b.add("pytorch:index", f"/whl/{variant}/torch_stable.html", Resource(
+            _simple_html("torch_stable", [(h, t, {}) for h, t in stable]), "text/html",
+            b.now, "index"))  # fmt: skip
+        # Aliyun-style flat listing
+        fresh_names = [(d.filename, d.filename) for d in items]
+        stale_names = [(d.filename, d.filename) for d in items
+                       if Version(d.version.split("+")[0]) < newest_torch
+                       or d.project != "torch"]  # fmt: skip
+        b.add("pytorch:find-links", f"/pytorch-wheels/{variant}/", Resource(
+            _flat_listing(f"/pytorch-wheels/{variant}/", fresh_names), "text/html", b.now,
+            "index", stale=Resource(_flat_listing(f"/pytorch-wheels/{variant}/", stale_names),
+                                    "text/html", b.stale_mtime, "index")))  # fmt: skip
+        for d in items:
+            res = Resource(d.body, "application/octet-stream", b.now, "artifact")
+            b.add("pytorch:index", f"/whl/{variant}/{d.filename}", res)
+            b.add("pytorch:index", f"/whl/{variant}/{d.filename}.metadata", Resource(
+                d.metadata.encode(), "application/octet-stream", b.now, "metadata"))
+            b.add("pytorch:find-links", f"/pytorch-wheels/{variant}/{d.filename}", res)
+    b.add("pytorch:index", "/whl/torch_stable.html", Resource(
+        _simple_html("torch_stable", [(h, t, {}) for h, t in stable_all]), "text/html", b.now,
+        "index"))  # fmt: skip
+    interp, platform = _local_platform_tag()
+    b.facts["torch_variants"] = list(TORCH_VARIANTS)
+    b.facts["torch_releases"] = [t for t, _ in TORCH_RELEASES]
+    b.facts["torch_local_tag"] = f"{interp}-{interp}-{platform}"
+    b.facts["torch_files"] = {d.filename: d.sha256 for ds in dists.values() for d in ds}
+
+
+# ------------------------------------------------------------------ entry point
+
+_CACHE: dict[float, Content] = {}
+_LOCK = threading.Lock()
+
+
+def build_content(stale_lag_s: float = DEFAULT_STALE_LAG_S, now: float | None = None) -> Content:
+    """Build (or reuse, per process) the farm's content; a few hundred ms the first time."""
+    with _LOCK:
+        if now is None and stale_lag_s in _CACHE:
+            return _CACHE[stale_lag_s]
+        b = _Builder(time.time() if now is None else now, stale_lag_s)
+        work = Path(tempfile.mkdtemp(prefix="minstall-farm-"))
+        try:
+            _build_conda(b, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        _build_pypi(b)
+        _build_torch(b)
+        content = Content(b.resources, b.parts, b.facts)
+        if now is None:
+            _CACHE[stale_lag_s] = content
+        return content
