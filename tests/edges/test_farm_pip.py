@@ -103,8 +103,8 @@ def test_stall_mid_download(make_farm, run_pip) -> None:
     m = make_farm(MirrorSpec("m", faults=[Fault("stall", path="*/bigwheel-*.whl", hold_s=20)]))["m"]
     r = run_pip("-i", m.simple_url, *QUICK, "--resume-retries", "0", "bigwheel")
     assert r.returncode == 1
-    assert f"Unable to fetch {m.url}/pypi/packages/bigwheel-1.0-py3-none-any.whl" in r.stderr
-    assert "127.0.0.1 didn't respond within 2.0 seconds" in r.stderr
+    assert "WARNING: Connection interrupted while downloading." in r.stderr
+    assert "Download failed because not enough bytes were received" in r.stderr
     stalled = [q for q in m.requests if q.fault == "stall"]
     assert stalled and stalled[0].status == 200 and stalled[0].bytes_sent == 1024
 
