@@ -38,12 +38,28 @@ LAYOUTS = ("index", "find-links")
 # in this list is almost always a typo.
 KNOWN_SUBDIRS = frozenset(
     {
-        "noarch", "emscripten-wasm32", "wasi-wasm32", "freebsd-64",
-        "linux-32", "linux-64", "linux-aarch64", "linux-armv6l", "linux-armv7l",
-        "linux-ppc64", "linux-ppc64le", "linux-riscv64", "linux-s390x",
-        "osx-32", "osx-64", "osx-arm64", "win-32", "win-64", "win-arm64", "zos-z",
+        "noarch",
+        "emscripten-wasm32",
+        "wasi-wasm32",
+        "freebsd-64",
+        "linux-32",
+        "linux-64",
+        "linux-aarch64",
+        "linux-armv6l",
+        "linux-armv7l",
+        "linux-ppc64",
+        "linux-ppc64le",
+        "linux-riscv64",
+        "linux-s390x",
+        "osx-32",
+        "osx-64",
+        "osx-arm64",
+        "win-32",
+        "win-64",
+        "win-arm64",
+        "zos-z",
     }
-)  # fmt: skip
+)
 
 _MIRROR_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -51,9 +67,20 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _TOP_KEYS = {"schema", "mirror", "channel"}
 _MIRROR_KEYS = {
-    "name", "region", "homepage", "sources", "upstream", "enabled", "insecure",
-    "token_env", "notes", "channel_alias", "conda", "pypi", "pytorch",
-}  # fmt: skip
+    "name",
+    "region",
+    "homepage",
+    "sources",
+    "upstream",
+    "enabled",
+    "insecure",
+    "token_env",
+    "notes",
+    "channel_alias",
+    "conda",
+    "pypi",
+    "pytorch",
+}
 _CONDA_ENTRY_KEYS = {"url", "source", "subdirs", "note"}
 _PYPI_KEYS = {"simple", "source", "note"}
 _PYTORCH_KEYS = {"base", "layout", "listing", "source", "note"}
@@ -191,13 +218,20 @@ def _fail(path: str, problem: str, mirror: str | None = None, key: str | None = 
 def _check_layer(data: dict[str, Any], path: str) -> None:
     for key in data:
         if key not in _TOP_KEYS:
-            _fail(path, f"unknown top-level key (expected one of: {', '.join(sorted(_TOP_KEYS))})",
-                  key=key)  # fmt: skip
+            _fail(
+                path,
+                f"unknown top-level key (expected one of: {', '.join(sorted(_TOP_KEYS))})",
+                key=key,
+            )
     if "schema" not in data:
         _fail(path, f"missing 'schema = {SCHEMA_VERSION}' at the top of the file", key="schema")
     if data["schema"] != SCHEMA_VERSION:
-        _fail(path, f"schema {data['schema']!r} is not supported (this minstall reads schema "
-                    f"{SCHEMA_VERSION}); upgrade minstall or rewrite the file", key="schema")  # fmt: skip
+        _fail(
+            path,
+            f"schema {data['schema']!r} is not supported (this minstall reads schema "
+            f"{SCHEMA_VERSION}); upgrade minstall or rewrite the file",
+            key="schema",
+        )
     mirrors = data.get("mirror", {})
     if not isinstance(mirrors, dict):
         _fail(path, "must be a table of [mirror.<id>] entries", key="mirror")
@@ -217,8 +251,9 @@ def _check_mirror(path: str, mid: str, entry: Any) -> None:
         _fail(path, "must be a table", mirror=mid)
     for key, value in entry.items():
         if key not in _MIRROR_KEYS:
-            _fail(path, f"unknown key (expected one of: {', '.join(sorted(_MIRROR_KEYS))})",
-                  mid, key)  # fmt: skip
+            _fail(
+                path, f"unknown key (expected one of: {', '.join(sorted(_MIRROR_KEYS))})", mid, key
+            )
         if key in ("name", "region"):
             _want_str(path, mid, key, value)
         elif key in ("homepage", "channel_alias"):
@@ -230,8 +265,13 @@ def _check_mirror(path: str, mid: str, entry: Any) -> None:
                 _fail(path, f"must be true or false, not {value!r}", mid, key)
         elif key == "token_env":
             if not isinstance(value, str) or not _ENV_NAME.match(value):
-                _fail(path, "must name an environment variable (the token itself is never "
-                            "stored in the catalog)", mid, key)  # fmt: skip
+                _fail(
+                    path,
+                    "must name an environment variable (the token itself is never "
+                    "stored in the catalog)",
+                    mid,
+                    key,
+                )
         elif key == "notes":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 _fail(path, "must be a list of strings", mid, key)
@@ -244,11 +284,16 @@ def _check_mirror(path: str, mid: str, entry: Any) -> None:
             _check_table(path, mid, key, value, _PYTORCH_KEYS, required=())
             _check_urls_in(path, mid, key, value, ("base", "source"))
             if "layout" in value and value["layout"] not in LAYOUTS:
-                _fail(path, f"must be one of {', '.join(LAYOUTS)}, not {value['layout']!r}",
-                      mid, "pytorch.layout")  # fmt: skip
+                _fail(
+                    path,
+                    f"must be one of {', '.join(LAYOUTS)}, not {value['layout']!r}",
+                    mid,
+                    "pytorch.layout",
+                )
             if "listing" in value and not isinstance(value["listing"], str):
-                _fail(path, "must be a file name such as 'torch_stable.html'", mid,
-                      "pytorch.listing")  # fmt: skip
+                _fail(
+                    path, "must be a file name such as 'torch_stable.html'", mid, "pytorch.listing"
+                )
 
 
 def _check_conda(path: str, mid: str, table: Any) -> None:
@@ -271,8 +316,13 @@ def _check_conda(path: str, mid: str, table: Any) -> None:
                 _fail(path, "must be a non-empty list of conda subdirs", mid, f"{key}.subdirs")
             for subdir in subdirs:
                 if subdir not in KNOWN_SUBDIRS:
-                    _fail(path, f"unknown conda subdir {subdir!r} (known: "
-                                f"{', '.join(sorted(KNOWN_SUBDIRS))})", mid, f"{key}.subdirs")  # fmt: skip
+                    _fail(
+                        path,
+                        f"unknown conda subdir {subdir!r} (known: "
+                        f"{', '.join(sorted(KNOWN_SUBDIRS))})",
+                        mid,
+                        f"{key}.subdirs",
+                    )
 
 
 def _check_channel_facts(path: str, name: str, facts: Any) -> None:
@@ -281,8 +331,11 @@ def _check_channel_facts(path: str, name: str, facts: Any) -> None:
         _fail(path, "must be a table", key=key)
     for k, v in facts.items():
         if k not in _CHANNEL_FACT_KEYS:
-            _fail(path, f"unknown key (expected one of: {', '.join(sorted(_CHANNEL_FACT_KEYS))})",
-                  key=f"{key}.{k}")  # fmt: skip
+            _fail(
+                path,
+                f"unknown key (expected one of: {', '.join(sorted(_CHANNEL_FACT_KEYS))})",
+                key=f"{key}.{k}",
+            )
         if k in ("means", "windows_only", "sources") and (
             not isinstance(v, list) or not all(isinstance(x, str) for x in v)
         ):
@@ -291,14 +344,19 @@ def _check_channel_facts(path: str, name: str, facts: Any) -> None:
             _fail(path, "must be a string", key=f"{key}.{k}")
 
 
-def _check_table(path: str, mid: str, key: str, value: Any, allowed: set[str],
-                 required: Sequence[str]) -> None:  # fmt: skip
+def _check_table(
+    path: str, mid: str, key: str, value: Any, allowed: set[str], required: Sequence[str]
+) -> None:
     if not isinstance(value, dict):
         _fail(path, "must be a table", mid, key)
     for k in value:
         if k not in allowed:
-            _fail(path, f"unknown key (expected one of: {', '.join(sorted(allowed))})", mid,
-                  f"{key}.{k}")  # fmt: skip
+            _fail(
+                path,
+                f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+                mid,
+                f"{key}.{k}",
+            )
     for k in required:
         if k not in value:
             _fail(path, "is required", mid, f"{key}.{k}")
@@ -307,8 +365,9 @@ def _check_table(path: str, mid: str, key: str, value: Any, allowed: set[str],
             _fail(path, "must be a string", mid, f"{key}.{k}")
 
 
-def _check_urls_in(path: str, mid: str, key: str, table: dict[str, Any],
-                   names: Sequence[str]) -> None:  # fmt: skip
+def _check_urls_in(
+    path: str, mid: str, key: str, table: dict[str, Any], names: Sequence[str]
+) -> None:
     for name in names:
         if name in table:
             _want_url(path, mid, f"{key}.{name}", table[name])
@@ -333,8 +392,13 @@ def _want_url(path: str, mid: str, key: str, value: Any) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         _fail(path, f"{value!r} is not an http(s) URL", mid, key)
     if parts.username or parts.password:
-        _fail(path, "credentials must not be stored in the catalog; put the token in an "
-                    "environment variable and name it with token_env", mid, key)  # fmt: skip
+        _fail(
+            path,
+            "credentials must not be stored in the catalog; put the token in an "
+            "environment variable and name it with token_env",
+            mid,
+            key,
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -385,18 +449,26 @@ def _finish_mirror(mid: str, entry: dict[str, Any], origin: dict[tuple[str, str]
 
     for key in ("name", "region"):
         if key not in entry:
-            _fail(first, f"is required for a new mirror ({mid!r} is not in the catalog this file "
-                         "extends)", mid, key)  # fmt: skip
+            _fail(
+                first,
+                f"is required for a new mirror ({mid!r} is not in the catalog this file extends)",
+                mid,
+                key,
+            )
     insecure = bool(entry.get("insecure", False))
 
     def url(key: str, value: str) -> str:
         if urlsplit(value).scheme == "http" and not insecure:
             host = urlsplit(value).hostname or ""
             if not is_loopback(host):
-                _fail(where(key), f"plain http:// is refused for {host} (anyone on the path can "
-                                  "change what you install); use https://, or set "
-                                  "'insecure = true' on this mirror if you accept that",
-                      mid, key)  # fmt: skip
+                _fail(
+                    where(key),
+                    f"plain http:// is refused for {host} (anyone on the path can "
+                    "change what you install); use https://, or set "
+                    "'insecure = true' on this mirror if you accept that",
+                    mid,
+                    key,
+                )
         return value
 
     conda: dict[str, CondaChannel] = {}
@@ -416,8 +488,11 @@ def _finish_mirror(mid: str, entry: dict[str, Any], origin: dict[tuple[str, str]
         table = entry["pypi"]
         if "simple" not in table:
             _fail(where("pypi"), "is required", mid, "pypi.simple")
-        pypi = PyPIIndex(simple=url("pypi.simple", table["simple"]),
-                         source=table.get("source"), note=table.get("note"))  # fmt: skip
+        pypi = PyPIIndex(
+            simple=url("pypi.simple", table["simple"]),
+            source=table.get("source"),
+            note=table.get("note"),
+        )
     pytorch = None
     if "pytorch" in entry:
         table = entry["pytorch"]
@@ -450,8 +525,11 @@ def _finish_mirror(mid: str, entry: dict[str, Any], origin: dict[tuple[str, str]
         origins=tuple(dict.fromkeys(entry["_origins"])),
     )
     if mirror.enabled and not mirror.kinds:
-        _fail(where("name"), "carries nothing: give it a [conda], [pypi] or [pytorch] table, "
-                             "or set enabled = false", mid)  # fmt: skip
+        _fail(
+            where("name"),
+            "carries nothing: give it a [conda], [pypi] or [pytorch] table, or set enabled = false",
+            mid,
+        )
     return mirror
 
 

@@ -20,7 +20,6 @@ from mirrorinstall import __version__
 from mirrorinstall.catalog import Catalog, Mirror
 from mirrorinstall.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, MinstallError
 from mirrorinstall.settings import (
-    cache_dir,
     environ_snapshot,
     load_catalog,
     user_catalog_path,
@@ -58,8 +57,9 @@ class AppContext:
 )
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
-def cli(ctx: click.Context, catalog_flag: str | None, cache_dir_flag: str | None,
-        debug: bool) -> None:  # fmt: skip
+def cli(
+    ctx: click.Context, catalog_flag: str | None, cache_dir_flag: str | None, debug: bool
+) -> None:
     """minstall: install heavy Python packages (PyTorch, TensorFlow, CUDA) through the
     fastest healthy mirror, with the CUDA build your driver can run.
     """
@@ -68,8 +68,12 @@ def cli(ctx: click.Context, catalog_flag: str | None, cache_dir_flag: str | None
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON (stable schema).")
-@click.option("--path", "show_path", is_flag=True,
-              help="Print the path of the user catalog (created by you; merges by mirror id).")  # fmt: skip
+@click.option(
+    "--path",
+    "show_path",
+    is_flag=True,
+    help="Print the path of the user catalog (created by you; merges by mirror id).",
+)
 @click.pass_obj
 def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
     """List every mirror minstall knows: what it carries, its region and sources."""
@@ -77,8 +81,11 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
         path = user_catalog_path(app.environ)
         click.echo(str(path))
         if not path.is_file():
-            click.echo(f"(does not exist yet; create it with 'schema = 1' and [mirror.<id>] "
-                       f"tables to add or override mirrors)", err=True)  # fmt: skip
+            click.echo(
+                "(does not exist yet; create it with 'schema = 1' and [mirror.<id>] "
+                "tables to add or override mirrors)",
+                err=True,
+            )
         return
     catalog = app.catalog()
     if as_json:
@@ -86,8 +93,10 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
         return
     click.echo(format_mirror_table(catalog.mirrors))
     enabled = len(catalog.enabled())
-    click.echo(f"\n{len(catalog.mirrors)} mirrors ({enabled} enabled) from "
-               f"{', '.join(catalog.paths)}", err=True)  # fmt: skip
+    click.echo(
+        f"\n{len(catalog.mirrors)} mirrors ({enabled} enabled) from {', '.join(catalog.paths)}",
+        err=True,
+    )
 
 
 def mirror_to_json(mirror: Mirror) -> dict[str, object]:
@@ -101,22 +110,32 @@ def mirror_to_json(mirror: Mirror) -> dict[str, object]:
         "homepage": mirror.homepage,
         "kinds": list(mirror.kinds),
         "conda": {
-            name: {"url": ch.url, "subdirs": list(ch.subdirs) if ch.subdirs else None,
-                   "source": ch.source, "note": ch.note}  # fmt: skip
+            name: {
+                "url": ch.url,
+                "subdirs": list(ch.subdirs) if ch.subdirs else None,
+                "source": ch.source,
+                "note": ch.note,
+            }
             for name, ch in mirror.conda.items()
         },
         "channel_alias": mirror.channel_alias,
-        "pypi": None if mirror.pypi is None else {
-            "simple": mirror.pypi.simple, "source": mirror.pypi.source, "note": mirror.pypi.note},
-        "pytorch": None if mirror.pytorch is None else {
-            "base": mirror.pytorch.base, "layout": mirror.pytorch.layout,
-            "listing": mirror.pytorch.listing, "source": mirror.pytorch.source,
-            "note": mirror.pytorch.note},
+        "pypi": None
+        if mirror.pypi is None
+        else {"simple": mirror.pypi.simple, "source": mirror.pypi.source, "note": mirror.pypi.note},
+        "pytorch": None
+        if mirror.pytorch is None
+        else {
+            "base": mirror.pytorch.base,
+            "layout": mirror.pytorch.layout,
+            "listing": mirror.pytorch.listing,
+            "source": mirror.pytorch.source,
+            "note": mirror.pytorch.note,
+        },
         "token_env": mirror.token_env,
         "sources": list(mirror.sources),
         "notes": list(mirror.notes),
         "origins": list(mirror.origins),
-    }  # fmt: skip
+    }
 
 
 def catalog_to_json(catalog: Catalog) -> dict[str, object]:
@@ -125,11 +144,16 @@ def catalog_to_json(catalog: Catalog) -> dict[str, object]:
         "catalogs": list(catalog.paths),
         "mirrors": [mirror_to_json(m) for m in catalog.mirrors],
         "channels": {
-            name: {"note": f.note, "frozen_after": f.frozen_after, "means": list(f.means),
-                   "windows_only": list(f.windows_only), "sources": list(f.sources)}
+            name: {
+                "note": f.note,
+                "frozen_after": f.frozen_after,
+                "means": list(f.means),
+                "windows_only": list(f.windows_only),
+                "sources": list(f.sources),
+            }
             for name, f in catalog.channels.items()
         },
-    }  # fmt: skip
+    }
 
 
 # Channels people ask for by name; the table shows these and counts the rest.
@@ -156,14 +180,16 @@ def format_mirror_table(mirrors: Sequence[Mirror]) -> str:
     rows = [("ID", "REGION", "CONDA", "PYPI", "PYTORCH", "NAME")]
     for m in mirrors:
         flags = [f for f, on in (("upstream", m.upstream), ("disabled", not m.enabled)) if on]
-        rows.append((
-            m.id,
-            m.region,
-            _conda_summary(m) if m.conda or m.channel_alias else "-",
-            "yes" if m.pypi else "-",
-            m.pytorch.layout if m.pytorch else "-",
-            m.name + (f" [{', '.join(flags)}]" if flags else ""),
-        ))
+        rows.append(
+            (
+                m.id,
+                m.region,
+                _conda_summary(m) if m.conda or m.channel_alias else "-",
+                "yes" if m.pypi else "-",
+                m.pytorch.layout if m.pytorch else "-",
+                m.name + (f" [{', '.join(flags)}]" if flags else ""),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     return "\n".join(
         "  ".join(f"{cell:<{w}}" for cell, w in zip(r[:5], widths, strict=True)) + "  " + r[5]
@@ -201,7 +227,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as exc:  # a bug: say so, and how to report it
         if debug:
             traceback.print_exc()
-        _report(f"internal error: {type(exc).__name__}: {exc}",
-                "This is a bug in minstall. Rerun with --debug and report the traceback.")  # fmt: skip
+        _report(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "This is a bug in minstall. Rerun with --debug and report the traceback.",
+        )
         code = EXIT_INTERNAL
     sys.exit(code)

@@ -73,7 +73,9 @@ def user_catalog_path(environ: Mapping[str, str]) -> Path:
     return config_dir(environ).value / CATALOG_FILENAME
 
 
-def cache_dir(flag: str | None, environ: Mapping[str, str], platform: str = sys.platform) -> Setting:
+def cache_dir(
+    flag: str | None, environ: Mapping[str, str], platform: str = sys.platform
+) -> Setting:
     if flag:
         return Setting(Path(flag), "--cache-dir")
     if environ.get("MINSTALL_CACHE_DIR"):
@@ -109,8 +111,11 @@ def _read(path: Path, source: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CatalogError(str(path), f"file not found (given by {source})",
-                           hint="Check the path, or unset it to use the packaged catalog.") from None  # fmt: skip
+        raise CatalogError(
+            str(path),
+            f"file not found (given by {source})",
+            hint="Check the path, or unset it to use the packaged catalog.",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(str(path), f"cannot be read: {exc}") from None
 

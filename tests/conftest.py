@@ -15,11 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from farm import Content, MirrorFarm, MirrorSpec, build_content
 
-_SCRUB_PREFIXES = ("PIP_", "CONDA", "MINSTALL_", "UV_", "MAMBA", "VIRTUAL_ENV", "XDG_",
-                   "PYTHONUSERBASE", "CI", "GITHUB_")  # fmt: skip
+_SCRUB_PREFIXES = (
+    "PIP_",
+    "CONDA",
+    "MINSTALL_",
+    "UV_",
+    "MAMBA",
+    "VIRTUAL_ENV",
+    "XDG_",
+    "PYTHONUSERBASE",
+    "CI",
+    "GITHUB_",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -81,13 +90,35 @@ def run_pip(tmp_path: Path) -> object:
         venv.EnvBuilder(with_pip=False).create(target)
         python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         log = tmp_path / f"pip{n}.log"
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ["HOME"],
-               "LANG": "C.UTF-8", "PIP_CONFIG_FILE": os.devnull}  # fmt: skip
-        cmd = [sys.executable, "-m", "pip", "--python", str(python), "install",
-               "--no-cache-dir", "--disable-pip-version-check", "--log", str(log), *args]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s,
-                              stdin=subprocess.DEVNULL)  # fmt: skip
-        return PipResult(proc.returncode, proc.stdout, proc.stderr,
-                         log.read_text() if log.exists() else "")  # fmt: skip
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ["HOME"],
+            "LANG": "C.UTF-8",
+            "PIP_CONFIG_FILE": os.devnull,
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--log",
+            str(log),
+            *args,
+        ]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout_s,
+            stdin=subprocess.DEVNULL,
+        )
+        return PipResult(
+            proc.returncode, proc.stdout, proc.stderr, log.read_text() if log.exists() else ""
+        )
 
     return run

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from farm import FAULT_MODES, Fault, MirrorSpec
 from farm.content import JSON_SIMPLE
 
@@ -32,7 +31,6 @@ def repodata_records(data: dict) -> dict[str, dict]:
 def test_real_conda_channel_is_served_unchanged(make_farm, tmp_path: Path) -> None:
     """conda's own test channel (../shared/data) is served as 'main', byte for byte."""
     from conda_package_handling import api
-
     from farm.content import shared_dir
 
     m = make_farm(MirrorSpec("m"))["m"]
@@ -40,16 +38,21 @@ def test_real_conda_channel_is_served_unchanged(make_farm, tmp_path: Path) -> No
     r = httpx.get(m.channel_url("main") + "/linux-64/repodata.json")
     assert r.status_code == 200
     assert r.content == (real / "linux-64" / "repodata.json").read_bytes()
-    for key, fn in (("packages.conda", "zlib-1.2.11-h7b6447c_3.conda"),
-                    ("packages", "zlib-1.2.11-h7b6447c_3.tar.bz2")):
+    for key, fn in (
+        ("packages.conda", "zlib-1.2.11-h7b6447c_3.conda"),
+        ("packages", "zlib-1.2.11-h7b6447c_3.tar.bz2"),
+    ):
         record = r.json()[key][fn]
         pkg = httpx.get(m.channel_url("main") + f"/linux-64/{fn}").content
         assert sha256(pkg) == record["sha256"] and len(pkg) == record["size"]
         (tmp_path / fn).write_bytes(pkg)
         # conda-package-handling 2.6 cannot stream this old .conda's pkg part ("seeking
         # backwards"), so of the .conda only the info part is unpacked.
-        api.extract(str(tmp_path / fn), dest_dir=str(tmp_path / fn) + ".d",
-                    components="info" if fn.endswith(".conda") else None)
+        api.extract(
+            str(tmp_path / fn),
+            dest_dir=str(tmp_path / fn) + ".d",
+            components="info" if fn.endswith(".conda") else None,
+        )
         assert json.loads((tmp_path / f"{fn}.d/info/index.json").read_text())["name"] == "zlib"
 
 
@@ -76,7 +79,8 @@ def test_built_channels_are_real_indexed_channels(make_farm, content, tmp_path: 
     pkga = repodata_records(noarch)["pkga-1.0-0.conda"]
     assert pkga["depends"] == ["pkgb >=1.0", "pkgc"] and pkga["noarch"] == "generic"
     assert {"linux-64", "win-64", "osx-arm64"} <= {
-        p.split("/")[3] for p in content.parts["conda:conda-forge"]}
+        p.split("/")[3] for p in content.parts["conda:conda-forge"]
+    }
 
 
 def test_pypi_index_speaks_pep503_html_and_pep691_json(make_farm) -> None:
@@ -84,8 +88,12 @@ def test_pypi_index_speaks_pep503_html_and_pep691_json(make_farm) -> None:
     page = httpx.get(m.simple_url + "/alpha/", headers={"Accept": "text/html"})
     assert page.headers["content-type"] == "text/html"
     assert 'data-core-metadata="sha256=' in page.text and "#sha256=" in page.text
-    js = httpx.get(m.simple_url + "/alpha/", headers={
-        "Accept": f"{JSON_SIMPLE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"})
+    js = httpx.get(
+        m.simple_url + "/alpha/",
+        headers={
+            "Accept": f"{JSON_SIMPLE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+        },
+    )
     assert js.headers["content-type"] == JSON_SIMPLE
     data = js.json()
     assert data["name"] == "alpha" and data["versions"] == ["1.0", "1.1"]
@@ -159,8 +167,10 @@ def test_latency_is_added_to_every_request(make_farm) -> None:
 
 
 def test_bandwidth_caps_per_connection_and_shared(make_farm) -> None:
-    farm = make_farm(MirrorSpec("per", bandwidth_bps=1_000_000),
-                     MirrorSpec("shared", shared_bandwidth_bps=1_000_000))
+    farm = make_farm(
+        MirrorSpec("per", bandwidth_bps=1_000_000),
+        MirrorSpec("shared", shared_bandwidth_bps=1_000_000),
+    )
     url = "/pypi/packages/bigwheel-1.0-py3-none-any.whl"
     t0 = time.monotonic()
     r = httpx.get(farm["per"].url + url, headers={"Range": "bytes=0-499999"})
@@ -210,8 +220,10 @@ def test_html200_serves_a_portal_page_where_json_was_asked(make_farm) -> None:
 
 
 def test_forbidden403_for_all_or_for_some_user_agents(make_farm) -> None:
-    farm = make_farm(MirrorSpec("all", faults=[Fault("forbidden403")]),
-                     MirrorSpec("ua", faults=[Fault("forbidden403", user_agent=r"^pip/")]))
+    farm = make_farm(
+        MirrorSpec("all", faults=[Fault("forbidden403")]),
+        MirrorSpec("ua", faults=[Fault("forbidden403", user_agent=r"^pip/")]),
+    )
     r = httpx.get(farm["all"].simple_url + "/alpha/")
     assert r.status_code == 403 and "web application firewall" in r.text
     url = farm["ua"].simple_url + "/alpha/"
@@ -231,14 +243,17 @@ def test_stale_index_misses_the_newest_version_and_is_older(make_farm) -> None:
     farm = make_farm(MirrorSpec("fresh"), MirrorSpec("stale", faults=[Fault("stale")]))
     fresh = httpx.get(farm["fresh"].url + REPODATA)
     stale = httpx.get(farm["stale"].url + REPODATA)
-    versions = {r["version"] for r in repodata_records(stale.json()).values()
-                if r["name"] == "pkgb"}  # fmt: skip
+    versions = {
+        r["version"] for r in repodata_records(stale.json()).values() if r["name"] == "pkgb"
+    }
     assert versions == {"1.0"}
     assert "pkgb-1.1-0.conda" in fresh.json()["packages.conda"]
     from email.utils import parsedate_to_datetime
 
-    lag = (parsedate_to_datetime(fresh.headers["last-modified"])
-           - parsedate_to_datetime(stale.headers["last-modified"])).total_seconds()
+    lag = (
+        parsedate_to_datetime(fresh.headers["last-modified"])
+        - parsedate_to_datetime(stale.headers["last-modified"])
+    ).total_seconds()
     assert lag >= 2 * 86_400
     page = httpx.get(farm["stale"].simple_url + "/alpha/", headers={"Accept": JSON_SIMPLE})
     assert page.json()["versions"] == ["1.0"]
@@ -268,13 +283,16 @@ def test_redirect_sends_the_client_to_another_host(make_farm) -> None:
 
 
 def test_stall_answers_then_goes_silent(make_farm) -> None:
-    m = make_farm(MirrorSpec("m", faults=[Fault("stall", path="*.whl", delay_s=0.3,
-                                                after_bytes=4096)]))["m"]  # fmt: skip
+    m = make_farm(
+        MirrorSpec("m", faults=[Fault("stall", path="*.whl", delay_s=0.3, after_bytes=4096)])
+    )["m"]
     got = bytearray()
     t0 = time.monotonic()
-    with httpx.Client(timeout=httpx.Timeout(5, read=0.8)) as client, pytest.raises(
-        httpx.ReadTimeout
-    ), client.stream("GET", m.url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl") as r:
+    with (
+        httpx.Client(timeout=httpx.Timeout(5, read=0.8)) as client,
+        pytest.raises(httpx.ReadTimeout),
+        client.stream("GET", m.url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl") as r,
+    ):
         assert r.status_code == 200 and time.monotonic() - t0 >= 0.3  # slow start
         for chunk in r.iter_bytes():
             got += chunk

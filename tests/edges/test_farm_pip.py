@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from farm import Fault, MirrorSpec
 
 QUICK = ("--timeout", "2", "--retries", "0")
@@ -32,16 +31,21 @@ def test_refuse(make_farm, run_pip) -> None:
     r = run_pip("-i", m.simple_url, *QUICK, "alpha")
     assert r.returncode == 1
     assert NOT_FOUND in r.stderr
-    assert re.search(rf"Could not fetch URL {re.escape(m.simple_url)}/alpha/: connection error: "
-                     r".*Connection refused.* - skipping", r.log)  # fmt: skip
+    assert re.search(
+        rf"Could not fetch URL {re.escape(m.simple_url)}/alpha/: connection error: "
+        r".*Connection refused.* - skipping",
+        r.log,
+    )
 
 
 def test_hang_is_a_read_timeout(make_farm, run_pip) -> None:
     m = make_farm(MirrorSpec("m", faults=[Fault("hang", hold_s=20)]))["m"]
     r = run_pip("-i", m.simple_url, *QUICK, "alpha")
     assert r.returncode == 1 and NOT_FOUND in r.stderr
-    assert f"Could not fetch URL {m.simple_url}/alpha/: 127.0.0.1 didn't respond within 2.0 " \
-           "seconds - skipping" in r.log
+    assert (
+        f"Could not fetch URL {m.simple_url}/alpha/: 127.0.0.1 didn't respond within 2.0 "
+        "seconds - skipping" in r.log
+    )
 
 
 def test_html200_portal_page(make_farm, run_pip) -> None:
@@ -55,24 +59,30 @@ def test_forbidden403_waf_page(make_farm, run_pip) -> None:
     m = make_farm(MirrorSpec("m", faults=[Fault("forbidden403", user_agent=r"^pip/")]))["m"]
     r = run_pip("-i", m.simple_url, *QUICK, "alpha")
     assert r.returncode == 1 and NOT_FOUND in r.stderr
-    assert (f"Could not fetch URL {m.simple_url}/alpha/: 403 Client Error: Forbidden for url: "
-            f"{m.simple_url}/alpha/ - skipping") in r.log  # fmt: skip
+    assert (
+        f"Could not fetch URL {m.simple_url}/alpha/: 403 Client Error: Forbidden for url: "
+        f"{m.simple_url}/alpha/ - skipping"
+    ) in r.log
 
 
 def test_out_of_sync_wheel_404(make_farm, run_pip) -> None:
     m = make_farm(MirrorSpec("m", faults=[Fault("out-of-sync", path="*/alpha-1.1-*.whl")]))["m"]
     r = run_pip("-i", m.simple_url, *QUICK, "alpha")
     assert r.returncode == 1
-    assert f"ERROR: HTTP error 404 while getting {m.url}/pypi/packages/alpha-1.1-py3-none-any.whl" \
-           in r.stderr
+    assert (
+        f"ERROR: HTTP error 404 while getting {m.url}/pypi/packages/alpha-1.1-py3-none-any.whl"
+        in r.stderr
+    )
 
 
 def test_stale_index_lacks_the_newest_release(make_farm, run_pip) -> None:
     m = make_farm(MirrorSpec("m", faults=[Fault("stale")]))["m"]
     r = run_pip("-i", m.simple_url, *QUICK, "alpha==1.1")
     assert r.returncode == 1
-    assert "Could not find a version that satisfies the requirement alpha==1.1 " \
-           "(from versions: 1.0)" in r.stderr
+    assert (
+        "Could not find a version that satisfies the requirement alpha==1.1 "
+        "(from versions: 1.0)" in r.stderr
+    )
 
 
 def test_corrupt_wheel_hash_mismatch(make_farm, run_pip) -> None:
@@ -86,8 +96,9 @@ def test_truncate(make_farm, run_pip) -> None:
     m = make_farm(MirrorSpec("m", faults=[Fault("truncate", path="/pypi/simple/*")]))["m"]
     r = run_pip("-i", m.simple_url, *QUICK, "alpha")
     assert r.returncode == 1
-    assert re.search(r"Connection broken: IncompleteRead\(\d+ bytes read, \d+ more expected\)",
-                     r.stderr)  # fmt: skip
+    assert re.search(
+        r"Connection broken: IncompleteRead\(\d+ bytes read, \d+ more expected\)", r.stderr
+    )
 
 
 def test_redirect_back_to_upstream(make_farm, run_pip) -> None:
@@ -122,8 +133,11 @@ def test_pytorch_wheels_install_from_both_layouts(make_farm, run_pip, layout) ->
     """torch+cu121 and torchvision (which pins torch) from the download.pytorch.org layout
     (--index-url) and from Aliyun's flat listing (--find-links), PyPI mirror for the rest."""
     m = make_farm(MirrorSpec("m"))["m"]
-    where = (["--index-url", f"{m.url}/whl/cu121"] if layout == "index"
-             else ["-i", m.simple_url, "-f", f"{m.url}/pytorch-wheels/cu121/"])  # fmt: skip
+    where = (
+        ["--index-url", f"{m.url}/whl/cu121"]
+        if layout == "index"
+        else ["-i", m.simple_url, "-f", f"{m.url}/pytorch-wheels/cu121/"]
+    )
     r = run_pip(*where, *QUICK, "torch==2.5.1+cu121", "torchvision")
     assert r.returncode == 0, r.output
     assert "Successfully installed torch-2.5.1+cu121 torchvision-0.20.1+cu121" in r.stdout

@@ -105,27 +105,59 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
         "conda-forge": [
             CondaSpec("pkgb", "1.0", "noarch", noarch="generic", timestamp_ms=t0),
             CondaSpec("pkgb", "1.1", "noarch", noarch="generic", timestamp_ms=later),
-            *[CondaSpec("pkgc", "0.1", s, "h1234_0", timestamp_ms=t0)
-              for s in ("linux-64", "win-64", "osx-arm64")],
-            CondaSpec("pkga", "1.0", "noarch", depends=("pkgb >=1.0", "pkgc"), noarch="generic",
-                      timestamp_ms=t0),
-            CondaSpec("pynoarch", "1.0", "noarch", "pyhd8ed1ab_0", depends=("python >=3.8",),
-                      noarch="python", timestamp_ms=t0),
-            CondaSpec("bigdata", "1.0", "noarch", noarch="generic", timestamp_ms=t0,
-                      payload_bytes=BIG_BYTES),
-            *[CondaSpec("pytorch", v, s, f"cpu_generic_py311_{i}", timestamp_ms=ts)
-              for i, (v, ts) in enumerate((("2.5.1", t0), ("2.6.0", later)))
-              for s in ("linux-64", "win-64")],
+            *[
+                CondaSpec("pkgc", "0.1", s, "h1234_0", timestamp_ms=t0)
+                for s in ("linux-64", "win-64", "osx-arm64")
+            ],
+            CondaSpec(
+                "pkga",
+                "1.0",
+                "noarch",
+                depends=("pkgb >=1.0", "pkgc"),
+                noarch="generic",
+                timestamp_ms=t0,
+            ),
+            CondaSpec(
+                "pynoarch",
+                "1.0",
+                "noarch",
+                "pyhd8ed1ab_0",
+                depends=("python >=3.8",),
+                noarch="python",
+                timestamp_ms=t0,
+            ),
+            CondaSpec(
+                "bigdata",
+                "1.0",
+                "noarch",
+                noarch="generic",
+                timestamp_ms=t0,
+                payload_bytes=BIG_BYTES,
+            ),
+            *[
+                CondaSpec("pytorch", v, s, f"cpu_generic_py311_{i}", timestamp_ms=ts)
+                for i, (v, ts) in enumerate((("2.5.1", t0), ("2.6.0", later)))
+                for s in ("linux-64", "win-64")
+            ],
         ],
         "pytorch": [
-            *[CondaSpec("pytorch", v, s, b, depends=dep, timestamp_ms=ts)
-              for v, ts in (("2.4.1", t0), ("2.5.1", later))
-              for s in ("linux-64", "win-64")
-              for b, dep in ((cuda, ("pytorch-cuda 12.1.*",)), ("py3.11_cpu_0", ()))],
-            CondaSpec("torchvision", "0.20.1", "linux-64", "py311_cu121", depends=("pytorch 2.5.1",),
-                      timestamp_ms=later),
-            CondaSpec("pytorch-cuda", "12.1", "noarch", "ha16c6d3_6", noarch="generic",
-                      timestamp_ms=t0),
+            *[
+                CondaSpec("pytorch", v, s, b, depends=dep, timestamp_ms=ts)
+                for v, ts in (("2.4.1", t0), ("2.5.1", later))
+                for s in ("linux-64", "win-64")
+                for b, dep in ((cuda, ("pytorch-cuda 12.1.*",)), ("py3.11_cpu_0", ()))
+            ],
+            CondaSpec(
+                "torchvision",
+                "0.20.1",
+                "linux-64",
+                "py311_cu121",
+                depends=("pytorch 2.5.1",),
+                timestamp_ms=later,
+            ),
+            CondaSpec(
+                "pytorch-cuda", "12.1", "noarch", "ha16c6d3_6", noarch="generic", timestamp_ms=t0
+            ),
             CondaSpec("pytorch-mutex", "1.0", "noarch", "cuda", noarch="generic", timestamp_ms=t0),
         ],
         "bioconda": [
@@ -134,15 +166,21 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
         ],
         "nvidia": [
             CondaSpec("cuda-version", "12.1", "noarch", "0", noarch="generic", timestamp_ms=t0),
-            CondaSpec("cuda-runtime", "12.1.0", "linux-64", "0", depends=("cuda-version 12.1.*",),
-                      timestamp_ms=t0),
+            CondaSpec(
+                "cuda-runtime",
+                "12.1.0",
+                "linux-64",
+                "0",
+                depends=("cuda-version 12.1.*",),
+                timestamp_ms=t0,
+            ),
         ],
         "r": [
             CondaSpec("r-base", "4.2.0", "linux-64", "h1234_0", timestamp_ms=t0),
             CondaSpec("r-base", "4.3.1", "linux-64", "h1234_0", timestamp_ms=later),
         ],
         "msys2": [CondaSpec("m2-base", "1.0.0", "win-64", "2", timestamp_ms=t0)],
-    }  # fmt: skip
+    }
 
 
 def _stale_repodata(repodata: dict) -> dict:
@@ -179,23 +217,39 @@ def _add_channel_dir(b: _Builder, channel: str, root: Path) -> None:
         if file.name in ("repodata.json", "current_repodata.json"):
             data = json.loads(body)
             stale = json.dumps(_stale_repodata(data)).encode()
-            res = Resource(body, "application/json", b.now, "index",
-                           stale=Resource(stale, "application/json", b.stale_mtime, "index"))
+            res = Resource(
+                body,
+                "application/json",
+                b.now,
+                "index",
+                stale=Resource(stale, "application/json", b.stale_mtime, "index"),
+            )
             b.add(part, path, res)
             if file.name == "repodata.json" and not (file.parent / "repodata.json.zst").exists():
                 continue
         elif file.name == "repodata.json.zst":
             fresh_json = (file.parent / "repodata.json").read_bytes()
             stale = _zstd_compress(json.dumps(_stale_repodata(json.loads(fresh_json))).encode())
-            b.add(part, path, Resource(body, "application/zstd", b.now, "index",
-                                       stale=Resource(stale, "application/zstd", b.stale_mtime,
-                                                      "index")))
+            b.add(
+                part,
+                path,
+                Resource(
+                    body,
+                    "application/zstd",
+                    b.now,
+                    "index",
+                    stale=Resource(stale, "application/zstd", b.stale_mtime, "index"),
+                ),
+            )
         elif file.suffix in (".conda", ".bz2"):
             b.add(part, path, Resource(body, "application/octet-stream", b.now, "artifact"))
         else:
-            ctype = {".json": "application/json", ".html": "text/html",
-                     ".xml": "application/rss+xml"}.get(file.suffix, "application/octet-stream")
-            b.add(part, path, Resource(body, ctype, b.now, "page"))  # fmt: skip
+            ctype = {
+                ".json": "application/json",
+                ".html": "text/html",
+                ".xml": "application/rss+xml",
+            }.get(file.suffix, "application/octet-stream")
+            b.add(part, path, Resource(body, ctype, b.now, "page"))
 
 
 def _build_conda(b: _Builder, work: Path) -> None:
@@ -203,7 +257,8 @@ def _build_conda(b: _Builder, work: Path) -> None:
     if not real.is_dir():
         raise FileNotFoundError(
             f"{real} is missing: the farm serves conda's real test channel from ../shared/data "
-            "(set MINSTALL_SHARED_DIR to the shared folder)")
+            "(set MINSTALL_SHARED_DIR to the shared folder)"
+        )
     # The real channel from conda's own test data stands for Anaconda's 'main'.
     _add_channel_dir(b, "main", real)
     made: dict[str, list[str]] = {"main": ["zlib-1.2.11-h7b6447c_3"]}
@@ -235,9 +290,12 @@ def _simple_html(title: str, links: list[tuple[str, str, dict[str, str]]]) -> by
     for href, text, attrs in links:
         extra = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs.items())
         rows.append(f'<a href="{html.escape(href)}"{extra}>{html.escape(text)}</a><br/>')
-    return ("<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\">"
-            f"<title>{html.escape(title)}</title></head>\n<body><h1>{html.escape(title)}</h1>\n"
-            + "\n".join(rows) + "\n</body></html>\n").encode()  # fmt: skip
+    return (
+        '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.1">'
+        f"<title>{html.escape(title)}</title></head>\n<body><h1>{html.escape(title)}</h1>\n"
+        + "\n".join(rows)
+        + "\n</body></html>\n"
+    ).encode()
 
 
 @dataclass
@@ -263,11 +321,17 @@ def _real_wheels() -> list[_Dist]:
         with zipfile.ZipFile(whl) as zf:
             meta_name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
             metadata = zf.read(meta_name).decode()
-        fields = dict(
-            line.split(": ", 1) for line in metadata.splitlines() if ": " in line[:40]
+        fields = dict(line.split(": ", 1) for line in metadata.splitlines() if ": " in line[:40])
+        out.append(
+            _Dist(
+                fields["Name"],
+                fields["Version"],
+                whl.name,
+                body,
+                metadata,
+                fields.get("Requires-Python"),
+            )
         )
-        out.append(_Dist(fields["Name"], fields["Version"], whl.name, body, metadata,
-                         fields.get("Requires-Python")))  # fmt: skip
     return out
 
 
@@ -281,12 +345,15 @@ def _generated_wheels() -> list[_Dist]:
     out = []
     for spec in specs:
         body, metadata = make_wheel(spec)
-        out.append(_Dist(spec.name, spec.version, spec.filename, body, metadata,
-                         spec.requires_python))  # fmt: skip
+        out.append(
+            _Dist(spec.name, spec.version, spec.filename, body, metadata, spec.requires_python)
+        )
     return out
 
 
-def _project_pages(dists: list[_Dist], href_prefix: str, stale: bool) -> dict[str, tuple[bytes, bytes]]:
+def _project_pages(
+    dists: list[_Dist], href_prefix: str, stale: bool
+) -> dict[str, tuple[bytes, bytes]]:
     """project -> (HTML page, JSON page); ``stale`` drops each project's newest version."""
     by_project: dict[str, list[_Dist]] = {}
     for d in dists:
@@ -300,24 +367,37 @@ def _project_pages(dists: list[_Dist], href_prefix: str, stale: bool) -> dict[st
         links, files = [], []
         for d in sorted(items, key=lambda d: (Version(d.version), d.filename)):
             meta_sha = hashlib.sha256(d.metadata.encode()).hexdigest()
-            attrs = {"data-dist-info-metadata": f"sha256={meta_sha}",
-                     "data-core-metadata": f"sha256={meta_sha}"}
+            attrs = {
+                "data-dist-info-metadata": f"sha256={meta_sha}",
+                "data-core-metadata": f"sha256={meta_sha}",
+            }
             if d.requires_python:
                 attrs = {"data-requires-python": d.requires_python, **attrs}
             href = f"{href_prefix}{d.filename}"
             links.append((f"{href}#sha256={d.sha256}", d.filename, attrs))
-            entry = {"filename": d.filename, "url": href, "hashes": {"sha256": d.sha256},
-                     "core-metadata": {"sha256": meta_sha},
-                     "data-dist-info-metadata": {"sha256": meta_sha},
-                     "size": len(d.body), "yanked": False}
+            entry = {
+                "filename": d.filename,
+                "url": href,
+                "hashes": {"sha256": d.sha256},
+                "core-metadata": {"sha256": meta_sha},
+                "data-dist-info-metadata": {"sha256": meta_sha},
+                "size": len(d.body),
+                "yanked": False,
+            }
             if d.requires_python:
                 entry["requires-python"] = d.requires_python
-            files.append(entry)  # fmt: skip
+            files.append(entry)
         versions_sorted = sorted({d.version for d in items}, key=Version)
-        page_json = {"meta": {"api-version": "1.1"}, "name": project,
-                     "versions": versions_sorted, "files": files}  # fmt: skip
-        pages[project] = (_simple_html(f"Links for {project}", links),
-                          json.dumps(page_json).encode())  # fmt: skip
+        page_json = {
+            "meta": {"api-version": "1.1"},
+            "name": project,
+            "versions": versions_sorted,
+            "files": files,
+        }
+        pages[project] = (
+            _simple_html(f"Links for {project}", links),
+            json.dumps(page_json).encode(),
+        )
     return pages
 
 
@@ -327,20 +407,46 @@ def _build_pypi(b: _Builder) -> None:
     stale = _project_pages(dists, "../../packages/", stale=True)
     for project, (page_html, page_json) in fresh.items():
         s_html, s_json = stale[project]
-        b.add("pypi", f"/pypi/simple/{project}/", Resource(
-            page_html, "text/html", b.now, "index", alternatives={JSON_SIMPLE: page_json},
-            stale=Resource(s_html, "text/html", b.stale_mtime, "index",
-                           alternatives={JSON_SIMPLE: s_json})))  # fmt: skip
+        b.add(
+            "pypi",
+            f"/pypi/simple/{project}/",
+            Resource(
+                page_html,
+                "text/html",
+                b.now,
+                "index",
+                alternatives={JSON_SIMPLE: page_json},
+                stale=Resource(
+                    s_html, "text/html", b.stale_mtime, "index", alternatives={JSON_SIMPLE: s_json}
+                ),
+            ),
+        )
     root_links = [(f"{p}/", p, {}) for p in sorted(fresh)]
-    root_json = json.dumps({"meta": {"api-version": "1.1"},
-                            "projects": [{"name": p} for p in sorted(fresh)]}).encode()
-    b.add("pypi", "/pypi/simple/", Resource(_simple_html("Simple index", root_links), "text/html",
-                                            b.now, "page", alternatives={JSON_SIMPLE: root_json}))
+    root_json = json.dumps(
+        {"meta": {"api-version": "1.1"}, "projects": [{"name": p} for p in sorted(fresh)]}
+    ).encode()
+    b.add(
+        "pypi",
+        "/pypi/simple/",
+        Resource(
+            _simple_html("Simple index", root_links),
+            "text/html",
+            b.now,
+            "page",
+            alternatives={JSON_SIMPLE: root_json},
+        ),
+    )
     for d in dists:
-        b.add("pypi", f"/pypi/packages/{d.filename}",
-              Resource(d.body, "application/octet-stream", b.now, "artifact"))
-        b.add("pypi", f"/pypi/packages/{d.filename}.metadata",
-              Resource(d.metadata.encode(), "application/octet-stream", b.now, "metadata"))
+        b.add(
+            "pypi",
+            f"/pypi/packages/{d.filename}",
+            Resource(d.body, "application/octet-stream", b.now, "artifact"),
+        )
+        b.add(
+            "pypi",
+            f"/pypi/packages/{d.filename}.metadata",
+            Resource(d.metadata.encode(), "application/octet-stream", b.now, "metadata"),
+        )
     newest: dict[str, str] = {}
     for d in dists:
         key = canonicalize_name(d.project)
@@ -368,16 +474,24 @@ def _torch_dists() -> dict[str, list[_Dist]]:
             for platform in platforms:
                 tag = f"{interp}-{interp}-{platform}"
                 for spec in (
-                    WheelSpec("torch", f"{torch_v}+{variant}", tag,
-                              payload_bytes=TORCH_PAYLOAD_BYTES,
-                              files={"torch/version.py": f"__version__ = '{torch_v}+{variant}'\n"
-                                                         f"cuda = {cuda!r}\n"}),
-                    WheelSpec("torchvision", f"{vision_v}+{variant}", tag,
-                              requires=(f"torch=={torch_v}",)),
-                ):  # fmt: skip
+                    WheelSpec(
+                        "torch",
+                        f"{torch_v}+{variant}",
+                        tag,
+                        payload_bytes=TORCH_PAYLOAD_BYTES,
+                        files={
+                            "torch/version.py": f"__version__ = '{torch_v}+{variant}'\n"
+                            f"cuda = {cuda!r}\n"
+                        },
+                    ),
+                    WheelSpec(
+                        "torchvision", f"{vision_v}+{variant}", tag, requires=(f"torch=={torch_v}",)
+                    ),
+                ):
                     body, metadata = make_wheel(spec)
-                    out.setdefault(variant, []).append(_Dist(
-                        spec.name, spec.version, spec.filename, body, metadata))
+                    out.setdefault(variant, []).append(
+                        _Dist(spec.name, spec.version, spec.filename, body, metadata)
+                    )
     return out
 
 
@@ -385,11 +499,14 @@ def _flat_listing(title: str, names: list[tuple[str, str]]) -> bytes:
     """An nginx-style autoindex, '+' written as &#43; as Aliyun's listing does."""
     rows = ['<a href="../">../</a>']
     for href, text in names:
-        rows.append(f'<a href="{href.replace("+", "&#43;")}">{text.replace("+", "&#43;")}</a>'
-                    f"{' ' * 4}01-Jan-2026 00:00    -")
-    return (f"<html>\n<head><title>Index of {title}</title></head>\n<body>\n"
-            f"<h1>Index of {title}</h1><hr><pre>" + "\n".join(rows)
-            + "\n</pre><hr></body>\n</html>\n").encode()  # fmt: skip
+        rows.append(
+            f'<a href="{href.replace("+", "&#43;")}">{text.replace("+", "&#43;")}</a>'
+            f"{' ' * 4}01-Jan-2026 00:00    -"
+        )
+    return (
+        f"<html>\n<head><title>Index of {title}</title></head>\n<body>\n"
+        f"<h1>Index of {title}</h1><hr><pre>" + "\n".join(rows) + "\n</pre><hr></body>\n</html>\n"
+    ).encode()
 
 
 def _build_torch(b: _Builder) -> None:
@@ -402,37 +519,90 @@ def _build_torch(b: _Builder) -> None:
             mine = [d for d in items if d.project == project]
             fresh_h, fresh_j = _project_pages(mine, "../", stale=False)[project]
             stale_h, stale_j = _project_pages(mine, "../", stale=True)[project]
-            b.add("pytorch:index", f"/whl/{variant}/{project}/", Resource(
-                fresh_h, "text/html", b.now, "index", alternatives={JSON_SIMPLE: fresh_j},
-                stale=Resource(stale_h, "text/html", b.stale_mtime, "index",
-                               alternatives={JSON_SIMPLE: stale_j})))  # fmt: skip
-        b.add("pytorch:index", f"/whl/{variant}/", Resource(
-            _simple_html("Simple index", [("torch/", "torch", {}),
-                                          ("torchvision/", "torchvision", {})]),
-            "text/html", b.now, "page"))  # fmt: skip
+            b.add(
+                "pytorch:index",
+                f"/whl/{variant}/{project}/",
+                Resource(
+                    fresh_h,
+                    "text/html",
+                    b.now,
+                    "index",
+                    alternatives={JSON_SIMPLE: fresh_j},
+                    stale=Resource(
+                        stale_h,
+                        "text/html",
+                        b.stale_mtime,
+                        "index",
+                        alternatives={JSON_SIMPLE: stale_j},
+                    ),
+                ),
+            )
+        b.add(
+            "pytorch:index",
+            f"/whl/{variant}/",
+            Resource(
+                _simple_html(
+                    "Simple index", [("torch/", "torch", {}), ("torchvision/", "torchvision", {})]
+                ),
+                "text/html",
+                b.now,
+                "page",
+            ),
+        )
         stable = [(d.filename.replace("+", "%2B"), d.filename) for d in items]
         stable_all += [(f"{variant}/{h}", f"{variant}/{t}") for h, t in stable]
-        b.add("pytorch:index", f"/whl/{variant}/torch_stable.html", Resource(
-            _simple_html("torch_stable", [(h, t, {}) for h, t in stable]), "text/html",
-            b.now, "index"))  # fmt: skip
+        b.add(
+            "pytorch:index",
+            f"/whl/{variant}/torch_stable.html",
+            Resource(
+                _simple_html("torch_stable", [(h, t, {}) for h, t in stable]),
+                "text/html",
+                b.now,
+                "index",
+            ),
+        )
         # Aliyun-style flat listing
         fresh_names = [(d.filename, d.filename) for d in items]
-        stale_names = [(d.filename, d.filename) for d in items
-                       if Version(d.version.split("+")[0]) < newest_torch
-                       or d.project != "torch"]  # fmt: skip
-        b.add("pytorch:find-links", f"/pytorch-wheels/{variant}/", Resource(
-            _flat_listing(f"/pytorch-wheels/{variant}/", fresh_names), "text/html", b.now,
-            "index", stale=Resource(_flat_listing(f"/pytorch-wheels/{variant}/", stale_names),
-                                    "text/html", b.stale_mtime, "index")))  # fmt: skip
+        stale_names = [
+            (d.filename, d.filename)
+            for d in items
+            if Version(d.version.split("+")[0]) < newest_torch or d.project != "torch"
+        ]
+        b.add(
+            "pytorch:find-links",
+            f"/pytorch-wheels/{variant}/",
+            Resource(
+                _flat_listing(f"/pytorch-wheels/{variant}/", fresh_names),
+                "text/html",
+                b.now,
+                "index",
+                stale=Resource(
+                    _flat_listing(f"/pytorch-wheels/{variant}/", stale_names),
+                    "text/html",
+                    b.stale_mtime,
+                    "index",
+                ),
+            ),
+        )
         for d in items:
             res = Resource(d.body, "application/octet-stream", b.now, "artifact")
             b.add("pytorch:index", f"/whl/{variant}/{d.filename}", res)
-            b.add("pytorch:index", f"/whl/{variant}/{d.filename}.metadata", Resource(
-                d.metadata.encode(), "application/octet-stream", b.now, "metadata"))
+            b.add(
+                "pytorch:index",
+                f"/whl/{variant}/{d.filename}.metadata",
+                Resource(d.metadata.encode(), "application/octet-stream", b.now, "metadata"),
+            )
             b.add("pytorch:find-links", f"/pytorch-wheels/{variant}/{d.filename}", res)
-    b.add("pytorch:index", "/whl/torch_stable.html", Resource(
-        _simple_html("torch_stable", [(h, t, {}) for h, t in stable_all]), "text/html", b.now,
-        "index"))  # fmt: skip
+    b.add(
+        "pytorch:index",
+        "/whl/torch_stable.html",
+        Resource(
+            _simple_html("torch_stable", [(h, t, {}) for h, t in stable_all]),
+            "text/html",
+            b.now,
+            "index",
+        ),
+    )
     interp, platform = _local_platform_tag()
     b.facts["torch_variants"] = list(TORCH_VARIANTS)
     b.facts["torch_releases"] = [t for t, _ in TORCH_RELEASES]

@@ -39,8 +39,12 @@ def _dist(name: str) -> str:
 
 
 def wheel_metadata(spec: WheelSpec) -> str:
-    lines = ["Metadata-Version: 2.1", f"Name: {spec.name}", f"Version: {spec.version}",
-             "Summary: made by the minstall mirror farm"]  # fmt: skip
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {spec.name}",
+        f"Version: {spec.version}",
+        "Summary: made by the minstall mirror farm",
+    ]
     if spec.requires_python:
         lines.append(f"Requires-Python: {spec.requires_python}")
     lines += [f"Requires-Dist: {r}" for r in spec.requires]
@@ -101,10 +105,13 @@ class CondaSpec:
 
 
 _PLATFORM = {
-    "linux-64": ("linux", "x86_64"), "linux-aarch64": ("linux", "aarch64"),
-    "osx-64": ("osx", "x86_64"), "osx-arm64": ("osx", "arm64"),
-    "win-64": ("win", "x86_64"), "win-32": ("win", "x86"),
-}  # fmt: skip
+    "linux-64": ("linux", "x86_64"),
+    "linux-aarch64": ("linux", "aarch64"),
+    "osx-64": ("osx", "x86_64"),
+    "osx-arm64": ("osx", "arm64"),
+    "win-64": ("win", "x86_64"),
+    "win-32": ("win", "x86"),
+}
 
 
 def make_conda_package(spec: CondaSpec, out_dir: Path, work_dir: Path) -> list[Path]:
@@ -114,11 +121,15 @@ def make_conda_package(spec: CondaSpec, out_dir: Path, work_dir: Path) -> list[P
     src = (work_dir / f"{spec.stem}-{spec.subdir}").resolve()
     (src / "info").mkdir(parents=True, exist_ok=True)
     index = {
-        "name": spec.name, "version": spec.version, "build": spec.build,
+        "name": spec.name,
+        "version": spec.version,
+        "build": spec.build,
         "build_number": int(m.group(1)) if (m := re.search(r"(?:^|_)(\d+)$", spec.build)) else 0,
-        "depends": list(spec.depends), "license": "BSD-3-Clause", "subdir": spec.subdir,
+        "depends": list(spec.depends),
+        "license": "BSD-3-Clause",
+        "subdir": spec.subdir,
         "timestamp": spec.timestamp_ms,
-    }  # fmt: skip
+    }
     if spec.noarch:
         index["noarch"] = spec.noarch
     elif spec.subdir in _PLATFORM:
@@ -132,10 +143,14 @@ def make_conda_package(spec: CondaSpec, out_dir: Path, work_dir: Path) -> list[P
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_bytes(blob)
     paths = [
-        {"_path": rel, "path_type": "hardlink", "sha256": hashlib.sha256(blob).hexdigest(),
-         "size_in_bytes": len(blob)}
+        {
+            "_path": rel,
+            "path_type": "hardlink",
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "size_in_bytes": len(blob),
+        }
         for rel, blob in files.items()
-    ]  # fmt: skip
+    ]
     (src / "info/index.json").write_text(json.dumps(index))
     (src / "info/paths.json").write_text(json.dumps({"paths": paths, "paths_version": 1}))
     (src / "info/files").write_text("".join(f"{rel}\n" for rel in files))

@@ -27,18 +27,18 @@ if TYPE_CHECKING:
     from .content import Content
 
 FAULT_MODES = (
-    "refuse",        # the port is closed: connection refused (whole mirror)
-    "hang",          # accepts, reads the request, never answers
-    "html200",       # a captive-portal / maintenance HTML page with status 200
+    "refuse",  # the port is closed: connection refused (whole mirror)
+    "hang",  # accepts, reads the request, never answers
+    "html200",  # a captive-portal / maintenance HTML page with status 200
     "forbidden403",  # a WAF block page with status 403 (optionally only for some User-Agents)
-    "out-of-sync",   # the index lists the file, but the file answers 404
-    "stale",         # an older index, missing the newest version, older Last-Modified
-    "corrupt",       # same size, different bytes than the index's hash promises
-    "truncate",      # sends the full Content-Length, closes the connection halfway
-    "redirect",      # 302 to the same path on another host (e.g. back to upstream)
-    "stall",         # slow start (delay_s before headers), some bytes, then silence
-    "error500",      # 500 with an HTML error page
-)  # fmt: skip
+    "out-of-sync",  # the index lists the file, but the file answers 404
+    "stale",  # an older index, missing the newest version, older Last-Modified
+    "corrupt",  # same size, different bytes than the index's hash promises
+    "truncate",  # sends the full Content-Length, closes the connection halfway
+    "redirect",  # 302 to the same path on another host (e.g. back to upstream)
+    "stall",  # slow start (delay_s before headers), some bytes, then silence
+    "error500",  # 500 with an HTML error page
+)
 
 ARTIFACT_GLOBS = ("*.whl", "*.conda", "*.tar.bz2")
 
@@ -123,8 +123,9 @@ class MirrorState:
 
     def fault_for(self, path: str, user_agent: str) -> Fault | None:
         with self.lock:
-            return next((f for f in self.faults if f.mode != "refuse"
-                         and f.matches(path, user_agent)), None)  # fmt: skip
+            return next(
+                (f for f in self.faults if f.mode != "refuse" and f.matches(path, user_agent)), None
+            )
 
     def record(self, rec: RequestRecord) -> None:
         with self.lock:
@@ -189,9 +190,18 @@ class _Handler(BaseHTTPRequestHandler):
         fault = st.fault_for(path, ua)
         # Recorded before answering, and updated as the answer goes out, so a client
         # that has its response can already see it in the log.
-        self._rec = RequestRecord(self.command, path, 0, 0, ua, self.conn_id,
-                                  self.headers.get("Range"), started, 0.0,
-                                  fault.mode if fault else None)  # fmt: skip
+        self._rec = RequestRecord(
+            self.command,
+            path,
+            0,
+            0,
+            ua,
+            self.conn_id,
+            self.headers.get("Range"),
+            started,
+            0.0,
+            fault.mode if fault else None,
+        )
         st.record(self._rec)
         try:
             if st.latency_s:
@@ -231,8 +241,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         if res is None or mode == "out-of-sync":
-            return self._simple(404, b"<html><body><h1>404 Not Found</h1></body></html>\n",
-                                "text/html", head)  # fmt: skip
+            return self._simple(
+                404, b"<html><body><h1>404 Not Found</h1></body></html>\n", "text/html", head
+            )
         if mode == "stale" and res.stale is not None:
             res = res.stale
         body, ctype = _negotiate(self.headers.get("Accept", ""), res)
@@ -393,9 +404,12 @@ class MirrorServer:
     def _start(self) -> None:
         self._server = _Server(("127.0.0.1", self.port), self._handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name=f"farm-{self.state.name}", daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"farm-{self.state.name}",
+            daemon=True,
+        )
         self._thread.start()
 
     def _stop_listening(self) -> None:
