@@ -12,13 +12,20 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import ClassVar, NoReturn
 
 import click
 
 from mirrorinstall import __version__
-from mirrorinstall.catalog import Catalog, Mirror
-from mirrorinstall.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, MinstallError
+from mirrorinstall.catalog import KINDS, Catalog, Mirror
+from mirrorinstall.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    MinstallError,
+    NoMirrorError,
+    UsageError,
+)
 from mirrorinstall.settings import (
     environ_snapshot,
     load_catalog,
@@ -37,6 +44,50 @@ class AppContext:
 
     def catalog(self) -> Catalog:
         return load_catalog(self.catalog_flag, self.environ)
+
+    def catalog_fingerprint(self) -> str:
+        import hashlib
+
+        from mirrorinstall.settings import catalog_layers
+
+        digest = hashlib.sha256()
+        for path, text in catalog_layers(self.catalog_flag, self.environ):
+            digest.update(path.encode() + b"\0" + text.encode() + b"\0")
+        return digest.hexdigest()[:16]
+
+
+class ByteSize(click.ParamType):
+    """Sizes such as 2MiB, 512k, 1.5M or 1048576 (bytes)."""
+
+    name = "SIZE"
+    _UNITS: ClassVar[dict[str, int]] = {
+        "": 1,
+        "b": 1,
+        "k": 1024,
+        "kb": 1000,
+        "kib": 1024,
+        "m": 1024**2,
+        "mb": 1000**2,
+        "mib": 1024**2,
+        "g": 1024**3,
+        "gb": 1000**3,
+        "gib": 1024**3,
+    }
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        import re
+
+        if isinstance(value, int):
+            return value
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(value))
+        if not m or m.group(2).lower() not in self._UNITS:
+            self.fail(f"{value!r} is not a size such as 2MiB, 512k or 1048576", param, ctx)
+        size = int(float(m.group(1)) * self._UNITS[m.group(2).lower()])
+        if size < 1024:
+            self.fail(f"{value!r} is below 1 KiB, too little to measure anything", param, ctx)
+        return size
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,6 +148,178 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
         f"\n{len(catalog.mirrors)} mirrors ({enabled} enabled) from {', '.join(catalog.paths)}",
         err=True,
     )
+
+
+@cli.command()
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(KINDS),
+    help="Only this kind (repeatable). Default: all.",
+)
+@click.option(
+    "--mirror",
+    "mirror_ids",
+    multiple=True,
+    metavar="ID",
+    help="Only this mirror (repeatable; also a disabled one). Default: enabled mirrors.",
+)
+@click.option(
+    "--timeout-s",
+    type=click.FloatRange(1, 300),
+    default=6.0,
+    show_default=True,
+    help="One deadline for the whole bench, whatever the number of mirrors.",
+)
+@click.option(
+    "--budget",
+    "budget_bytes",
+    type=ByteSize(),
+    default="2MiB",
+    show_default=True,
+    help="Most bytes downloaded from each mirror.",
+)
+@click.option(
+    "--max-lag-h",
+    type=click.FloatRange(0),
+    default=24.0,
+    show_default=True,
+    help="Mirrors lagging the newest copy by more rank below fresh ones.",
+)
+@click.option(
+    "--ttl-h",
+    type=click.FloatRange(0),
+    default=6.0,
+    show_default=True,
+    help="Reuse a ranking of this network younger than this.",
+)
+@click.option("--refresh", is_flag=True, help="Measure again even if a fresh ranking is cached.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (see README).")
+@click.option("--explain", is_flag=True, help="Say how each rank was reached.")
+@click.pass_obj
+def bench(
+    app: AppContext,
+    kinds: tuple[str, ...],
+    mirror_ids: tuple[str, ...],
+    timeout_s: float,
+    budget_bytes: int,
+    max_lag_h: float,
+    ttl_h: float,
+    refresh: bool,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    """Time every mirror in parallel, check it serves what it claims, and rank them."""
+    import time
+
+    from mirrorinstall import cache, report
+    from mirrorinstall.netid import network_id
+    from mirrorinstall.rank import explain as explain_row
+    from mirrorinstall.rank import rank_rows
+    from mirrorinstall.settings import cache_dir
+    from mirrorinstall.targets import plan_targets
+
+    catalog = app.catalog()
+    unknown = [i for i in mirror_ids if catalog.get(i) is None]
+    if unknown:
+        raise UsageError(
+            f"no mirror with id {', '.join(unknown)} in the catalog",
+            "Run 'minstall mirrors' for the ids.",
+        )
+    kind_list = list(kinds or KINDS)
+    mirror_list = sorted(set(mirror_ids)) or None
+    fingerprint = app.catalog_fingerprint()
+    network, network_from = network_id(app.environ)
+    path = cache.ranking_path(cache_dir(app.cache_dir_flag, app.environ).value, network)
+    result = None
+    if not refresh:
+        cached, why = cache.load_report(path, now_s=time.time(), ttl_s=ttl_h * 3600)
+        if cached is not None and report.covers(
+            cached,
+            catalog=fingerprint,
+            kinds=kind_list,
+            mirrors=mirror_list,
+            budget_bytes=budget_bytes,
+        ):
+            result = {**report.select(cached, kind_list, mirror_list), "cached": True}
+            click.echo(
+                f"minstall: using the ranking {why} on this network ({path}); "
+                "--refresh measures again",
+                err=True,
+            )
+    if result is None:
+        targets = plan_targets(catalog, kinds=kind_list, mirror_ids=mirror_list or ())
+        if not targets:
+            raise NoMirrorError(
+                "no enabled mirror carries " + " or ".join(kind_list),
+                "Check 'minstall mirrors', or your --kind/--mirror filters.",
+            )
+        started = time.time()
+        rows = _run_probes(targets, timeout_s, budget_bytes, app.environ)
+        rank_rows(rows, max_lag_h * 3600)
+        result = report.build_report(
+            rows,
+            created_at_s=started,
+            elapsed_s=time.time() - started,
+            network=network,
+            network_from=network_from,
+            catalog=fingerprint,
+            kinds=kind_list,
+            mirrors=mirror_list,
+            timeout_s=timeout_s,
+            budget_bytes=budget_bytes,
+            max_lag_s=max_lag_h * 3600,
+        )
+        if any(r["ok"] for r in rows):
+            cache.save_report(path, result)
+    rows = result["results"]
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(report.format_table(result))
+        if explain:
+            click.echo("")
+            for row in sorted(rows, key=lambda r: (r["kind"], r["rank"] or 1e9, r["mirror"])):
+                click.echo(explain_row(row))
+        upstream = any(r.get("upstream") for r in rows)
+        click.echo(
+            f"\n{len(rows)} probes of {len({r['mirror'] for r in rows})} mirrors in "
+            f"{result['elapsed_s']:.1f} s" + (" (* = official host)" if upstream else ""),
+            err=True,
+        )
+    if not any(r["ok"] for r in rows):
+        raise NoMirrorError(
+            "no mirror answered usefully:\n" + report.failure_summary(rows),
+            "Check your network connection and proxy settings; the reasons "
+            "above say what each mirror did.",
+        )
+
+
+def _run_probes(
+    targets: list, timeout_s: float, budget_bytes: int, environ: Mapping[str, str]
+) -> list[dict[str, object]]:
+    """Probe with a progress bar on stderr (drawn only on a terminal)."""
+    from tqdm import tqdm
+
+    from mirrorinstall.probe import result_row, run_probes
+
+    with tqdm(
+        total=len(targets),
+        desc="probing mirrors",
+        unit="probe",
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+    ) as bar:
+        results = run_probes(
+            targets,
+            timeout_s=timeout_s,
+            budget_bytes=budget_bytes,
+            environ=environ,
+            on_done=lambda _r: bar.update(1),
+        )
+    return [result_row(r) for r in results]
 
 
 def mirror_to_json(mirror: Mirror) -> dict[str, object]:

@@ -341,6 +341,10 @@ def _generated_wheels() -> list[_Dist]:
         WheelSpec("alpha", "1.1", requires=("beta>=1.0", "six"), requires_python=">=3.8"),
         WheelSpec("beta", "1.0", requires=("idna",)),
         WheelSpec("bigwheel", "1.0", payload_bytes=BIG_BYTES),
+        # "pip" is the project minstall bench reads on every index; like the real one it
+        # releases often and its wheel is a couple of MB.
+        WheelSpec("pip", "24.0", requires_python=">=3.8", payload_bytes=64 * 1024),
+        WheelSpec("pip", "25.0", requires_python=">=3.9", payload_bytes=2 * 1024 * 1024),
     ]
     out = []
     for spec in specs:
