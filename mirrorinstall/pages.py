@@ -34,6 +34,7 @@ class Invalid:
 class Artifact:
     url: str
     size: int | None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class PageFacts:
     newest: str | None = None  # newest version (pypi/pytorch) of the reference project
     newest_time_s: float | None = None  # newest package timestamp / upload time, epoch seconds
     artifact: Artifact | None = None  # the biggest file worth a throughput measurement
+    smallest: Artifact | None = None  # the smallest file with a known hash, to check integrity
     entries: int = 0
 
 
@@ -85,11 +87,29 @@ def check_repodata(body: bytes, content_type: str, base_url: str) -> PageFacts |
     newest = max((r.get("timestamp", 0) for r in records.values()), default=0)
     if newest > 1e11:  # conda writes milliseconds (older records: seconds)
         newest /= 1000
-    biggest = max(records.items(), key=lambda kv: kv[1].get("size", 0), default=None)
-    artifact = None
-    if biggest is not None:
-        artifact = Artifact(urljoin(base_url, biggest[0]), biggest[1].get("size"))
-    return PageFacts(newest_time_s=newest or None, artifact=artifact, entries=len(records))
+    files = [
+        Artifact(urljoin(base_url, fn), r.get("size"), r.get("sha256")) for fn, r in records.items()
+    ]
+    return PageFacts(
+        newest_time_s=newest or None,
+        artifact=max(files, key=lambda a: a.size or 0, default=None),
+        smallest=_smallest_hashed(files),
+        entries=len(records),
+    )
+
+
+def _smallest_hashed(files: list[Artifact]) -> Artifact | None:
+    """The smallest file with a hash; with no sizes given (PEP 503 HTML), the first one."""
+    hashed = [a for a in files if a.sha256]
+    sized = [a for a in hashed if a.size]
+    if sized:
+        return min(sized, key=lambda a: a.size or 0)
+    return hashed[0] if hashed else None
+
+
+def _fragment_sha256(href: str) -> str | None:
+    fragment = urlsplit(href).fragment
+    return fragment[len("sha256=") :] if fragment.startswith("sha256=") else None
 
 
 class _Links(HTMLParser):
@@ -136,25 +156,28 @@ def check_simple_page(
     body: bytes, content_type: str, page_url: str, project: str
 ) -> PageFacts | Invalid:
     """A PEP 691 JSON or PEP 503 HTML project page with links to ``project``'s files."""
-    files: list[tuple[str, int | None, float | None]] = []  # url, size, upload time
+    files: list[tuple[str, int | None, float | None, str | None]] = []  # url, size, time, sha256
     if content_type.split(";")[0].strip() == JSON_SIMPLE:
         try:
             data = json.loads(body)
             for f in data["files"]:
-                files.append(
-                    (urljoin(page_url, f["url"]), f.get("size"), _iso_time(f.get("upload-time")))
-                )
+                url = urljoin(page_url, f["url"])
+                sha = f.get("hashes", {}).get("sha256")
+                files.append((url, f.get("size"), _iso_time(f.get("upload-time")), sha))
         except (ValueError, KeyError, TypeError):
             return Invalid("served broken PEP 691 JSON for the project page")
     elif _looks_html(body, content_type):
-        files = [(urljoin(page_url, href), None, None) for href in _html_links(body)]
+        files = [
+            (urljoin(page_url, href), None, None, _fragment_sha256(href))
+            for href in _html_links(body)
+        ]
     else:
         return Invalid(
             f"served {what_was_served(body, content_type)} where a simple index page was expected"
         )
     versioned = [
         (v, url, size, t)
-        for url, size, t in files
+        for url, size, t, _ in files
         if (v := _version_of(_filename(url), project)) is not None
     ]
     if not versioned:
@@ -170,6 +193,13 @@ def check_simple_page(
         newest=str(newest),
         newest_time_s=max(times) if times else None,
         artifact=Artifact(url.split("#", 1)[0], size or None),
+        smallest=_smallest_hashed(
+            [
+                Artifact(u.split("#", 1)[0], n, sha)
+                for u, n, _, sha in files
+                if _version_of(_filename(u), project) is not None
+            ]
+        ),
         entries=len(versioned),
     )
 

@@ -18,6 +18,7 @@ at the deadline is cancelled and reports what it had measured.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -47,6 +48,7 @@ LATENCY_SAMPLES = 3
 HEAD_BYTES = 1024
 MAX_REDIRECTS = 3
 MIN_THROUGHPUT_BYTES = 16 * 1024  # below this a transfer says little about bandwidth
+CHECK_MAX = 256 * 1024  # the integrity check downloads at most this much
 
 
 @dataclass
@@ -171,7 +173,8 @@ class _Probe:
             raise _Fail(f"404 Not Found: {what} is not on this mirror")
         if code == 416:
             raise _Fail(f"416 for a byte range of {what} (ranges not supported)")
-        raise _Fail(f"HTTP {code} for {what}")
+        kind = "server error" if code >= 500 else "unexpected status"
+        raise _Fail(f"HTTP {code} ({kind}) for {what}")
 
     async def run(self) -> None:
         r, t = self.r, self.t
@@ -180,6 +183,8 @@ class _Probe:
         r.stage = "validity"
         facts = await self._page()
         r.newest, r.newest_time_s = facts.newest, facts.newest_time_s
+        r.stage = "integrity"
+        await self._integrity(facts)
         r.stage = "throughput"
         await self._throughput(facts)
         r.ok = True
@@ -270,6 +275,26 @@ class _Probe:
         if isinstance(facts, Invalid):
             raise _Fail(facts.reason)
         return facts
+
+    async def _integrity(self, facts: PageFacts) -> None:
+        """Download the smallest file whose hash the index gives, whole, and check it."""
+        small = facts.smallest
+        cap = min(self.room // 4, CHECK_MAX)
+        if small is None or (small.size or 0) > cap:
+            return
+        extra = {"Accept-Encoding": "identity"}
+        response, body, _ = await self._get(small.url, max_bytes=small.size or cap + 1, extra=extra)
+        if small.size is None and len(body) > cap:
+            return  # bigger than we download for a check (its size was not in the index)
+        name = small.url.rsplit("/", 1)[-1]
+        if response.status_code == 404:
+            raise _Fail(f"out of sync: the index lists {name}, but the file answers 404")
+        self._check_status(response, body, small.url)
+        if hashlib.sha256(body).hexdigest() != small.sha256:
+            raise _Fail(
+                f"corrupt: {name} does not match the sha256 its index gives "
+                f"({len(body)} bytes received)"
+            )
 
     async def _throughput(self, facts: PageFacts) -> None:
         artifact = facts.artifact

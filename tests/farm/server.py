@@ -101,6 +101,7 @@ class RequestRecord:
     started: float
     duration_s: float
     fault: str | None
+    authorization: str | None = None
 
 
 @dataclass
@@ -201,6 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
             started,
             0.0,
             fault.mode if fault else None,
+            self.headers.get("Authorization"),
         )
         st.record(self._rec)
         try:

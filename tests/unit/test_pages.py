@@ -1,0 +1,132 @@
+"""Reading what mirrors answer: repodata, simple pages, wheel listings (pure)."""
+
+from __future__ import annotations
+
+import json
+
+from mirrorinstall.pages import (
+    JSON_SIMPLE,
+    Invalid,
+    check_repodata,
+    check_repodata_head,
+    check_simple_page,
+    check_wheel_listing,
+    parse_http_date,
+)
+
+PORTAL = (
+    b"<!DOCTYPE html><html><head><title>Wi-Fi login</title></head><body>"
+    b'<a href="/portal-login?continue=1">Sign in</a></body></html>'
+)
+REPODATA = {
+    "info": {"subdir": "noarch"},
+    "packages": {
+        "a-1.0-0.tar.bz2": {
+            "name": "a",
+            "version": "1.0",
+            "size": 500,
+            "sha256": "aa",
+            "timestamp": 1_700_000_000_000,
+        }
+    },
+    "packages.conda": {
+        "b-2.0-0.conda": {
+            "name": "b",
+            "version": "2.0",
+            "size": 9000,
+            "sha256": "bb",
+            "timestamp": 1_700_000_500_000,
+        }
+    },
+}
+
+
+def test_repodata_head_accepts_json_and_names_what_else_was_served() -> None:
+    assert check_repodata_head(b'{"info": {"subdir"', "application/json") is None
+    assert check_repodata_head(b'{\n  "packages": {', "") is None
+    bad = check_repodata_head(PORTAL, "text/html")
+    assert bad == Invalid('served an HTML page ("Wi-Fi login") where repodata.json was expected')
+    assert "where repodata.json" in check_repodata_head(b'{"error": 1}', "application/json").reason
+
+
+def test_whole_repodata_gives_newest_time_biggest_and_smallest_hashed_file() -> None:
+    facts = check_repodata(
+        json.dumps(REPODATA).encode(),
+        "application/json",
+        "https://m.example/conda-forge/noarch/repodata.json",
+    )
+    assert facts.newest_time_s == 1_700_000_500
+    assert facts.artifact.url == "https://m.example/conda-forge/noarch/b-2.0-0.conda"
+    assert facts.smallest.sha256 == "aa" and facts.entries == 2
+    assert isinstance(check_repodata(b"[1, 2]", "application/json", "https://x/"), Invalid)
+
+
+def test_pep691_page() -> None:
+    page = {
+        "meta": {"api-version": "1.1"},
+        "name": "pip",
+        "files": [
+            {
+                "filename": "pip-24.0-py3-none-any.whl",
+                "url": "../../packages/pip-24.0-py3-none-any.whl",
+                "hashes": {"sha256": "11"},
+                "size": 100,
+                "upload-time": "2024-02-03T00:00:00Z",
+            },
+            {
+                "filename": "pip-25.0.tar.gz",
+                "url": "https://files.example/pip-25.0.tar.gz",
+                "hashes": {"sha256": "22"},
+                "size": 300,
+                "upload-time": "2025-01-01T00:00:00Z",
+            },
+            {
+                "filename": "pip-25.0-py3-none-any.whl",
+                "url": "../../packages/pip-25.0-py3-none-any.whl",
+                "hashes": {"sha256": "33"},
+                "size": 200,
+                "upload-time": "2025-01-01T00:00:00Z",
+            },
+        ],
+    }
+    facts = check_simple_page(
+        json.dumps(page).encode(), JSON_SIMPLE, "https://m.example/simple/pip/", "pip"
+    )
+    assert facts.newest == "25.0"
+    assert facts.artifact.url == "https://files.example/pip-25.0.tar.gz"
+    assert facts.smallest.url == "https://m.example/packages/pip-24.0-py3-none-any.whl"
+    assert facts.newest_time_s == parse_http_date("Wed, 01 Jan 2025 00:00:00 GMT")
+
+
+def test_pep503_page_and_portal_page() -> None:
+    html = (
+        b'<html><body><a href="../../packages/pip-24.0-py3-none-any.whl#sha256=ab">x</a>'
+        b'<a href="../../packages/pip-25.1-py3-none-any.whl#sha256=cd">y</a></body></html>'
+    )
+    facts = check_simple_page(html, "text/html", "https://m.example/simple/pip/", "pip")
+    assert facts.newest == "25.1" and facts.smallest.sha256 in ("ab", "cd")
+    bad = check_simple_page(PORTAL, "text/html; charset=utf-8", "https://m/simple/pip/", "pip")
+    assert isinstance(bad, Invalid) and "no links to pip files" in bad.reason
+    other = check_simple_page(html, "text/html", "https://m/simple/pipx/", "pipx")
+    assert isinstance(other, Invalid), "files of another project do not count"
+
+
+def test_flat_torch_listing_with_escaped_plus_ignores_torchvision() -> None:
+    listing = (
+        b'<html><body><pre><a href="../">../</a>\n'
+        b'<a href="torch-2.4.1&#43;cu121-cp311-cp311-linux_x86_64.whl">t</a>\n'
+        b'<a href="torch-2.5.1&#43;cu121-cp311-cp311-win_amd64.whl">t</a>\n'
+        b'<a href="torchvision-0.99.0&#43;cu121-cp311-cp311-win_amd64.whl">v</a>\n'
+        b"</pre></body></html>"
+    )
+    facts = check_wheel_listing(listing, "text/html", "https://m.example/pytorch-wheels/cu121/")
+    assert facts.newest == "2.5.1+cu121"
+    assert facts.artifact.url.endswith(
+        "/pytorch-wheels/cu121/torch-2.5.1+cu121-cp311-cp311-win_amd64.whl"
+    )
+    assert facts.smallest is None, "a listing without hashes cannot be checked"
+
+
+def test_http_dates() -> None:
+    assert parse_http_date("Thu, 01 Jan 1970 00:01:40 GMT") == 100
+    assert parse_http_date("yesterday") is None and parse_http_date(None) is None
