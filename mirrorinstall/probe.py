@@ -384,6 +384,8 @@ async def _probe_one(
             result.error = str(fail)
         except (httpx.HTTPError, OSError) as exc:
             result.error = _describe(exc, target.url, silent_s)
+        except Exception as exc:  # a mirror must not take the whole bench down with it
+            result.error = f"probe failed on an unexpected answer: {type(exc).__name__}: {exc}"
         finally:
             result.elapsed_s = time.perf_counter() - t0
 
