@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "mirrorinstall"
 
 # Pure logic: no network, no processes, no UI, no environment or clock reads.
-PURE_MODULES = ["catalog.py", "errors.py", "pages.py", "rank.py", "report.py", "targets.py"]
+PURE_MODULES = [
+    "catalog.py",
+    "errors.py",
+    "listing.py",
+    "pages.py",
+    "rank.py",
+    "report.py",
+    "targets.py",
+]
 FORBIDDEN = {"httpx", "subprocess", "socket", "asyncio", "click", "tqdm", "urllib.request"}
 
 
