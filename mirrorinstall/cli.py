@@ -213,14 +213,9 @@ def bench(
     explain: bool,
 ) -> None:
     """Time every mirror in parallel, check it serves what it claims, and rank them."""
-    import time
 
-    from mirrorinstall import cache, report
-    from mirrorinstall.netid import network_id
+    from mirrorinstall import report
     from mirrorinstall.rank import explain as explain_row
-    from mirrorinstall.rank import rank_rows
-    from mirrorinstall.settings import cache_dir
-    from mirrorinstall.targets import plan_targets
 
     catalog = app.catalog()
     unknown = [i for i in mirror_ids if catalog.get(i) is None]
@@ -231,50 +226,17 @@ def bench(
         )
     kind_list = list(kinds or KINDS)
     mirror_list = sorted(set(mirror_ids)) or None
-    fingerprint = app.catalog_fingerprint()
-    network, network_from = network_id(app.environ)
-    path = cache.ranking_path(cache_dir(app.cache_dir_flag, app.environ).value, network)
-    result = None
-    if not refresh:
-        cached, why = cache.load_report(path, now_s=time.time(), ttl_s=ttl_h * 3600)
-        if cached is not None and report.covers(
-            cached,
-            catalog=fingerprint,
-            kinds=kind_list,
-            mirrors=mirror_list,
-            budget_bytes=budget_bytes,
-        ):
-            result = {**report.select(cached, kind_list, mirror_list), "cached": True}
-            click.echo(
-                f"minstall: using the ranking {why} on this network ({path}); "
-                "--refresh measures again",
-                err=True,
-            )
-    if result is None:
-        targets = plan_targets(catalog, kinds=kind_list, mirror_ids=mirror_list or ())
-        if not targets:
-            raise NoMirrorError(
-                "no enabled mirror carries " + " or ".join(kind_list),
-                "Check 'minstall mirrors', or your --kind/--mirror filters.",
-            )
-        started = time.time()
-        rows = _run_probes(targets, timeout_s, budget_bytes, app.environ)
-        rank_rows(rows, max_lag_h * 3600)
-        result = report.build_report(
-            rows,
-            created_at_s=started,
-            elapsed_s=time.time() - started,
-            network=network,
-            network_from=network_from,
-            catalog=fingerprint,
-            kinds=kind_list,
-            mirrors=mirror_list,
-            timeout_s=timeout_s,
-            budget_bytes=budget_bytes,
-            max_lag_s=max_lag_h * 3600,
-        )
-        if any(r["ok"] for r in rows):
-            cache.save_report(path, result)
+    result = get_ranking(
+        app,
+        catalog,
+        kind_list,
+        mirror_list,
+        timeout_s=timeout_s,
+        budget_bytes=budget_bytes,
+        max_lag_s=max_lag_h * 3600,
+        ttl_s=ttl_h * 3600,
+        refresh=refresh,
+    )
     rows = result["results"]
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -296,6 +258,150 @@ def bench(
             "Check your network connection and proxy settings; the reasons "
             "above say what each mirror did.",
         )
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--json", "as_json", is_flag=True, help="Print argv, env, notes, mirrors and CUDA.")
+@click.option("--mirror", "mirror_id", metavar="ID", help="Use this mirror (no ranking).")
+@click.option(
+    "--cuda",
+    "cuda_mode",
+    default="keep",
+    show_default=True,
+    metavar="MODE",
+    help="keep (check pins), auto, cpu, X.Y or cuXYZ.",
+)
+@click.option(
+    "--platform",
+    "platform_",
+    metavar="SUBDIR",
+    help="Plan for another machine: linux-64, win-64, osx-arm64, ... (CONDA_SUBDIR).",
+)
+@click.option(
+    "--strip-channels",
+    is_flag=True,
+    help="Drop -c options and rely on the configured channels instead.",
+)
+@click.option("--refresh", is_flag=True, help="Measure the mirrors again first.")
+@click.option(
+    "--timeout-s",
+    type=click.FloatRange(1, 300),
+    default=4.0,
+    show_default=True,
+    help="Deadline of the quick bench run when no fresh ranking is cached.",
+)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@click.pass_obj
+def rewrite(
+    app: AppContext,
+    as_json: bool,
+    mirror_id: str | None,
+    cuda_mode: str,
+    platform_: str | None,
+    strip_channels: bool,
+    refresh: bool,
+    timeout_s: float,
+    command: tuple[str, ...],
+) -> None:
+    """Print COMMAND rewritten for the fastest mirrors and the CUDA build this driver runs.
+
+    \b
+    minstall rewrite -- conda install pytorch torchvision cudatoolkit=10.1 -c pytorch
+    minstall rewrite --cuda auto -- pip install torch torchvision
+    """
+    from mirrorinstall import planning
+
+    plan, info = planning.plan_rewrite(
+        app,
+        list(command),
+        mirror_id=mirror_id,
+        cuda_mode=cuda_mode,
+        platform=platform_,
+        strip_channels=strip_channels,
+        refresh=refresh,
+        timeout_s=timeout_s,
+    )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    **info,
+                    "argv": plan.argv,
+                    "env": plan.env,
+                    "notes": plan.notes,
+                    "mirrors": plan.mirrors,
+                    "cuda": plan.cuda,
+                    "files": sorted(plan.writes),
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(info["command"])
+    for note in plan.notes:
+        click.echo(f"# {note}", err=True)
+
+
+def get_ranking(
+    app: AppContext,
+    catalog: Catalog,
+    kinds: list[str],
+    mirrors: list[str] | None,
+    *,
+    timeout_s: float,
+    budget_bytes: int,
+    max_lag_s: float,
+    ttl_s: float,
+    refresh: bool,
+) -> dict:
+    """A fresh cached ranking of this network covering the request, else a new measurement."""
+    import time
+
+    from mirrorinstall import cache, report
+    from mirrorinstall.netid import network_id
+    from mirrorinstall.rank import rank_rows
+    from mirrorinstall.settings import cache_dir
+    from mirrorinstall.targets import plan_targets
+
+    fingerprint = app.catalog_fingerprint()
+    network, network_from = network_id(app.environ)
+    path = cache.ranking_path(cache_dir(app.cache_dir_flag, app.environ).value, network)
+    if not refresh:
+        cached, why = cache.load_report(path, now_s=time.time(), ttl_s=ttl_s)
+        if cached is not None and report.covers(
+            cached, catalog=fingerprint, kinds=kinds, mirrors=mirrors, budget_bytes=budget_bytes
+        ):
+            click.echo(
+                f"minstall: using the ranking {why} on this network ({path}); "
+                "--refresh measures again",
+                err=True,
+            )
+            return {**report.select(cached, kinds, mirrors), "cached": True}
+    targets = plan_targets(catalog, kinds=kinds, mirror_ids=mirrors or ())
+    if not targets:
+        raise NoMirrorError(
+            "no enabled mirror carries " + " or ".join(kinds),
+            "Check 'minstall mirrors', or your --kind/--mirror filters.",
+        )
+    started = time.time()
+    rows = _run_probes(targets, timeout_s, budget_bytes, app.environ)
+    rank_rows(rows, max_lag_s)
+    result = report.build_report(
+        rows,
+        created_at_s=started,
+        elapsed_s=time.time() - started,
+        network=network,
+        network_from=network_from,
+        catalog=fingerprint,
+        kinds=kinds,
+        mirrors=mirrors,
+        timeout_s=timeout_s,
+        budget_bytes=budget_bytes,
+        max_lag_s=max_lag_s,
+    )
+    if any(r["ok"] for r in rows):
+        cache.save_report(path, result)
+    return result
 
 
 def _run_probes(

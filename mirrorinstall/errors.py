@@ -4,6 +4,7 @@ Hierarchy::
 
     MinstallError            message + hint (the next step) + exit code
     ├── UsageError           bad command line                      64
+    ├── CudaError            a CUDA build pinned that cannot run   65
     ├── CatalogError         malformed or invalid mirrors.toml     78
     ├── ConfigError          other bad settings (env vars, dirs)   78
     ├── NoMirrorError        no mirror can serve the request       69
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_USAGE = 64
+EXIT_CUDA = 65
 EXIT_NO_MIRROR = 69
 EXIT_INTERNAL = 70
 EXIT_CACHE = 73
@@ -36,6 +38,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
     EXIT_USAGE: "bad command line (unknown option, missing argument)",
+    EXIT_CUDA: "the CUDA build asked for cannot run with this driver or GPU (--cuda auto fixes it)",
     EXIT_NO_MIRROR: "no enabled mirror can serve the request (all dead, or none carries it)",
     EXIT_INTERNAL: "internal error: a bug in minstall (rerun with --debug and report it)",
     EXIT_CACHE: "the cache or config directory cannot be read or written",
@@ -62,6 +65,10 @@ class MinstallError(Exception):
 
 class UsageError(MinstallError):
     exit_code = EXIT_USAGE
+
+
+class CudaError(MinstallError):
+    exit_code = EXIT_CUDA
 
 
 class CatalogError(MinstallError):

@@ -104,7 +104,15 @@ def catalog_layers(flag: str | None, environ: Mapping[str, str]) -> list[tuple[s
 
 
 def load_catalog(flag: str | None, environ: Mapping[str, str]) -> Catalog:
-    return build_catalog(catalog_layers(flag, environ))
+    catalog = build_catalog(catalog_layers(flag, environ))
+    if flag or environ.get("MINSTALL_CATALOG"):
+        # An exclusive catalog replaces the mirrors, not what is true of a channel everywhere
+        # ('defaults' = main, r, msys2; pytorch frozen after 2.5): those facts still apply.
+        from dataclasses import replace
+
+        packaged = build_catalog([packaged_catalog_text()])
+        catalog = replace(catalog, channels={**packaged.channels, **catalog.channels})
+    return catalog
 
 
 def _read(path: Path, source: str) -> str:

@@ -1,0 +1,147 @@
+"""`minstall rewrite` end to end: the console script, the farm's ranking, and real pip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from farm import Fault, MirrorSpec
+
+from .test_cli import minstall
+
+SEED = ["conda", "install", "pytorch", "torchvision", "cudatoolkit=10.1", "-c", "pytorch"]
+
+
+@pytest.fixture
+def farm_env(make_farm, tmp_path: Path):
+    farm = make_farm(
+        MirrorSpec("slow", latency_s=0.1, bandwidth_bps=1e6),
+        MirrorSpec("fast", latency_s=0.005, bandwidth_bps=16e6),
+        MirrorSpec("broken", faults=[Fault("html200")]),
+    )
+    env = {
+        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "farm.toml")),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
+        "MINSTALL_NETWORK_ID": "t",
+        "MINSTALL_CUDA_DRIVER": "535.104.05",
+    }
+    return farm, env
+
+
+def test_seed_command_json(farm_env) -> None:
+    farm, env = farm_env
+    proc = minstall("rewrite", "--json", "--", *SEED, env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["argv"] == [
+        "conda",
+        "install",
+        "pytorch",
+        "torchvision",
+        "cudatoolkit=10.1",
+        "-c",
+        farm["fast"].channel_url("pytorch"),
+        "--override-channels",
+    ]
+    assert data["mirrors"]["conda:pytorch"]["mirror"] == "fast"
+    assert data["cuda"]["checked"] == "cudatoolkit=10.1"
+    assert data["cuda"]["how"] == "MINSTALL_CUDA_DRIVER" and data["cuda"]["driver"] == "535.104.05"
+    assert "needs driver >= 418.39" in data["cuda"]["reason"]
+    assert data["ranking"]["source"] == "quick bench" and data["input"] == SEED
+    assert any("publishes nothing after PyTorch 2.5" in n for n in data["notes"])
+    again = json.loads(minstall("rewrite", "--json", "--", *SEED, env=env).stdout)
+    assert again["ranking"]["source"] == "cached ranking"
+
+
+def test_driver_too_old_exits_65_with_the_fixed_command(farm_env) -> None:
+    _, env = farm_env
+    proc = minstall("rewrite", "--", *SEED, env={**env, "MINSTALL_CUDA_DRIVER": "410.48"})
+    assert proc.returncode == 65
+    assert "cudatoolkit=10.1 needs NVIDIA driver >= 418.39" in proc.stderr
+    assert "Fixed command: conda install pytorch=1.7.1 torchvision cudatoolkit=9.2" in proc.stderr
+    auto = minstall(
+        "rewrite", "--cuda", "auto", "--", *SEED, env={**env, "MINSTALL_CUDA_DRIVER": "410.48"}
+    )
+    assert auto.returncode == 0 and "cudatoolkit=9.2" in auto.stdout
+    assert "# cudatoolkit=10.1 replaced by cudatoolkit=9.2 (--cuda auto)" in auto.stderr
+
+
+def test_env_file_copy_leaves_the_original_alone(farm_env, tmp_path: Path) -> None:
+    farm, env = farm_env
+    original = tmp_path / "environment.yml"
+    text = "name: ml\nchannels:\n  - conda-forge\ndependencies:\n  - numpy\n"
+    original.write_text(text)
+    data = json.loads(
+        minstall(
+            "rewrite", "--json", "--", "conda", "env", "create", "-f", str(original), env=env
+        ).stdout
+    )
+    copy = Path(data["argv"][-1])
+    assert original.read_text() == text and copy != original
+    assert copy.read_text() == text.replace(
+        "- conda-forge", f"- {farm['fast'].channel_url('conda-forge')}"
+    )
+
+
+def test_rewritten_pip_command_installs_from_the_fastest_mirror(farm_env, run_pip) -> None:
+    """The rewritten command, run by a real pip, installs torch+cu121 from the farm's best mirror
+    instead of download.pytorch.org and PyPI."""
+    farm, env = farm_env
+    proc = minstall(
+        "rewrite",
+        "--json",
+        "--",
+        "pip",
+        "install",
+        "torch==2.5.1",
+        "torchvision",
+        "--index-url",
+        "https://download.pytorch.org/whl/cu121",
+        env=env,
+    )
+    data = json.loads(proc.stdout)
+    fast = farm["fast"].url
+    assert data["argv"][-4:] == [
+        "--index-url",
+        f"{fast}/pypi/simple",
+        "--extra-index-url",
+        f"{fast}/whl/cu121",
+    ]
+    for mirror in farm:
+        mirror.reset_log()  # forget the bench's probes; what follows is pip alone
+    result = run_pip(*data["argv"][2:], "--timeout", "5")
+    assert result.returncode == 0, result.output
+    assert "Successfully installed torch-2.5.1+cu121 torchvision-0.20.1+cu121" in result.stdout
+    assert any(q.path.endswith(".whl") for q in farm["fast"].requests)
+    assert not any(q.path.endswith(".whl") for q in farm["slow"].requests)
+
+
+def test_cuda_auto_picks_the_variant_and_the_mirror_layout(farm_env) -> None:
+    _, env = farm_env
+    data = json.loads(
+        minstall(
+            "rewrite",
+            "--json",
+            "--cuda",
+            "auto",
+            "--mirror",
+            "slow",
+            "--",
+            "pip",
+            "install",
+            "torch",
+            env=env,
+        ).stdout
+    )
+    assert data["cuda"]["variant"] == "cu126" and data["argv"][2] == "torch==2.13.0+cu126"
+    assert data["ranking"] == {"source": "--mirror slow"}
+
+
+def test_bad_input(farm_env) -> None:
+    _, env = farm_env
+    assert minstall("rewrite", "--", "npm", "install", "x", env=env).returncode == 64
+    assert (
+        minstall("rewrite", "--cuda", "fast", "--", "pip", "install", "x", env=env).returncode == 64
+    )
+    assert minstall("rewrite", env=env).returncode == 64
