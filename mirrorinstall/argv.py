@@ -64,8 +64,8 @@ def parse_command(argv: list[str]) -> Command:
     raise UsageError(
         f"minstall does not know how to rewrite '{argv[0]}'",
         "It rewrites conda/mamba/micromamba install|create|update, conda env create, "
-        "pip install, python -m pip install and uv pip install; use --no-rewrite to "
-        "run a command as given.",
+        "pip install, python -m pip install and uv pip install; run other commands as "
+        "they are.",
     )
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from packaging.version import Version
+
 from mirrorinstall.argv import Command, Option, scan
 from mirrorinstall.catalog import Catalog, Mirror
 from mirrorinstall.cuda import (
@@ -184,6 +186,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     for spec in specs + file_specs:
         if "::" in spec:
             requested.append(spec.split("::", 1)[0])
+    routed = _route_frozen_pytorch(found.positionals, requested, ctx, plan)
     implicit = not requested and not ctx.strip_channels
     if implicit:
         requested = ["defaults"]
@@ -231,7 +234,8 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             url_for[raw] = url_for.get(name, raw)
     frozen = ctx.catalog.channels.get("pytorch")
     if (
-        frozen
+        not routed
+        and frozen
         and frozen.frozen_after
         and "pytorch" in [upstream_channel(r) or r for r in requested]
     ):
@@ -272,7 +276,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             if name in url_for:
                 out.append(f"{url_for[name]}::{pkg}")
                 continue
-        out.append(cuda_args.get(i, token))
+        out.append(routed.get(i, cuda_args.get(i, token)) if routed else cuda_args.get(i, token))
     if not inserted and cmd.action != "env-create":
         out += channel_tokens
     if ctx.strip_channels:
@@ -288,6 +292,50 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     out += cuda_args.get(-1, [])  # type: ignore[arg-type]
     plan.argv = out
     return plan
+
+
+def _route_frozen_pytorch(
+    positionals: list[tuple[int, str]], requested: list[str], ctx: Context, plan: Plan
+) -> dict[int, str]:
+    """A pytorch the frozen pytorch channel cannot give goes to conda-forge instead.
+
+    Changes ``requested`` in place (pytorch -> conda-forge) and returns token replacements
+    (``pytorch-cuda=X`` -> ``cuda-version=X``, conda-forge's way to pick the CUDA version).
+    """
+    facts = ctx.catalog.channels.get("pytorch")
+    names = [upstream_channel(r) or r for r in requested]
+    if facts is None or not facts.frozen_after or "pytorch" not in names:
+        return {}
+    frozen = Version(facts.frozen_after)
+    wants_newer = False
+    for _, token in positionals:
+        if _spec_name(token) == "pytorch":
+            rest = token.split("::", 1)[-1][len("pytorch") :]
+            match = re.match(r"^\s*(==|=|>=|>)?\s*(\d+(?:\.\d+)*)", rest)
+            # the channel has every release of the frozen series (2.5.0, 2.5.1)
+            if match and Version(match.group(2)).release[:2] > frozen.release[:2]:
+                wants_newer = True
+    if not wants_newer:
+        return {}
+    at = names.index("pytorch")
+    if "conda-forge" in names:
+        del requested[at]
+    else:
+        requested[at] = "conda-forge"
+    replace = {}
+    for i, token in positionals:
+        if _spec_name(token) == "pytorch-cuda":
+            version = _spec_version(token) or ""
+            replace[i] = f"cuda-version={version}"
+            plan.notes.append(
+                f"{token} -> cuda-version={version}: conda-forge picks the CUDA "
+                "version with cuda-version, not pytorch-cuda"
+            )
+    plan.notes.append(
+        f"the pytorch channel stops at PyTorch {facts.frozen_after}, so this "
+        "request goes to conda-forge (through the mirror) instead of failing"
+    )
+    return replace
 
 
 def _conda_cuda(

@@ -166,6 +166,20 @@ def test_conda_auto_adds_pytorch_cuda() -> None:
     assert plan.argv[-1] == "pytorch-cuda=12.4"
 
 
+def test_a_pytorch_the_frozen_channel_lacks_goes_to_conda_forge() -> None:
+    plan = run(
+        ["conda", "install", "pytorch=2.6", "pytorch-cuda=12.4", "-c", "pytorch", "-c", "nvidia"]
+    )
+    assert plan.argv[2:4] == ["pytorch=2.6", "cuda-version=12.4"]
+    assert TUNA_CF in plan.argv and TUNA_PT not in plan.argv
+    assert any("stops at PyTorch 2.5" in n for n in plan.notes)
+    old = run(["conda", "install", "pytorch=2.5.1", "-c", "pytorch"])
+    assert TUNA_PT in old.argv  # the channel has 2.5.1
+    assert TUNA_PT in run(["conda", "install", "pytorch>=2.5.1", "-c", "pytorch"]).argv
+    both = run(["conda", "install", "pytorch>=2.6", "-c", "pytorch", "-c", "conda-forge"])
+    assert both.argv.count("-c") == 1 and TUNA_CF in both.argv
+
+
 def test_env_yml_is_rewritten_in_a_copy(tmp_path: Path) -> None:
     env_yml = "name: ml\nchannels:\n  - pytorch\n  - conda-forge\ndependencies:\n  - pytorch\n"
     plan = run(
