@@ -13,7 +13,7 @@ where nvidia-smi reports the Windows driver).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -180,11 +180,19 @@ def releases_matching(
 
 
 def _runnable(
-    tables: Tables, host: HostCuda, release: str, variants: Sequence[str], os: str
+    tables: Tables,
+    host: HostCuda,
+    release: str,
+    variants: Sequence[str],
+    os: str,
+    exclude: Mapping[str, str] | None = None,
 ) -> tuple[str | None, list[str]]:
     """The newest runnable variant, and why each newer one was passed over."""
     skipped = []
     for variant in sorted(variants, key=lambda v: _v(variant_cuda(v) or "0"), reverse=True):
+        if exclude and variant in exclude:
+            skipped.append(f"{variant}: {exclude[variant]}")
+            continue
         cuda = variant_cuda(variant)
         if cuda is None:
             continue
@@ -208,8 +216,12 @@ def choose_torch(
     os: str = "linux",
     python: str | None = None,
     want: str = "auto",
+    exclude: Mapping[str, str] | None = None,
 ) -> CudaChoice:
-    """Pick the PyTorch release and build for this host (see the module docstring)."""
+    """Pick the PyTorch release and build for this host (see the module docstring).
+
+    ``exclude`` maps variants to leave out to the reason (no wheel on the mirror, say).
+    """
     candidates = releases_matching(tables, spec, python)
     if not candidates:
         candidates = releases_matching(tables, spec)
@@ -232,7 +244,7 @@ def choose_torch(
         return CudaChoice(
             "torch", release, "cpu", None, f"CPU build: {host.describe()}", torchvision=tv
         )
-    variant, skipped = _runnable(tables, host, release, row.pip, os)
+    variant, skipped = _runnable(tables, host, release, row.pip, os, exclude)
     if variant:
         cuda = variant_cuda(variant)
         reason = (

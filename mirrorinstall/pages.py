@@ -237,3 +237,44 @@ def parse_http_date(value: str | None) -> float | None:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError):
         return None
+
+
+_PLATFORM_TAGS = {
+    "linux-64": ("linux_x86_64", "manylinux*_x86_64", "manylinux1_x86_64"),
+    "linux-aarch64": ("linux_aarch64", "manylinux*_aarch64"),
+    "linux-ppc64le": ("linux_ppc64le", "manylinux*_ppc64le"),
+    "win-64": ("win_amd64",),
+    "win-arm64": ("win_arm64",),
+    "osx-64": ("macosx_*_x86_64", "macosx_*_universal2"),
+    "osx-arm64": ("macosx_*_arm64", "macosx_*_universal2"),
+}
+
+
+def wheel_fits(filename: str, python: str, subdir: str) -> bool:
+    """Can a wheel named ``filename`` install on CPython ``python`` ("3.11") on ``subdir``?"""
+    import fnmatch
+
+    try:
+        _, _, _, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    cp = "cp" + python.replace(".", "")
+    patterns = (*_PLATFORM_TAGS.get(subdir, ()), "any")
+    for tag in tags:
+        if tag.interpreter not in (cp, "py3", f"py{python.replace('.', '')}"):
+            continue
+        if tag.abi not in (cp, "abi3", "none"):
+            continue
+        if any(fnmatch.fnmatch(tag.platform, p) for p in patterns):
+            return True
+    return False
+
+
+def listed_wheels(body: bytes, content_type: str) -> list[str]:
+    """File names of the wheels a PEP 503/691 page or a flat listing links to."""
+    if content_type.split(";")[0].strip() == JSON_SIMPLE:
+        try:
+            return [f["filename"] for f in json.loads(body)["files"]]
+        except (ValueError, KeyError, TypeError):
+            return []
+    return [_filename(href) for href in _html_links(body) if _filename(href).endswith(".whl")]

@@ -158,6 +158,12 @@ def plan_rewrite(
         digest = hashlib.sha256(os.path.abspath(original).encode()).hexdigest()[:8]
         return str(out_dir / f"{digest}-{Path(original).name}")
 
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    wheel_check = None
+    if needs_cuda and cmd.family == "pip":
+        from mirrorinstall.wheels import make_wheel_check
+
+        wheel_check = make_wheel_check(catalog, python, subdir)
     ctx = Context(
         catalog=catalog,
         order=order,
@@ -165,7 +171,8 @@ def plan_rewrite(
         cuda_mode=cuda_mode,
         host=host,
         tables=load_tables() if needs_cuda else None,
-        python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        python=python,
+        wheel_check=wheel_check,
         strip_channels=strip_channels,
         files=files,
         environ=app.environ,

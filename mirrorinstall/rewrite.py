@@ -54,6 +54,9 @@ class Context:
     environ: Mapping[str, str] = field(default_factory=dict)
     copy_path: Callable[[str], str] = lambda p: p + ".minstall"
     windows_driver: bool = False  # WSL2 reports the Windows driver: Windows thresholds apply
+    # (mirror id, variant, torch version) -> None if the mirror has a wheel for this Python and
+    # platform, else why not. Given by the caller (it reads the mirror's listing).
+    wheel_check: Callable[[str, str, str], str | None] | None = None
 
     @property
     def os(self) -> str:
@@ -779,9 +782,30 @@ def _pip_cuda(
         return
     token = (replace.get(torch_at) or [requirements[torch_at]])[0]
     spec = token[len(_spec_name(token)) :].strip() or None
-    choice = choose_torch(
-        tables, host, spec=_pip_spec(spec), os=ctx.os, python=ctx.python, want=ctx.cuda_mode
-    )
+    exclude: dict[str, str] = {}
+    for _ in range(8):  # each round rules out one variant the mirror lacks
+        choice = choose_torch(
+            tables,
+            host,
+            spec=_pip_spec(spec),
+            os=ctx.driver_os,
+            python=ctx.python,
+            want=ctx.cuda_mode,
+            exclude=exclude,
+        )
+        if choice.variant == "cpu" and ctx.cuda_mode == "auto" and exclude:
+            break
+        mirror = torch.id if torch is not None and torch.pytorch is not None else None
+        missing = (
+            ctx.wheel_check(mirror, choice.variant, choice.release)
+            if ctx.wheel_check and mirror
+            else None
+        )
+        if missing is None or ctx.cuda_mode not in ("auto",) or choice.variant == "cpu":
+            if missing:
+                plan.notes.append(f"CUDA: {missing}")
+            break
+        exclude[choice.variant] = missing
     _apply_torch_choice(choice, requirements, ctx, plan, replace, torch, uv, explicit)
 
 

@@ -130,12 +130,29 @@ def test_cuda_auto_picks_the_variant_and_the_mirror_layout(farm_env) -> None:
             "--",
             "pip",
             "install",
+            "torch==2.5.1",
+            env=env,
+        ).stdout
+    )
+    assert data["cuda"]["variant"] == "cu124" and data["argv"][2] == "torch==2.5.1+cu124"
+    assert data["ranking"] == {"source": "--mirror slow"}
+    # the farm has no torch 2.13.0 at all: every variant is ruled out, each with its reason
+    newest = json.loads(
+        minstall(
+            "rewrite",
+            "--json",
+            "--cuda",
+            "auto",
+            "--mirror",
+            "slow",
+            "--",
+            "pip",
+            "install",
             "torch",
             env=env,
         ).stdout
     )
-    assert data["cuda"]["variant"] == "cu126" and data["argv"][2] == "torch==2.13.0+cu126"
-    assert data["ranking"] == {"source": "--mirror slow"}
+    assert any("lists no torch 2.13.0+cu126 wheel" in n for n in newest["cuda"]["notes"])
 
 
 def test_bad_input(farm_env) -> None:
@@ -145,3 +162,52 @@ def test_bad_input(farm_env) -> None:
         minstall("rewrite", "--cuda", "fast", "--", "pip", "install", "x", env=env).returncode == 64
     )
     assert minstall("rewrite", env=env).returncode == 64
+
+
+def test_cuda_auto_steps_down_when_the_mirror_lacks_the_wheel(make_farm, tmp_path: Path) -> None:
+    """The farm mirror's cu124 listing is gone (404): minstall reads the listing, sees no
+    wheel for this Python and platform, and steps down to cu121, saying why."""
+    farm = make_farm(MirrorSpec("m", faults=[Fault("out-of-sync", path="/whl/cu124/*")]))
+    env = {
+        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "f.toml")),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "c"),
+        "MINSTALL_NETWORK_ID": "t",
+        "MINSTALL_CUDA_DRIVER": "535.104.05",
+    }
+    data = json.loads(
+        minstall(
+            "rewrite",
+            "--json",
+            "--mirror",
+            "m",
+            "--cuda",
+            "auto",
+            "--",
+            "pip",
+            "install",
+            "torch==2.5.1",
+            env=env,
+        ).stdout
+    )
+    assert data["cuda"]["variant"] == "cu121"
+    assert data["argv"][2] == "torch==2.5.1+cu121"
+    assert any(
+        "cu124: mirror m lists no torch 2.5.1+cu124 wheel for Python" in n
+        for n in data["cuda"]["notes"]
+    )
+    healthy = json.loads(
+        minstall(
+            "rewrite",
+            "--json",
+            "--mirror",
+            "m",
+            "--cuda",
+            "auto",
+            "--",
+            "pip",
+            "install",
+            "torch==2.4.1",
+            env=env,
+        ).stdout
+    )
+    assert healthy["cuda"]["variant"] == "cu121"  # 2.4.1's cu124 listing is gone as well

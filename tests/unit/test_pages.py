@@ -130,3 +130,16 @@ def test_flat_torch_listing_with_escaped_plus_ignores_torchvision() -> None:
 def test_http_dates() -> None:
     assert parse_http_date("Thu, 01 Jan 1970 00:01:40 GMT") == 100
     assert parse_http_date("yesterday") is None and parse_http_date(None) is None
+
+
+def test_wheel_fits_python_and_platform() -> None:
+    from mirrorinstall.pages import listed_wheels, wheel_fits
+
+    linux = "torch-2.5.1+cu121-cp311-cp311-linux_x86_64.whl"
+    assert wheel_fits(linux, "3.11", "linux-64")
+    assert not wheel_fits(linux, "3.12", "linux-64") and not wheel_fits(linux, "3.11", "win-64")
+    assert wheel_fits("torch-2.5.1-cp312-none-macosx_11_0_arm64.whl", "3.12", "osx-arm64")
+    assert wheel_fits("torch-2.8.0+cu128-cp311-cp311-manylinux_2_28_x86_64.whl", "3.11", "linux-64")
+    assert wheel_fits("six-1.16.0-py2.py3-none-any.whl", "3.10", "win-64")
+    flat = b'<a href="torch-2.5.1&#43;cpu-cp311-cp311-win_amd64.whl">x</a><a href="../">..</a>'
+    assert listed_wheels(flat, "text/html") == ["torch-2.5.1+cpu-cp311-cp311-win_amd64.whl"]
