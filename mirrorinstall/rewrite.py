@@ -246,6 +246,12 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             f"the pytorch channel publishes nothing after PyTorch {frozen.frozen_after}; "
             "newer releases are on conda-forge"
         )
+    spec_files = {
+        o.index: o
+        for o in found.options
+        if o.name == "--file" and cmd.action != "env-create" and "::" in ctx.files.get(o.value, "")
+    }
+    spec_file_rest = {k for o in spec_files.values() for k in range(o.index + 1, o.index + o.count)}
     out: list[str] = list(cmd.head)
     inserted = False
     skip = {
@@ -261,6 +267,17 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             if not inserted:
                 out += channel_tokens
                 inserted = True
+            continue
+        spec_file = spec_files.get(i)
+        if spec_file is not None:
+            new_path = ctx.copy_path(spec_file.value)
+            plan.writes[new_path] = _rewrite_spec_file(ctx.files[spec_file.value], url_for)
+            out += spec_file.same_form(new_path)
+            notes.append(
+                f"{spec_file.value}: channel::package specs rewritten in a copy, {new_path}"
+            )
+            continue
+        if spec_file is None and i in spec_file_rest:
             continue
         if env_file is not None and env_file.index <= i < env_file.index + env_file.count:
             if i == env_file.index + env_file.count - 1:
@@ -481,6 +498,20 @@ def _yaml_list(text: str, key: str) -> list[str]:
             if value and not value.endswith(":"):
                 items.append(value)
     return items
+
+
+def _rewrite_spec_file(text: str, url_for: Mapping[str, str]) -> str:
+    """A conda --file spec list with each ``channel::pkg`` pointing at the channel's mirror."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        spec = line.strip()
+        if "::" in spec and not spec.startswith("#"):
+            chan = spec.split("::", 1)[0]
+            name = upstream_channel(chan) or chan
+            if name in url_for:
+                line = line.replace(f"{chan}::", f"{url_for[name]}::", 1)
+        out.append(line)
+    return "".join(out)
 
 
 def _rewrite_env_yaml(text: str, url_for: Mapping[str, str]) -> str:

@@ -180,6 +180,18 @@ def test_a_pytorch_the_frozen_channel_lacks_goes_to_conda_forge() -> None:
     assert both.argv.count("-c") == 1 and TUNA_CF in both.argv
 
 
+def test_spec_file_channel_prefixes_are_rewritten_in_a_copy() -> None:
+    specs = "# ml\nconda-forge::numpy\nscipy\n"
+    plan = run(
+        ["conda", "install", "--file", "specs.txt"],
+        files={"specs.txt": specs},
+        copy_path=lambda p: "/c/" + p,
+    )
+    assert plan.argv[2:4] == ["--file", "/c/specs.txt"]
+    assert plan.writes["/c/specs.txt"] == f"# ml\n{TUNA_CF}::numpy\nscipy\n"
+    assert plan.argv[4:6] == ["-c", TUNA_CF]
+
+
 def test_env_yml_is_rewritten_in_a_copy(tmp_path: Path) -> None:
     env_yml = "name: ml\nchannels:\n  - pytorch\n  - conda-forge\ndependencies:\n  - pytorch\n"
     plan = run(
