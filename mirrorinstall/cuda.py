@@ -330,3 +330,80 @@ def parse_version(text: str) -> Version | None:
         return Version(text)
     except InvalidVersion:
         return None
+
+
+@dataclass(frozen=True)
+class TfChoice:
+    version: str
+    cuda: str
+    cudnn: str
+    runnable: bool
+    reason: str
+
+
+def choose_tensorflow(
+    tables: Tables,
+    host: HostCuda,
+    *,
+    spec: str | None = None,
+    os: str = "linux",
+    python: str | None = None,
+) -> TfChoice | None:
+    """The newest TensorFlow matching ``spec`` whose tested CUDA this driver runs.
+
+    Native Windows uses its own table (GPU builds end at 2.10). None: no release matches.
+    """
+    table = "windows" if os == "windows" else "linux"
+    try:
+        wanted = SpecifierSet(spec or "")
+    except InvalidSpecifier:
+        wanted = SpecifierSet()
+    builds = [b for b in tables.tensorflow if b.os == table and wanted.contains(b.version)]
+    if python:
+        fitting = [b for b in builds if _py_in(python, b.python)]
+        builds = fitting or builds
+    builds.sort(key=lambda b: _v(b.version), reverse=True)
+    if not builds:
+        return None
+    newest = builds[0]
+    if not host.has_driver:
+        return TfChoice(
+            newest.version,
+            newest.cuda,
+            newest.cudnn,
+            False,
+            f"tensorflow {newest.version} runs on the CPU: {host.describe()}",
+        )
+    for build in builds:
+        if supports(tables, host, build.cuda, os):
+            floor = driver_floor(tables, build.cuda, os)
+            newer = (
+                ""
+                if build is newest
+                else (
+                    f"; tensorflow {newest.version} needs CUDA {newest.cuda} (driver >= "
+                    f"{driver_floor(tables, newest.cuda, os)})"
+                )
+            )
+            return TfChoice(
+                build.version,
+                build.cuda,
+                build.cudnn,
+                True,
+                f"tensorflow {build.version} was tested with CUDA {build.cuda} and "
+                f"cuDNN {build.cudnn} (driver >= {floor}): {host.describe()} runs "
+                f"it{newer}",
+            )
+    return TfChoice(
+        newest.version,
+        newest.cuda,
+        newest.cudnn,
+        False,
+        f"no TensorFlow GPU build runs on {host.describe()}; it runs on the CPU",
+    )
+
+
+def _py_in(python: str, span: str) -> bool:
+    """``"3.11"`` in a tested range such as ``"3.9-3.12"``."""
+    low, _, high = span.partition("-")
+    return _v(low) <= _v(python) <= _v(high or low)

@@ -791,6 +791,8 @@ def _pip_cuda(
             name = "torch"
         if name == "tensorflow-gpu":
             _tensorflow_gpu(i, token, ctx, plan, replace)
+        if name == "tensorflow" or name == "tensorflow-gpu":
+            _tensorflow_cuda(i, ctx, plan, replace, requirements)
         if name == "torch":
             torch_at = i
     if torch_at is None or tables is None or host is None:
@@ -920,6 +922,56 @@ def _apply_torch_choice(
         f"{choice.variant} wheels from {tokens[-1]} (mirror {torch.id}, "
         f"{torch.pytorch.layout} layout)"
     )
+
+
+def _tensorflow_cuda(
+    i: int, ctx: Context, plan: Plan, replace: dict[int, list[str]], requirements: dict[int, str]
+) -> None:
+    """TensorFlow's tested CUDA against the driver: a note, an error for an unrunnable pin, or
+    (--cuda auto) a pin to the newest release this driver runs."""
+    from mirrorinstall.cuda import choose_tensorflow
+
+    tables, host = ctx.tables, ctx.host
+    if tables is None or host is None or not host.has_driver or ctx.cuda_mode == "cpu":
+        return
+    current = (replace.get(i) or [requirements[i]])[0]
+    extras = re.match(r"^[A-Za-z0-9_.\-]+(\[[^\]]*\])?", current).group(1) or ""
+    spec = current.split(";")[0][len(_spec_name(current)) + len(extras) :].strip() or None
+    choice = choose_tensorflow(tables, host, spec=spec, os=ctx.driver_os, python=ctx.python)
+    if choice is None:
+        return
+    plan.cuda = {
+        **(plan.cuda or {}),
+        "tensorflow": {
+            "version": choice.version,
+            "cuda": choice.cuda,
+            "cudnn": choice.cudnn,
+            "runnable": choice.runnable,
+            "reason": choice.reason,
+            "driver": host.driver,
+            "how": host.how,
+        },
+    }
+    plan.notes.append(f"CUDA: {choice.reason}")
+    pinned = spec is not None and spec.startswith("==")
+    name = _spec_name(current)
+    if pinned and not choice.runnable:
+        best = choose_tensorflow(tables, host, os=ctx.driver_os, python=ctx.python)
+        if ctx.cuda_mode != "auto" or best is None or not best.runnable:
+            raise CudaMismatch(
+                f"{current} was built for CUDA {choice.cuda}, which {host.describe()} cannot "
+                "run: its GPU would fail with 'CUDA driver version is insufficient for CUDA "
+                "runtime version'",
+                "Upgrade the driver, or use --cuda auto for the newest TensorFlow it runs.",
+            )
+        choice = best
+    elif not choice.runnable or ctx.cuda_mode != "auto" or pinned:
+        return
+    if ctx.cuda_mode == "auto":
+        new = f"{name}{extras}=={choice.version}"
+        if new != current:
+            replace[i] = [new]
+            plan.notes.append(f"{current} -> {new} (--cuda auto: {choice.reason})")
 
 
 def _tensorflow_gpu(

@@ -129,3 +129,16 @@ def test_every_row_has_a_source() -> None:
     rows = [*T.mvc, *T.toolkits, *T.torch, *T.archs, *T.tensorflow]
     assert all(r.source.startswith("https://") for r in rows)
     assert all(src.startswith("https://") for _, _, src in T.toolkit_max_cc)
+
+
+def test_tensorflow_tested_configurations() -> None:
+    from mirrorinstall.cuda import choose_tensorflow
+
+    new = choose_tensorflow(T, HostCuda(driver="535.104.05"), python="3.11")
+    assert (new.version, new.cuda, new.runnable) == ("2.21.0", "12.5", True)
+    old = choose_tensorflow(T, HostCuda(driver="470.82.01"), python="3.10")
+    assert (old.version, old.cuda) == ("2.14.0", "11.8") and "tensorflow 2.21.0 needs" in old.reason
+    win = choose_tensorflow(T, HostCuda(driver="531.14"), os="windows", python="3.10")
+    assert win.version == "2.10.0"
+    none = choose_tensorflow(T, HostCuda(driver="390.46"))
+    assert not none.runnable and "runs on the CPU" in none.reason

@@ -384,3 +384,13 @@ def test_pip_rewrite_keeps_every_other_token(tokens) -> None:
     plan = run(["uv", "pip", "install", *tokens])
     renamed = ("pytorch", "tensorflow-gpu")  # rewritten on purpose, with a note each
     assert _kept(plan.argv[3:], [t for t in tokens if _name(t) not in renamed])
+
+
+def test_tensorflow_against_the_driver() -> None:
+    old = HostCuda(driver="470.82.01", how="MINSTALL_CUDA_DRIVER")
+    keep = run(["pip", "install", "tensorflow[and-cuda]"], host=old)
+    assert keep.argv[2] == "tensorflow[and-cuda]" and keep.cuda["tensorflow"]["version"] == "2.14.0"
+    auto = run(["pip", "install", "tensorflow[and-cuda]"], host=old, cuda_mode="auto")
+    assert auto.argv[2] == "tensorflow[and-cuda]==2.14.0"
+    with pytest.raises(CudaMismatch):
+        run(["pip", "install", "tensorflow==2.18.0"], host=old)
