@@ -117,41 +117,20 @@ def test_rewritten_pip_command_installs_from_the_fastest_mirror(farm_env, run_pi
     assert not any(q.path.endswith(".whl") for q in farm["slow"].requests)
 
 
+def rewrite_json(env: dict[str, str], *args: str) -> dict:
+    proc = minstall("rewrite", "--json", *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 def test_cuda_auto_picks_the_variant_and_the_mirror_layout(farm_env) -> None:
     _, env = farm_env
-    data = json.loads(
-        minstall(
-            "rewrite",
-            "--json",
-            "--cuda",
-            "auto",
-            "--mirror",
-            "slow",
-            "--",
-            "pip",
-            "install",
-            "torch==2.5.1",
-            env=env,
-        ).stdout
-    )
+    auto = ("--cuda", "auto", "--mirror", "slow", "--", "pip", "install")
+    data = rewrite_json(env, *auto, "torch==2.5.1")
     assert data["cuda"]["variant"] == "cu124" and data["argv"][2] == "torch==2.5.1+cu124"
     assert data["ranking"] == {"source": "--mirror slow"}
     # the farm has no torch 2.13.0 at all: every variant is ruled out, each with its reason
-    newest = json.loads(
-        minstall(
-            "rewrite",
-            "--json",
-            "--cuda",
-            "auto",
-            "--mirror",
-            "slow",
-            "--",
-            "pip",
-            "install",
-            "torch",
-            env=env,
-        ).stdout
-    )
+    newest = rewrite_json(env, *auto, "torch")
     assert any("lists no torch 2.13.0+cu126 wheel" in n for n in newest["cuda"]["notes"])
 
 
