@@ -1,0 +1,97 @@
+"""Failure classification over the real transcripts in ../shared/recorded (pure).
+
+Each expected decision is the one ../shared/recorded/README.md gives for that case
+("retry other mirror", "fail now", "ambiguous: use --log/-vv").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from farm.content import shared_dir
+
+from mirrorinstall.classify import MIRROR, OK, UNKNOWN, USER, classify
+
+R = shared_dir() / "recorded"
+
+CASES = [
+    # client dir, case, tool, expected kind, log file (pip --log) or None
+    ("conda", "create-ok", "conda", OK, None),
+    ("conda", "conn-refused", "conda", MIRROR, None),
+    ("conda", "conn-refused-json", "conda", MIRROR, None),
+    ("conda", "channel-404", "conda", MIRROR, None),
+    ("conda", "channel-404-json", "conda", MIRROR, None),
+    ("conda", "repodata-html-200", "conda", MIRROR, None),
+    ("conda", "repodata-html-200-json", "conda", MIRROR, None),
+    ("conda", "portal-html-200", "conda", MIRROR, None),
+    ("conda", "portal-html-200-json", "conda", MIRROR, None),
+    ("conda", "pkg-not-found", "conda", USER, None),
+    ("conda", "pkg-not-found-json", "conda", USER, None),
+    ("conda", "pkg-file-404", "conda", MIRROR, None),
+    ("conda", "pkg-file-404-json", "conda", MIRROR, None),
+    ("conda", "pkg-hash-mismatch", "conda", MIRROR, None),
+    ("conda", "pkg-hash-mismatch-json", "conda", MIRROR, None),
+    ("conda", "read-timeout", "conda", MIRROR, None),
+    ("conda", "read-timeout-json", "conda", MIRROR, None),
+    ("conda", "unsatisfiable-pkgb9", "conda", USER, None),
+    ("conda", "unsatisfiable-pkgb9-json", "conda", USER, None),
+    ("conda", "unsatisfiable-conflict", "conda", USER, None),
+    ("conda", "unsatisfiable-conflict-json", "conda", USER, None),
+    ("conda", "unsatisfiable-missing-dep", "conda", USER, None),
+    ("conda", "unsatisfiable-missing-dep-json", "conda", USER, None),
+    ("pip", "install-ok", "pip", OK, None),
+    ("pip", "conn-refused", "pip", MIRROR, None),
+    ("pip", "conn-refused-vv", "pip", MIRROR, "stdout"),
+    ("pip", "not-found", "pip", UNKNOWN, None),  # console alone is ambiguous
+    ("pip", "not-found-vv", "pip", USER, "stdout"),
+    ("pip", "forbidden-403", "pip", UNKNOWN, None),  # ambiguous without the log
+    ("pip", "forbidden-403-vv", "pip", MIRROR, "stdout"),
+    ("pip", "forbidden-403-logfile", "pip", MIRROR, "log"),
+    ("pip", "portal-html-200", "pip", UNKNOWN, None),
+    ("pip", "portal-html-200-vv", "pip", MIRROR, "stdout"),
+    ("pip", "wheel-404", "pip", MIRROR, None),
+    ("pip", "hash-mismatch", "pip", MIRROR, None),
+    ("pip", "read-timeout", "pip", UNKNOWN, None),
+    ("pip", "read-timeout-vv", "pip", MIRROR, "stdout"),
+    ("pip", "read-timeout-logfile", "pip", MIRROR, "log"),
+    ("pip", "read-timeout-retries1", "pip", MIRROR, None),
+    ("pip23", "conn-refused", "pip", MIRROR, None),
+    ("uv", "install-ok", "uv", OK, None),
+    ("uv", "not-found", "uv", USER, None),
+    ("uv", "conn-refused", "uv", MIRROR, None),
+    ("uv", "forbidden-403", "uv", MIRROR, None),
+    ("uv", "wheel-404", "uv", MIRROR, None),
+    ("uv", "hash-mismatch", "uv", MIRROR, None),
+    ("uv", "portal-html-200", "uv", MIRROR, None),
+    ("uv", "read-timeout", "uv", MIRROR, None),
+]
+
+
+def _exit_code(meta: Path) -> int:
+    import tomllib
+
+    return tomllib.loads(meta.read_text())["exit_code"]
+
+
+@pytest.mark.parametrize(
+    ("client", "case", "tool", "expected", "log"), CASES, ids=[f"{c[0]}/{c[1]}" for c in CASES]
+)
+def test_recorded_failures(client, case, tool, expected, log) -> None:
+    base = R / client / case
+    out = base.with_suffix(".stdout").read_text() + base.with_suffix(".stderr").read_text()
+    log_text = ""
+    if log == "stdout":
+        log_text = base.with_suffix(".stdout").read_text()
+    elif log == "log":
+        log_text = base.with_suffix(".log").read_text()
+    verdict = classify(tool, _exit_code(base.with_suffix(".meta.toml")), out, log_text)
+    assert verdict.kind == expected, verdict
+
+
+def test_every_recorded_failure_case_is_covered() -> None:
+    covered = {(c[0], c[1]) for c in CASES}
+    for meta in R.glob("*/*.meta.toml"):
+        client, case = meta.parent.name, meta.name.removesuffix(".meta.toml")
+        if _exit_code(meta) != 0:
+            assert (client, case) in covered, f"{client}/{case} has no expected verdict here"
