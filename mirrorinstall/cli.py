@@ -342,6 +342,50 @@ def rewrite(
         click.echo(f"# {note}", err=True)
 
 
+@cli.command()
+@click.argument("framework", type=click.Choice(["torch", "tensorflow"]), default="torch")
+@click.option("-n", "--name", "env_name", metavar="ENV", help="A conda environment by name.")
+@click.option("-p", "--prefix", metavar="PREFIX", help="A conda environment or venv by path.")
+@click.option("--python", "python_path", metavar="PATH", help="The Python to check with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the facts and the verdict as JSON.")
+@click.pass_obj
+def verify(
+    app: AppContext,
+    framework: str,
+    env_name: str | None,
+    prefix: str | None,
+    python_path: str | None,
+    as_json: bool,
+) -> int:
+    """Check that FRAMEWORK really uses the GPU in an environment (exit 1 if not)."""
+    from mirrorinstall.host import detect_cuda
+    from mirrorinstall.verify import run_check, target_python, verdict
+
+    python = target_python(app.environ, name=env_name, prefix=prefix, python=python_path)
+    facts = run_check(python, framework, app.environ)
+    found = verdict(facts, detect_cuda(app.environ).host.driver)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": found.ok,
+                    "message": found.message,
+                    "cause": found.cause,
+                    "next_step": found.next_step,
+                    "facts": facts,
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(("OK: " if found.ok else "FAILED: ") + found.message)
+        if found.cause:
+            click.echo(f"likely cause: {found.cause}")
+        if found.next_step:
+            click.echo(f"next: {found.next_step}")
+    return 0 if found.ok else 1
+
+
 def get_ranking(
     app: AppContext,
     catalog: Catalog,

@@ -35,8 +35,11 @@ EXIT_ENGINE_NOT_FOUND = 127
 EXIT_INTERRUPTED = 130
 
 #: Every exit code minstall itself uses, with its meaning (README's table is tested against it).
+EXIT_CHECK_FAILED = 1
+
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
+    EXIT_CHECK_FAILED: "minstall verify: the framework cannot use the GPU (the verdict says why)",
     EXIT_USAGE: "bad command line (unknown option, missing argument)",
     EXIT_CUDA: "the CUDA build asked for cannot run with this driver or GPU (--cuda auto fixes it)",
     EXIT_NO_MIRROR: "no enabled mirror can serve the request (all dead, or none carries it)",
