@@ -189,7 +189,7 @@ def _detect(
         nvml = _from_nvml()
         if nvml is not None:
             driver = driver or nvml[0]
-            gpus = nvml[1]
+            gpus, cuda = nvml[1], nvml[2]
             how = how or "NVML"
     smi = _find_smi(which, platform)
     errors = []
@@ -217,7 +217,7 @@ def _detect(
     return HostCuda(how="no nvidia-smi, no /proc/driver/nvidia, no NVML")
 
 
-def _from_nvml() -> tuple[str, tuple[Gpu, ...]] | None:
+def _from_nvml() -> tuple[str, tuple[Gpu, ...], str | None] | None:
     try:
         import pynvml  # nvidia-ml-py, optional
     except ImportError:
@@ -232,7 +232,9 @@ def _from_nvml() -> tuple[str, tuple[Gpu, ...]] | None:
             name = pynvml.nvmlDeviceGetName(handle)
             major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
             gpus.append(Gpu(name.decode() if isinstance(name, bytes) else name, f"{major}.{minor}"))
-        return driver, tuple(gpus)
+        version = pynvml.nvmlSystemGetCudaDriverVersion()  # 13000 -> "13.0"
+        cuda = f"{version // 1000}.{(version % 1000) // 10}" if version else None
+        return driver, tuple(gpus), cuda
     except Exception:  # NVML errors are many; nvidia-smi is asked next
         return None
 
