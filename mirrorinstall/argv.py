@@ -69,7 +69,24 @@ def parse_command(argv: list[str]) -> Command:
     )
 
 
+_PIP_GLOBAL_VALUED = (
+    "--python",
+    "--cache-dir",
+    "--log",
+    "--proxy",
+    "--cert",
+    "--client-cert",
+    "--timeout",
+    "--retries",
+    "--exists-action",
+    "--trusted-host",
+)
+
+
 def _pip(tool: str, argv: list[str], at: int) -> Command:
+    # pip's global options may stand before the subcommand: pip --python X install ...
+    while at < len(argv) and argv[at].startswith("-"):
+        at += 2 if argv[at] in _PIP_GLOBAL_VALUED else 1
     if len(argv) > at and argv[at] == "install":
         return Command("pip", "pip", "install", tuple(argv[: at + 1]), tuple(argv[at + 1 :]))
     raise UsageError(

@@ -90,7 +90,16 @@ class ByteSize(click.ParamType):
         return size
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _DefaultInstall(click.Group):
+    """``minstall PKG...`` means ``minstall install PKG...``."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "install", self.commands["install"], args
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_DefaultInstall, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="minstall")
 @click.option(
     "--catalog",
@@ -384,6 +393,138 @@ def verify(
         if found.next_step:
             click.echo(f"next: {found.next_step}")
     return 0 if found.ok else 1
+
+
+def _run_options(func):  # the options every installing command shares
+    options = [
+        click.option("--dry-run", is_flag=True, help="Show the plan, run nothing."),
+        click.option("-y", "--yes", is_flag=True, help="Answer conda's prompt (also in CI)."),
+        click.option(
+            "--json",
+            "json_events",
+            is_flag=True,
+            help="One JSON event per line: plan, attempt, fallback, result.",
+        ),
+        click.option(
+            "--max-attempts",
+            type=click.IntRange(1, 20),
+            default=3,
+            show_default=True,
+            help="Mirrors to try, the official host last.",
+        ),
+        click.option(
+            "--cuda",
+            "cuda_mode",
+            default="keep",
+            show_default=True,
+            metavar="MODE",
+            help="keep (check pins), auto, cpu, X.Y or cuXYZ.",
+        ),
+        click.option("--mirror", "mirror_id", metavar="ID", help="Use only this mirror."),
+        click.option("--platform", "platform_", metavar="SUBDIR", help="Plan for a conda subdir."),
+        click.option("--heartbeat-s", type=click.FloatRange(0.1), default=30.0, hidden=True),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _options(kw: dict) -> object:
+    from mirrorinstall.execute import Options
+
+    return Options(
+        dry_run=kw["dry_run"],
+        yes=kw["yes"],
+        json_events=kw["json_events"],
+        max_attempts=kw["max_attempts"],
+        cuda_mode=kw["cuda_mode"],
+        mirror_id=kw["mirror_id"],
+        platform=kw["platform_"],
+        heartbeat_s=kw["heartbeat_s"],
+        verify=kw.get("verify"),
+    )
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("packages", nargs=-1, required=True)
+@click.option("-n", "--name", "env_name", metavar="ENV", help="conda environment to install into.")
+@click.option("-p", "--prefix", metavar="PREFIX", help="conda environment path to install into.")
+@click.option("--python", "python_path", metavar="PATH", help="pip/uv: the target Python.")
+@click.option(
+    "--engine",
+    type=click.Choice(["conda", "mamba", "micromamba", "pip", "uv"]),
+    help="Which installer runs (default: conda in a conda env, else pip).",
+)
+@click.option(
+    "-c",
+    "--channel",
+    "channels",
+    multiple=True,
+    metavar="CHANNEL",
+    help="conda channel (repeatable).",
+)
+@click.option(
+    "--verify/--no-verify",
+    "verify_after",
+    default=False,
+    help="Run minstall verify afterwards (torch or tensorflow, from the packages).",
+)
+@_run_options
+@click.pass_obj
+def install(
+    app: AppContext,
+    packages: tuple[str, ...],
+    env_name: str | None,
+    prefix: str | None,
+    python_path: str | None,
+    engine: str | None,
+    channels: tuple[str, ...],
+    verify_after: bool,
+    **kw: object,
+) -> int:
+    """Install PACKAGES through the fastest mirror (minstall PKG... means the same).
+
+    \b
+    minstall pytorch torchvision --cuda auto
+    minstall install -n ml numpy -c conda-forge --yes
+    """
+    from mirrorinstall.execute import engine_command, run_install
+
+    argv = engine_command(
+        app,
+        list(packages),
+        engine=engine,
+        env_name=env_name,
+        prefix=prefix,
+        python=python_path,
+        channels=list(channels),
+    )
+    if verify_after:
+        names = " ".join(packages).lower()
+        kw["verify"] = "tensorflow" if "tensorflow" in names else "torch"
+    return run_install(app, argv, _options(kw))  # type: ignore[arg-type]
+
+
+def _passthrough(tool: str):
+    @cli.command(
+        name=tool,
+        context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+        help=f"Rewrite and run a {tool} command as typed: minstall {tool} "
+        f"[minstall options] {'pip ' if tool == 'uv' else ''}install ...",
+    )
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED, required=True)
+    @_run_options
+    @click.pass_obj
+    def command(app: AppContext, args: tuple[str, ...], **kw: object) -> int:
+        from mirrorinstall.execute import run_install
+
+        return run_install(app, [tool, *args], _options(kw))  # type: ignore[arg-type]
+
+    return command
+
+
+for _tool in ("conda", "mamba", "micromamba", "pip", "uv"):
+    _passthrough(_tool)
 
 
 def get_ranking(

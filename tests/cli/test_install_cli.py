@@ -1,0 +1,211 @@
+"""The executor end to end: real pip and uv installing from the farm, fallback, exit codes,
+heartbeats, Ctrl-C, JSON events, and conda through a stand-in that replays real transcripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+import pytest
+from farm import Fault, MirrorSpec
+from farm.content import shared_dir
+
+from .test_cli import SCRIPT, minstall
+
+BIN = str(Path(sys.executable).parent)  # this environment's pip and uv come first on PATH
+STANDINS = Path(__file__).resolve().parents[1] / "standins"
+
+
+@pytest.fixture
+def farm_env(make_farm, tmp_path: Path):
+    farm = make_farm(
+        MirrorSpec("first", latency_s=0.005, bandwidth_bps=16e6),
+        MirrorSpec("second", latency_s=0.05, bandwidth_bps=4e6),
+        MirrorSpec("third", latency_s=0.15, bandwidth_bps=1e6),
+    )
+    target = tmp_path / "target"
+    venv.EnvBuilder(with_pip=False).create(target)
+    env = {
+        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "farm.toml")),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
+        "MINSTALL_NETWORK_ID": "t",
+        "PIP_CONFIG_FILE": os.devnull,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_RETRIES": "0",  # no backoff waits against the farm
+        "UV_HTTP_RETRIES": "0",
+        "PIP_NO_CACHE_DIR": "1",
+        "CI": "true",
+    }
+    return farm, env, str(target / "bin" / "python")
+
+
+def pip_install(env, python, *args, opts=()):
+    return minstall("pip", *opts, "--python", python, "install", *args, env=env)
+
+
+def test_pip_installs_through_a_dead_first_mirror_with_the_fallback_explained(farm_env) -> None:
+    farm, env, python = farm_env
+    assert minstall("bench", env=env).returncode == 0  # ranked before the fault
+    farm["first"].set_faults(Fault("forbidden403", user_agent=r"^pip/"))
+    proc = pip_install(env, python, "alpha")
+    assert proc.returncode == 0, proc.stderr
+    assert "Successfully installed alpha-1.1 beta-1.0 idna-3.7 six-1.16.0" in proc.stdout
+    assert "minstall: attempt 1/3: mirror first" in proc.stderr
+    assert (
+        "minstall: mirror first failed: the mirror answered 403 Forbidden (a WAF or "
+        "anti-abuse block); trying second next"
+    ) in proc.stderr
+    assert "minstall: done in" in proc.stderr and "through mirror second" in proc.stderr
+    assert any(q.path.endswith("alpha-1.1-py3-none-any.whl") for q in farm["second"].requests)
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (Fault("html200", path="/pypi/simple/*"), "a page with no files"),
+        (Fault("out-of-sync", path="*/alpha-1.1-*.whl"), "out of sync"),
+        (Fault("corrupt", path="*/alpha-*.whl"), "did not match its hash"),
+        (Fault("truncate", path="/pypi/simple/*"), "closed or stalled a download"),
+        (Fault("error500", path="/pypi/simple/*"), "server errors"),
+    ],
+    ids=["portal", "out-of-sync", "corrupt", "truncate", "5xx"],
+)
+def test_pip_falls_back_after_each_fault_mode(farm_env, fault, reason) -> None:
+    farm, env, python = farm_env
+    assert minstall("bench", env=env).returncode == 0  # ranked before the fault
+    farm["first"].set_faults(fault)
+    proc = pip_install(env, python, "alpha", opts=("--json",))
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "plan" and "fallback" in kinds and kinds[-1] == "result", events[-1]
+    fallback = next(e for e in events if e["event"] == "fallback")
+    assert fallback["mirror"] == "first" and reason in fallback["reason"]
+    assert events[-1]["exit_code"] == 0 and events[-1]["mirror"] == "second"
+
+
+def test_a_missing_project_fails_at_once_with_pips_exit_code(farm_env) -> None:
+    _farm, env, python = farm_env
+    proc = pip_install(env, python, "nosuchpkg")
+    assert proc.returncode == 1
+    assert "No matching distribution found for nosuchpkg" in proc.stdout + proc.stderr
+    assert "the project is not on the index (404)" in proc.stderr
+    assert "attempt 2/" not in proc.stderr
+
+
+def test_uv_installs_and_passes_its_exit_code_through(farm_env) -> None:
+    farm, env, python = farm_env
+    assert minstall("bench", env=env).returncode == 0  # ranked before the fault
+    farm["first"].set_faults(Fault("forbidden403", user_agent=r"^uv/"))
+    ok = minstall("uv", "pip", "install", "--python", python, "alpha", env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "returned a 403 Forbidden" in ok.stdout  # uv's own words, passed through
+    assert "the index answered 403 Forbidden" in ok.stderr and "trying second next" in ok.stderr
+    farm["first"].set_faults(Fault("refuse"))
+    dead = minstall(
+        "uv",
+        "--mirror",
+        "first",
+        "pip",
+        "install",
+        "--python",
+        python,
+        "certifi",  # not installed yet
+        env={**env, "UV_HTTP_TIMEOUT": "2"},
+    )
+    assert dead.returncode == 2  # uv's own exit code for a transport failure
+    assert "no mirror left to try" in dead.stderr
+
+
+def test_heartbeat_when_the_child_is_silent(farm_env) -> None:
+    farm, env, python = farm_env
+    farm["first"].set_speed(latency_s=1.5)
+    proc = pip_install(env, python, "six", opts=("--mirror", "first", "--heartbeat-s", "0.5"))
+    assert proc.returncode == 0, proc.stderr
+    assert "minstall: pip still running after" in proc.stderr
+    assert "without output" in proc.stderr
+
+
+def test_ctrl_c_goes_to_the_child_and_exits_130(farm_env) -> None:
+    farm, env, python = farm_env
+    farm["first"].set_faults(Fault("hang", hold_s=30))
+    child = subprocess.Popen(
+        [str(SCRIPT), "pip", "--mirror", "first", "--python", python, "install", "six"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    child.send_signal(signal.SIGINT)
+    _out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert "interrupted" in err
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(farm_env) -> None:
+    farm, env, python = farm_env
+    proc = minstall(
+        "pytorch",
+        "torchvision",
+        "--cuda",
+        "auto",
+        "--dry-run",
+        "--python",
+        python,
+        env={**env, "MINSTALL_CUDA_DRIVER": "535.104.05"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "minstall: attempt 1/3: mirror first" in proc.stderr
+    assert "torch==2.13.0+cu126" in proc.stderr or "torch==" in proc.stderr
+    assert "CUDA:" in proc.stderr and "dry run" in proc.stderr
+    assert not any(q.user_agent.startswith(("pip/", "uv/")) for q in farm["first"].requests)
+
+
+def test_conda_through_a_stand_in_replaying_real_transcripts(farm_env, tmp_path) -> None:
+    """conda cannot be installed here: the stand-in checks its argv and replays the real
+    channel-404 transcript for the first mirror, then the real install-ok one."""
+    farm, env, _ = farm_env
+    log = tmp_path / "conda-calls.jsonl"
+    conda_env = {
+        **env,
+        "CONDA_EXE": str(STANDINS / "conda"),
+        "STANDIN_CONDA_LOG": str(log),
+        "STANDIN_CONDA_RECORDED": str(shared_dir() / "recorded" / "conda"),
+        "STANDIN_CONDA_FAIL_ON": farm["first"].url,
+        "STANDIN_CONDA_FAIL_CASE": "channel-404",
+    }
+    assert minstall("bench", "--kind", "conda", env=env).returncode == 0
+    proc = minstall("install", "-n", "ml", "pkga", "-c", "conda-forge", env=conda_env)
+    assert proc.returncode == 0, proc.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(calls) == 2
+    assert calls[0][:4] == ["install", "-y", "-n", "ml"]  # CI=true answers the prompt
+    assert farm["first"].channel_url("conda-forge") in calls[0]
+    assert farm["second"].channel_url("conda-forge") in calls[1]
+    assert (
+        "does not carry" in proc.stderr
+        and "Executing transaction: ...working... done" in proc.stdout
+    )
+    fail = minstall(
+        "install",
+        "-n",
+        "ml",
+        "pkgb=9",
+        "-c",
+        "conda-forge",
+        env={
+            **conda_env,
+            "STANDIN_CONDA_FAIL_ON": "http",
+            "STANDIN_CONDA_FAIL_CASE": "pkg-not-found",
+        },
+    )
+    assert fail.returncode == 1 and "a requested package is not in the channels" in fail.stderr
+    assert "attempt 2/" not in fail.stderr
