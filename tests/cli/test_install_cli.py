@@ -39,6 +39,8 @@ def farm_env(make_farm, tmp_path: Path):
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PIP_RETRIES": "0",  # no backoff waits against the farm
+        "PIP_TIMEOUT": "2",
+        "PIP_RESUME_RETRIES": "0",
         "UV_HTTP_RETRIES": "0",
         "PIP_NO_CACHE_DIR": "1",
         "CI": "true",
@@ -74,8 +76,11 @@ def test_pip_installs_through_a_dead_first_mirror_with_the_fallback_explained(fa
         (Fault("corrupt", path="*/alpha-*.whl"), "did not match its hash"),
         (Fault("truncate", path="/pypi/simple/*"), "closed or stalled a download"),
         (Fault("error500", path="/pypi/simple/*"), "server errors"),
+        (Fault("refuse"), "refused the connection"),
+        (Fault("hang", hold_s=20), "did not answer in time"),
+        (Fault("stall", path="*/alpha-*.whl", hold_s=20), "closed or stalled a download"),
     ],
-    ids=["portal", "out-of-sync", "corrupt", "truncate", "5xx"],
+    ids=["portal", "out-of-sync", "corrupt", "truncate", "5xx", "refuse", "hang", "stall"],
 )
 def test_pip_falls_back_after_each_fault_mode(farm_env, fault, reason) -> None:
     farm, env, python = farm_env
@@ -122,6 +127,15 @@ def test_uv_installs_and_passes_its_exit_code_through(farm_env) -> None:
     )
     assert dead.returncode == 2  # uv's own exit code for a transport failure
     assert "no mirror left to try" in dead.stderr
+
+
+def test_github_actions_folds_the_childs_output(farm_env) -> None:
+    _, env, python = farm_env
+    proc = pip_install(env, python, "six", opts=("--mirror", "first"))
+    assert "::group::" not in proc.stdout
+    gha = pip_install({**env, "GITHUB_ACTIONS": "true"}, python, "idna", opts=("--mirror", "first"))
+    lines = gha.stdout.splitlines()
+    assert lines[0].startswith("::group::minstall: pip --python") and lines[-1] == "::endgroup::"
 
 
 def test_heartbeat_when_the_child_is_silent(farm_env) -> None:
