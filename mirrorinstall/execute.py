@@ -185,6 +185,8 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
                 github=github,
                 title=f"minstall: {quote(child, plan.env)}",
                 use_pty=None if not opts.json_events else False,
+                # --json keeps stdout for events alone; the child's output goes to stderr
+                out=sys.stderr.buffer if opts.json_events else None,
             )
             if result.interrupted:
                 events(

@@ -88,7 +88,7 @@ def test_pip_falls_back_after_each_fault_mode(farm_env, fault, reason) -> None:
     farm["first"].set_faults(fault)
     proc = pip_install(env, python, "alpha", opts=("--json",))
     assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # stdout: events only
     kinds = [e["event"] for e in events]
     assert kinds[0] == "plan" and "fallback" in kinds and kinds[-1] == "result", events[-1]
     fallback = next(e for e in events if e["event"] == "fallback")
