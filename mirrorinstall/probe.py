@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -44,7 +45,7 @@ from mirrorinstall.targets import Target
 USER_AGENT = f"minstall/{__version__} (+bench)"
 # Sent only to tell "rejects minstall's User-Agent" from "blocks everyone".
 FALLBACK_USER_AGENT = "Mozilla/5.0 (compatible; mirror-check)"
-LATENCY_SAMPLES = 3
+LATENCY_SAMPLES = 5
 HEAD_BYTES = 1024
 MAX_REDIRECTS = 3
 MIN_THROUGHPUT_BYTES = 16 * 1024  # below this a transfer says little about bandwidth
@@ -150,14 +151,19 @@ class _Probe:
                 # Stop early only when the server sends more than we want (it ignored the
                 # Range); otherwise read to the end so the connection can be reused.
                 cut = declared is None or int(declared) > max_bytes
-                t0 = time.perf_counter()
+                # Throughput is timed from the first body chunk to the last, over the bytes
+                # after the first: the wait for the first byte is latency, not bandwidth.
+                first_at, first_len = 0.0, 0
                 async for chunk in response.aiter_raw():
                     take = chunk[: max_bytes - len(body)]
+                    if not body:
+                        first_at, first_len = time.perf_counter(), len(take)
                     body += take
                     self.r.bytes += len(take)
                     if cut and len(body) >= max_bytes:
                         break
-                return response, bytes(body), time.perf_counter() - t0
+                self._last_timed = len(body) - first_len
+                return response, bytes(body), (time.perf_counter() - first_at) if body else 0.0
             finally:
                 await response.aclose()
         raise _Fail(f"more than {MAX_REDIRECTS} redirects from {url}")
@@ -254,7 +260,7 @@ class _Probe:
         r.last_modified_s = (
             parse_http_date(response.headers.get("last-modified")) or r.last_modified_s
         )
-        self._note_throughput(len(body), body_s, t.url)
+        self._note_throughput(self._last_timed, body_s, t.url)
         total = _total_size(response)
         if total is not None and total > len(body):
             # Bigger than its share of the budget: the bytes read were the throughput
@@ -312,7 +318,7 @@ class _Probe:
                 "but the file answers 404"
             )
         self._check_status(response, body, artifact.url)
-        self._note_throughput(len(body), body_s, artifact.url)
+        self._note_throughput(self._last_timed, body_s, artifact.url)
 
     def _note_throughput(self, size: int, seconds: float, url: str) -> None:
         """Keep the figure from the biggest transfer (small ones mostly measure latency)."""
@@ -324,6 +330,7 @@ class _Probe:
             self.r.throughput_url = url
 
     _best_size = 0
+    _last_timed = 0  # bytes of the last transfer that its time covers
 
 
 def _total_size(response: httpx.Response) -> int | None:
@@ -363,6 +370,7 @@ async def _probe_one(
     environ: Mapping[str, str],
     transport: httpx.AsyncBaseTransport | None,
     semaphore: asyncio.Semaphore,
+    tls: ssl.SSLContext,
 ) -> None:
     async with semaphore:
         t0 = time.perf_counter()
@@ -378,6 +386,7 @@ async def _probe_one(
                 transport=transport,
                 follow_redirects=False,
                 trust_env=False,
+                verify=tls,
             ) as client:
                 await _Probe(target, client, result, byte_limit, environ).run()
         except _Fail as fail:
@@ -390,13 +399,21 @@ async def _probe_one(
             result.elapsed_s = time.perf_counter() - t0
 
 
+# PyTorch wheels are ranked by the throughput-bound workload, so their probe gets a bigger
+# share of the mirror's budget: a longer transfer measures bandwidth more precisely.
+BUDGET_WEIGHT = {"pytorch": 2, "conda": 1, "pypi": 1}
+
+
 def byte_limits(targets: Iterable[Target], budget_bytes: int) -> dict[int, int]:
     """Each target's share of its mirror's byte budget (by position in ``targets``)."""
     targets = list(targets)
-    per_mirror: dict[str, int] = {}
+    weights: dict[str, int] = {}
     for t in targets:
-        per_mirror[t.mirror] = per_mirror.get(t.mirror, 0) + 1
-    return {i: budget_bytes // per_mirror[t.mirror] for i, t in enumerate(targets)}
+        weights[t.mirror] = weights.get(t.mirror, 0) + BUDGET_WEIGHT.get(t.kind, 1)
+    return {
+        i: budget_bytes * BUDGET_WEIGHT.get(t.kind, 1) // weights[t.mirror]
+        for i, t in enumerate(targets)
+    }
 
 
 async def probe_all(
@@ -413,9 +430,12 @@ async def probe_all(
     results = [ProbeResult(t) for t in targets]
     limits = byte_limits(targets, budget_bytes)
     semaphore = asyncio.Semaphore(concurrency)
+    # One TLS context for every client: building one loads the CA bundle (tens of ms), and
+    # building dozens at once would stall the event loop and inflate the latencies measured.
+    tls = ssl.create_default_context()
     tasks = {
         asyncio.create_task(
-            _probe_one(t, results[i], limits[i], timeout_s, environ, transport, semaphore)
+            _probe_one(t, results[i], limits[i], timeout_s, environ, transport, semaphore, tls)
         ): results[i]
         for i, t in enumerate(targets)
     }
