@@ -158,5 +158,10 @@ def test_wheel_ships_the_catalog_and_the_console_script(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("mirrorinstall-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         assert zf.read("mirrorinstall/mirrors.toml") == (ROOT / "mirrors.toml").read_bytes()
+        for table in ("cuda_drivers.toml", "pytorch.toml", "tensorflow.toml"):
+            assert (
+                zf.read(f"mirrorinstall/data/{table}")
+                == (ROOT / "mirrorinstall" / "data" / table).read_bytes()
+            )
         entry = next(n for n in zf.namelist() if n.endswith("entry_points.txt"))
         assert "minstall = mirrorinstall.cli:main" in zf.read(entry).decode()

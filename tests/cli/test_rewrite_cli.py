@@ -29,6 +29,12 @@ def farm_env(make_farm, tmp_path: Path):
     return farm, env
 
 
+def rewrite_json(env: dict[str, str], *args: str) -> dict:
+    proc = minstall("rewrite", "--json", *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 def test_seed_command_json(farm_env) -> None:
     farm, env = farm_env
     proc = minstall("rewrite", "--json", "--", *SEED, env=env)
@@ -117,12 +123,6 @@ def test_rewritten_pip_command_installs_from_the_fastest_mirror(farm_env, run_pi
     assert not any(q.path.endswith(".whl") for q in farm["slow"].requests)
 
 
-def rewrite_json(env: dict[str, str], *args: str) -> dict:
-    proc = minstall("rewrite", "--json", *args, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
-
 def test_cuda_auto_picks_the_variant_and_the_mirror_layout(farm_env) -> None:
     _, env = farm_env
     auto = ("--cuda", "auto", "--mirror", "slow", "--", "pip", "install")
@@ -153,40 +153,13 @@ def test_cuda_auto_steps_down_when_the_mirror_lacks_the_wheel(make_farm, tmp_pat
         "MINSTALL_NETWORK_ID": "t",
         "MINSTALL_CUDA_DRIVER": "535.104.05",
     }
-    data = json.loads(
-        minstall(
-            "rewrite",
-            "--json",
-            "--mirror",
-            "m",
-            "--cuda",
-            "auto",
-            "--",
-            "pip",
-            "install",
-            "torch==2.5.1",
-            env=env,
-        ).stdout
-    )
+    auto = ("--mirror", "m", "--cuda", "auto", "--", "pip", "install")
+    data = rewrite_json(env, *auto, "torch==2.5.1")
     assert data["cuda"]["variant"] == "cu121"
     assert data["argv"][2] == "torch==2.5.1+cu121"
     assert any(
         "cu124: mirror m lists no torch 2.5.1+cu124 wheel for Python" in n
         for n in data["cuda"]["notes"]
     )
-    healthy = json.loads(
-        minstall(
-            "rewrite",
-            "--json",
-            "--mirror",
-            "m",
-            "--cuda",
-            "auto",
-            "--",
-            "pip",
-            "install",
-            "torch==2.4.1",
-            env=env,
-        ).stdout
-    )
+    healthy = rewrite_json(env, *auto, "torch==2.4.1")
     assert healthy["cuda"]["variant"] == "cu121"  # 2.4.1's cu124 listing is gone as well
