@@ -24,6 +24,11 @@ class Command:
     head: tuple[str, ...]  # the tokens up to and including the action, kept verbatim
     args: tuple[str, ...]  # everything after
 
+    @property
+    def kinds(self) -> list[str]:
+        """The mirror kinds this command draws from, the one it installs from first."""
+        return ["conda"] if self.family == "conda" else ["pypi", "pytorch"]
+
 
 def _stem(token: str) -> str:
     name = os.path.basename(token).lower()
@@ -116,9 +121,6 @@ class Scan:
     options: list[Option] = field(default_factory=list)
     flags: dict[str, int] = field(default_factory=dict)  # flag -> index
     positionals: list[tuple[int, str]] = field(default_factory=list)
-
-    def values(self, name: str) -> list[str]:
-        return [o.value for o in self.options if o.name == name]
 
 
 def scan(

@@ -1,6 +1,7 @@
-"""The ``minstall`` command line: the only module that prints or exits.
+"""The ``minstall`` command line: parses options, prints results, turns errors into exit codes.
 
-Commands wire the edges (settings, later probes and runners) to the pure core.
+Commands wire the edges (settings, probes, the child runner) to the pure core; only this
+module exits. Progress while a child runs is streamed by ``execute``/``runner`` to stderr.
 Heavy modules (httpx, tqdm) are imported inside the commands that need them,
 so ``minstall --help`` stays fast; a test holds that line.
 """
@@ -18,6 +19,13 @@ import click
 
 from mirrorinstall import __version__
 from mirrorinstall.catalog import KINDS, Catalog
+from mirrorinstall.defaults import (
+    DEFAULT_BUDGET_BYTES,
+    DEFAULT_MAX_LAG_S,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_TTL_S,
+    QUICK_TIMEOUT_S,
+)
 from mirrorinstall.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -42,10 +50,16 @@ class AppContext:
     debug: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)
 
+    _catalog: Catalog | None = field(default=None, repr=False)
+
     def catalog(self) -> Catalog:
-        return load_catalog(self.catalog_flag, self.environ)
+        """The catalog, read and checked once per run."""
+        if self._catalog is None:
+            self._catalog = load_catalog(self.catalog_flag, self.environ)
+        return self._catalog
 
     def catalog_fingerprint(self) -> str:
+        """Names the catalog a cached ranking was made with (its files' paths and texts)."""
         import hashlib
 
         from mirrorinstall.settings import catalog_layers
@@ -179,7 +193,7 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
 @click.option(
     "--timeout-s",
     type=click.FloatRange(1, 300),
-    default=6.0,
+    default=DEFAULT_TIMEOUT_S,
     show_default=True,
     help="One deadline for the whole bench, whatever the number of mirrors.",
 )
@@ -187,21 +201,21 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
     "--budget",
     "budget_bytes",
     type=ByteSize(),
-    default="2MiB",
+    default=DEFAULT_BUDGET_BYTES,
     show_default=True,
     help="Most bytes downloaded from each mirror.",
 )
 @click.option(
     "--max-lag-h",
     type=click.FloatRange(0),
-    default=24.0,
+    default=DEFAULT_MAX_LAG_S / 3600,
     show_default=True,
     help="Mirrors lagging the newest copy by more rank below fresh ones.",
 )
 @click.option(
     "--ttl-h",
     type=click.FloatRange(0),
-    default=6.0,
+    default=DEFAULT_TTL_S / 3600,
     show_default=True,
     help="Reuse a ranking of this network younger than this.",
 )
@@ -235,6 +249,8 @@ def bench(
         )
     kind_list = list(kinds or KINDS)
     mirror_list = sorted(set(mirror_ids)) or None
+    from mirrorinstall.ranking import get_ranking
+
     result = get_ranking(
         app,
         catalog,
@@ -295,7 +311,7 @@ def bench(
 @click.option(
     "--timeout-s",
     type=click.FloatRange(1, 300),
-    default=4.0,
+    default=QUICK_TIMEOUT_S,
     show_default=True,
     help="Deadline of the quick bench run when no fresh ranking is cached.",
 )
@@ -368,11 +384,16 @@ def verify(
 ) -> int:
     """Check that FRAMEWORK really uses the GPU in an environment (exit 1 if not)."""
     from mirrorinstall.host import detect_cuda
-    from mirrorinstall.verify import run_check, target_python, verdict
+    from mirrorinstall.verify import check
 
-    python = target_python(app.environ, name=env_name, prefix=prefix, python=python_path)
-    facts = run_check(python, framework, app.environ)
-    found = verdict(facts, detect_cuda(app.environ).host.driver)
+    facts, found = check(
+        app.environ,
+        framework,
+        name=env_name,
+        prefix=prefix,
+        python=python_path,
+        driver=detect_cuda(app.environ).host.driver,
+    )
     if as_json:
         click.echo(
             json.dumps(
@@ -442,6 +463,7 @@ def _options(kw: dict) -> object:
         platform=kw["platform_"],
         heartbeat_s=kw["heartbeat_s"],
         verify=kw.get("verify"),
+        verify_target=kw.get("verify_target") or {},
     )
 
 
@@ -502,6 +524,7 @@ def install(
     if verify_after:
         names = " ".join(packages).lower()
         kw["verify"] = "tensorflow" if "tensorflow" in names else "torch"
+        kw["verify_target"] = {"name": env_name, "prefix": prefix, "python": python_path}
     return run_install(app, argv, _options(kw))  # type: ignore[arg-type]
 
 
@@ -525,94 +548,6 @@ def _passthrough(tool: str):
 
 for _tool in ("conda", "mamba", "micromamba", "pip", "uv"):
     _passthrough(_tool)
-
-
-def get_ranking(
-    app: AppContext,
-    catalog: Catalog,
-    kinds: list[str],
-    mirrors: list[str] | None,
-    *,
-    timeout_s: float,
-    budget_bytes: int,
-    max_lag_s: float,
-    ttl_s: float,
-    refresh: bool,
-) -> dict:
-    """A fresh cached ranking of this network covering the request, else a new measurement."""
-    import time
-
-    from mirrorinstall import cache, report
-    from mirrorinstall.netid import network_id
-    from mirrorinstall.rank import rank_rows
-    from mirrorinstall.settings import cache_dir
-    from mirrorinstall.targets import plan_targets
-
-    fingerprint = app.catalog_fingerprint()
-    network, network_from = network_id(app.environ)
-    path = cache.ranking_path(cache_dir(app.cache_dir_flag, app.environ).value, network)
-    if not refresh:
-        cached, why = cache.load_report(path, now_s=time.time(), ttl_s=ttl_s)
-        if cached is not None and report.covers(
-            cached, catalog=fingerprint, kinds=kinds, mirrors=mirrors, budget_bytes=budget_bytes
-        ):
-            click.echo(
-                f"minstall: using the ranking {why} on this network ({path}); "
-                "--refresh measures again",
-                err=True,
-            )
-            return {**report.select(cached, kinds, mirrors), "cached": True}
-    targets = plan_targets(catalog, kinds=kinds, mirror_ids=mirrors or ())
-    if not targets:
-        raise NoMirrorError(
-            "no enabled mirror carries " + " or ".join(kinds),
-            "Check 'minstall mirrors', or your --kind/--mirror filters.",
-        )
-    started = time.time()
-    rows = _run_probes(targets, timeout_s, budget_bytes, app.environ)
-    rank_rows(rows, max_lag_s)
-    result = report.build_report(
-        rows,
-        created_at_s=started,
-        elapsed_s=time.time() - started,
-        network=network,
-        network_from=network_from,
-        catalog=fingerprint,
-        kinds=kinds,
-        mirrors=mirrors,
-        timeout_s=timeout_s,
-        budget_bytes=budget_bytes,
-        max_lag_s=max_lag_s,
-    )
-    if any(r["ok"] for r in rows):
-        cache.save_report(path, result)
-    return result
-
-
-def _run_probes(
-    targets: list, timeout_s: float, budget_bytes: int, environ: Mapping[str, str]
-) -> list[dict[str, object]]:
-    """Probe with a progress bar on stderr (drawn only on a terminal)."""
-    from tqdm import tqdm
-
-    from mirrorinstall.probe import result_row, run_probes
-
-    with tqdm(
-        total=len(targets),
-        desc="probing mirrors",
-        unit="probe",
-        file=sys.stderr,
-        disable=None,
-        leave=False,
-    ) as bar:
-        results = run_probes(
-            targets,
-            timeout_s=timeout_s,
-            budget_bytes=budget_bytes,
-            environ=environ,
-            on_done=lambda _r: bar.update(1),
-        )
-    return [result_row(r) for r in results]
 
 
 def _report(message: str, hint: str | None) -> None:

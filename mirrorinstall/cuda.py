@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from mirrorinstall.cuda_tables import Tables, TorchRelease
 
@@ -99,24 +99,6 @@ def driver_floor(tables: Tables, cuda: str, os: str) -> str | None:
         return getattr(row, column) if row else None
     exact = [r for r in tables.toolkits if _v(r.cuda) == major_minor]
     return getattr(exact[0], column) if exact else None
-
-
-def toolkit_driver(tables: Tables, cuda: str, os: str) -> str | None:
-    """The driver the toolkit release shipped with (the strict figure)."""
-    column = "windows" if os == "windows" else "linux"
-    row = next((r for r in tables.toolkits if _v(r.cuda) == _v(cuda)), None)
-    return getattr(row, column) if row else None
-
-
-def driver_cuda(tables: Tables, driver: str, os: str) -> str | None:
-    """The newest CUDA toolkit whose shipped driver is <= ``driver`` (what the driver supports)."""
-    column = "windows" if os == "windows" else "linux"
-    ok = [
-        r.cuda
-        for r in tables.toolkits
-        if getattr(r, column) and _v(getattr(r, column)) <= _v(driver)
-    ]
-    return max(ok, key=_v) if ok else None
 
 
 def supports(tables: Tables, host: HostCuda, cuda: str, os: str) -> bool:
@@ -319,17 +301,6 @@ def choose_conda_cuda(
     variants = [cuda_variant(c) for c in row.conda_cuda]
     variant, skipped = _runnable(tables, host, release, variants, os)
     return (variant_cuda(variant) if variant else None), skipped
-
-
-def pin_is_runnable(tables: Tables, host: HostCuda, cuda: str, os: str) -> bool:
-    return not host.has_driver or supports(tables, host, cuda, os)
-
-
-def parse_version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,6 @@ class Tables:
     torch: tuple[TorchRelease, ...]
     archs: tuple[ArchRow, ...]
     toolkit_max_cc: tuple[tuple[str, str, str], ...]  # (cuda, max cc, source)
-    conda_forge: dict
     tensorflow: tuple[TfBuild, ...]
     tf_windows_last_gpu: str
 
@@ -104,7 +103,6 @@ def load_tables() -> Tables:
             for r in torch["arch"]
         ),
         toolkit_max_cc=tuple((r["cuda"], r["max_cc"], r["source"]) for r in torch["toolkit_arch"]),
-        conda_forge=dict(torch["conda_forge"]),
         tensorflow=tuple(
             TfBuild(r["os"], r["version"], r["python"], r["cudnn"], r["cuda"], r["source"])
             for r in tf["build"]

@@ -8,7 +8,6 @@ Hierarchy::
     ├── CatalogError         malformed or invalid mirrors.toml     78
     ├── ConfigError          other bad settings (env vars, dirs)   78
     ├── NoMirrorError        no mirror can serve the request       69
-    ├── NetworkError         every attempt failed on the network   75
     ├── CacheError           cannot read/write the cache dir       73
     └── EngineNotFound       conda/mamba/pip/uv executable missing 127
 
@@ -16,6 +15,7 @@ Codes follow BSD sysexits.h where one fits, so they never collide with the
 codes a child (conda, pip, uv: 0, 1 or 2) returns, which minstall passes
 through unchanged. ``EXIT_INTERRUPTED`` (130) is 128 + SIGINT, as shells do;
 ``EXIT_INTERNAL`` (70) means a bug in minstall (run with ``--debug``).
+``minstall verify`` exits 1 when the framework cannot use the GPU, like a failed test.
 
 Raising is the only job of this module; turning an error into text and an exit
 status happens once, in ``cli.main``.
@@ -29,7 +29,6 @@ EXIT_CUDA = 65
 EXIT_NO_MIRROR = 69
 EXIT_INTERNAL = 70
 EXIT_CACHE = 73
-EXIT_NETWORK = 75
 EXIT_CONFIG = 78
 EXIT_ENGINE_NOT_FOUND = 127
 EXIT_INTERRUPTED = 130
@@ -45,7 +44,6 @@ EXIT_CODES: dict[int, str] = {
     EXIT_NO_MIRROR: "no enabled mirror can serve the request (all dead, or none carries it)",
     EXIT_INTERNAL: "internal error: a bug in minstall (rerun with --debug and report it)",
     EXIT_CACHE: "the cache or config directory cannot be read or written",
-    EXIT_NETWORK: "every attempt failed on the network (timeouts, refused connections)",
     EXIT_CONFIG: "invalid configuration: mirrors.toml, a user catalog or a MINSTALL_* variable",
     EXIT_ENGINE_NOT_FOUND: "the package manager to run (conda, mamba, pip, uv) was not found",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
@@ -113,10 +111,6 @@ class ConfigError(MinstallError):
 
 class NoMirrorError(MinstallError):
     exit_code = EXIT_NO_MIRROR
-
-
-class NetworkError(MinstallError):
-    exit_code = EXIT_NETWORK
 
 
 class CacheError(MinstallError):

@@ -15,14 +15,14 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mirrorinstall.argv import Command, parse_command
-from mirrorinstall.classify import MIRROR, OK, classify
+from mirrorinstall.classify import OK, classify
+from mirrorinstall.defaults import QUICK_TIMEOUT_S
 from mirrorinstall.errors import UsageError
 
 if TYPE_CHECKING:
@@ -40,8 +40,9 @@ class Options:
     platform: str | None = None
     mirror_id: str | None = None
     verify: str | None = None  # "torch" / "tensorflow": run minstall verify afterwards
+    verify_target: dict[str, str | None] = field(default_factory=dict)  # name/prefix/python
     heartbeat_s: float = 30.0
-    timeout_s: float = 4.0
+    timeout_s: float = QUICK_TIMEOUT_S
     emit: Callable[[str], None] = field(
         default=lambda line: print(line, file=sys.stderr, flush=True)
     )
@@ -60,15 +61,11 @@ class Events:
             self.opts.emit(f"minstall: {text}")
 
 
-def _kinds(cmd: Command) -> list[str]:
-    return ["conda"] if cmd.family == "conda" else ["pypi", "pytorch"]
-
-
 def candidates(
     catalog: Catalog, order: dict[str, list[str]], cmd: Command, max_attempts: int
 ) -> list[str]:
     """Mirrors to try, best first, the official host last; at most ``max_attempts``."""
-    kind = _kinds(cmd)[0]
+    kind = cmd.kinds[0]
     carrying = [
         m
         for m in order.get(kind, [])
@@ -90,8 +87,8 @@ def _with_flag(argv: list[str], cmd: Command, flag: str, *aliases: str) -> list[
 
 def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
     """Run ``argv`` (a conda/pip/uv command) through the mirrors; return the exit code."""
-    from mirrorinstall.cli import get_ranking
     from mirrorinstall.planning import plan_rewrite, quote
+    from mirrorinstall.ranking import get_ranking
     from mirrorinstall.report import mirror_order
     from mirrorinstall.runner import run_child
 
@@ -99,18 +96,15 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
     cmd = parse_command(argv)
     catalog = app.catalog()
     if opts.mirror_id:
-        order = {k: [opts.mirror_id] for k in _kinds(cmd)}
+        order = {k: [opts.mirror_id] for k in cmd.kinds}
         tries = [opts.mirror_id]
     else:
         report = get_ranking(
             app,
             catalog,
-            _kinds(cmd),
+            cmd.kinds,
             None,
             timeout_s=opts.timeout_s,
-            budget_bytes=2 * 1024 * 1024,
-            max_lag_s=24 * 3600,
-            ttl_s=6 * 3600,
             refresh=False,
         )
         order = mirror_order(report)
@@ -145,9 +139,8 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
                 "forced with --mirror"
                 if opts.mirror_id
                 else (
-                    f"rank {order.get(_kinds(cmd)[0], []).index(mirror_id) + 1} for "
-                    f"{_kinds(cmd)[0]}"
-                    if mirror_id in order.get(_kinds(cmd)[0], [])
+                    f"rank {order.get(cmd.kinds[0], []).index(mirror_id) + 1} for {cmd.kinds[0]}"
+                    if mirror_id in order.get(cmd.kinds[0], [])
                     else "the official host, tried last"
                 )
             )
@@ -177,7 +170,6 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
                 )
                 return 0
             exe = shutil.which(child[0]) or child[0]
-            started = time.monotonic()
             result = run_child(
                 [exe, *child[1:]],
                 env={**os.environ, **plan.env},
@@ -198,14 +190,14 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
             if verdict.kind == OK:
                 events(
                     "result",
-                    f"done in {time.monotonic() - started:.1f} s through mirror {mirror_id}",
+                    f"done in {result.duration_s:.1f} s through mirror {mirror_id}",
                     exit_code=0,
                     mirror=mirror_id,
                 )
                 if opts.verify:
                     return _verify(app, opts, events)
                 return 0
-            if verdict.kind == MIRROR and attempt < len(tries):
+            if verdict.retry and attempt < len(tries):
                 events(
                     "fallback",
                     f"mirror {mirror_id} failed: {verdict.reason}; trying {tries[attempt]} next",
@@ -218,7 +210,7 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
             events(
                 "result",
                 f"failed (exit code {result.exit_code}): {verdict.reason}"
-                + ("" if verdict.kind != MIRROR else "; no mirror left to try"),
+                + ("; no mirror left to try" if verdict.retry else ""),
                 exit_code=result.exit_code,
                 mirror=mirror_id,
                 reason=verdict.reason,
@@ -232,11 +224,13 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
 
 def _verify(app: AppContext, opts: Options, events: Events) -> int:
     from mirrorinstall.host import detect_cuda
-    from mirrorinstall.verify import run_check, target_python, verdict
+    from mirrorinstall.verify import check
 
-    python = target_python(app.environ)
-    found = verdict(
-        run_check(python, opts.verify or "torch", app.environ), detect_cuda(app.environ).host.driver
+    _, found = check(
+        app.environ,
+        opts.verify or "torch",
+        **opts.verify_target,
+        driver=detect_cuda(app.environ).host.driver,
     )
     events(
         "verify",
@@ -276,11 +270,9 @@ def engine_command(
         return [exe, "install", *target, *packages, *chans]
     if channels:
         raise UsageError("-c/--channel is a conda option", "Drop it, or use --engine conda.")
-    target_py = python or (
-        str(Path(environ["VIRTUAL_ENV"]) / "bin" / "python")
-        if environ.get("VIRTUAL_ENV")
-        else sys.executable
-    )
+    from mirrorinstall.verify import target_python
+
+    target_py = target_python(environ, python=python)
     if chosen == "uv":
         return ["uv", "pip", "install", "--python", target_py, *packages]
     return [target_py, "-m", "pip", "install", *packages]

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mirrorinstall.cuda import Gpu, HostCuda
+from mirrorinstall.errors import ConfigError
 
 DRIVER_RE = re.compile(r"\b(\d{3}\.\d{1,3}(?:\.\d{1,3})?)\b")
 _HEADER_DRIVER = re.compile(r"(?:Driver|KMD) Version:\s*(\d+\.\d+(?:\.\d+)?)")
@@ -148,7 +149,14 @@ def detect_cuda(
     found = _detect(environ, root, run, which, platform, timeout_s, use_nvml, use_libcuda)
     arch = environ.get("MINSTALL_CUDA_ARCH")
     if arch:
-        found = replace(found, gpus=parse_gpu_arch(arch), how=found.how + " + MINSTALL_CUDA_ARCH")
+        try:
+            gpus = parse_gpu_arch(arch)
+        except ValueError as exc:
+            raise ConfigError(
+                f"MINSTALL_CUDA_ARCH={arch!r}: {exc}",
+                "Give compute capabilities separated by commas, e.g. 6.1,8.6.",
+            ) from None
+        found = replace(found, gpus=gpus, how=found.how + " + MINSTALL_CUDA_ARCH")
     return Detected(found, windows_driver)
 
 

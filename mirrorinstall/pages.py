@@ -45,7 +45,6 @@ class PageFacts:
     newest_time_s: float | None = None  # newest package timestamp / upload time, epoch seconds
     artifact: Artifact | None = None  # the biggest file worth a throughput measurement
     smallest: Artifact | None = None  # the smallest file with a known hash, to check integrity
-    entries: int = 0
 
 
 def _looks_html(body: bytes, content_type: str) -> bool:
@@ -94,7 +93,6 @@ def check_repodata(body: bytes, content_type: str, base_url: str) -> PageFacts |
         newest_time_s=newest or None,
         artifact=max(files, key=lambda a: a.size or 0, default=None),
         smallest=_smallest_hashed(files),
-        entries=len(records),
     )
 
 
@@ -200,7 +198,6 @@ def check_simple_page(
                 if _version_of(_filename(u), project) is not None
             ]
         ),
-        entries=len(versioned),
     )
 
 

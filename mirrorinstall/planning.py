@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mirrorinstall.argv import parse_command
+from mirrorinstall.catalog import KNOWN_SUBDIRS
 from mirrorinstall.errors import CacheError, CudaError, UsageError
 
 if TYPE_CHECKING:
@@ -93,8 +94,8 @@ def plan_rewrite(
     refresh: bool,
     timeout_s: float,
 ) -> tuple[Plan, dict[str, Any]]:
-    from mirrorinstall.cli import get_ranking
     from mirrorinstall.cuda import CudaMismatch, HostCuda
+    from mirrorinstall.ranking import get_ranking
     from mirrorinstall.report import mirror_order
     from mirrorinstall.rewrite import Context, rewrite
     from mirrorinstall.settings import cache_dir
@@ -106,7 +107,7 @@ def plan_rewrite(
         )
     cmd = parse_command(argv)
     catalog = app.catalog()
-    kinds = ["conda"] if cmd.family == "conda" else ["pypi", "pytorch"]
+    kinds = cmd.kinds
     if mirror_id:
         if catalog.get(mirror_id) is None:
             raise UsageError(f"no mirror with id {mirror_id}", "Run 'minstall mirrors'.")
@@ -119,9 +120,6 @@ def plan_rewrite(
             kinds,
             None,
             timeout_s=timeout_s,
-            budget_bytes=2 * 1024 * 1024,
-            max_lag_s=24 * 3600,
-            ttl_s=6 * 3600,
             refresh=refresh,
         )
         order = mirror_order(report)
@@ -130,6 +128,12 @@ def plan_rewrite(
             "created_at": report.get("created_at"),
         }
     subdir = platform or current_subdir(app.environ)
+    if subdir not in KNOWN_SUBDIRS:
+        where = "--platform" if platform else "CONDA_SUBDIR"
+        raise UsageError(
+            f"{where} {subdir!r} is not a conda subdir",
+            "Use one such as linux-64, linux-aarch64, win-64, osx-64 or osx-arm64.",
+        )
     host, windows_driver = None, False
     needs_cuda = cuda_mode != "keep" or any(w in " ".join(argv).lower() for w in _CUDA_WORDS)
     if needs_cuda:
@@ -209,17 +213,13 @@ def _is_cuda_value(value: str) -> bool:
 
 
 def _write_copies(writes: dict[str, str]) -> None:
-    import tempfile
+    from mirrorinstall.cache import write_atomic
 
     for path, text in writes.items():
-        target = Path(path)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, target)
+            write_atomic(Path(path), text)
         except OSError as exc:
             raise CacheError(
-                f"cannot write the rewritten copy {path}: {exc}", "Choose another --cache-dir."
+                f"cannot write the rewritten copy {path}: {exc.strerror or exc}",
+                "Choose another --cache-dir (MINSTALL_CACHE_DIR).",
             ) from None

@@ -96,6 +96,15 @@ class _Timing:
                 self.connect_s += now - start
 
 
+@dataclass(frozen=True)
+class _Timed:
+    """A body timed from its first chunk to its last: ``bytes`` after the first chunk, since the
+    wait for the first byte is latency, not bandwidth."""
+
+    bytes: int
+    seconds: float
+
+
 class _Probe:
     def __init__(
         self,
@@ -125,10 +134,10 @@ class _Probe:
         max_bytes: int,
         extra: Mapping[str, str] | None = None,
         timing: _Timing | None = None,
-    ) -> tuple[httpx.Response, bytes, float]:
+    ) -> tuple[httpx.Response, bytes, _Timed]:
         """GET at most ``max_bytes`` of ``url`` (same-host redirects followed).
 
-        Returns the response, the body bytes read, and the seconds the body took.
+        Returns the response, the body bytes read, and how long the body took.
         """
         headers = {**self.headers, **(extra or {})}
         for _ in range(MAX_REDIRECTS + 1):
@@ -162,8 +171,8 @@ class _Probe:
                     self.r.bytes += len(take)
                     if cut and len(body) >= max_bytes:
                         break
-                self._last_timed = len(body) - first_len
-                return response, bytes(body), (time.perf_counter() - first_at) if body else 0.0
+                seconds = (time.perf_counter() - first_at) if body else 0.0
+                return response, bytes(body), _Timed(len(body) - first_len, seconds)
             finally:
                 await response.aclose()
         raise _Fail(f"more than {MAX_REDIRECTS} redirects from {url}")
@@ -254,13 +263,13 @@ class _Probe:
             if t.kind == "conda"
             else self._accept()
         )
-        response, body, body_s = await self._get(t.url, max_bytes=limit, extra=extra)
+        response, body, timed = await self._get(t.url, max_bytes=limit, extra=extra)
         self._check_status(response, body, t.url)
         ctype = response.headers.get("content-type", "")
         r.last_modified_s = (
             parse_http_date(response.headers.get("last-modified")) or r.last_modified_s
         )
-        self._note_throughput(self._last_timed, body_s, t.url)
+        self._note_throughput(timed, t.url)
         total = _total_size(response)
         if total is not None and total > len(body):
             # Bigger than its share of the budget: the bytes read were the throughput
@@ -293,9 +302,7 @@ class _Probe:
         if small.size is None and len(body) > cap:
             return  # bigger than we download for a check (its size was not in the index)
         name = small.url.rsplit("/", 1)[-1]
-        if response.status_code == 404:
-            raise _Fail(f"out of sync: the index lists {name}, but the file answers 404")
-        self._check_status(response, body, small.url)
+        self._check_artifact(response, body, small.url)
         if hashlib.sha256(body).hexdigest() != small.sha256:
             raise _Fail(
                 f"corrupt: {name} does not match the sha256 its index gives "
@@ -307,30 +314,32 @@ class _Probe:
         if artifact is None or self.room < MIN_THROUGHPUT_BYTES:
             return
         limit = self.room if artifact.size is None else min(self.room, artifact.size)
-        response, body, body_s = await self._get(
+        response, body, timed = await self._get(
             artifact.url,
             max_bytes=limit,
             extra={"Range": f"bytes=0-{limit - 1}", "Accept-Encoding": "identity"},
         )
+        self._check_artifact(response, body, artifact.url)
+        self._note_throughput(timed, artifact.url)
+
+    def _check_artifact(self, response: httpx.Response, body: bytes, url: str) -> None:
+        """A file its index lists must be there: a 404 means the mirror is out of sync."""
         if response.status_code == 404:
             raise _Fail(
-                f"out of sync: the index lists {artifact.url.rsplit('/', 1)[-1]}, "
-                "but the file answers 404"
+                f"out of sync: the index lists {url.rsplit('/', 1)[-1]}, but the file answers 404"
             )
-        self._check_status(response, body, artifact.url)
-        self._note_throughput(self._last_timed, body_s, artifact.url)
+        self._check_status(response, body, url)
 
-    def _note_throughput(self, size: int, seconds: float, url: str) -> None:
+    def _note_throughput(self, timed: _Timed, url: str) -> None:
         """Keep the figure from the biggest transfer (small ones mostly measure latency)."""
-        if size < MIN_THROUGHPUT_BYTES or seconds <= 0:
+        if timed.bytes < MIN_THROUGHPUT_BYTES or timed.seconds <= 0:
             return
-        if self.r.throughput_url is None or size >= self._best_size:
-            self._best_size = size
-            self.r.throughput_bps = size / seconds
+        if self.r.throughput_url is None or timed.bytes >= self._best_bytes:
+            self._best_bytes = timed.bytes
+            self.r.throughput_bps = timed.bytes / timed.seconds
             self.r.throughput_url = url
 
-    _best_size = 0
-    _last_timed = 0  # bytes of the last transfer that its time covers
+    _best_bytes = 0
 
 
 def _total_size(response: httpx.Response) -> int | None:

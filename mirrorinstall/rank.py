@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mirrorinstall.defaults import DEFAULT_MAX_LAG_S
+
 MiB = 1024 * 1024
 
 
@@ -35,7 +37,6 @@ WORKLOADS = {
     "large": Workload(2, 2560 * MiB, "one big wheel such as torch+cu12x (2 requests, 2.5 GiB)"),
 }
 DEFAULT_WORKLOAD = {"conda": "small", "pypi": "small", "pytorch": "large"}
-DEFAULT_MAX_LAG_S = 24 * 3600
 
 
 def score_s(row: dict[str, Any], workload: Workload) -> float | None:
@@ -75,7 +76,7 @@ def annotate_freshness(rows: list[dict[str, Any]], max_lag_s: float) -> None:
             )
             if r["lag_s"] is not None and r["lag_s"] > max_lag_s:
                 r["fresh"] = False
-                r["stale_reason"] = f"lags the newest copy by {_duration(r['lag_s'])}"
+                r["stale_reason"] = f"lags the newest copy by {format_duration(r['lag_s'])}"
                 if behind:
                     r["stale_reason"] += f" (newest here {r['newest']}, elsewhere {newest_v})"
             elif behind and r["lag_s"] is None:
@@ -99,7 +100,7 @@ def _version_key(value: str) -> tuple:
         return (0, value)
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     if seconds >= 86400:
         return f"{seconds / 86400:.1f} d"
     if seconds >= 3600:
@@ -151,7 +152,7 @@ def explain(row: dict[str, Any]) -> str:
         return f"{head}: not ranked: {row['error']}"
     lat = row["latency_ms"]
     bps = row.get("throughput_bps")
-    rate = f"{w.bytes / MiB:g} MiB / {_rate(bps)}" if bps else "(no throughput figure)"
+    rate = f"{w.bytes / MiB:g} MiB / {format_rate(bps)}" if bps else "(no throughput figure)"
     fresh = "fresh" if row["fresh"] is not False else f"stale: {row['stale_reason']}"
     return (
         f"{head}: rank {row['rank']} for {name} workload: {w.requests} x {lat:.0f} ms + "
@@ -159,13 +160,9 @@ def explain(row: dict[str, Any]) -> str:
     )
 
 
-def _rate(bps: float | None) -> str:
+def format_rate(bps: float | None) -> str:
     if not bps:
         return "-"
     if bps >= MiB:
         return f"{bps / MiB:.1f} MiB/s"
     return f"{bps / 1024:.0f} KiB/s"
-
-
-def format_rate(bps: float | None) -> str:
-    return _rate(bps)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mirrorinstall.rank import WORKLOADS, format_rate
+from mirrorinstall.rank import WORKLOADS, format_duration, format_rate
 
 REPORT_SCHEMA = 1
 
@@ -80,14 +80,7 @@ def covers(
 
 
 def _lag(row: dict[str, Any]) -> str:
-    lag = row.get("lag_s")
-    if lag is None:
-        return "-"
-    if lag < 3600:
-        return f"{lag / 60:.0f} min"
-    if lag < 86400:
-        return f"{lag / 3600:.1f} h"
-    return f"{lag / 86400:.1f} d"
+    return "-" if row.get("lag_s") is None else format_duration(row["lag_s"])
 
 
 def _status(row: dict[str, Any]) -> str:

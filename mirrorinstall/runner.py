@@ -35,7 +35,6 @@ class RunResult:
     tail: str
     duration_s: float
     interrupted: bool = False
-    output_bytes: int = 0
 
 
 class _Tail:
@@ -177,7 +176,7 @@ def _run_pipe(
             out.write(data)
             out.flush()
         code = proc.wait()
-    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit, tail.total)
+    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit)
 
 
 def _run_pty(
@@ -213,4 +212,4 @@ def _run_pty(
                 break
         code = proc.wait()
     os.close(master)
-    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit, tail.total)
+    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit)

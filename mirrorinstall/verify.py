@@ -188,3 +188,18 @@ def run_check(
         "python": python,
         "error": (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1],
     }
+
+
+def check(
+    environ: Mapping[str, str],
+    framework: str,
+    *,
+    name: str | None = None,
+    prefix: str | None = None,
+    python: str | None = None,
+    driver: str | None = None,
+) -> tuple[dict[str, object], Verdict]:
+    """Run the check in the target environment and judge it (``driver``: the detected one)."""
+    target = target_python(environ, name=name, prefix=prefix, python=python)
+    facts = run_check(target, framework, environ)
+    return facts, verdict(facts, driver)

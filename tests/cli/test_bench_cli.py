@@ -10,6 +10,7 @@ from farm import Fault, MirrorSpec
 
 from mirrorinstall.errors import EXIT_NO_MIRROR, EXIT_USAGE
 
+from .test_cli import farm_env as env_for
 from .test_cli import minstall
 
 # The documented schema of `minstall bench --json` (README, "minstall bench --json").
@@ -68,12 +69,7 @@ def farm_env(make_farm, tmp_path: Path):
         MirrorSpec("portal", faults=[Fault("html200")]),
         MirrorSpec("pypi-only", conda=(), pytorch=None),
     )
-    env = {
-        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "farm.toml")),
-        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
-        "MINSTALL_NETWORK_ID": "testnet",
-    }
-    return farm, env
+    return farm, env_for(farm, tmp_path)
 
 
 def test_json_report_follows_the_documented_schema(farm_env) -> None:
@@ -83,7 +79,7 @@ def test_json_report_follows_the_documented_schema(farm_env) -> None:
     data = json.loads(proc.stdout)
     for key, typ in TOP_KEYS.items():
         assert isinstance(data[key], typ), key
-    assert data["schema"] == 1 and data["network"] == "testnet" and not data["cached"]
+    assert data["schema"] == 1 and data["network"] == "test" and not data["cached"]
     assert data["created_at"].endswith("Z") and data["elapsed_s"] < data["timeout_s"]
     assert len(data["results"]) == 3 * 3 + 1
     for row in data["results"]:
@@ -119,7 +115,7 @@ def test_the_ranking_is_cached_per_network_and_refresh_measures_again(farm_env) 
 
 def test_a_corrupt_cache_file_is_measured_over(farm_env, tmp_path: Path) -> None:
     _, env = farm_env
-    path = tmp_path / "cache" / "rankings" / "testnet.json"
+    path = tmp_path / "cache" / "rankings" / "test.json"
     path.parent.mkdir(parents=True)
     path.write_text('{"schema": 1, "created_at_s": ')
     proc = minstall("bench", "--json", env=env)
@@ -143,17 +139,12 @@ def test_all_mirrors_dead_names_each_failure_and_exits_69(make_farm, tmp_path: P
     farm = make_farm(
         MirrorSpec("a", faults=[Fault("refuse")]), MirrorSpec("b", faults=[Fault("forbidden403")])
     )
-    env = {
-        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "f.toml")),
-        "MINSTALL_CACHE_DIR": str(tmp_path / "c"),
-        "MINSTALL_NETWORK_ID": "n",
-    }
-    proc = minstall("bench", "--kind", "pypi", env=env)
+    proc = minstall("bench", "--kind", "pypi", env=env_for(farm, tmp_path))
     assert proc.returncode == EXIT_NO_MIRROR
     assert "minstall: error: no mirror answered usefully:" in proc.stderr
     assert "  a pypi: connection refused by 127.0.0.1" in proc.stderr
     assert "  b pypi: 403 Forbidden" in proc.stderr and "hint: " in proc.stderr
-    assert not (tmp_path / "c" / "rankings" / "n.json").exists(), "nothing worth caching"
+    assert not (tmp_path / "cache" / "rankings").exists(), "nothing worth caching"
 
 
 def test_bad_filters_are_usage_errors(farm_env) -> None:

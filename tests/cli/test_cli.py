@@ -29,6 +29,17 @@ def minstall(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def farm_env(farm, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment that points minstall at a farm: its catalog alone, a private cache, a
+    fixed network id (so cached rankings are found again), plus ``extra``."""
+    return {
+        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "farm.toml")),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
+        "MINSTALL_NETWORK_ID": "test",
+        **extra,
+    }
+
+
 def test_version_from_script_and_module() -> None:
     assert minstall("--version").stdout.strip() == f"minstall, version {__version__}"
     mod = subprocess.run(

@@ -17,6 +17,7 @@ from farm import Fault, MirrorSpec
 from farm.content import shared_dir
 
 from .test_cli import SCRIPT, minstall
+from .test_cli import farm_env as env_for
 
 BIN = str(Path(sys.executable).parent)  # this environment's pip and uv come first on PATH
 STANDINS = Path(__file__).resolve().parents[1] / "standins"
@@ -31,20 +32,19 @@ def farm_env(make_farm, tmp_path: Path):
     )
     target = tmp_path / "target"
     venv.EnvBuilder(with_pip=False).create(target)
-    env = {
-        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "farm.toml")),
-        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
-        "MINSTALL_NETWORK_ID": "t",
-        "PIP_CONFIG_FILE": os.devnull,
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PIP_RETRIES": "0",  # no backoff waits against the farm
-        "PIP_TIMEOUT": "2",
-        "PIP_RESUME_RETRIES": "0",
-        "UV_HTTP_RETRIES": "0",
-        "PIP_NO_CACHE_DIR": "1",
-        "CI": "true",
-    }
+    env = env_for(
+        farm,
+        tmp_path,
+        PIP_CONFIG_FILE=os.devnull,
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_RETRIES="0",  # no backoff waits against the farm
+        PIP_TIMEOUT="2",
+        PIP_RESUME_RETRIES="0",
+        UV_HTTP_RETRIES="0",
+        PIP_NO_CACHE_DIR="1",
+        CI="true",
+    )
     return farm, env, str(target / "bin" / "python")
 
 
@@ -178,8 +178,25 @@ def test_dry_run_prints_the_plan_and_runs_nothing(farm_env) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "minstall: attempt 1/3: mirror first" in proc.stderr
-    assert "torch==2.13.0+cu126" in proc.stderr or "torch==" in proc.stderr
-    assert "CUDA:" in proc.stderr and "dry run" in proc.stderr
+    # the farm has torch 2.4.1/2.5.1 only: every 2.13.0 build is ruled out, each with its reason
+    assert "pytorch -> torch" in proc.stderr
+    assert "CUDA: cu126: mirror first lists no torch 2.13.0+cu126 wheel" in proc.stderr
+    assert "torch -> torch==2.13.0+cpu" in proc.stderr and "dry run" in proc.stderr
+    pinned = minstall(
+        "pytorch==2.5.1",
+        "torchvision",
+        "--cuda",
+        "auto",
+        "--dry-run",
+        "--python",
+        python,
+        env={**env, "MINSTALL_CUDA_DRIVER": "535.104.05"},
+    )
+    command = next(
+        line for line in pinned.stderr.splitlines() if line.startswith("minstall: command: ")
+    )
+    assert "torch==2.5.1+cu124 torchvision==0.20.1+cu124" in command
+    assert f"--extra-index-url {farm['first'].url}/whl/cu124" in command
     assert not any(q.user_agent.startswith(("pip/", "uv/")) for q in farm["first"].requests)
 
 

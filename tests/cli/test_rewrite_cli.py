@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from farm import Fault, MirrorSpec
 
+from .test_cli import farm_env as env_for
 from .test_cli import minstall
 
 SEED = ["conda", "install", "pytorch", "torchvision", "cudatoolkit=10.1", "-c", "pytorch"]
@@ -20,13 +21,7 @@ def farm_env(make_farm, tmp_path: Path):
         MirrorSpec("fast", latency_s=0.005, bandwidth_bps=16e6),
         MirrorSpec("broken", faults=[Fault("html200")]),
     )
-    env = {
-        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "farm.toml")),
-        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
-        "MINSTALL_NETWORK_ID": "t",
-        "MINSTALL_CUDA_DRIVER": "535.104.05",
-    }
-    return farm, env
+    return farm, env_for(farm, tmp_path, MINSTALL_CUDA_DRIVER="535.104.05")
 
 
 def rewrite_json(env: dict[str, str], *args: str) -> dict:
@@ -147,12 +142,7 @@ def test_cuda_auto_steps_down_when_the_mirror_lacks_the_wheel(make_farm, tmp_pat
     """The farm mirror's cu124 listing is gone (404): minstall reads the listing, sees no
     wheel for this Python and platform, and steps down to cu121, saying why."""
     farm = make_farm(MirrorSpec("m", faults=[Fault("out-of-sync", path="/whl/cu124/*")]))
-    env = {
-        "MINSTALL_CATALOG": str(farm.write_catalog(tmp_path / "f.toml")),
-        "MINSTALL_CACHE_DIR": str(tmp_path / "c"),
-        "MINSTALL_NETWORK_ID": "t",
-        "MINSTALL_CUDA_DRIVER": "535.104.05",
-    }
+    env = env_for(farm, tmp_path, MINSTALL_CUDA_DRIVER="535.104.05")
     auto = ("--mirror", "m", "--cuda", "auto", "--", "pip", "install")
     data = rewrite_json(env, *auto, "torch==2.5.1")
     assert data["cuda"]["variant"] == "cu121"
@@ -163,3 +153,14 @@ def test_cuda_auto_steps_down_when_the_mirror_lacks_the_wheel(make_farm, tmp_pat
     )
     healthy = rewrite_json(env, *auto, "torch==2.4.1")
     assert healthy["cuda"]["variant"] == "cu121"  # 2.4.1's cu124 listing is gone as well
+
+
+def test_bad_platform_and_arch_are_clear_errors(farm_env) -> None:
+    _, env = farm_env
+    line = ("--mirror", "fast", "--", "pip", "install", "torch")
+    bad = minstall("rewrite", "--platform", "linux64", *line, env=env)
+    assert bad.returncode == 64
+    assert "minstall: error: --platform 'linux64' is not a conda subdir" in bad.stderr
+    arch = minstall("rewrite", *line, env={**env, "MINSTALL_CUDA_ARCH": "sm86"})
+    assert arch.returncode == 78 and "Traceback" not in arch.stderr
+    assert "MINSTALL_CUDA_ARCH='sm86': 'sm86' is not a compute capability" in arch.stderr

@@ -17,12 +17,19 @@ PACKAGE = ROOT / "mirrorinstall"
 
 # Pure logic: no network, no processes, no UI, no environment or clock reads.
 PURE_MODULES = [
+    "argv.py",
     "catalog.py",
+    "classify.py",
+    "cuda.py",
+    "defaults.py",
     "errors.py",
     "listing.py",
     "pages.py",
     "rank.py",
     "report.py",
+    "rewrite.py",
+    "rewrite_conda.py",
+    "rewrite_pip.py",
     "targets.py",
 ]
 FORBIDDEN = {"httpx", "subprocess", "socket", "asyncio", "click", "tqdm", "urllib.request"}
