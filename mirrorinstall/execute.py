@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mirrorinstall.argv import Command, parse_command
 from mirrorinstall.classify import OK, classify
 from mirrorinstall.defaults import QUICK_TIMEOUT_S
-from mirrorinstall.errors import UsageError
+from mirrorinstall.errors import NoMirrorError, UsageError
 
 if TYPE_CHECKING:
     from mirrorinstall.catalog import Catalog
@@ -109,8 +109,14 @@ def run_install(app: AppContext, argv: list[str], opts: Options) -> int:
         )
         order = mirror_order(report)
         tries = candidates(catalog, order, cmd, opts.max_attempts)
-    if not tries:
-        raise UsageError("no mirror to try", "Check 'minstall bench' and your catalog.")
+        if not tries:
+            from mirrorinstall.report import failure_summary
+
+            raise NoMirrorError(
+                f"no mirror can serve {cmd.kinds[0]} right now:\n"
+                + failure_summary(report["results"]),
+                "Check your network and proxy; 'minstall bench --refresh' measures again.",
+            )
     ci = not sys.stdin.isatty() or app.environ.get("CI", "").lower() in ("1", "true", "yes")
     github = app.environ.get("GITHUB_ACTIONS") == "true"
     log_dir = Path(tempfile.mkdtemp(prefix="minstall-"))

@@ -240,3 +240,14 @@ def test_conda_through_a_stand_in_replaying_real_transcripts(farm_env, tmp_path)
     )
     assert fail.returncode == 1 and "a requested package is not in the channels" in fail.stderr
     assert "attempt 2/" not in fail.stderr
+
+
+def test_every_mirror_dead_is_a_clear_error_not_a_run(make_farm, tmp_path) -> None:
+    farm = make_farm(
+        MirrorSpec("a", faults=[Fault("refuse")]), MirrorSpec("b", faults=[Fault("html200")])
+    )
+    proc = minstall("pip", "install", "six", env=env_for(farm, tmp_path))
+    assert proc.returncode == 69 and "Traceback" not in proc.stderr
+    assert "minstall: error: no mirror can serve pypi right now:" in proc.stderr
+    assert "  a pypi: connection refused" in proc.stderr
+    assert '  b pypi: served an HTML page ("Wi-Fi login")' in proc.stderr
