@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from farm import Fault, MirrorFarm, MirrorSpec
 
-from mirrorinstall.rank import DEFAULT_WORKLOAD, WORKLOADS
+from mirrorinstall.bench.rank import DEFAULT_WORKLOAD, WORKLOADS
 
 BUDGET = 2 * 1024 * 1024
 KINDS = ("conda", "pypi", "pytorch")

@@ -1,4 +1,5 @@
 """The ``minstall`` command line: parses options, prints results, turns errors into exit codes.
+[edge: the terminal]
 
 Commands wire the edges (settings, probes, the child runner) to the pure core; only this
 module exits. Progress while a child runs is streamed by ``execute``/``runner`` to stderr.
@@ -18,15 +19,15 @@ from typing import ClassVar, NoReturn
 import click
 
 from mirrorinstall import __version__
-from mirrorinstall.catalog import KINDS, Catalog
-from mirrorinstall.defaults import (
+from mirrorinstall.core.catalog import KINDS
+from mirrorinstall.core.defaults import (
     DEFAULT_BUDGET_BYTES,
     DEFAULT_MAX_LAG_S,
     DEFAULT_TIMEOUT_S,
     DEFAULT_TTL_S,
     QUICK_TIMEOUT_S,
 )
-from mirrorinstall.errors import (
+from mirrorinstall.core.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -34,7 +35,9 @@ from mirrorinstall.errors import (
     NoMirrorError,
     UsageError,
 )
-from mirrorinstall.settings import (
+from mirrorinstall.core.settings import (
+    Session,
+    cache_dir,
     environ_snapshot,
     load_catalog,
     user_catalog_path,
@@ -50,24 +53,17 @@ class AppContext:
     debug: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)
 
-    _catalog: Catalog | None = field(default=None, repr=False)
+    _session: Session | None = field(default=None, repr=False)
 
-    def catalog(self) -> Catalog:
-        """The catalog, read and checked once per run."""
-        if self._catalog is None:
-            self._catalog = load_catalog(self.catalog_flag, self.environ)
-        return self._catalog
-
-    def catalog_fingerprint(self) -> str:
-        """Names the catalog a cached ranking was made with (its files' paths and texts)."""
-        import hashlib
-
-        from mirrorinstall.settings import catalog_layers
-
-        digest = hashlib.sha256()
-        for path, text in catalog_layers(self.catalog_flag, self.environ):
-            digest.update(path.encode() + b"\0" + text.encode() + b"\0")
-        return digest.hexdigest()[:16]
+    def session(self) -> Session:
+        """The catalog (read and checked once), the cache dir and the environment."""
+        if self._session is None:
+            self._session = Session(
+                environ=self.environ,
+                catalog=load_catalog(self.catalog_flag, self.environ),
+                cache_dir=cache_dir(self.cache_dir_flag, self.environ).value,
+            )
+        return self._session
 
 
 class ByteSize(click.ParamType):
@@ -161,9 +157,9 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
                 err=True,
             )
         return
-    from mirrorinstall.listing import catalog_to_json, format_mirror_table
+    from mirrorinstall.core.listing import catalog_to_json, format_mirror_table
 
-    catalog = app.catalog()
+    catalog = app.session().catalog
     if as_json:
         click.echo(json.dumps(catalog_to_json(catalog), indent=2))
         return
@@ -237,10 +233,11 @@ def bench(
 ) -> None:
     """Time every mirror in parallel, check it serves what it claims, and rank them."""
 
-    from mirrorinstall import report
-    from mirrorinstall.rank import explain as explain_row
+    from mirrorinstall.bench import report
+    from mirrorinstall.bench.rank import explain as explain_row
 
-    catalog = app.catalog()
+    session = app.session()
+    catalog = session.catalog
     unknown = [i for i in mirror_ids if catalog.get(i) is None]
     if unknown:
         raise UsageError(
@@ -249,11 +246,10 @@ def bench(
         )
     kind_list = list(kinds or KINDS)
     mirror_list = sorted(set(mirror_ids)) or None
-    from mirrorinstall.ranking import get_ranking
+    from mirrorinstall.bench.ranking import get_ranking
 
     result = get_ranking(
-        app,
-        catalog,
+        session,
         kind_list,
         mirror_list,
         timeout_s=timeout_s,
@@ -334,18 +330,32 @@ def rewrite(
     minstall rewrite -- conda install pytorch torchvision cudatoolkit=10.1 -c pytorch
     minstall rewrite --cuda auto -- pip install torch torchvision
     """
-    from mirrorinstall import planning
+    from mirrorinstall.context.gather import gather
+    from mirrorinstall.core.argv import parse_command
+    from mirrorinstall.rewrite import Context
+    from mirrorinstall.run.planning import make_plan, quote, write_copies
 
-    plan, info = planning.plan_rewrite(
-        app,
-        list(command),
-        mirror_id=mirror_id,
+    cmd = parse_command(list(command))
+    facts = gather(
+        app.session(),
+        cmd,
         cuda_mode=cuda_mode,
+        mirror_id=mirror_id,
         platform=platform_,
-        strip_channels=strip_channels,
         refresh=refresh,
         timeout_s=timeout_s,
     )
+    plan = make_plan(cmd, Context(facts, cuda_mode, strip_channels))
+    write_copies(plan)
+    ranking = facts.ranking
+    info = {
+        "command": quote(plan.argv, plan.env),
+        "platform": facts.platform,
+        "ranking": {"source": ranking.source, "created_at": ranking.created_at}
+        if not ranking.forced
+        else {"source": ranking.source},
+        "input": list(command),
+    }
     if as_json:
         click.echo(
             json.dumps(
@@ -383,8 +393,8 @@ def verify(
     as_json: bool,
 ) -> int:
     """Check that FRAMEWORK really uses the GPU in an environment (exit 1 if not)."""
-    from mirrorinstall.host import detect_cuda
-    from mirrorinstall.verify import check
+    from mirrorinstall.cuda.host import detect_cuda
+    from mirrorinstall.cuda.verify import check
 
     facts, found = check(
         app.environ,
@@ -451,7 +461,7 @@ def _run_options(func):  # the options every installing command shares
 
 
 def _options(kw: dict) -> object:
-    from mirrorinstall.execute import Options
+    from mirrorinstall.run.execute import Options
 
     return Options(
         dry_run=kw["dry_run"],
@@ -510,10 +520,11 @@ def install(
     minstall pytorch torchvision --cuda auto
     minstall install -n ml numpy -c conda-forge --yes
     """
-    from mirrorinstall.execute import engine_command, run_install
+    from mirrorinstall.run.engine import engine_command
+    from mirrorinstall.run.execute import run_install
 
     argv = engine_command(
-        app,
+        app.environ,
         list(packages),
         engine=engine,
         env_name=env_name,
@@ -525,7 +536,7 @@ def install(
         names = " ".join(packages).lower()
         kw["verify"] = "tensorflow" if "tensorflow" in names else "torch"
         kw["verify_target"] = {"name": env_name, "prefix": prefix, "python": python_path}
-    return run_install(app, argv, _options(kw))  # type: ignore[arg-type]
+    return run_install(app.session(), argv, _options(kw))  # type: ignore[arg-type]
 
 
 def _passthrough(tool: str):
@@ -539,9 +550,9 @@ def _passthrough(tool: str):
     @_run_options
     @click.pass_obj
     def command(app: AppContext, args: tuple[str, ...], **kw: object) -> int:
-        from mirrorinstall.execute import run_install
+        from mirrorinstall.run.execute import run_install
 
-        return run_install(app, [tool, *args], _options(kw))  # type: ignore[arg-type]
+        return run_install(app.session(), [tool, *args], _options(kw))  # type: ignore[arg-type]
 
     return command
 
@@ -569,7 +580,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _report(exc.message, exc.hint)
         code = exc.exit_code
     except click.UsageError as exc:
-        exc.show()
+        command = exc.ctx.command_path if exc.ctx is not None else "minstall"
+        _report(exc.format_message(), f"Run '{command} --help' for what it takes.")
         code = EXIT_USAGE
     except click.ClickException as exc:
         exc.show()

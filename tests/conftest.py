@@ -65,6 +65,14 @@ def make_farm(content: Content) -> Iterator:
         farm.close()
 
 
+@pytest.fixture(scope="session")
+def conda_python() -> Path:
+    """The Python of the real conda 26.7.1 venv (built once, see tests/realconda.py)."""
+    from realconda import ensure_venv
+
+    return ensure_venv()
+
+
 @dataclass
 class PipResult:
     returncode: int

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from farm import Fault, MirrorSpec
 
-from mirrorinstall.errors import EXIT_NO_MIRROR, EXIT_USAGE
+from mirrorinstall.core.errors import EXIT_NO_MIRROR, EXIT_USAGE
 
 from .test_cli import farm_env as env_for
 from .test_cli import minstall

@@ -48,6 +48,20 @@ def test_version_from_script_and_module() -> None:
     assert mod.returncode == 0 and __version__ in mod.stdout
 
 
+def test_the_console_script_runs_the_code_in_this_checkout() -> None:
+    """The README's test command installs editable, so the script the CLI tests run imports
+    this checkout, not a copy made at install time."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import mirrorinstall; print(mirrorinstall.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
+    assert Path(proc.stdout.strip()).resolve().is_relative_to(ROOT / "mirrorinstall"), proc.stdout
+    shebang = SCRIPT.read_text().splitlines()[0]
+    assert Path(shebang[2:]).parent == Path(sys.executable).parent, shebang
+
+
 def test_help_imports_no_heavy_modules() -> None:
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "mirrorinstall", "--help"],

@@ -43,6 +43,10 @@ def test_seed_command_json(farm_env) -> None:
         "cudatoolkit=10.1",
         "-c",
         farm["fast"].channel_url("pytorch"),
+        "-c",
+        farm["fast"].channel_url("main"),
+        "-c",
+        farm["fast"].channel_url("r"),
         "--override-channels",
     ]
     assert data["mirrors"]["conda:pytorch"]["mirror"] == "fast"
@@ -80,9 +84,12 @@ def test_env_file_copy_leaves_the_original_alone(farm_env, tmp_path: Path) -> No
     )
     copy = Path(data["argv"][-1])
     assert original.read_text() == text and copy != original
-    assert copy.read_text() == text.replace(
-        "- conda-forge", f"- {farm['fast'].channel_url('conda-forge')}"
-    )
+    fast = farm["fast"]
+    assert copy.read_text() == text.replace("- conda-forge", f"- {fast.channel_url('conda-forge')}")
+    # the channels conda adds by itself (defaults) go to the mirror through conda's settings
+    assert data["env"] == {
+        "CONDA_DEFAULT_CHANNELS": f"{fast.channel_url('main')},{fast.channel_url('r')}"
+    }
 
 
 def test_rewritten_pip_command_installs_from_the_fastest_mirror(farm_env, run_pip) -> None:
@@ -103,12 +110,8 @@ def test_rewritten_pip_command_installs_from_the_fastest_mirror(farm_env, run_pi
     )
     data = json.loads(proc.stdout)
     fast = farm["fast"].url
-    assert data["argv"][-4:] == [
-        "--index-url",
-        f"{fast}/pypi/simple",
-        "--extra-index-url",
-        f"{fast}/whl/cu121",
-    ]
+    # the variant index was the only index: its copy on the mirror keeps that role
+    assert data["argv"][-2:] == ["--index-url", f"{fast}/whl/cu121"]
     for mirror in farm:
         mirror.reset_log()  # forget the bench's probes; what follows is pip alone
     result = run_pip(*data["argv"][2:], "--timeout", "5")

@@ -7,7 +7,7 @@ mkdir -p "$out"
 export PYTHONPATH=.
 {
   echo "## detect_cuda"
-  python3 -c "from mirrorinstall.host import detect_cuda; import os, json; d = detect_cuda(os.environ); print(json.dumps({'driver': d.host.driver, 'cuda': d.host.cuda, 'gpus': [(g.name, g.cc) for g in d.host.gpus], 'how': d.host.how, 'error': d.host.error, 'windows_driver': d.windows_driver}))"
+  python3 -c "from mirrorinstall.cuda.host import detect_cuda; import os, json; d = detect_cuda(os.environ); print(json.dumps({'driver': d.host.driver, 'cuda': d.host.cuda, 'gpus': [(g.name, g.cc) for g in d.host.gpus], 'how': d.host.how, 'error': d.host.error, 'windows_driver': d.windows_driver}))"
   echo "## minstall verify torch"
   python3 -m mirrorinstall verify torch; echo "[exit $?]"
   echo "## minstall verify --json torch"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mirrorinstall.cache import load_report, ranking_path, save_report
-from mirrorinstall.errors import CacheError
+from mirrorinstall.core.cache import load_report, ranking_path, save_report
+from mirrorinstall.core.errors import CacheError
 
 
 def report(created: float, tag: str = "a", rows: int = 1) -> dict:
@@ -60,7 +60,7 @@ def test_two_processes_writing_at_once_leave_one_whole_report(tmp_path: Path) ->
     path = ranking_path(tmp_path, "net")
     writer = textwrap.dedent(f"""
         import sys, time
-        from mirrorinstall.cache import save_report
+        from mirrorinstall.core.cache import save_report
         tag = sys.argv[1]
         for i in range(150):
             save_report(__import__("pathlib").Path({str(path)!r}),

@@ -29,13 +29,13 @@ def repodata_records(data: dict) -> dict[str, dict]:
 
 
 def test_real_conda_channel_is_served_unchanged(make_farm, tmp_path: Path) -> None:
-    """conda's own test channel (../shared/data) is served as 'main', byte for byte."""
+    """conda's own test channel (../shared/data) is served as 'conda-format', byte for byte."""
     from conda_package_handling import api
     from farm.content import shared_dir
 
     m = make_farm(MirrorSpec("m"))["m"]
     real = shared_dir() / "data" / "conda_format_repo"
-    r = httpx.get(m.channel_url("main") + "/linux-64/repodata.json")
+    r = httpx.get(m.channel_url("conda-format") + "/linux-64/repodata.json")
     assert r.status_code == 200
     assert r.content == (real / "linux-64" / "repodata.json").read_bytes()
     for key, fn in (
@@ -43,7 +43,7 @@ def test_real_conda_channel_is_served_unchanged(make_farm, tmp_path: Path) -> No
         ("packages", "zlib-1.2.11-h7b6447c_3.tar.bz2"),
     ):
         record = r.json()[key][fn]
-        pkg = httpx.get(m.channel_url("main") + f"/linux-64/{fn}").content
+        pkg = httpx.get(m.channel_url("conda-format") + f"/linux-64/{fn}").content
         assert sha256(pkg) == record["sha256"] and len(pkg) == record["size"]
         (tmp_path / fn).write_bytes(pkg)
         # conda-package-handling 2.6 cannot stream this old .conda's pkg part ("seeking

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from farm.content import shared_dir
 
-from mirrorinstall.host import detect_cuda, parse_proc_version
+from mirrorinstall.cuda.host import detect_cuda, parse_proc_version
 
 STANDIN = Path(__file__).resolve().parents[1] / "standins"
 H200 = Path(__file__).resolve().parents[1] / "data" / "recorded" / "gpu-h200"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from farm import Fault, MirrorSpec
 
-from mirrorinstall.catalog import build_catalog
-from mirrorinstall.probe import result_row, run_probes
-from mirrorinstall.rank import rank_rows
-from mirrorinstall.targets import plan_targets
+from mirrorinstall.bench.probe import result_row, run_probes
+from mirrorinstall.bench.rank import rank_rows
+from mirrorinstall.bench.targets import plan_targets
+from mirrorinstall.core.catalog import build_catalog
 
 BUDGET = 2 * 1024 * 1024
 
@@ -30,8 +30,7 @@ def bench_rows(
     catalog = build_catalog([(str(tmp_path / "farm.toml"), text)])
     targets = plan_targets(catalog, kinds=kinds)
     results = run_probes(targets, timeout_s=timeout_s, budget_bytes=budget, environ=environ or {})
-    rows = [result_row(r) for r in results]
-    rank_rows(rows)
+    rows = rank_rows([result_row(r) for r in results])
     return {(r["mirror"], r["kind"]): r for r in rows}
 
 

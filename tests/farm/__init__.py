@@ -32,11 +32,24 @@ index with the real wheels from ``../shared/data/wheels`` plus generated ones;
 PyTorch wheel trees (``cpu``, ``cu118``, ``cu121``, ``cu124``) in the
 download.pytorch.org index layout and in Aliyun's flat find-links layout.
 
+``RecordingProxy`` stands for the internet: a client whose proxy variables point at it can
+reach the farm directly (NO_PROXY) and nothing else; every other request is logged and
+refused, so a test can hold that nothing went to a real (official) host.
+
 The farm stops by itself (``max_lifetime_s``) and never binds anything but 127.0.0.1.
 """
 
 from .content import Content, build_content
 from .farm import MirrorFarm, MirrorSpec
+from .proxy import RecordingProxy
 from .server import FAULT_MODES, Fault
 
-__all__ = ["FAULT_MODES", "Content", "Fault", "MirrorFarm", "MirrorSpec", "build_content"]
+__all__ = [
+    "FAULT_MODES",
+    "Content",
+    "Fault",
+    "MirrorFarm",
+    "MirrorSpec",
+    "RecordingProxy",
+    "build_content",
+]

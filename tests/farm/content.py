@@ -98,10 +98,28 @@ class _Builder:
 
 
 def _conda_specs() -> dict[str, list[CondaSpec]]:
+    """Channels whose dependencies are as consistent as the real ones, so the real conda
+    solves against them: ``main``/``r``/``msys2`` stand for Anaconda's defaults (``main``
+    has cudatoolkit, which the seed's ``pytorch ... cudatoolkit=10.1 -c pytorch`` takes from
+    defaults); the ``pytorch`` channel's CUDA builds depend on ``pytorch-cuda`` (1.13-2.5) or
+    on cudatoolkit (<= 1.12), and its ``pytorch-cuda`` on the ``nvidia`` channel's runtime, as
+    on anaconda.org (pytorch-cuda 12.1 depends on cuda-runtime >=12.1,<12.2 among others)."""
     t0 = 1_700_000_000_000
     later = t0 + 10 * DAY_S * 1000
+    both = ("linux-64", "win-64")
     cuda = "py311_cuda12.1_cudnn9_0"
     return {
+        "main": [
+            CondaSpec("ca-certificates", "2024.3.11", "noarch", "h06a4308_0", noarch="generic"),
+            CondaSpec("libgcc-ng", "11.2.0", "linux-64", "h1234_1", timestamp_ms=t0),
+            CondaSpec("zlib", "1.2.13", "linux-64", "h5eee18b_0", depends=("libgcc-ng >=11.2.0",)),
+            CondaSpec("zlib", "1.2.13", "win-64", "h8cc25b3_0", timestamp_ms=later),
+            *[
+                CondaSpec("cudatoolkit", v, s, "h6bb024c_0", timestamp_ms=t0)
+                for v in ("9.2", "10.1.243", "11.3.1")
+                for s in both
+            ],
+        ],
         "conda-forge": [
             CondaSpec("pkgb", "1.0", "noarch", noarch="generic", timestamp_ms=t0),
             CondaSpec("pkgb", "1.1", "noarch", noarch="generic", timestamp_ms=later),
@@ -137,15 +155,42 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
             *[
                 CondaSpec("pytorch", v, s, f"cpu_generic_py311_{i}", timestamp_ms=ts)
                 for i, (v, ts) in enumerate((("2.5.1", t0), ("2.6.0", later)))
-                for s in ("linux-64", "win-64")
+                for s in both
             ],
+            CondaSpec("cuda-version", "12.4", "noarch", "h3060b56_3", noarch="generic"),
         ],
         "pytorch": [
             *[
                 CondaSpec("pytorch", v, s, b, depends=dep, timestamp_ms=ts)
                 for v, ts in (("2.4.1", t0), ("2.5.1", later))
-                for s in ("linux-64", "win-64")
-                for b, dep in ((cuda, ("pytorch-cuda 12.1.*",)), ("py3.11_cpu_0", ()))
+                for s in both
+                for b, dep in (
+                    (cuda, ("pytorch-cuda 12.1.*", "pytorch-mutex 1.0 cuda")),
+                    ("py3.11_cpu_0", ("pytorch-mutex 1.0 cpu",)),
+                )
+            ],
+            *[
+                CondaSpec(
+                    "pytorch",
+                    "2.5.1",
+                    s,
+                    "py3.11_cuda12.4_cudnn9.1.0_0",
+                    depends=("pytorch-cuda 12.4.*", "pytorch-mutex 1.0 cuda"),
+                    timestamp_ms=later,
+                )
+                for s in both
+            ],
+            *[
+                CondaSpec(
+                    "pytorch",
+                    "1.7.1",
+                    s,
+                    f"py3.11_cuda{c}_cudnn7.6.3_0",
+                    depends=(f"cudatoolkit >={c},<{c[:-1]}{int(c[-1]) + 1}",),
+                    timestamp_ms=t0,
+                )
+                for c in ("9.2", "10.1")
+                for s in both
             ],
             CondaSpec(
                 "torchvision",
@@ -156,24 +201,44 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
                 timestamp_ms=later,
             ),
             CondaSpec(
-                "pytorch-cuda", "12.1", "noarch", "ha16c6d3_6", noarch="generic", timestamp_ms=t0
+                "torchvision", "0.8.2", "linux-64", "py311_cu101", depends=("pytorch 1.7.1",)
             ),
+            *[
+                CondaSpec(
+                    "pytorch-cuda",
+                    v,
+                    "noarch",
+                    "ha16c6d3_6",
+                    depends=(f"cuda-runtime >={v},<{v[:-1]}{int(v[-1]) + 1}",),
+                    noarch="generic",
+                    timestamp_ms=t0,
+                )
+                for v in ("12.1", "12.4")
+            ],
             CondaSpec("pytorch-mutex", "1.0", "noarch", "cuda", noarch="generic", timestamp_ms=t0),
+            CondaSpec("pytorch-mutex", "1.0", "noarch", "cpu", noarch="generic", timestamp_ms=t0),
         ],
         "bioconda": [
             CondaSpec("samtools", "1.20", "linux-64", "h50ea8bc_0", timestamp_ms=t0),
             CondaSpec("samtools", "1.21", "linux-64", "h50ea8bc_0", timestamp_ms=later),
         ],
         "nvidia": [
-            CondaSpec("cuda-version", "12.1", "noarch", "0", noarch="generic", timestamp_ms=t0),
-            CondaSpec(
-                "cuda-runtime",
-                "12.1.0",
-                "linux-64",
-                "0",
-                depends=("cuda-version 12.1.*",),
-                timestamp_ms=t0,
-            ),
+            *[
+                CondaSpec("cuda-version", v, "noarch", "0", noarch="generic", timestamp_ms=t0)
+                for v in ("12.1", "12.4")
+            ],
+            *[
+                CondaSpec(
+                    "cuda-runtime",
+                    v,
+                    s,
+                    "0",
+                    depends=(f"cuda-version {v[:4]}.*",),
+                    timestamp_ms=t0,
+                )
+                for v in ("12.1.0", "12.4.1")
+                for s in both
+            ],
         ],
         "r": [
             CondaSpec("r-base", "4.2.0", "linux-64", "h1234_0", timestamp_ms=t0),
@@ -259,9 +324,10 @@ def _build_conda(b: _Builder, work: Path) -> None:
             f"{real} is missing: the farm serves conda's real test channel from ../shared/data "
             "(set MINSTALL_SHARED_DIR to the shared folder)"
         )
-    # The real channel from conda's own test data stands for Anaconda's 'main'.
-    _add_channel_dir(b, "main", real)
-    made: dict[str, list[str]] = {"main": ["zlib-1.2.11-h7b6447c_3"]}
+    # The real channel from conda's own test data, served byte for byte (its zlib depends on
+    # a libgcc-ng it lacks, so installs use the generated channels below).
+    _add_channel_dir(b, "conda-format", real)
+    made: dict[str, list[str]] = {"conda-format": ["zlib-1.2.11-h7b6447c_3"]}
     for channel, specs in _conda_specs().items():
         out = work / "channels" / channel
         for spec in specs:

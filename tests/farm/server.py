@@ -392,6 +392,13 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up between requests (conda closing its pool) is normal."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class MirrorServer:
     """Owns the listening socket of one mirror, and swaps it for a closed port on ``refuse``."""

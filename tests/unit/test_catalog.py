@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mirrorinstall.catalog import build_catalog
-from mirrorinstall.errors import CatalogError
+from mirrorinstall.core.catalog import build_catalog
+from mirrorinstall.core.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = ROOT / "mirrors.toml"

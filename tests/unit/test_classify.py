@@ -1,17 +1,21 @@
 """Failure classification over the real transcripts in ../shared/recorded (pure).
 
 Each expected decision is the one ../shared/recorded/README.md gives for that case
-("retry other mirror", "fail now", "ambiguous: use --log/-vv").
+("retry other mirror", "fail now", "ambiguous: use --log/-vv"), with one change of ours:
+conda's PackagesNotFoundInChannelsError is MISSING, "not in this mirror's copy": another
+mirror of the channel is tried before it is called the request's fault (issue 8; a lagging
+copy lacks the newest packages).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from farm.content import shared_dir
 
-from mirrorinstall.classify import MIRROR, OK, UNKNOWN, USER, classify
+from mirrorinstall.run.classify import DECLINED, MIRROR, MISSING, OK, UNKNOWN, USER, classify
 
 R = shared_dir() / "recorded"
 
@@ -26,20 +30,20 @@ CASES = [
     ("conda", "repodata-html-200-json", "conda", MIRROR, None),
     ("conda", "portal-html-200", "conda", MIRROR, None),
     ("conda", "portal-html-200-json", "conda", MIRROR, None),
-    ("conda", "pkg-not-found", "conda", USER, None),
-    ("conda", "pkg-not-found-json", "conda", USER, None),
+    ("conda", "pkg-not-found", "conda", MISSING, None),
+    ("conda", "pkg-not-found-json", "conda", MISSING, None),
     ("conda", "pkg-file-404", "conda", MIRROR, None),
     ("conda", "pkg-file-404-json", "conda", MIRROR, None),
     ("conda", "pkg-hash-mismatch", "conda", MIRROR, None),
     ("conda", "pkg-hash-mismatch-json", "conda", MIRROR, None),
     ("conda", "read-timeout", "conda", MIRROR, None),
     ("conda", "read-timeout-json", "conda", MIRROR, None),
-    ("conda", "unsatisfiable-pkgb9", "conda", USER, None),
-    ("conda", "unsatisfiable-pkgb9-json", "conda", USER, None),
+    ("conda", "unsatisfiable-pkgb9", "conda", MISSING, None),
+    ("conda", "unsatisfiable-pkgb9-json", "conda", MISSING, None),
     ("conda", "unsatisfiable-conflict", "conda", USER, None),
     ("conda", "unsatisfiable-conflict-json", "conda", USER, None),
-    ("conda", "unsatisfiable-missing-dep", "conda", USER, None),
-    ("conda", "unsatisfiable-missing-dep-json", "conda", USER, None),
+    ("conda", "unsatisfiable-missing-dep", "conda", MISSING, None),
+    ("conda", "unsatisfiable-missing-dep-json", "conda", MISSING, None),
     ("pip", "install-ok", "pip", OK, None),
     ("pip", "conn-refused", "pip", MIRROR, None),
     ("pip", "conn-refused-vv", "pip", MIRROR, "stdout"),
@@ -69,7 +73,10 @@ CASES = [
 
 
 def _exit_code(meta: Path) -> int:
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
 
     return tomllib.loads(meta.read_text())["exit_code"]
 
@@ -95,3 +102,26 @@ def test_every_recorded_failure_case_is_covered() -> None:
         client, case = meta.parent.name, meta.name.removesuffix(".meta.toml")
         if _exit_code(meta) != 0:
             assert (client, case) in covered, f"{client}/{case} has no expected verdict here"
+
+
+@pytest.mark.parametrize(
+    ("client", "case", "named"),
+    [
+        ("conda", "pkg-file-404", "{MIRROR}/missingpkg/noarch/pkga-1.0-0.conda"),
+        ("conda", "channel-404", "{MIRROR}/nochan"),
+        ("conda", "conn-refused", "{MIRROR}/chan/linux-64/current_repodata.json"),
+    ],
+)
+def test_a_mirror_fault_keeps_the_line_that_names_the_url(client, case, named) -> None:
+    base = R / client / case
+    out = base.with_suffix(".stdout").read_text() + base.with_suffix(".stderr").read_text()
+    verdict = classify("conda", 1, out)
+    assert verdict.retry and named in (verdict.evidence or ""), verdict
+
+
+def test_no_at_condas_prompt_is_declined_not_done() -> None:
+    """conda 26.7.1 answers 'n' with this text and exit status 0 (../shared/tools/conda)."""
+    out = "Proceed ([y]/n)? n\n\n\nCondaSystemExit: Exiting.\n\n"
+    verdict = classify("conda", 0, out)
+    assert verdict.kind == DECLINED and not verdict.retry
+    assert classify("conda", 0, "Executing transaction: done\n").kind == OK

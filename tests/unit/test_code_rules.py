@@ -3,49 +3,93 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from mirrorinstall.errors import EXIT_CODES
+from mirrorinstall.core.errors import EXIT_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "mirrorinstall"
 
-# Pure logic: no network, no processes, no UI, no environment or clock reads.
-PURE_MODULES = [
-    "argv.py",
-    "catalog.py",
-    "classify.py",
-    "cuda.py",
-    "defaults.py",
-    "errors.py",
-    "listing.py",
-    "pages.py",
-    "rank.py",
-    "report.py",
-    "rewrite.py",
-    "rewrite_conda.py",
-    "rewrite_pip.py",
-    "targets.py",
-]
+# Stages, lowest first. A module may import from its own subpackage and from lower ranks
+# only; bench and cuda share a rank and do not import each other; nothing imports the CLI.
+LAYERS = {"core": 0, "bench": 1, "cuda": 1, "context": 2, "rewrite": 3, "run": 4, "cli": 5}
 FORBIDDEN = {"httpx", "subprocess", "socket", "asyncio", "click", "tqdm", "urllib.request"}
+
+
+def _modules() -> dict[str, Path]:
+    """Dotted name -> path, for every module of the package but ``__init__``/``__main__``."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        rel = path.relative_to(ROOT).with_suffix("")
+        out[".".join(rel.parts)] = path
+    return out
+
+
+def _docstring(path: Path) -> str:
+    return ast.get_docstring(ast.parse(path.read_text())) or ""
+
+
+def _is_pure(path: Path) -> bool:
+    return bool(re.search(r"\bPure[.:]", _docstring(path)))
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+            if node.module == "mirrorinstall":
+                names += [f"mirrorinstall.{a.name}" for a in node.names]
+    return names
+
+
+MODULES = _modules()
+PURE_MODULES = [name for name, path in MODULES.items() if _is_pure(path)]
+EDGE_MODULES = {name for name in MODULES if name not in PURE_MODULES}
+
+
+def _stage(module: str) -> str:
+    parts = module.split(".")
+    return parts[1]
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_every_module_says_whether_it_is_pure_or_an_edge(module: str) -> None:
+    doc = _docstring(MODULES[module])
+    assert _is_pure(MODULES[module]) != bool(re.search(r"\[edge: [^\]]+\]", doc)), (
+        f"{module}: its docstring must say 'Pure.' or name its edge as '[edge: ...]'"
+    )
+
+
+def test_the_pure_list_is_not_empty_and_covers_the_core_logic() -> None:
+    for must in (
+        "mirrorinstall.core.argv",
+        "mirrorinstall.rewrite.conda",
+        "mirrorinstall.cuda.choose",
+        "mirrorinstall.run.classify",
+        "mirrorinstall.bench.rank",
+    ):
+        assert must in PURE_MODULES
 
 
 @pytest.mark.parametrize("module", PURE_MODULES)
 def test_pure_modules_touch_no_edges(module: str) -> None:
-    tree = ast.parse((PACKAGE / module).read_text())
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module]
-        for name in names:
-            assert not any(name == f or name.startswith(f + ".") for f in FORBIDDEN), (module, name)
+    path = MODULES[module]
+    for name in _imports(path):
+        assert not any(name == f or name.startswith(f + ".") for f in FORBIDDEN), (module, name)
+        assert name not in EDGE_MODULES, f"{module} (pure) imports the edge module {name}"
+    for node in ast.walk(ast.parse(path.read_text())):
         if (
             isinstance(node, ast.Attribute)
             and node.attr in ("environ", "getenv", "time", "now")
@@ -53,6 +97,60 @@ def test_pure_modules_touch_no_edges(module: str) -> None:
             and node.value.id in ("os", "time", "datetime")
         ):
             pytest.fail(f"{module} reads {node.value.id}.{node.attr}")
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_import_runs_back_up_the_stages(module: str) -> None:
+    stage = _stage(module)
+    assert stage in LAYERS, f"{module}: its subpackage is not in LAYERS"
+    for name in _imports(MODULES[module]):
+        if not name.startswith("mirrorinstall.") or name.count(".") < 1:
+            continue
+        other = name.split(".")[1]
+        if other in ("data", "__init__") or other == stage or other not in LAYERS:
+            continue
+        assert LAYERS[other] < LAYERS[stage], f"{module} imports {name}: a stage above or beside it"
+
+
+def _oldest_python() -> str | None:
+    """A Python 3.10 that runs (requires-python = ">=3.10"): on PATH, or a pyenv install."""
+    import pwd
+
+    candidates = [shutil.which("python3.10")]
+    for root in (
+        os.environ.get("PYENV_ROOT"),
+        str(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".pyenv"),
+    ):
+        if root:
+            candidates += sorted(str(p) for p in Path(root).glob("versions/3.10.*/bin/python3.10"))
+    for exe in candidates:
+        if exe and subprocess.run([exe, "-V"], capture_output=True).returncode == 0:
+            return exe
+    return None
+
+
+OLDEST_PYTHON = _oldest_python()
+
+
+@pytest.mark.skipif(OLDEST_PYTHON is None, reason="no Python 3.10 on this machine")
+def test_the_code_compiles_on_the_oldest_python_it_claims() -> None:
+    """Syntax newer than the oldest supported Python fails here, not on a user's machine."""
+    script = (
+        "import pathlib, sys\n"
+        "bad = []\n"
+        "for f in sorted(pathlib.Path(sys.argv[1]).rglob('*.py')):\n"
+        "    try:\n"
+        "        compile(f.read_text(), str(f), 'exec')\n"
+        "    except SyntaxError as e:\n"
+        "        bad.append(f'{f}:{e.lineno}: {e.msg}')\n"
+        "print('\\n'.join(bad)); sys.exit(1 if bad else 0)\n"
+    )
+    for folder in ("mirrorinstall", "tests", "benchmarks"):
+        proc = subprocess.run(
+            [str(OLDEST_PYTHON), "-c", script, str(ROOT / folder)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'requires-python = ">=3.10"' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_ruff_is_clean() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from mirrorinstall.cuda import (
+from mirrorinstall.cuda.choose import (
     CudaMismatch,
     Gpu,
     HostCuda,
@@ -15,7 +15,7 @@ from mirrorinstall.cuda import (
     supports,
     variant_cuda,
 )
-from mirrorinstall.cuda_tables import load_tables
+from mirrorinstall.cuda.packaged import load_tables
 
 T = load_tables()
 
@@ -130,7 +130,7 @@ def test_every_row_has_a_source() -> None:
 
 
 def test_tensorflow_tested_configurations() -> None:
-    from mirrorinstall.cuda import choose_tensorflow
+    from mirrorinstall.cuda.choose import choose_tensorflow
 
     new = choose_tensorflow(T, HostCuda(driver="535.104.05"), python="3.11")
     assert (new.version, new.cuda, new.runnable) == ("2.21.0", "12.5", True)

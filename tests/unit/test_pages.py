@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mirrorinstall.pages import (
+from mirrorinstall.bench.pages import (
     JSON_SIMPLE,
     Invalid,
     check_repodata,
@@ -133,7 +133,7 @@ def test_http_dates() -> None:
 
 
 def test_wheel_fits_python_and_platform() -> None:
-    from mirrorinstall.pages import listed_wheels, wheel_fits
+    from mirrorinstall.bench.pages import listed_wheels, wheel_fits
 
     linux = "torch-2.5.1+cu121-cp311-cp311-linux_x86_64.whl"
     assert wheel_fits(linux, "3.11", "linux-64")

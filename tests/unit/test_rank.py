@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mirrorinstall.rank import WORKLOADS, explain, rank_rows, score_s
+from mirrorinstall.bench.rank import WORKLOADS, explain, rank_rows, score_s
 
 DAY = 86_400
 
@@ -47,15 +47,14 @@ def test_score_is_requests_times_latency_plus_bytes_over_throughput() -> None:
 def test_latency_decides_small_and_throughput_decides_large() -> None:
     near = row("near", latency_ms=10, bps=5e6)  # close, thin pipe
     far = row("far", latency_ms=200, bps=50e6)  # far, fat pipe
-    rows = [near, far]
-    rank_rows(rows)
+    near, far = rank_rows([near, far])
     assert near["ranks"]["small"] == 1 and far["ranks"]["large"] == 1
     assert near["rank"] == 1, "pypi ranks by the small workload"
     torch = [
         row("near", "pytorch", latency_ms=10, bps=5e6),
         row("far", "pytorch", latency_ms=200, bps=50e6),
     ]
-    rank_rows(torch)
+    torch = rank_rows(torch)
     assert [r["rank"] for r in torch] == [2, 1], "pytorch ranks by the large workload"
 
 
@@ -63,8 +62,7 @@ def test_stale_mirrors_rank_below_fresh_ones_and_failures_are_unranked() -> None
     fresh_slow = row("slow", latency_ms=300, bps=1e6, lm=10 * DAY)
     stale_fast = row("stale", latency_ms=5, bps=100e6, lm=7 * DAY, newest="24.0")
     dead = row("dead", ok=False, latency_ms=None, bps=None)
-    rows = [stale_fast, fresh_slow, dead]
-    rank_rows(rows, max_lag_s=DAY)
+    stale_fast, fresh_slow, dead = rank_rows([stale_fast, fresh_slow, dead], max_lag_s=DAY)
     assert stale_fast["lag_s"] == 3 * DAY and stale_fast["fresh"] is False
     assert "lags the newest copy by 3.0 d" in stale_fast["stale_reason"]
     assert "newest here 24.0, elsewhere 25.0" in stale_fast["stale_reason"]
@@ -77,18 +75,18 @@ def test_a_small_lag_is_fresh_and_groups_are_compared_apart() -> None:
     a = row("a", lm=1000.0, group="conda:conda-forge/noarch")
     b = row("b", lm=1000.0 - 3600, group="conda:conda-forge/noarch")
     c = row("c", lm=5.0, group="conda:main/noarch")  # another channel: not compared with a, b
-    rows = [a, b, c]
-    rank_rows(rows, max_lag_s=DAY)
+    a, b, c = rank_rows([a, b, c], max_lag_s=DAY)
     assert b["lag_s"] == 3600 and b["fresh"] is True and c["lag_s"] == 0
 
 
 def test_missing_newest_version_without_times_is_stale() -> None:
     a, b = row("a", lm=None, newest="25.0"), row("b", lm=None, newest="24.0")
-    rank_rows([a, b])
+    a, b = rank_rows([a, b])
     assert b["fresh"] is False and b["stale_reason"] == "lacks 25.0 (newest here: 24.0)"
 
 
 def test_no_throughput_figure_ranks_after_measured_ones() -> None:
-    rows = [row("unknown", latency_ms=1, bps=None), row("measured", latency_ms=100, bps=1e6)]
-    rank_rows(rows)
+    rows = rank_rows(
+        [row("unknown", latency_ms=1, bps=None), row("measured", latency_ms=100, bps=1e6)]
+    )
     assert [r["rank"] for r in rows] == [2, 1]

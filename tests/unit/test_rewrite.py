@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirrorinstall.argv import parse_command
-from mirrorinstall.catalog import build_catalog
-from mirrorinstall.cuda import CudaMismatch, HostCuda
-from mirrorinstall.cuda_tables import load_tables
-from mirrorinstall.errors import UsageError
+from mirrorinstall.context.facts import Facts, Ranking
+from mirrorinstall.core.argv import parse_command
+from mirrorinstall.core.catalog import build_catalog
+from mirrorinstall.core.errors import UsageError
+from mirrorinstall.cuda.choose import CudaMismatch, HostCuda
+from mirrorinstall.cuda.packaged import load_tables
 from mirrorinstall.rewrite import Context, rewrite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,7 @@ TUNA_CF = "https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud/conda-forge"
 TUNA_PT = "https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud/pytorch"
 TUNA_MAIN = "https://mirrors.tuna.tsinghua.edu.cn/anaconda/pkgs/main"
 TUNA_R = "https://mirrors.tuna.tsinghua.edu.cn/anaconda/pkgs/r"
+TUNA_PYPI = "https://pypi.tuna.tsinghua.edu.cn/simple"
 ORDER = {
     "conda": ["tuna", "ustc", "sustech"],
     "pypi": ["tuna", "aliyun"],
@@ -29,9 +31,20 @@ ORDER = {
 }
 
 
-def ctx(**kw) -> Context:
-    base = {"catalog": CATALOG, "order": ORDER, "tables": load_tables()}
-    return Context(**{**base, **kw})
+def ctx(
+    order=ORDER,
+    cuda_mode: str = "keep",
+    strip_channels: bool = False,
+    copy_path=None,
+    **facts,
+) -> Context:
+    """A context as ``gather`` would make it; a normal user's condarc (channels: [defaults])
+    unless ``conda_channels`` says otherwise."""
+    files = facts.get("files", {})
+    copies = {p: copy_path(p) for p in files} if copy_path else {}
+    ranking = Ranking(order={k: tuple(v) for k, v in order.items()})
+    base = {"catalog": CATALOG, "ranking": ranking, "tables": load_tables(), "copies": copies}
+    return Context(Facts(**{**base, **facts}), cuda_mode, strip_channels)
 
 
 def run(line: list[str], **kw):
@@ -66,8 +79,33 @@ def run(line: list[str], **kw):
     ],
 )
 def test_conda_channel_forms(args, expected) -> None:
-    plan = run(["conda", "install", *args])
+    plan = run(["conda", "install", *args], conda_channels=())  # a condarc with no channels
     assert plan.argv == ["conda", "install", *expected, "--override-channels"]
+
+
+def test_the_channels_conda_adds_by_itself_are_listed_after_the_commands_own() -> None:
+    """conda searches -c channels first, then the .condarc ones (conda's docs, "Managing
+    channels"); with --override-channels the rewrite must list both, in that order."""
+    plan = run(
+        ["conda", "install", "-c", "pytorch", "x"], conda_channels=("conda-forge", "defaults")
+    )
+    assert plan.argv == [
+        "conda",
+        "install",
+        "-c",
+        TUNA_PT,
+        "-c",
+        TUNA_CF,
+        "-c",
+        TUNA_MAIN,
+        "-c",
+        TUNA_R,
+        "x",
+        "--override-channels",
+    ]
+    assert any("conda adds conda-forge, defaults by itself" in n for n in plan.notes)
+    told = run(["conda", "install", "--override-channels", "-c", "pytorch", "x"])
+    assert told.argv == ["conda", "install", "--override-channels", "-c", TUNA_PT, "x"]
 
 
 def test_override_channels_not_doubled_and_other_tokens_verbatim() -> None:
@@ -98,7 +136,9 @@ def test_override_channels_not_doubled_and_other_tokens_verbatim() -> None:
 
 
 def test_a_channel_no_mirror_carries_stays_upstream_and_nvidia_goes_to_sustech() -> None:
-    plan = run(["conda", "install", "-c", "nvidia", "-c", "some-lab", "cuda-runtime"])
+    plan = run(
+        ["conda", "install", "-c", "nvidia", "-c", "some-lab", "cuda-runtime"], conda_channels=()
+    )
     assert plan.argv[3] == "https://mirrors.sustech.edu.cn/anaconda-extra/cloud/nvidia"
     assert "https://conda.anaconda.org/some-lab" in plan.argv
     assert any("some-lab: no enabled mirror carries it" in n for n in plan.notes)
@@ -137,6 +177,7 @@ def test_strip_channels() -> None:
 def test_the_seed_command() -> None:
     line = ["conda", "install", "pytorch", "torchvision", "cudatoolkit=10.1", "-c", "pytorch"]
     plan = run(line, host=HostCuda(driver="535.104.05", how="MINSTALL_CUDA_DRIVER"))
+    # cudatoolkit comes from defaults (main), which conda adds by itself: kept, via the mirror
     assert plan.argv == [
         "conda",
         "install",
@@ -145,6 +186,10 @@ def test_the_seed_command() -> None:
         "cudatoolkit=10.1",
         "-c",
         TUNA_PT,
+        "-c",
+        TUNA_MAIN,
+        "-c",
+        TUNA_R,
         "--override-channels",
     ]
     assert any("publishes nothing after PyTorch 2.5" in n for n in plan.notes)
@@ -163,7 +208,22 @@ def test_conda_auto_adds_pytorch_cuda() -> None:
         host=HostCuda(driver="535.104.05"),
         cuda_mode="auto",
     )
-    assert plan.argv[-1] == "pytorch-cuda=12.4"
+    # right after the user's specs: conda's argparse takes one run of positionals
+    assert plan.argv == [
+        "conda",
+        "install",
+        "pytorch=2.5.1",
+        "pytorch-cuda=12.4",
+        "-c",
+        TUNA_PT,
+        "-c",
+        "https://mirrors.sustech.edu.cn/anaconda-extra/cloud/nvidia",
+        "-c",
+        TUNA_MAIN,
+        "-c",
+        TUNA_R,
+        "--override-channels",
+    ]
 
 
 def test_a_pytorch_the_frozen_channel_lacks_goes_to_conda_forge() -> None:
@@ -177,7 +237,7 @@ def test_a_pytorch_the_frozen_channel_lacks_goes_to_conda_forge() -> None:
     assert TUNA_PT in old.argv  # the channel has 2.5.1
     assert TUNA_PT in run(["conda", "install", "pytorch>=2.5.1", "-c", "pytorch"]).argv
     both = run(["conda", "install", "pytorch>=2.6", "-c", "pytorch", "-c", "conda-forge"])
-    assert both.argv.count("-c") == 1 and TUNA_CF in both.argv
+    assert both.argv.count(TUNA_CF) == 1 and TUNA_PT not in both.argv
 
 
 def test_spec_file_channel_prefixes_are_rewritten_in_a_copy() -> None:
@@ -203,11 +263,38 @@ def test_env_yml_is_rewritten_in_a_copy(tmp_path: Path) -> None:
     assert plan.writes["/tmp/copy-environment.yml"] == env_yml.replace(
         "  - pytorch\n  - conda-forge", f"  - {TUNA_PT}\n  - {TUNA_CF}", 1
     )
+    # conda env create has no --override-channels and adds the condarc's channels itself
+    # (conda 26: before the file's); conda's own variables send them to the mirror
+    assert plan.env == {"CONDA_DEFAULT_CHANNELS": f"{TUNA_MAIN},{TUNA_R}"}
+
+
+def test_env_yml_condarc_channels_and_pip_sections_go_through_mirrors() -> None:
+    env_yml = "name: x  # no channels\ndependencies:\n  - conda-forge::numpy\n  - pip:\n    - six\n"
+    plan = run(
+        ["conda", "env", "create", "--file=env.yml"],
+        files={"env.yml": env_yml},
+        copy_path=lambda p: f"/c/{p}",
+        conda_channels=("conda-forge", "bioconda", "defaults"),
+    )
+    assert plan.argv == ["conda", "env", "create", "--file=/c/env.yml"]
+    assert plan.writes["/c/env.yml"] == env_yml.replace("conda-forge::", f"{TUNA_CF}::")
+    assert plan.env == {
+        "CONDA_DEFAULT_CHANNELS": f"{TUNA_MAIN},{TUNA_R}",
+        # TUNA serves both as <prefix>/<name> (mirrors.toml: tuna)
+        "CONDA_CHANNEL_ALIAS": "https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud",
+        "PIP_INDEX_URL": TUNA_PYPI,
+    }
+    mine = run(
+        ["conda", "env", "create", "-f", "env.yml"],
+        files={"env.yml": env_yml},
+        environ={"CONDA_CHANNEL_ALIAS": "https://example.org/conda"},
+        conda_channels=("conda-forge",),
+    )
+    assert "CONDA_CHANNEL_ALIAS" not in mine.env  # what the user set wins
 
 
 # ------------------------------------------------------------------ pip and uv
 
-TUNA_PYPI = "https://pypi.tuna.tsinghua.edu.cn/simple"
 ALIYUN_TORCH = "https://mirrors.aliyun.com/pytorch-wheels"
 
 
@@ -255,25 +342,92 @@ def test_pip_index_forms(line, expected) -> None:
     assert run(line).argv == expected
 
 
-def test_pytorch_index_goes_to_the_mirror_in_its_layout() -> None:
-    line = ["pip", "install", "torch", "--index-url", "https://download.pytorch.org/whl/cu121"]
-    flat = run(line)
-    assert flat.argv == [
+NJU_TORCH = "https://mirror.nju.edu.cn/pytorch/whl"
+CU121 = "https://download.pytorch.org/whl/cu121"
+
+
+def _listing(*names: str):
+    return lambda mirror_id, variant: tuple(names)
+
+
+LISTING = _listing(
+    "torch-2.4.1+cu121-cp311-cp311-linux_x86_64.whl",
+    "torch-2.5.1+cu121-cp311-cp311-linux_x86_64.whl",
+    "torch-2.5.1+cu121-cp311-cp311-win_amd64.whl",
+    "torch-2.5.1+cu121-cp312-cp312-linux_x86_64.whl",
+    "torchvision-0.19.1+cu121-cp311-cp311-linux_x86_64.whl",
+    "torchvision-0.20.1+cu121-cp311-cp311-linux_x86_64.whl",
+    "torchaudio-2.4.1+cu121-cp311-cp311-linux_x86_64.whl",
+    "torchaudio-2.5.1+cu121-cp311-cp311-linux_x86_64.whl",
+)
+
+
+def test_a_variant_index_keeps_its_role_on_a_copy_in_the_index_layout() -> None:
+    """pip takes the newest version across all its indexes: the rewrite must not add PyPI
+    beside a variant index that was the only one (that gave PyPI's newest torch)."""
+    nju = {**ORDER, "pytorch": ["nju"]}
+    only = run(["pip", "install", "torch", "--index-url", CU121], order=nju)
+    assert only.argv == ["pip", "install", "torch", "--index-url", f"{NJU_TORCH}/cu121"]
+    short = run(["pip", "install", "torch", "-i", CU121], order=nju)
+    assert short.argv == ["pip", "install", "torch", "-i", f"{NJU_TORCH}/cu121"]
+    extra = run(["pip", "install", "torch", "--extra-index-url", CU121], order=nju)
+    assert extra.argv == [
         "pip",
         "install",
         "torch",
+        "--extra-index-url",
+        f"{NJU_TORCH}/cu121",
+        "--index-url",
+        TUNA_PYPI,
+    ]
+
+
+def test_a_flat_copy_of_the_only_index_pins_what_that_index_would_give() -> None:
+    line = ["pip", "install", "torch", "torchvision", "torchaudio", "--index-url", CU121]
+    plan = run(line, wheels=LISTING, python="3.11")
+    # newest cu121 torch for cp311 linux in the listing is 2.5.1; its torchvision is 0.20.1
+    # and its torchaudio 2.5.1 (pytorch.org/get-started/previous-versions)
+    assert plan.argv == [
+        "pip",
+        "install",
+        "torch==2.5.1+cu121",
+        "torchvision==0.20.1+cu121",
+        "torchaudio==2.5.1+cu121",
         "--index-url",
         TUNA_PYPI,
         "--find-links",
         f"{ALIYUN_TORCH}/cu121/",
     ]
-    index = run(line, order={**ORDER, "pytorch": ["nju"]})
-    assert index.argv[-4:] == [
+    ranged = run(
+        ["pip", "install", "torch<2.5", "torchvision", "-i", CU121], wheels=LISTING, python="3.11"
+    )
+    assert ranged.argv[2:4] == ["torch==2.4.1+cu121", "torchvision==0.19.1+cu121"]
+    alone = run(["pip", "install", "torchvision", "-i", CU121], wheels=LISTING, python="3.11")
+    assert alone.argv[2] == "torchvision==0.20.1+cu121"
+    uv = run(
+        ["uv", "pip", "install", "torch", "--extra-index-url", CU121],
+        wheels=LISTING,
+        python="3.11",
+    )
+    # uv takes a package from the first index that has it, extra indexes first: exclusive too
+    assert uv.argv[3] == "torch==2.5.1+cu121" and f"{ALIYUN_TORCH}/cu121/" in uv.argv
+    pip_extra = run(["pip", "install", "torch", "--extra-index-url", CU121], wheels=LISTING)
+    assert pip_extra.argv[2] == "torch"  # pip merged both before: newest across both stays
+
+
+def test_no_exact_pin_means_the_next_mirror_or_the_official_host() -> None:
+    line = ["pip", "install", "torch==2.6.0", "--index-url", CU121]
+    next_mirror = run(line, wheels=LISTING, python="3.11")
+    assert next_mirror.argv == [
+        "pip",
+        "install",
+        "torch==2.6.0",
         "--index-url",
-        TUNA_PYPI,
-        "--extra-index-url",
-        "https://mirror.nju.edu.cn/pytorch/whl/cu121",
+        f"{NJU_TORCH}/cu121",
     ]
+    kept = run(line, order={**ORDER, "pytorch": ["aliyun"]}, wheels=LISTING, python="3.11")
+    assert kept.argv == ["pip", "install", "torch==2.6.0", "--index-url", CU121]
+    assert any("left on the official host" in n and "2.6.0" in n for n in kept.notes)
     sjtu = run(
         ["pip", "install", "torch", "-f", "https://download.pytorch.org/whl/torch_stable.html"],
         order={**ORDER, "pytorch": ["sjtu"]},

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mirrorinstall.errors import CatalogError
-from mirrorinstall.settings import cache_dir, catalog_layers, load_catalog, user_catalog_path
+from mirrorinstall.core.errors import CatalogError
+from mirrorinstall.core.settings import cache_dir, catalog_layers, load_catalog, user_catalog_path
 
 USER = """
 schema = 1

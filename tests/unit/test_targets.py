@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mirrorinstall.catalog import build_catalog
-from mirrorinstall.netid import _default_route, _nameservers
-from mirrorinstall.targets import plan_targets
+from mirrorinstall.bench.targets import plan_targets
+from mirrorinstall.core.catalog import build_catalog
+from mirrorinstall.core.netid import _default_route, _nameservers
 
 ROOT = Path(__file__).resolve().parents[2]
 

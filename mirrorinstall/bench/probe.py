@@ -1,0 +1,504 @@
+"""Probe mirrors over the network, all at once, within one deadline.  [edge: network]
+
+For each :class:`~mirrorinstall.targets.Target`, on one reused connection:
+
+1. latency: at least 3 small ranged GETs of the target page (the first one's TCP
+   connect and TLS handshake are measured apart, through httpx's trace hook);
+2. validity: the page must be what was asked (repodata JSON, a simple page with links
+   to the project's files, a wheel listing). An HTML/WAF page, an error status or a
+   redirect to another host is a failure with a reason;
+3. throughput: a ranged GET of the biggest artifact the page names (or of the page
+   itself when it is bigger), stopped at the target's share of the byte budget;
+4. freshness facts: Last-Modified, newest package time or newest version.
+
+A failure is data (``ProbeResult.error``), never an exception. A probe still running
+at the deadline is cancelled and reports what it had measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from mirrorinstall import __version__
+from mirrorinstall.bench.pages import (
+    SIMPLE_ACCEPT,
+    Invalid,
+    PageFacts,
+    check_repodata,
+    check_repodata_head,
+    check_simple_page,
+    check_wheel_listing,
+    parse_http_date,
+    what_was_served,
+)
+from mirrorinstall.bench.targets import Target
+
+USER_AGENT = f"minstall/{__version__} (+bench)"
+# Sent only to tell "rejects minstall's User-Agent" from "blocks everyone".
+FALLBACK_USER_AGENT = "Mozilla/5.0 (compatible; mirror-check)"
+LATENCY_SAMPLES = 5
+HEAD_BYTES = 1024
+MAX_REDIRECTS = 3
+MIN_THROUGHPUT_BYTES = 16 * 1024  # below this a transfer says little about bandwidth
+CHECK_MAX = 256 * 1024  # the integrity check downloads at most this much
+
+
+@dataclass
+class ProbeResult:
+    target: Target
+    ok: bool = False
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    connect_ms: float | None = None
+    latency_samples_ms: list[float] = field(default_factory=list)
+    throughput_bps: float | None = None
+    throughput_url: str | None = None
+    bytes: int = 0
+    last_modified_s: float | None = None
+    newest: str | None = None
+    newest_time_s: float | None = None
+    final_url: str | None = None
+    elapsed_s: float = 0.0
+    stage: str = "queued"
+
+    @property
+    def latency_ms(self) -> float | None:
+        return statistics.median(self.latency_samples_ms) if self.latency_samples_ms else None
+
+
+class _Fail(Exception):
+    """Ends one probe with a reason (a failure is data, so this never leaves this module)."""
+
+
+@dataclass
+class _Timing:
+    connect_s: float = 0.0
+    marks: dict[str, float] = field(default_factory=dict)
+
+    async def trace(self, event: str, info: Mapping[str, object]) -> None:
+        now = time.perf_counter()
+        if event.endswith(".started"):
+            self.marks[event[: -len(".started")]] = now
+        elif event.endswith(".complete") and event.startswith(
+            ("connection.connect_tcp", "connection.start_tls")
+        ):
+            start = self.marks.get(event[: -len(".complete")])
+            if start is not None:
+                self.connect_s += now - start
+
+
+@dataclass(frozen=True)
+class _Timed:
+    """A body timed from its first chunk to its last: ``bytes`` after the first chunk, since the
+    wait for the first byte is latency, not bandwidth."""
+
+    bytes: int
+    seconds: float
+
+
+class _Probe:
+    def __init__(
+        self,
+        target: Target,
+        client: httpx.AsyncClient,
+        result: ProbeResult,
+        byte_limit: int,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.t = target
+        self.client = client
+        self.r = result
+        self.limit = byte_limit
+        self.headers = {"User-Agent": USER_AGENT}
+        token = environ.get(target.token_env) if target.token_env else None
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    @property
+    def room(self) -> int:
+        return max(0, self.limit - self.r.bytes)
+
+    async def _get(
+        self,
+        url: str,
+        *,
+        max_bytes: int,
+        extra: Mapping[str, str] | None = None,
+        timing: _Timing | None = None,
+    ) -> tuple[httpx.Response, bytes, _Timed]:
+        """GET at most ``max_bytes`` of ``url`` (same-host redirects followed).
+
+        Returns the response, the body bytes read, and how long the body took.
+        """
+        headers = {**self.headers, **(extra or {})}
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self.client.build_request(
+                "GET", url, headers=headers, extensions=({"trace": timing.trace} if timing else {})
+            )
+            response = await self.client.send(request, stream=True)
+            try:
+                if response.is_redirect:
+                    target = urljoin(url, response.headers.get("location", ""))
+                    if urlsplit(target).netloc != urlsplit(url).netloc:
+                        raise _Fail(
+                            f"redirects to {urlsplit(target).netloc} (another host) "
+                            f"instead of serving {url}"
+                        )
+                    url = target
+                    continue
+                body = bytearray()
+                declared = response.headers.get("content-length")
+                # Stop early only when the server sends more than we want (it ignored the
+                # Range); otherwise read to the end so the connection can be reused.
+                cut = declared is None or int(declared) > max_bytes
+                # Throughput is timed from the first body chunk to the last, over the bytes
+                # after the first: the wait for the first byte is latency, not bandwidth.
+                first_at, first_len = 0.0, 0
+                async for chunk in response.aiter_raw():
+                    take = chunk[: max_bytes - len(body)]
+                    if not body:
+                        first_at, first_len = time.perf_counter(), len(take)
+                    body += take
+                    self.r.bytes += len(take)
+                    if cut and len(body) >= max_bytes:
+                        break
+                seconds = (time.perf_counter() - first_at) if body else 0.0
+                return response, bytes(body), _Timed(len(body) - first_len, seconds)
+            finally:
+                await response.aclose()
+        raise _Fail(f"more than {MAX_REDIRECTS} redirects from {url}")
+
+    def _check_status(self, response: httpx.Response, body: bytes, what: str) -> None:
+        code = response.status_code
+        if code in (200, 206):
+            return
+        served = what_was_served(body, response.headers.get("content-type", ""))
+        if code == 403:
+            raise _Fail(f"403 Forbidden for {what} (served {served}: a WAF or anti-abuse block)")
+        if code == 404:
+            raise _Fail(f"404 Not Found: {what} is not on this mirror")
+        if code == 416:
+            raise _Fail(f"416 for a byte range of {what} (ranges not supported)")
+        kind = "server error" if code >= 500 else "unexpected status"
+        raise _Fail(f"HTTP {code} ({kind}) for {what}")
+
+    async def run(self) -> None:
+        r, t = self.r, self.t
+        r.stage = "latency"
+        await self._latency()
+        r.stage = "validity"
+        facts = await self._page()
+        r.newest, r.newest_time_s = facts.newest, facts.newest_time_s
+        r.stage = "integrity"
+        await self._integrity(facts)
+        r.stage = "throughput"
+        await self._throughput(facts)
+        r.ok = True
+        r.stage = "done"
+        if t.kind == "conda" and r.throughput_bps is None:
+            r.warnings.append("too little data for a throughput figure")
+
+    async def _latency(self) -> None:
+        r = self.r
+        asked_other_ua = False
+        extra = {"Range": f"bytes=0-{HEAD_BYTES - 1}", **self._accept()}
+        while len(r.latency_samples_ms) < LATENCY_SAMPLES:
+            first = not r.latency_samples_ms
+            timing = _Timing()
+            t0 = time.perf_counter()
+            response, body, _ = await self._get(
+                self.t.url, max_bytes=HEAD_BYTES, extra=extra, timing=timing
+            )
+            elapsed = time.perf_counter() - t0
+            if first and response.status_code == 403 and not asked_other_ua:
+                asked_other_ua = True
+                if await self._answers_other_user_agent():
+                    continue
+            self._check_status(response, body, self.t.url)
+            if first:
+                r.final_url = str(response.url)
+                r.connect_ms = timing.connect_s * 1000
+                r.last_modified_s = parse_http_date(response.headers.get("last-modified"))
+                if self.t.kind == "conda":
+                    bad = check_repodata_head(body, response.headers.get("content-type", ""))
+                    if bad:
+                        raise _Fail(bad.reason)
+            r.latency_samples_ms.append(max(0.0, elapsed - timing.connect_s) * 1000)
+
+    async def _answers_other_user_agent(self) -> bool:
+        """403 to minstall's User-Agent: does the mirror answer another one?"""
+        headers = {
+            **self.headers,
+            "User-Agent": FALLBACK_USER_AGENT,
+            "Range": f"bytes=0-{HEAD_BYTES - 1}",
+        }
+        response, _, _ = await self._get(self.t.url, max_bytes=HEAD_BYTES, extra=headers)
+        if response.status_code not in (200, 206):
+            return False
+        self.r.warnings.append(
+            "rejects the minstall User-Agent (403) but answers other "
+            "clients; measured with a generic User-Agent"
+        )
+        self.headers["User-Agent"] = FALLBACK_USER_AGENT
+        return True
+
+    def _accept(self) -> dict[str, str]:
+        return {"Accept": SIMPLE_ACCEPT} if self.t.kind in ("pypi", "pytorch") else {}
+
+    async def _page(self) -> PageFacts:
+        """Fetch the whole page (up to half the room left) and check what it says."""
+        t, r = self.t, self.r
+        limit = max(HEAD_BYTES, self.room // 2) if t.kind == "conda" else self.room
+        extra = (
+            {"Range": f"bytes=0-{limit - 1}", "Accept-Encoding": "identity"}
+            if t.kind == "conda"
+            else self._accept()
+        )
+        response, body, timed = await self._get(t.url, max_bytes=limit, extra=extra)
+        self._check_status(response, body, t.url)
+        ctype = response.headers.get("content-type", "")
+        r.last_modified_s = (
+            parse_http_date(response.headers.get("last-modified")) or r.last_modified_s
+        )
+        self._note_throughput(timed, t.url)
+        total = _total_size(response)
+        if total is not None and total > len(body):
+            # Bigger than its share of the budget: the bytes read were the throughput
+            # measurement; only the start of the page can be checked.
+            if t.kind == "conda":
+                bad = check_repodata_head(body, ctype)
+                if bad:
+                    raise _Fail(bad.reason)
+            else:
+                r.warnings.append("page bigger than its byte budget; freshness not checked")
+            return PageFacts()
+        if t.kind == "conda":
+            facts = check_repodata(body, ctype, str(response.url))
+        elif t.kind == "pypi":
+            facts = check_simple_page(body, ctype, str(response.url), t.project)
+        else:
+            facts = check_wheel_listing(body, ctype, str(response.url), t.project)
+        if isinstance(facts, Invalid):
+            raise _Fail(facts.reason)
+        return facts
+
+    async def _integrity(self, facts: PageFacts) -> None:
+        """Download the smallest file whose hash the index gives, whole, and check it."""
+        small = facts.smallest
+        cap = min(self.room // 4, CHECK_MAX)
+        if small is None or (small.size or 0) > cap:
+            return
+        extra = {"Accept-Encoding": "identity"}
+        response, body, _ = await self._get(small.url, max_bytes=small.size or cap + 1, extra=extra)
+        if small.size is None and len(body) > cap:
+            return  # bigger than we download for a check (its size was not in the index)
+        name = small.url.rsplit("/", 1)[-1]
+        self._check_artifact(response, body, small.url)
+        if hashlib.sha256(body).hexdigest() != small.sha256:
+            raise _Fail(
+                f"corrupt: {name} does not match the sha256 its index gives "
+                f"({len(body)} bytes received)"
+            )
+
+    async def _throughput(self, facts: PageFacts) -> None:
+        artifact = facts.artifact
+        if artifact is None or self.room < MIN_THROUGHPUT_BYTES:
+            return
+        limit = self.room if artifact.size is None else min(self.room, artifact.size)
+        response, body, timed = await self._get(
+            artifact.url,
+            max_bytes=limit,
+            extra={"Range": f"bytes=0-{limit - 1}", "Accept-Encoding": "identity"},
+        )
+        self._check_artifact(response, body, artifact.url)
+        self._note_throughput(timed, artifact.url)
+
+    def _check_artifact(self, response: httpx.Response, body: bytes, url: str) -> None:
+        """A file its index lists must be there: a 404 means the mirror is out of sync."""
+        if response.status_code == 404:
+            raise _Fail(
+                f"out of sync: the index lists {url.rsplit('/', 1)[-1]}, but the file answers 404"
+            )
+        self._check_status(response, body, url)
+
+    def _note_throughput(self, timed: _Timed, url: str) -> None:
+        """Keep the figure from the biggest transfer (small ones mostly measure latency)."""
+        if timed.bytes < MIN_THROUGHPUT_BYTES or timed.seconds <= 0:
+            return
+        if self.r.throughput_url is None or timed.bytes >= self._best_bytes:
+            self._best_bytes = timed.bytes
+            self.r.throughput_bps = timed.bytes / timed.seconds
+            self.r.throughput_url = url
+
+    _best_bytes = 0
+
+
+def _total_size(response: httpx.Response) -> int | None:
+    content_range = response.headers.get("content-range", "")
+    if "/" in content_range and not content_range.endswith("/*"):
+        return int(content_range.rsplit("/", 1)[1])
+    length = response.headers.get("content-length")
+    return int(length) if length and response.status_code == 200 else None
+
+
+def _describe(exc: BaseException, url: str, timeout_s: float) -> str:
+    host = urlsplit(url).netloc
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connect timeout: {host} did not accept a connection in time"
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc) or type(exc).__name__
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+                return f"connection refused by {host} (nothing listens there)"
+            cause = cause.__cause__ or cause.__context__
+        return f"cannot connect to {host}: {text}"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"{host} went silent for {timeout_s:g} s (read timeout)"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"{host} closed the connection mid-answer ({exc})"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _probe_one(
+    target: Target,
+    result: ProbeResult,
+    byte_limit: int,
+    timeout_s: float,
+    environ: Mapping[str, str],
+    transport: httpx.AsyncBaseTransport | None,
+    semaphore: asyncio.Semaphore,
+    tls: ssl.SSLContext,
+) -> None:
+    async with semaphore:
+        t0 = time.perf_counter()
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        # A mirror silent for a third of the deadline is given up, so one that hangs
+        # cannot hold the whole bench until the deadline.
+        silent_s = max(1.0, timeout_s / 3)
+        timeout = httpx.Timeout(timeout_s, connect=silent_s, read=silent_s)
+        try:
+            async with httpx.AsyncClient(
+                timeout=timeout,
+                limits=limits,
+                transport=transport,
+                follow_redirects=False,
+                trust_env=False,
+                verify=tls,
+            ) as client:
+                await _Probe(target, client, result, byte_limit, environ).run()
+        except _Fail as fail:
+            result.error = str(fail)
+        except (httpx.HTTPError, OSError) as exc:
+            result.error = _describe(exc, target.url, silent_s)
+        except Exception as exc:  # a mirror must not take the whole bench down with it
+            result.error = f"probe failed on an unexpected answer: {type(exc).__name__}: {exc}"
+        finally:
+            result.elapsed_s = time.perf_counter() - t0
+
+
+# PyTorch wheels are ranked by the throughput-bound workload, so their probe gets a bigger
+# share of the mirror's budget: a longer transfer measures bandwidth more precisely.
+BUDGET_WEIGHT = {"pytorch": 2, "conda": 1, "pypi": 1}
+
+
+def byte_limits(targets: Iterable[Target], budget_bytes: int) -> dict[int, int]:
+    """Each target's share of its mirror's byte budget (by position in ``targets``)."""
+    targets = list(targets)
+    weights: dict[str, int] = {}
+    for t in targets:
+        weights[t.mirror] = weights.get(t.mirror, 0) + BUDGET_WEIGHT.get(t.kind, 1)
+    return {
+        i: budget_bytes * BUDGET_WEIGHT.get(t.kind, 1) // weights[t.mirror]
+        for i, t in enumerate(targets)
+    }
+
+
+async def probe_all(
+    targets: list[Target],
+    *,
+    timeout_s: float,
+    budget_bytes: int,
+    environ: Mapping[str, str],
+    concurrency: int = 32,
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_done: Callable[[ProbeResult], None] | None = None,
+) -> list[ProbeResult]:
+    """Probe every target at once; return when all are done or the deadline passes."""
+    results = [ProbeResult(t) for t in targets]
+    limits = byte_limits(targets, budget_bytes)
+    semaphore = asyncio.Semaphore(concurrency)
+    # One TLS context for every client: building one loads the CA bundle (tens of ms), and
+    # building dozens at once would stall the event loop and inflate the latencies measured.
+    tls = ssl.create_default_context()
+    tasks = {
+        asyncio.create_task(
+            _probe_one(t, results[i], limits[i], timeout_s, environ, transport, semaphore, tls)
+        ): results[i]
+        for i, t in enumerate(targets)
+    }
+    for task in tasks:
+        if on_done:
+            task.add_done_callback(lambda _t, r=tasks[task]: on_done(r))
+    _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in pending:
+        r = tasks[task]
+        if r.error is None:
+            _finish_at_deadline(r, timeout_s)
+    return results
+
+
+def _finish_at_deadline(r: ProbeResult, timeout_s: float) -> None:
+    """A probe cut by the deadline keeps what it measured, if that says enough."""
+    r.elapsed_s = timeout_s
+    if r.stage == "throughput" and r.latency_samples_ms:
+        r.ok = True
+        r.warnings.append(f"throughput cut by the {timeout_s:g} s deadline")
+    else:
+        r.error = f"not finished within the {timeout_s:g} s deadline (stuck at {r.stage})"
+
+
+def run_probes(targets: list[Target], **kwargs: object) -> list[ProbeResult]:
+    return asyncio.run(probe_all(targets, **kwargs))  # type: ignore[arg-type]
+
+
+def result_row(r: ProbeResult) -> dict[str, object]:
+    """A result as the plain row that ranking, the cache and ``bench --json`` use."""
+    t = r.target
+    return {
+        "mirror": t.mirror,
+        "kind": t.kind,
+        "channel": t.channel,
+        "group": t.group,
+        "upstream": t.upstream,
+        "url": t.url,
+        "final_url": r.final_url,
+        "ok": r.ok and r.error is None,
+        "error": r.error,
+        "warnings": list(r.warnings),
+        "latency_ms": None if r.latency_ms is None else round(r.latency_ms, 2),
+        "latency_samples_ms": [round(x, 2) for x in r.latency_samples_ms],
+        "connect_ms": None if r.connect_ms is None else round(r.connect_ms, 2),
+        "throughput_bps": None if r.throughput_bps is None else round(r.throughput_bps),
+        "throughput_url": r.throughput_url,
+        "bytes": r.bytes,
+        "last_modified_s": r.last_modified_s,
+        "newest": r.newest,
+        "newest_time_s": r.newest_time_s,
+        "elapsed_s": round(r.elapsed_s, 3),
+    }

@@ -1,0 +1,132 @@
+"""A bench report: the JSON document and the table people read. Pure.
+
+``bench --json`` prints the report (schema in README.md, "minstall bench --json"); the
+same document is what the ranking cache stores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mirrorinstall.bench.rank import WORKLOADS, format_duration, format_rate
+
+REPORT_SCHEMA = 1
+
+
+def build_report(
+    rows: list[dict[str, Any]],
+    *,
+    created_at_s: float,
+    elapsed_s: float,
+    network: str,
+    network_from: str,
+    catalog: str,
+    kinds: list[str],
+    mirrors: list[str] | None,
+    timeout_s: float,
+    budget_bytes: int,
+    max_lag_s: float,
+) -> dict[str, Any]:
+    from datetime import datetime, timezone
+
+    created = datetime.fromtimestamp(created_at_s, tz=timezone.utc)
+    return {
+        "schema": REPORT_SCHEMA,
+        "created_at": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at_s": created_at_s,
+        "elapsed_s": round(elapsed_s, 3),
+        "cached": False,
+        "network": network,
+        "network_from": network_from,
+        "catalog": catalog,
+        "kinds": kinds,
+        "mirrors": mirrors,
+        "timeout_s": timeout_s,
+        "budget_bytes": budget_bytes,
+        "max_lag_s": max_lag_s,
+        "workloads": {
+            n: {"requests": w.requests, "bytes": w.bytes, "about": w.about}
+            for n, w in WORKLOADS.items()
+        },
+        "results": rows,
+    }
+
+
+def select(report: dict[str, Any], kinds: list[str], mirrors: list[str] | None) -> dict[str, Any]:
+    """The part of a (cached) report about these kinds and mirrors."""
+    rows = [
+        r
+        for r in report["results"]
+        if r["kind"] in kinds and (not mirrors or r["mirror"] in mirrors)
+    ]
+    return {**report, "results": rows}
+
+
+def covers(
+    report: dict[str, Any],
+    *,
+    catalog: str,
+    kinds: list[str],
+    mirrors: list[str] | None,
+    budget_bytes: int,
+) -> bool:
+    """Can a cached report answer this request?"""
+    if report.get("schema") != REPORT_SCHEMA or report.get("catalog") != catalog:
+        return False
+    if report.get("budget_bytes") != budget_bytes or not set(kinds) <= set(report["kinds"]):
+        return False
+    cached_mirrors = report.get("mirrors")
+    return cached_mirrors is None or (mirrors is not None and set(mirrors) <= set(cached_mirrors))
+
+
+def _lag(row: dict[str, Any]) -> str:
+    return "-" if row.get("lag_s") is None else format_duration(row["lag_s"])
+
+
+def _status(row: dict[str, Any]) -> str:
+    if not row["ok"]:
+        return f"FAILED: {row['error']}"
+    if row.get("fresh") is False:
+        return f"stale: {row['stale_reason']}"
+    return "ok" + (f" ({'; '.join(row['warnings'])})" if row.get("warnings") else "")
+
+
+def format_table(report: dict[str, Any]) -> str:
+    header = ("RANK", "MIRROR", "KIND", "LATENCY", "CONNECT", "THROUGHPUT", "LAG", "STATUS")
+    rows = sorted(
+        report["results"], key=lambda r: (r["kind"], r["rank"] is None, r["rank"] or 0, r["mirror"])
+    )
+    table = [header]
+    for r in rows:
+        kind = r["kind"] + (f":{r['channel']}" if r.get("channel") else "")
+        table.append(
+            (
+                str(r["rank"]) if r["rank"] else "-",
+                r["mirror"] + (" *" if r.get("upstream") else ""),
+                kind,
+                f"{r['latency_ms']:.0f} ms" if r.get("latency_ms") is not None else "-",
+                f"{r['connect_ms']:.0f} ms" if r.get("connect_ms") is not None else "-",
+                format_rate(r.get("throughput_bps")),
+                _lag(r),
+                _status(r),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in table
+    ]
+    return "\n".join(lines)
+
+
+def failure_summary(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(f"  {r['mirror']} {r['kind']}: {r['error']}" for r in rows if not r["ok"])
+
+
+def mirror_order(report: dict[str, Any]) -> dict[str, list[str]]:
+    """kind -> mirror ids that answered, best rank first (what the rewriter uses)."""
+    order: dict[str, list[str]] = {}
+    for row in sorted(report["results"], key=lambda r: (r["rank"] is None, r["rank"] or 0)):
+        if row["ok"]:
+            order.setdefault(row["kind"], []).append(row["mirror"])
+    return order

@@ -1,0 +1,190 @@
+"""Gather every fact a command's rewrite needs, once per invocation.
+[edge: network (ranking, wheel listings), host (driver), disk (named files), process (conda)]
+
+The result (:class:`~mirrorinstall.context.facts.Facts`) is handed to the pure rewriter, and
+kept for every fallback attempt: nothing here runs twice in one invocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from mirrorinstall.context.facts import Facts, Ranking
+from mirrorinstall.core.argv import Command
+from mirrorinstall.core.catalog import KNOWN_SUBDIRS
+from mirrorinstall.core.defaults import QUICK_TIMEOUT_S
+from mirrorinstall.core.errors import UsageError
+from mirrorinstall.core.settings import Session
+from mirrorinstall.cuda.choose import HostCuda
+
+_FILE_OPTIONS = ("-r", "--requirement", "--file", "-f")
+# A command that names one of these may need the driver even with --cuda keep (pins checked)
+_CUDA_WORDS = (
+    "torch",
+    "pytorch",
+    "torchvision",
+    "torchaudio",
+    "cudatoolkit",
+    "pytorch-cuda",
+    "cuda-version",
+    "tensorflow",
+    "tensorflow-gpu",
+    "download.pytorch.org",
+)
+CUDA_MODES = ("keep", "auto", "cpu")
+
+
+def current_subdir(environ: Mapping[str, str]) -> str:
+    """conda's subdir for this machine (CONDA_SUBDIR wins, as in conda)."""
+    if environ.get("CONDA_SUBDIR"):
+        return environ["CONDA_SUBDIR"]
+    import platform
+
+    machine = platform.machine().lower()
+    arch = {
+        "x86_64": "64",
+        "amd64": "64",
+        "aarch64": "aarch64",
+        "arm64": "arm64",
+        "ppc64le": "ppc64le",
+    }.get(machine, "64")
+    if sys.platform.startswith("win"):
+        return "win-64" if arch == "64" else f"win-{arch}"
+    if sys.platform == "darwin":
+        return "osx-arm64" if arch in ("arm64", "aarch64") else "osx-64"
+    return f"linux-{arch}"
+
+
+def named_files(args: tuple[str, ...]) -> dict[str, str]:
+    """Read the files the command names with -r/--requirement/--file/-f (never written to)."""
+    out: dict[str, str] = {}
+    for i, token in enumerate(args):
+        path = None
+        if token in _FILE_OPTIONS and i + 1 < len(args):
+            path = args[i + 1]
+        elif token.startswith(("--requirement=", "--file=")):
+            path = token.split("=", 1)[1]
+        elif token.startswith("-r") and len(token) > 2 and not token.startswith("--"):
+            path = token[2:]
+        if path and Path(path).is_file():
+            try:
+                out[path] = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read {path}: {exc}", "Check the file.") from None
+    return out
+
+
+def check_cuda_mode(cuda_mode: str) -> None:
+    import re
+
+    if cuda_mode not in CUDA_MODES and not re.fullmatch(r"\d+\.\d+|cu\d{2,3}", cuda_mode):
+        raise UsageError(
+            f"--cuda {cuda_mode!r} is not keep, auto, cpu, X.Y or cuXYZ",
+            "For example --cuda auto, --cuda 12.1 or --cuda cu121.",
+        )
+
+
+def get_ranking_for(
+    session: Session,
+    kinds: list[str],
+    *,
+    mirror_id: str | None,
+    refresh: bool = False,
+    timeout_s: float = QUICK_TIMEOUT_S,
+) -> Ranking:
+    """The ranking for ``kinds``: forced by --mirror, else cached or measured now."""
+    if mirror_id:
+        if session.catalog.get(mirror_id) is None:
+            raise UsageError(f"no mirror with id {mirror_id}", "Run 'minstall mirrors'.")
+        return Ranking.forced_to(mirror_id, kinds)
+    from mirrorinstall.bench.ranking import get_ranking
+
+    return Ranking.from_report(
+        get_ranking(session, kinds, None, timeout_s=timeout_s, refresh=refresh)
+    )
+
+
+def gather(
+    session: Session,
+    cmd: Command,
+    *,
+    cuda_mode: str = "keep",
+    mirror_id: str | None = None,
+    platform: str | None = None,
+    refresh: bool = False,
+    timeout_s: float = QUICK_TIMEOUT_S,
+) -> Facts:
+    """The facts for ``cmd``: ranking, platform, CUDA (when the command could need it),
+    named files and where their rewritten copies go, wheel listings, conda's own channels."""
+    check_cuda_mode(cuda_mode)
+    environ = session.environ
+    here = current_subdir(environ)
+    subdir = platform or here
+    if subdir not in KNOWN_SUBDIRS:
+        where = "--platform" if platform else "CONDA_SUBDIR"
+        raise UsageError(
+            f"{where} {subdir!r} is not a conda subdir",
+            "Use one such as linux-64, linux-aarch64, win-64, osx-64 or osx-arm64.",
+        )
+    ranking = get_ranking_for(
+        session, cmd.kinds, mirror_id=mirror_id, refresh=refresh, timeout_s=timeout_s
+    )
+    text = " ".join((*cmd.head, *cmd.args)).lower()
+    needs_cuda = cuda_mode != "keep" or any(w in text for w in _CUDA_WORDS)
+    host, windows_driver, tables = None, False, None
+    if needs_cuda:
+        from mirrorinstall.cuda.packaged import load_tables
+
+        tables = load_tables()
+        foreign = platform and platform != here
+        if foreign and not (
+            environ.get("MINSTALL_CUDA_DRIVER") or "CONDA_OVERRIDE_CUDA" in environ
+        ):
+            host = HostCuda(
+                how=f"planning for {platform}: set MINSTALL_CUDA_DRIVER to that "
+                "machine's driver version"
+            )
+        else:
+            from mirrorinstall.cuda.host import detect_cuda
+
+            detected = detect_cuda(environ)
+            host, windows_driver = detected.host, detected.windows_driver
+    files = named_files(cmd.args)
+    out_dir = session.cache_dir / "rewritten"
+    copies = {
+        path: str(
+            out_dir / f"{hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:8]}-"
+            f"{Path(path).name}"
+        )
+        for path in files
+    }
+    wheels = None
+    if cmd.family == "pip" and (needs_cuda or "torch" in text):
+        from mirrorinstall.context.wheels import make_wheel_lister
+
+        wheels = make_wheel_lister(session.catalog)
+    conda_channels, conda_from = ("defaults",), "conda's built-in default"
+    if cmd.family == "conda" and "--override-channels" not in cmd.args:
+        from mirrorinstall.context.condaconfig import detect_conda_channels
+        from mirrorinstall.core.engines import find_engine
+
+        conda_channels, conda_from = detect_conda_channels(find_engine("conda", environ), environ)
+    return Facts(
+        catalog=session.catalog,
+        ranking=ranking,
+        platform=subdir,
+        python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        environ=environ,
+        files=files,
+        copies=copies,
+        host=host,
+        windows_driver=windows_driver,
+        tables=tables,
+        wheels=wheels,
+        conda_channels=conda_channels,
+        conda_channels_from=conda_from,
+    )

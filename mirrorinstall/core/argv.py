@@ -1,0 +1,181 @@
+"""Recognise a conda/mamba/pip/uv command and the options minstall rewrites. Pure.
+
+Only the options that decide where packages come from are understood; every other token is
+kept verbatim and in order (``Option.index`` points at the tokens an option took, so the
+rewriter can replace exactly those).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from mirrorinstall.core.errors import UsageError
+
+CONDA_TOOLS = ("conda", "mamba", "micromamba")
+CONDA_ACTIONS = ("install", "create", "update", "upgrade")
+
+
+@dataclass(frozen=True)
+class Command:
+    tool: str  # conda | mamba | micromamba | pip | uv
+    family: str  # conda | pip
+    action: str  # install | create | update | env-create
+    head: tuple[str, ...]  # the tokens up to and including the action, kept verbatim
+    args: tuple[str, ...]  # everything after
+
+    @property
+    def kinds(self) -> list[str]:
+        """The mirror kinds this command draws from, the one it installs from first (an
+        environment file may have a pip: section, so env create draws from PyPI too)."""
+        if self.family == "conda":
+            return ["conda", "pypi"] if self.action == "env-create" else ["conda"]
+        return ["pypi", "pytorch"]
+
+
+def _stem(token: str) -> str:
+    name = os.path.basename(token).lower()
+    for suffix in (".exe", ".bat", ".cmd"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def parse_command(argv: list[str]) -> Command:
+    """Split ``argv`` into the tool, its action and the arguments."""
+    if not argv:
+        raise UsageError(
+            "no command to rewrite",
+            "Give one after --, e.g. 'minstall rewrite -- conda install pytorch -c pytorch'.",
+        )
+    first = _stem(argv[0])
+    if first in CONDA_TOOLS:
+        if len(argv) >= 3 and argv[1] == "env" and argv[2] == "create":
+            return Command(first, "conda", "env-create", tuple(argv[:3]), tuple(argv[3:]))
+        if len(argv) >= 2 and argv[1] in CONDA_ACTIONS:
+            action = "update" if argv[1] == "upgrade" else argv[1]
+            return Command(first, "conda", action, tuple(argv[:2]), tuple(argv[2:]))
+        raise UsageError(
+            f"'{' '.join(argv[:2])}' is not a command minstall rewrites",
+            f"It rewrites {first} install/create/update and conda env create -f.",
+        )
+    if first in ("pip", "pip3") or first.startswith("pip3."):
+        return _pip(first, argv, 1)
+    if (
+        first.startswith("python")
+        and len(argv) >= 3
+        and argv[1] == "-m"
+        and argv[2] in ("pip", "pip3")
+    ):
+        return _pip("pip", argv, 3)
+    if first == "uv" and len(argv) >= 3 and argv[1] == "pip" and argv[2] == "install":
+        return Command("uv", "pip", "install", tuple(argv[:3]), tuple(argv[3:]))
+    raise UsageError(
+        f"minstall does not know how to rewrite '{argv[0]}'",
+        "It rewrites conda/mamba/micromamba install|create|update, conda env create, "
+        "pip install, python -m pip install and uv pip install; run other commands as "
+        "they are.",
+    )
+
+
+_PIP_GLOBAL_VALUED = (
+    "--python",
+    "--cache-dir",
+    "--log",
+    "--proxy",
+    "--cert",
+    "--client-cert",
+    "--timeout",
+    "--retries",
+    "--exists-action",
+    "--trusted-host",
+)
+
+
+def _pip(tool: str, argv: list[str], at: int) -> Command:
+    # pip's global options may stand before the subcommand: pip --python X install ...
+    while at < len(argv) and argv[at].startswith("-"):
+        at += 2 if argv[at] in _PIP_GLOBAL_VALUED else 1
+    if len(argv) > at and argv[at] == "install":
+        return Command("pip", "pip", "install", tuple(argv[: at + 1]), tuple(argv[at + 1 :]))
+    raise UsageError(
+        f"'{' '.join(argv[: at + 1])}' is not followed by 'install'",
+        "minstall rewrites pip install commands only.",
+    )
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # canonical long name, e.g. "--channel"
+    value: str
+    index: int  # first token it used
+    count: int  # tokens it used (1 for --x=v / -cv, 2 for --x v)
+    spelled: str = ""  # as the user wrote the option: "-i", "--index-url"
+
+    def same_form(self, value: str) -> list[str]:
+        """Tokens for a new value, spelled the way the user spelled this option."""
+        name = self.spelled or self.name
+        if self.count == 2:
+            return [name, value]
+        return [f"{name}{value}"] if len(name) == 2 else [f"{name}={value}"]
+
+
+@dataclass
+class Scan:
+    options: list[Option] = field(default_factory=list)
+    flags: dict[str, int] = field(default_factory=dict)  # flag -> index
+    positionals: list[tuple[int, str]] = field(default_factory=list)
+
+
+def scan(
+    args: tuple[str, ...],
+    valued: dict[str, str],
+    flags: tuple[str, ...],
+    other_valued: tuple[str, ...] = (),
+) -> Scan:
+    """Find the options in ``valued`` (spelling -> canonical name) and ``flags``.
+
+    ``other_valued`` are options we do not rewrite but whose value must not be taken for a
+    package (``-n myenv``). A bare ``--`` ends option parsing.
+    """
+    out = Scan()
+    i = 0
+    only_positionals = False
+    while i < len(args):
+        token = args[i]
+        if only_positionals or not token.startswith("-") or token == "-":
+            out.positionals.append((i, token))
+            i += 1
+            continue
+        if token == "--":
+            only_positionals = True
+            i += 1
+            continue
+        name, eq, inline = token.partition("=")
+        if name in valued:
+            if eq:
+                out.options.append(Option(valued[name], inline, i, 1, name))
+                i += 1
+                continue
+            if i + 1 >= len(args):
+                raise UsageError(f"{token} needs a value", f"Give it as {token} VALUE.")
+            out.options.append(Option(valued[name], args[i + 1], i, 2, name))
+            i += 2
+            continue
+        short = next(
+            (
+                s
+                for s in valued
+                if len(s) == 2 and s[1] != "-" and token.startswith(s) and len(token) > 2
+            ),
+            None,
+        )
+        if short:  # -cconda-forge, -ihttps://...
+            out.options.append(Option(valued[short], token[2:], i, 1, short))
+            i += 1
+            continue
+        if token in flags:
+            out.flags[token] = i
+        elif name in other_valued and not eq:
+            i += 1  # skip its value too
+        i += 1
+    return out

@@ -1,0 +1,557 @@
+"""The mirror catalog: ``mirrors.toml`` text -> validated, typed :class:`Catalog`.
+
+Pure: this module parses text it is given and merges layers; reading files,
+the environment and the platform's directories is ``settings.py``'s job.
+
+A catalog is a stack of layers, each a ``(path, text)`` pair: the packaged
+catalog first, then the user's catalog, which merges by mirror id (add a
+mirror, override a key, remove a channel with ``name = false``, or switch a
+mirror off with ``enabled = false``). Every problem is reported as a
+:class:`~mirrorinstall.errors.CatalogError` naming the file, the mirror id and
+the key. The format is documented in README.md ("The mirror catalog").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from mirrorinstall.core.errors import CatalogError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+SCHEMA_VERSION = 1
+
+KINDS = ("conda", "pypi", "pytorch")
+LAYOUTS = ("index", "find-links")
+
+# conda's platform subdirectories (conda/base/constants.py KNOWN_SUBDIRS,
+# https://github.com/conda/conda/blob/main/conda/base/constants.py); a name not
+# in this list is almost always a typo.
+KNOWN_SUBDIRS = frozenset(
+    {
+        "noarch",
+        "emscripten-wasm32",
+        "wasi-wasm32",
+        "freebsd-64",
+        "linux-32",
+        "linux-64",
+        "linux-aarch64",
+        "linux-armv6l",
+        "linux-armv7l",
+        "linux-ppc64",
+        "linux-ppc64le",
+        "linux-riscv64",
+        "linux-s390x",
+        "osx-32",
+        "osx-64",
+        "osx-arm64",
+        "win-32",
+        "win-64",
+        "win-arm64",
+        "zos-z",
+    }
+)
+
+_MIRROR_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_TOP_KEYS = {"schema", "mirror", "channel"}
+_MIRROR_KEYS = {
+    "name",
+    "region",
+    "homepage",
+    "sources",
+    "upstream",
+    "enabled",
+    "insecure",
+    "token_env",
+    "notes",
+    "channel_alias",
+    "conda",
+    "pypi",
+    "pytorch",
+}
+_CONDA_ENTRY_KEYS = {"url", "source", "subdirs", "note"}
+_PYPI_KEYS = {"simple", "source", "note"}
+_PYTORCH_KEYS = {"base", "layout", "listing", "source", "note"}
+_CHANNEL_FACT_KEYS = {"note", "source", "sources", "frozen_after", "means", "windows_only"}
+
+
+@dataclass(frozen=True)
+class CondaChannel:
+    """One conda channel as one mirror serves it."""
+
+    name: str
+    url: str
+    source: str | None = None
+    subdirs: tuple[str, ...] | None = None  # None: every subdir the channel has
+    note: str | None = None
+
+    def carries_subdir(self, subdir: str) -> bool:
+        return self.subdirs is None or subdir in self.subdirs
+
+
+@dataclass(frozen=True)
+class PyPIIndex:
+    simple: str
+    source: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class TorchWheels:
+    """A copy of https://download.pytorch.org/whl.
+
+    ``layout`` is ``index`` (PEP 503 per variant: ``<base>/<variant>/`` for
+    ``--index-url``) or ``find-links`` (a flat page of wheel links per variant
+    for ``--find-links``: ``<base>/<variant>/<listing>``, ``listing`` empty for
+    a directory listing).
+    """
+
+    base: str
+    layout: str
+    listing: str = ""
+    source: str | None = None
+    note: str | None = None
+
+    def variant_url(self, variant: str) -> str:
+        url = f"{self.base.rstrip('/')}/{variant}/"
+        return url + self.listing if self.layout == "find-links" else url
+
+
+@dataclass(frozen=True)
+class Mirror:
+    id: str
+    name: str
+    region: str
+    homepage: str | None = None
+    sources: tuple[str, ...] = ()
+    upstream: bool = False
+    enabled: bool = True
+    insecure: bool = False
+    token_env: str | None = None
+    notes: tuple[str, ...] = ()
+    channel_alias: str | None = None
+    conda: Mapping[str, CondaChannel] = field(default_factory=dict)
+    pypi: PyPIIndex | None = None
+    pytorch: TorchWheels | None = None
+    origins: tuple[str, ...] = ()  # the catalog files that defined this entry
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """What this mirror carries, in ``KINDS`` order."""
+        has = {
+            "conda": bool(self.conda) or self.channel_alias is not None,
+            "pypi": self.pypi is not None,
+            "pytorch": self.pytorch is not None,
+        }
+        return tuple(kind for kind in KINDS if has[kind])
+
+    def channel_url(self, channel: str) -> str | None:
+        """This mirror's URL for a conda channel, or None if it does not carry it."""
+        if channel in self.conda:
+            return self.conda[channel].url
+        if self.channel_alias is not None:
+            return f"{self.channel_alias.rstrip('/')}/{channel}"
+        return None
+
+
+@dataclass(frozen=True)
+class ChannelFacts:
+    """What is true of a conda channel everywhere (e.g. pytorch frozen after 2.5)."""
+
+    name: str
+    note: str | None = None
+    sources: tuple[str, ...] = ()
+    frozen_after: str | None = None
+    means: tuple[str, ...] = ()  # a meta-channel such as ``defaults``
+    windows_only: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    mirrors: tuple[Mirror, ...]
+    channels: Mapping[str, ChannelFacts]
+    paths: tuple[str, ...]
+    fingerprint: str = ""  # names the layers (paths and texts): a cached ranking's catalog
+
+    def get(self, mirror_id: str) -> Mirror | None:
+        return next((m for m in self.mirrors if m.id == mirror_id), None)
+
+    def enabled(self) -> tuple[Mirror, ...]:
+        return tuple(m for m in self.mirrors if m.enabled)
+
+    def expand_channel(self, channel: str, *, windows: bool) -> tuple[str, ...]:
+        """``defaults`` -> its parts (msys2 on Windows only); any other name -> itself."""
+        facts = self.channels.get(channel)
+        if facts is None or not facts.means:
+            return (channel,)
+        return tuple(p for p in facts.means if windows or p not in facts.windows_only)
+
+
+# --------------------------------------------------------------------- parsing
+
+
+def parse_layer(text: str, path: str) -> dict[str, Any]:
+    """TOML text -> the layer's table, checked for shape (types, keys, URLs)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(path, f"not valid TOML: {exc}") from None
+    _check_layer(data, path)
+    return data
+
+
+def _fail(path: str, problem: str, mirror: str | None = None, key: str | None = None) -> None:
+    raise CatalogError(path, problem, mirror=mirror, key=key)
+
+
+def _check_layer(data: dict[str, Any], path: str) -> None:
+    for key in data:
+        if key not in _TOP_KEYS:
+            _fail(
+                path,
+                f"unknown top-level key (expected one of: {', '.join(sorted(_TOP_KEYS))})",
+                key=key,
+            )
+    if "schema" not in data:
+        _fail(path, f"missing 'schema = {SCHEMA_VERSION}' at the top of the file", key="schema")
+    if data["schema"] != SCHEMA_VERSION:
+        _fail(
+            path,
+            f"schema {data['schema']!r} is not supported (this minstall reads schema "
+            f"{SCHEMA_VERSION}); upgrade minstall or rewrite the file",
+            key="schema",
+        )
+    mirrors = data.get("mirror", {})
+    if not isinstance(mirrors, dict):
+        _fail(path, "must be a table of [mirror.<id>] entries", key="mirror")
+    for mirror_id, entry in mirrors.items():
+        _check_mirror(path, mirror_id, entry)
+    channels = data.get("channel", {})
+    if not isinstance(channels, dict):
+        _fail(path, "must be a table of [channel.<name>] entries", key="channel")
+    for name, facts in channels.items():
+        _check_channel_facts(path, name, facts)
+
+
+def _check_mirror(path: str, mid: str, entry: Any) -> None:
+    if not _MIRROR_ID.match(mid):
+        _fail(path, "mirror ids are lower-case letters, digits, '-' and '_'", mirror=mid)
+    if not isinstance(entry, dict):
+        _fail(path, "must be a table", mirror=mid)
+    for key, value in entry.items():
+        if key not in _MIRROR_KEYS:
+            _fail(
+                path, f"unknown key (expected one of: {', '.join(sorted(_MIRROR_KEYS))})", mid, key
+            )
+        if key in ("name", "region"):
+            _want_str(path, mid, key, value)
+        elif key in ("homepage", "channel_alias"):
+            _want_url(path, mid, key, value)
+        elif key == "sources":
+            _want_url_list(path, mid, key, value)
+        elif key in ("upstream", "enabled", "insecure"):
+            if not isinstance(value, bool):
+                _fail(path, f"must be true or false, not {value!r}", mid, key)
+        elif key == "token_env":
+            if not isinstance(value, str) or not _ENV_NAME.match(value):
+                _fail(
+                    path,
+                    "must name an environment variable (the token itself is never "
+                    "stored in the catalog)",
+                    mid,
+                    key,
+                )
+        elif key == "notes":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                _fail(path, "must be a list of strings", mid, key)
+        elif key == "conda":
+            _check_conda(path, mid, value)
+        elif key == "pypi":
+            _check_table(path, mid, key, value, _PYPI_KEYS, required=())
+            _check_urls_in(path, mid, key, value, ("simple", "source"))
+        elif key == "pytorch":
+            _check_table(path, mid, key, value, _PYTORCH_KEYS, required=())
+            _check_urls_in(path, mid, key, value, ("base", "source"))
+            if "layout" in value and value["layout"] not in LAYOUTS:
+                _fail(
+                    path,
+                    f"must be one of {', '.join(LAYOUTS)}, not {value['layout']!r}",
+                    mid,
+                    "pytorch.layout",
+                )
+            if "listing" in value and not isinstance(value["listing"], str):
+                _fail(
+                    path, "must be a file name such as 'torch_stable.html'", mid, "pytorch.listing"
+                )
+
+
+def _check_conda(path: str, mid: str, table: Any) -> None:
+    if not isinstance(table, dict):
+        _fail(path, "must be a table of channel = URL", mid, "conda")
+    for channel, value in table.items():
+        key = f"conda.{channel}"
+        if not _CHANNEL.match(channel):
+            _fail(path, "is not a valid conda channel name", mid, key)
+        if value is False:  # a user layer removing a channel
+            continue
+        if isinstance(value, str):
+            _want_url(path, mid, key, value)
+            continue
+        _check_table(path, mid, key, value, _CONDA_ENTRY_KEYS, required=("url",))
+        _check_urls_in(path, mid, key, value, ("url", "source"))
+        if "subdirs" in value:
+            subdirs = value["subdirs"]
+            if not isinstance(subdirs, list) or not subdirs:
+                _fail(path, "must be a non-empty list of conda subdirs", mid, f"{key}.subdirs")
+            for subdir in subdirs:
+                if subdir not in KNOWN_SUBDIRS:
+                    _fail(
+                        path,
+                        f"unknown conda subdir {subdir!r} (known: "
+                        f"{', '.join(sorted(KNOWN_SUBDIRS))})",
+                        mid,
+                        f"{key}.subdirs",
+                    )
+
+
+def _check_channel_facts(path: str, name: str, facts: Any) -> None:
+    key = f"channel.{name}"
+    if not isinstance(facts, dict):
+        _fail(path, "must be a table", key=key)
+    for k, v in facts.items():
+        if k not in _CHANNEL_FACT_KEYS:
+            _fail(
+                path,
+                f"unknown key (expected one of: {', '.join(sorted(_CHANNEL_FACT_KEYS))})",
+                key=f"{key}.{k}",
+            )
+        if k in ("means", "windows_only", "sources") and (
+            not isinstance(v, list) or not all(isinstance(x, str) for x in v)
+        ):
+            _fail(path, "must be a list of strings", key=f"{key}.{k}")
+        if k in ("note", "frozen_after", "source") and not isinstance(v, str):
+            _fail(path, "must be a string", key=f"{key}.{k}")
+
+
+def _check_table(
+    path: str, mid: str, key: str, value: Any, allowed: set[str], required: Sequence[str]
+) -> None:
+    if not isinstance(value, dict):
+        _fail(path, "must be a table", mid, key)
+    for k in value:
+        if k not in allowed:
+            _fail(
+                path,
+                f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+                mid,
+                f"{key}.{k}",
+            )
+    for k in required:
+        if k not in value:
+            _fail(path, "is required", mid, f"{key}.{k}")
+    for k in ("note",):
+        if k in value and not isinstance(value[k], str):
+            _fail(path, "must be a string", mid, f"{key}.{k}")
+
+
+def _check_urls_in(
+    path: str, mid: str, key: str, table: dict[str, Any], names: Sequence[str]
+) -> None:
+    for name in names:
+        if name in table:
+            _want_url(path, mid, f"{key}.{name}", table[name])
+
+
+def _want_str(path: str, mid: str, key: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        _fail(path, "must be a non-empty string", mid, key)
+
+
+def _want_url_list(path: str, mid: str, key: str, value: Any) -> None:
+    if not isinstance(value, list):
+        _fail(path, "must be a list of URLs", mid, key)
+    for item in value:
+        _want_url(path, mid, key, item)
+
+
+def _want_url(path: str, mid: str, key: str, value: Any) -> None:
+    if not isinstance(value, str):
+        _fail(path, f"must be a URL string, not {type(value).__name__}", mid, key)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        _fail(path, f"{value!r} is not an http(s) URL", mid, key)
+    if parts.username or parts.password:
+        _fail(
+            path,
+            "credentials must not be stored in the catalog; put the token in an "
+            "environment variable and name it with token_env",
+            mid,
+            key,
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------- merging
+
+
+def build_catalog(layers: Sequence[tuple[str, str]]) -> Catalog:
+    """Parse and merge ``(path, text)`` layers, first = base, later ones override by id."""
+    if not layers:
+        raise CatalogError("<none>", "no catalog to read")
+    merged: dict[str, dict[str, Any]] = {}
+    origin: dict[tuple[str, str], str] = {}  # (mirror id, key) -> file that set it
+    facts: dict[str, dict[str, Any]] = {}
+    for path, text in layers:
+        data = parse_layer(text, path)
+        for mid, entry in data.get("mirror", {}).items():
+            target = merged.setdefault(mid, {"_origins": []})
+            target["_origins"].append(path)
+            for key, value in entry.items():
+                if key in ("conda", "pypi", "pytorch") and isinstance(target.get(key), dict):
+                    target[key] = {**target[key], **value}
+                else:
+                    target[key] = value
+                if isinstance(value, dict):
+                    for sub in value:
+                        origin[(mid, f"{key}.{sub}")] = path
+                origin[(mid, key)] = path
+        for name, table in data.get("channel", {}).items():
+            facts[name] = {**facts.get(name, {}), **table}
+    mirrors = tuple(_finish_mirror(mid, entry, origin) for mid, entry in merged.items())
+    channels = {name: _channel_facts(name, table) for name, table in facts.items()}
+    digest = hashlib.sha256()
+    for path, text in layers:
+        digest.update(path.encode() + b"\0" + text.encode() + b"\0")
+    return Catalog(
+        mirrors=mirrors,
+        channels=channels,
+        paths=tuple(p for p, _ in layers),
+        fingerprint=digest.hexdigest()[:16],
+    )
+
+
+def _finish_mirror(mid: str, entry: dict[str, Any], origin: dict[tuple[str, str], str]) -> Mirror:
+    first = entry["_origins"][0]
+
+    def where(key: str) -> str:
+        return origin.get((mid, key), origin.get((mid, key.split(".")[0]), first))
+
+    for key in ("name", "region"):
+        if key not in entry:
+            _fail(
+                first,
+                f"is required for a new mirror ({mid!r} is not in the catalog this file extends)",
+                mid,
+                key,
+            )
+    insecure = bool(entry.get("insecure", False))
+
+    def url(key: str, value: str) -> str:
+        if urlsplit(value).scheme == "http" and not insecure:
+            host = urlsplit(value).hostname or ""
+            if not is_loopback(host):
+                _fail(
+                    where(key),
+                    f"plain http:// is refused for {host} (anyone on the path can "
+                    "change what you install); use https://, or set "
+                    "'insecure = true' on this mirror if you accept that",
+                    mid,
+                    key,
+                )
+        return value
+
+    conda: dict[str, CondaChannel] = {}
+    for channel, value in entry.get("conda", {}).items():
+        if value is False:
+            continue
+        spec = {"url": value} if isinstance(value, str) else value
+        conda[channel] = CondaChannel(
+            name=channel,
+            url=url(f"conda.{channel}", spec["url"]).rstrip("/"),
+            source=spec.get("source"),
+            subdirs=tuple(spec["subdirs"]) if "subdirs" in spec else None,
+            note=spec.get("note"),
+        )
+    pypi = None
+    if "pypi" in entry:
+        table = entry["pypi"]
+        if "simple" not in table:
+            _fail(where("pypi"), "is required", mid, "pypi.simple")
+        pypi = PyPIIndex(
+            simple=url("pypi.simple", table["simple"]),
+            source=table.get("source"),
+            note=table.get("note"),
+        )
+    pytorch = None
+    if "pytorch" in entry:
+        table = entry["pytorch"]
+        for key in ("base", "layout"):
+            if key not in table:
+                _fail(where("pytorch"), "is required", mid, f"pytorch.{key}")
+        pytorch = TorchWheels(
+            base=url("pytorch.base", table["base"]).rstrip("/"),
+            layout=table["layout"],
+            listing=table.get("listing", ""),
+            source=table.get("source"),
+            note=table.get("note"),
+        )
+    alias = entry.get("channel_alias")
+    mirror = Mirror(
+        id=mid,
+        name=entry["name"],
+        region=entry["region"],
+        homepage=entry.get("homepage"),
+        sources=tuple(entry.get("sources", ())),
+        upstream=bool(entry.get("upstream", False)),
+        enabled=bool(entry.get("enabled", True)),
+        insecure=insecure,
+        token_env=entry.get("token_env"),
+        notes=tuple(entry.get("notes", ())),
+        channel_alias=url("channel_alias", alias).rstrip("/") if alias else None,
+        conda=conda,
+        pypi=pypi,
+        pytorch=pytorch,
+        origins=tuple(dict.fromkeys(entry["_origins"])),
+    )
+    if mirror.enabled and not mirror.kinds:
+        _fail(
+            where("name"),
+            "carries nothing: give it a [conda], [pypi] or [pytorch] table, or set enabled = false",
+            mid,
+        )
+    return mirror
+
+
+def _channel_facts(name: str, table: dict[str, Any]) -> ChannelFacts:
+    sources = list(table.get("sources", []))
+    if "source" in table:
+        sources.insert(0, table["source"])
+    return ChannelFacts(
+        name=name,
+        note=table.get("note"),
+        sources=tuple(sources),
+        frozen_after=table.get("frozen_after"),
+        means=tuple(table.get("means", ())),
+        windows_only=tuple(table.get("windows_only", ())),
+    )

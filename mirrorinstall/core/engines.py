@@ -1,0 +1,54 @@
+"""Where the installers live: one lookup for ``minstall install`` and ``minstall conda ...``.
+[edge: host (PATH and the variables conda/mamba set)]
+
+conda: ``CONDA_EXE`` (set by ``conda activate``/``conda init``, so it names the conda of the
+user's shell even when it is not on PATH), else ``conda`` on PATH. mamba and micromamba:
+``MAMBA_EXE`` when it names that tool, else the tool on PATH. Anything else (pip, uv, a
+Python path) is looked up on PATH as given.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+
+from mirrorinstall.core.errors import EngineNotFound
+
+CONDA_TOOLS = ("conda", "mamba", "micromamba")
+
+
+def _stem(token: str) -> str:
+    name = os.path.basename(token).lower()
+    for suffix in (".exe", ".bat", ".cmd"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def find_engine(
+    tool: str,
+    environ: Mapping[str, str],
+    which: Callable[[str], str | None] = shutil.which,
+) -> str | None:
+    """The executable for ``tool`` as typed (``conda``, ``pip``, ``/x/bin/python``), or None."""
+    stem = _stem(tool)
+    if os.sep in tool or (os.altsep and os.altsep in tool):
+        return tool if os.path.exists(tool) else None
+    if stem == "conda" and environ.get("CONDA_EXE") and os.path.isfile(environ["CONDA_EXE"]):
+        return environ["CONDA_EXE"]
+    mamba = environ.get("MAMBA_EXE")
+    if stem in ("mamba", "micromamba") and mamba and _stem(mamba) == stem:
+        return mamba if os.path.isfile(mamba) else None
+    return which(tool)
+
+
+def require_engine(tool: str, environ: Mapping[str, str]) -> str:
+    found = find_engine(tool, environ)
+    if found is None:
+        where = " (CONDA_EXE is not set either)" if _stem(tool) == "conda" else ""
+        raise EngineNotFound(
+            f"{tool} was not found on PATH{where}",
+            "Install it, activate the environment that has it, put it on PATH, or choose "
+            "another installer with --engine.",
+        )
+    return found

@@ -1,0 +1,2 @@
+"""CUDA: the driver/framework tables, the pure choice of a build, the host's driver and GPUs
+(detection), and ``verify`` (does the framework really use the GPU)."""

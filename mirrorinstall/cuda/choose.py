@@ -1,0 +1,380 @@
+"""Which CUDA build a machine can run. Pure: tables and host facts in, a decision out.
+
+The rule (the one uv and light-the-torch apply, plus GPU architectures): for the requested
+PyTorch release (the newest when unpinned), take the newest CUDA variant whose minimum
+driver the detected driver meets and whose build covers every GPU present; if none
+qualifies, choose the CPU build and say which newer or older release would have one.
+
+Minimum driver for CUDA X.Y (``driver_floor``): from 11.1 on, the minor-version-compatibility
+floor of family X (Linux 450.80.02 / 525.60.13 / 580 for 11 / 12 / 13); up to 11.0, the
+driver the toolkit shipped with. On Windows the Windows column applies (also under WSL2,
+where nvidia-smi reports the Windows driver).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from mirrorinstall.cuda.tables import Tables, TorchRelease
+
+
+class CudaMismatch(Exception):
+    """A CUDA build the user pinned cannot run here (message says why, hint the fix)."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    cc: str | None = None  # compute capability "8.6"; None when the driver cannot say (R470)
+
+
+@dataclass(frozen=True)
+class HostCuda:
+    """What is known about the machine's NVIDIA driver, however it was found."""
+
+    driver: str | None = None  # "535.104.05"
+    cuda: str | None = None  # the newest CUDA the driver supports ("12.2"), when known
+    gpus: tuple[Gpu, ...] = ()
+    how: str = "not looked for"
+    error: str | None = None  # detection failed (as opposed to: no driver)
+
+    @property
+    def has_driver(self) -> bool:
+        return self.driver is not None or self.cuda is not None
+
+    def describe(self) -> str:
+        if self.error:
+            return f"driver detection failed: {self.error}"
+        if not self.has_driver:
+            return f"no NVIDIA driver found ({self.how})"
+        parts = [f"driver {self.driver}" if self.driver else f"CUDA {self.cuda} (driver unknown)"]
+        if self.gpus:
+            parts.append(", ".join(g.name + (f" (sm {g.cc})" if g.cc else "") for g in self.gpus))
+        return "; ".join(parts) + f" [{self.how}]"
+
+
+@dataclass(frozen=True)
+class CudaChoice:
+    framework: str  # "torch"
+    release: str  # "2.5.1"
+    variant: str  # "cu121" or "cpu"
+    cuda: str | None  # "12.1"
+    reason: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    torchvision: str | None = None
+
+
+def variant_cuda(variant: str) -> str | None:
+    """``cu121`` -> ``12.1``, ``cu92`` -> ``9.2``, ``cpu`` -> None."""
+    if not variant.startswith("cu") or not variant[2:].isdigit():
+        return None
+    digits = variant[2:]
+    return f"{digits[:-1]}.{digits[-1]}"
+
+
+def cuda_variant(cuda: str) -> str:
+    major, minor = cuda.split(".")[:2]
+    return f"cu{major}{minor}"
+
+
+def _v(text: str) -> Version:
+    return Version(text)
+
+
+def driver_floor(tables: Tables, cuda: str, os: str) -> str | None:
+    """Minimum driver for a pre-built CUDA ``cuda`` binary on ``os`` (linux/windows)."""
+    major_minor = _v(cuda)
+    column = "windows" if os == "windows" else "linux"
+    if major_minor >= _v("11.1"):
+        row = next((r for r in tables.mvc if r.cuda == str(major_minor.major)), None)
+        return getattr(row, column) if row else None
+    exact = [r for r in tables.toolkits if _v(r.cuda) == major_minor]
+    return getattr(exact[0], column) if exact else None
+
+
+def supports(tables: Tables, host: HostCuda, cuda: str, os: str) -> bool:
+    """Can this host's driver run a pre-built CUDA ``cuda`` binary?"""
+    if host.driver:
+        floor = driver_floor(tables, cuda, os)
+        return floor is not None and _v(host.driver) >= _v(floor)
+    if host.cuda:
+        have, want = _v(host.cuda), _v(cuda)
+        if want >= _v("11.1"):
+            return have.major >= want.major  # minor-version compatibility within a family
+        return have >= want
+    return False
+
+
+def arch_list(tables: Tables, variant: str, release: str) -> tuple[str, ...] | None:
+    """Compute capabilities a PyTorch build covers; None when only the toolkit limit is known."""
+    for row in tables.archs:
+        if row.variant == variant and _v(release) in SpecifierSet(row.releases):
+            return row.archs
+    return None
+
+
+def covers(tables: Tables, variant: str, release: str, cc: str | None) -> bool:
+    """Does the ``variant`` build of ``release`` run on a GPU of compute capability ``cc``?
+
+    A binary for sm_X.Y runs on X.Z with Z >= Y (same major), so sm_8.0 covers 8.6.
+    """
+    if cc is None:
+        return True
+    gpu = _v(cc)
+    archs = arch_list(tables, variant, release)
+    if archs is not None:
+        return any(_v(a).major == gpu.major and _v(a) <= gpu for a in archs)
+    cuda = variant_cuda(variant)
+    if cuda is None:
+        return True
+    limits = [(c, m) for c, m, _ in tables.toolkit_max_cc if _v(c) <= _v(cuda)]
+    if not limits:
+        return True
+    return gpu <= _v(max(limits, key=lambda cm: _v(cm[0]))[1])
+
+
+def releases_matching(
+    tables: Tables, spec: str | None, python: str | None = None
+) -> list[tuple[str, TorchRelease]]:
+    """(version, release row) pairs that satisfy ``spec``, newest first."""
+    try:
+        wanted = SpecifierSet(spec or "")
+    except InvalidSpecifier:
+        wanted = SpecifierSet("==" + spec) if spec else SpecifierSet()
+    out = []
+    for row in tables.torch:
+        if python and row.python and _v(python) not in SpecifierSet(row.python):
+            continue
+        for version in row.versions:
+            base = version.split("+")[0]
+            if wanted.contains(base, prereleases=True):
+                out.append((base, row))
+    return sorted(out, key=lambda vr: _v(vr[0]), reverse=True)
+
+
+def _runnable(
+    tables: Tables,
+    host: HostCuda,
+    release: str,
+    variants: Sequence[str],
+    os: str,
+    exclude: Mapping[str, str] | None = None,
+) -> tuple[str | None, list[str]]:
+    """The newest runnable variant, and why each newer one was passed over."""
+    skipped = []
+    for variant in sorted(variants, key=lambda v: _v(variant_cuda(v) or "0"), reverse=True):
+        if exclude and variant in exclude:
+            skipped.append(f"{variant}: {exclude[variant]}")
+            continue
+        cuda = variant_cuda(variant)
+        if cuda is None:
+            continue
+        if not supports(tables, host, cuda, os):
+            floor = driver_floor(tables, cuda, os)
+            skipped.append(f"{variant} needs driver >= {floor}")
+            continue
+        missing = [g for g in host.gpus if not covers(tables, variant, release, g.cc)]
+        if missing:
+            skipped.append(f"{variant} has no kernels for {missing[0].name} (sm {missing[0].cc})")
+            continue
+        return variant, skipped
+    return None, skipped
+
+
+def choose_torch(
+    tables: Tables,
+    host: HostCuda,
+    *,
+    spec: str | None = None,
+    os: str = "linux",
+    python: str | None = None,
+    want: str = "auto",
+    exclude: Mapping[str, str] | None = None,
+) -> CudaChoice:
+    """Pick the PyTorch release and build for this host (see the module docstring).
+
+    ``exclude`` maps variants to leave out to the reason (no wheel on the mirror, say).
+    """
+    candidates = releases_matching(tables, spec, python)
+    if not candidates:
+        candidates = releases_matching(tables, spec)
+    if not candidates:
+        raise CudaMismatch(
+            f"no PyTorch release matches {spec!r} in minstall's table",
+            "Check the version, or update minstall (its table may be older).",
+        )
+    release, row = candidates[0]
+    tv = _torchvision_for(row, release)
+    if want == "cpu":
+        return CudaChoice(
+            "torch", release, "cpu", None, "CPU build asked for (--cuda cpu)", torchvision=tv
+        )
+    if os == "macos":
+        return CudaChoice("torch", release, "cpu", None, "macOS has no CUDA builds", torchvision=tv)
+    if want != "auto":
+        return _pinned(tables, host, release, row, want, os, tv)
+    if not host.has_driver:
+        return CudaChoice(
+            "torch", release, "cpu", None, f"CPU build: {host.describe()}", torchvision=tv
+        )
+    variant, skipped = _runnable(tables, host, release, row.pip, os, exclude)
+    if variant:
+        cuda = variant_cuda(variant)
+        reason = (
+            f"{variant}: the newest CUDA build of torch {release} that {host.describe()} "
+            f"runs (needs driver >= {driver_floor(tables, cuda or '', os)})"
+        )
+        return CudaChoice("torch", release, variant, cuda, reason, tuple(skipped), tv)
+    notes = list(skipped)
+    other = _other_release(tables, host, os, exclude=row.series)
+    if other:
+        notes.append(f"torch {other[0]} has a build this machine runs ({other[1]})")
+    return CudaChoice(
+        "torch",
+        release,
+        "cpu",
+        None,
+        f"CPU build: no CUDA build of torch {release} runs here ({host.describe()})",
+        tuple(notes),
+        tv,
+    )
+
+
+def _pinned(
+    tables: Tables,
+    host: HostCuda,
+    release: str,
+    row: TorchRelease,
+    want: str,
+    os: str,
+    tv: str | None,
+) -> CudaChoice:
+    variant = want if want.startswith("cu") else cuda_variant(want)
+    cuda = variant_cuda(variant)
+    if variant not in row.pip:
+        raise CudaMismatch(
+            f"torch {release} has no {variant} build (it has {', '.join(row.pip)} and cpu)",
+            f"Use --cuda with one of {', '.join(row.pip)}, or --cuda auto.",
+        )
+    if host.has_driver and cuda and not supports(tables, host, cuda, os):
+        floor = driver_floor(tables, cuda, os)
+        raise CudaMismatch(
+            f"CUDA {cuda} needs NVIDIA driver >= {floor}, but this machine has "
+            f"{host.describe()}: the install would end in 'CUDA driver version is "
+            "insufficient for CUDA runtime version'",
+            "Upgrade the driver, or use --cuda auto to pick a build this driver runs.",
+        )
+    return CudaChoice(
+        "torch", release, variant, cuda, f"{variant} asked for (--cuda {want})", torchvision=tv
+    )
+
+
+def _other_release(tables: Tables, host: HostCuda, os: str, exclude: str) -> tuple[str, str] | None:
+    for release, row in releases_matching(tables, None):
+        if row.series == exclude:
+            continue
+        variant, _ = _runnable(tables, host, release, row.pip, os)
+        if variant:
+            return release, variant
+    return None
+
+
+def _torchvision_for(row: TorchRelease, release: str) -> str | None:
+    if release in row.versions:
+        return row.torchvision[row.versions.index(release)]
+    return row.torchvision[-1] if row.torchvision else None
+
+
+def choose_conda_cuda(
+    tables: Tables, host: HostCuda, row: TorchRelease, release: str, os: str
+) -> tuple[str | None, list[str]]:
+    """For the pytorch conda channel: the cudatoolkit / pytorch-cuda version to pin."""
+    variants = [cuda_variant(c) for c in row.conda_cuda]
+    variant, skipped = _runnable(tables, host, release, variants, os)
+    return (variant_cuda(variant) if variant else None), skipped
+
+
+@dataclass(frozen=True)
+class TfChoice:
+    version: str
+    cuda: str
+    cudnn: str
+    runnable: bool
+    reason: str
+
+
+def choose_tensorflow(
+    tables: Tables,
+    host: HostCuda,
+    *,
+    spec: str | None = None,
+    os: str = "linux",
+    python: str | None = None,
+) -> TfChoice | None:
+    """The newest TensorFlow matching ``spec`` whose tested CUDA this driver runs.
+
+    Native Windows uses its own table (GPU builds end at 2.10). None: no release matches.
+    """
+    table = "windows" if os == "windows" else "linux"
+    try:
+        wanted = SpecifierSet(spec or "")
+    except InvalidSpecifier:
+        wanted = SpecifierSet()
+    builds = [b for b in tables.tensorflow if b.os == table and wanted.contains(b.version)]
+    if python:
+        fitting = [b for b in builds if _py_in(python, b.python)]
+        builds = fitting or builds
+    builds.sort(key=lambda b: _v(b.version), reverse=True)
+    if not builds:
+        return None
+    newest = builds[0]
+    if not host.has_driver:
+        return TfChoice(
+            newest.version,
+            newest.cuda,
+            newest.cudnn,
+            False,
+            f"tensorflow {newest.version} runs on the CPU: {host.describe()}",
+        )
+    for build in builds:
+        if supports(tables, host, build.cuda, os):
+            floor = driver_floor(tables, build.cuda, os)
+            newer = (
+                ""
+                if build is newest
+                else (
+                    f"; tensorflow {newest.version} needs CUDA {newest.cuda} (driver >= "
+                    f"{driver_floor(tables, newest.cuda, os)})"
+                )
+            )
+            return TfChoice(
+                build.version,
+                build.cuda,
+                build.cudnn,
+                True,
+                f"tensorflow {build.version} was tested with CUDA {build.cuda} and "
+                f"cuDNN {build.cudnn} (driver >= {floor}): {host.describe()} runs "
+                f"it{newer}",
+            )
+    return TfChoice(
+        newest.version,
+        newest.cuda,
+        newest.cudnn,
+        False,
+        f"no TensorFlow GPU build runs on {host.describe()}; it runs on the CPU",
+    )
+
+
+def _py_in(python: str, span: str) -> bool:
+    """``"3.11"`` in a tested range such as ``"3.9-3.12"``."""
+    low, _, high = span.partition("-")
+    return _v(low) <= _v(python) <= _v(high or low)

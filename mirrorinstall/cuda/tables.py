@@ -1,0 +1,116 @@
+"""The CUDA/driver/framework tables, typed. Pure.
+
+The tables change with the world, so they are data files (``mirrorinstall/data``) with a
+source beside every row; this module parses their text into plain dataclasses that the
+pure chooser (``choose``) takes as arguments. ``packaged.load_tables`` reads the files.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class DriverFloor:
+    cuda: str  # "12" for an MVC family, "10.2" for a toolkit row
+    linux: str | None
+    windows: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class TorchRelease:
+    series: str
+    versions: tuple[str, ...]
+    torchvision: tuple[str, ...]  # paired with ``versions``, in order
+    python: str | None  # a specifier such as ">=3.9,<3.13"
+    pip: tuple[str, ...]  # cuXYZ variants (cpu always exists)
+    conda: str | None  # "cudatoolkit", "pytorch-cuda" or None (not on the pytorch channel)
+    conda_cuda: tuple[str, ...]
+    source: str
+    torchaudio: tuple[str, ...] = ()  # paired with ``versions``; empty where not known
+
+    def pairs(self, project: str) -> dict[str, str]:
+        """torch version -> the ``project`` (torchvision/torchaudio) release made for it."""
+        paired = self.torchvision if project == "torchvision" else self.torchaudio
+        return dict(zip(self.versions, paired, strict=False)) if paired else {}
+
+
+@dataclass(frozen=True)
+class ArchRow:
+    variant: str
+    releases: str  # specifier over torch versions
+    archs: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class TfBuild:
+    os: str
+    version: str
+    python: str
+    cudnn: str
+    cuda: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Tables:
+    mvc: tuple[DriverFloor, ...]
+    toolkits: tuple[DriverFloor, ...]
+    torch: tuple[TorchRelease, ...]
+    archs: tuple[ArchRow, ...]
+    toolkit_max_cc: tuple[tuple[str, str, str], ...]  # (cuda, max cc, source)
+    tensorflow: tuple[TfBuild, ...]
+    tf_windows_last_gpu: str
+
+
+TABLE_FILES = ("cuda_drivers.toml", "pytorch.toml", "tensorflow.toml")
+
+
+def parse_tables(texts: Mapping[str, str]) -> Tables:
+    """The tables from the text of each file in ``TABLE_FILES``."""
+    drivers = tomllib.loads(texts["cuda_drivers.toml"])
+    torch = tomllib.loads(texts["pytorch.toml"])
+    tf = tomllib.loads(texts["tensorflow.toml"])
+    return Tables(
+        mvc=tuple(
+            DriverFloor(str(r["family"]), r.get("linux"), r.get("windows"), r["source"])
+            for r in drivers["mvc"]
+        ),
+        toolkits=tuple(
+            DriverFloor(r["cuda"], r.get("linux"), r.get("windows"), r["source"])
+            for r in drivers["toolkit"]
+        ),
+        torch=tuple(
+            TorchRelease(
+                series=r["series"],
+                versions=tuple(r["versions"]),
+                torchvision=tuple(r["torchvision"]),
+                python=r.get("python"),
+                pip=tuple(r["pip"]),
+                conda=r.get("conda"),
+                conda_cuda=tuple(r.get("conda_cuda", ())),
+                source=r["source"],
+                torchaudio=tuple(r.get("torchaudio", ())),
+            )
+            for r in torch["release"]
+        ),
+        archs=tuple(
+            ArchRow(r["variant"], r["releases"], tuple(r["archs"]), r["source"])
+            for r in torch["arch"]
+        ),
+        toolkit_max_cc=tuple((r["cuda"], r["max_cc"], r["source"]) for r in torch["toolkit_arch"]),
+        tensorflow=tuple(
+            TfBuild(r["os"], r["version"], r["python"], r["cudnn"], r["cuda"], r["source"])
+            for r in tf["build"]
+        ),
+        tf_windows_last_gpu=tf["windows_last_gpu"],
+    )

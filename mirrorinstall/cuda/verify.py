@@ -1,0 +1,205 @@
+"""``minstall verify``: does the GPU build in an environment really work?  [edge: process]
+
+The check runs in the target environment's own Python (a child process): for torch,
+``torch.cuda.is_available()``, the device name and a small tensor operation on the GPU; for
+TensorFlow, the GPUs it lists and a small matmul. ``verdict`` (pure) turns what the child
+reported into a verdict and, on failure, the likely cause and the next step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirrorinstall.core.errors import UsageError
+
+TORCH_CHECK = r"""
+import json, sys
+facts = {"framework": "torch", "python": sys.executable}
+try:
+    import torch
+except Exception as exc:
+    facts["import_error"] = f"{type(exc).__name__}: {exc}"
+else:
+    facts["version"] = torch.__version__
+    facts["cuda"] = getattr(torch.version, "cuda", None)
+    try:
+        facts["available"] = bool(torch.cuda.is_available())
+        if facts["available"]:
+            facts["device"] = torch.cuda.get_device_name(0)
+            facts["capability"] = list(torch.cuda.get_device_capability(0))
+            x = torch.ones(64, 64, device="cuda")
+            facts["op_result"] = float((x @ x).sum().item())
+    except Exception as exc:
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+print("MINSTALL-VERIFY " + json.dumps(facts))
+"""
+
+TF_CHECK = r"""
+import json, os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+facts = {"framework": "tensorflow", "python": sys.executable}
+try:
+    import tensorflow as tf
+except Exception as exc:
+    facts["import_error"] = f"{type(exc).__name__}: {exc}"
+else:
+    facts["version"] = tf.__version__
+    build = tf.sysconfig.get_build_info() if hasattr(tf.sysconfig, "get_build_info") else {}
+    facts["cuda"] = build.get("cuda_version")
+    try:
+        gpus = tf.config.list_physical_devices("GPU")
+        facts["gpus"] = [g.name for g in gpus]
+        facts["available"] = bool(gpus)
+        if gpus:
+            with tf.device("/GPU:0"):
+                a = tf.ones((64, 64))
+                facts["op_result"] = float(tf.reduce_sum(tf.matmul(a, a)).numpy())
+    except Exception as exc:
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+print("MINSTALL-VERIFY " + json.dumps(facts))
+"""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    message: str
+    cause: str | None = None
+    next_step: str | None = None
+
+
+def verdict(facts: Mapping[str, object], driver: str | None = None) -> Verdict:
+    """What the check in the environment showed (pure)."""
+    name = str(facts.get("framework", "torch"))
+    if "import_error" in facts:
+        return Verdict(
+            False,
+            f"{name} cannot be imported in {facts.get('python')}",
+            str(facts["import_error"]),
+            f"Install it: minstall install {name} --cuda auto",
+        )
+    version = facts.get("version")
+    if facts.get("available") and "error" not in facts and facts.get("op_result") is not None:
+        where = facts.get("device") or ", ".join(facts.get("gpus", [])) or "the GPU"
+        return Verdict(
+            True,
+            f"{name} {version} uses {where} (CUDA {facts.get('cuda')}); a small GPU operation ran",
+        )
+    error = str(facts.get("error") or "")
+    if "Blas GEMM launch failed" in error or "CUBLAS_STATUS" in error:
+        return Verdict(
+            False,
+            f"{name} {version} sees a GPU but cuBLAS failed",
+            error,
+            "Another process probably holds the GPU's memory: close it, or set "
+            "TF_FORCE_GPU_ALLOW_GROWTH=true",
+        )
+    if not facts.get("cuda"):
+        return Verdict(
+            False,
+            f"{name} {version} is a CPU build",
+            "the CPU build is installed",
+            f"Reinstall with the CUDA build: minstall install {name} --cuda auto",
+        )
+    if error:
+        return Verdict(
+            False,
+            f"{name} {version} failed on the GPU",
+            error,
+            "See the error above; minstall rewrite --cuda auto shows a build this driver runs",
+        )
+    cause = f"{name} was built for CUDA {facts.get('cuda')}; " + (
+        f"the driver is {driver}" if driver else "no NVIDIA driver was found"
+    )
+    return Verdict(
+        False,
+        f"{name} {version} cannot use a GPU",
+        cause,
+        f"Install a build this driver runs: minstall install {name} --cuda auto"
+        if driver
+        else "Install the NVIDIA driver, or use the CPU build",
+    )
+
+
+def target_python(
+    environ: Mapping[str, str],
+    *,
+    name: str | None = None,
+    prefix: str | None = None,
+    python: str | None = None,
+) -> str:
+    """The Python of the environment to check (-p PREFIX, -n NAME, --python, or the active)."""
+    if python:
+        return python
+    exe = "python.exe" if os.name == "nt" else "bin/python"
+    if prefix:
+        return str(Path(prefix) / exe)
+    if name:
+        for root in (
+            environ.get("MAMBA_ROOT_PREFIX"),
+            environ.get("CONDA_ROOT"),
+            str(Path(environ["CONDA_EXE"]).parent.parent) if environ.get("CONDA_EXE") else None,
+        ):
+            if root and (Path(root) / "envs" / name).is_dir():
+                return str(Path(root) / "envs" / name / exe)
+        raise UsageError(
+            f"no conda environment named {name} was found", "Give its path with -p PREFIX instead."
+        )
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        if environ.get(var):
+            return str(
+                Path(environ[var])
+                / ("Scripts/python.exe" if os.name == "nt" and var == "VIRTUAL_ENV" else exe)
+            )
+    return sys.executable
+
+
+def run_check(
+    python: str, framework: str, environ: Mapping[str, str], timeout_s: float = 300
+) -> dict[str, object]:
+    script = TORCH_CHECK if framework == "torch" else TF_CHECK
+    try:
+        proc = subprocess.run(
+            [python, "-c", script],
+            capture_output=True,
+            text=True,
+            env=dict(environ),
+            timeout=timeout_s,
+        )
+    except FileNotFoundError:
+        raise UsageError(f"{python} does not exist", "Check -p/-n/--python.") from None
+    except subprocess.TimeoutExpired:
+        return {
+            "framework": framework,
+            "python": python,
+            "error": f"the check did not finish within {timeout_s:g} s",
+        }
+    for line in proc.stdout.splitlines():
+        if line.startswith("MINSTALL-VERIFY "):
+            return json.loads(line[len("MINSTALL-VERIFY ") :])
+    return {
+        "framework": framework,
+        "python": python,
+        "error": (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1],
+    }
+
+
+def check(
+    environ: Mapping[str, str],
+    framework: str,
+    *,
+    name: str | None = None,
+    prefix: str | None = None,
+    python: str | None = None,
+    driver: str | None = None,
+) -> tuple[dict[str, object], Verdict]:
+    """Run the check in the target environment and judge it (``driver``: the detected one)."""
+    target = target_python(environ, name=name, prefix=prefix, python=python)
+    facts = run_check(target, framework, environ)
+    return facts, verdict(facts, driver)

@@ -1,0 +1,141 @@
+"""A conda/pip/uv command -> the same command on the fastest mirrors, right CUDA build. Pure.
+
+This module holds what both worlds share (:class:`Context`, :class:`Plan`, the mirror
+choice, spec names); ``conda`` and ``pip`` do the rest.
+
+Inputs are plain data: the parsed command and the gathered :class:`Facts` (the catalog, the
+ranking per kind, the host's CUDA facts, the text of any file the command names, ...). The
+output (:class:`Plan`) is the new argv, environment changes, one note per change, the mirror
+chosen for every channel and index, the CUDA decision, and the rewritten copies of files
+(the user's own files are never edited). Tokens that are not rewritten stay verbatim and in
+order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from mirrorinstall.context.facts import Facts, Ranking
+from mirrorinstall.core.catalog import Mirror
+
+_SPEC_NAME = re.compile(r"^([A-Za-z0-9_.\-]+)")
+
+
+@dataclass(frozen=True)
+class Context:
+    """The gathered facts and what the user asked for (``--cuda``, ``--strip-channels``)."""
+
+    facts: Facts
+    cuda_mode: str = "keep"
+    strip_channels: bool = False
+
+    def with_ranking(self, ranking: Ranking) -> Context:
+        return replace(self, facts=replace(self.facts, ranking=ranking))
+
+
+@dataclass
+class Plan:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    mirrors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cuda: dict[str, Any] | None = None
+    writes: dict[str, str] = field(default_factory=dict)  # new path -> content
+
+
+# ------------------------------------------------------------------ mirror choice
+
+
+def ranked(ctx: Context, kind: str) -> list[Mirror]:
+    """Mirrors for ``kind``: the bench order first, then the official hosts as the last resort."""
+    seen, out = set(), []
+    for mid in ctx.facts.ranking.of(kind):
+        m = ctx.facts.catalog.get(mid)
+        if m is not None and m.enabled and mid not in seen:
+            out.append(m)
+            seen.add(mid)
+    for m in ctx.facts.catalog.enabled():
+        if m.upstream and m.id not in seen and not ctx.facts.ranking.was_dropped(kind, m.id):
+            out.append(m)
+    return out
+
+
+def choose_channel(ctx: Context, channel: str) -> tuple[Mirror | None, str | None]:
+    """The best-ranked mirror carrying ``channel`` for this platform, and its URL."""
+    for m in ranked(ctx, "conda"):
+        url = m.channel_url(channel)
+        if url is None:
+            continue
+        entry = m.conda.get(channel)
+        if entry is not None and not (
+            entry.carries_subdir(ctx.facts.platform) and entry.carries_subdir("noarch")
+        ):
+            continue
+        return m, url
+    return None, None
+
+
+def why_chosen(ctx: Context, kind: str, mirror: Mirror, what: str | None = None) -> str:
+    """Why ``mirror`` serves ``kind``, in words for a note: its rank, or why the official host
+    (ranked best, every mirror failed the bench, or none carries it)."""
+    ranking = ctx.facts.ranking
+    if ranking.forced:
+        return f"mirror {mirror.id}, forced with --mirror"
+    rank, total = ranking.rank(kind, mirror.id), ranking.ranked_count(kind)
+    if not mirror.upstream:
+        return f"mirror {mirror.id}, rank {rank} of {total} for {kind}" if rank else mirror.id
+    if kind in ranking.upstream_only:
+        return "the official host: the last attempt goes to the source"
+    if ranking.dropped.get(kind):
+        return "the official host: the mirrors ranked above it failed in this run"
+    if rank is not None:
+        return f"the official host, rank {rank} of {total} for {kind}"
+    if not ranking.measured(kind):
+        return (
+            f"the official host: no mirror of {kind} could be measured (every probe failed), "
+            "so it is used unmeasured"
+        )
+    carried = what or kind
+    return f"the official host: no ranked mirror carries {carried}"
+
+
+def pypi_mirror(ctx: Context) -> Mirror | None:
+    return next((m for m in ranked(ctx, "pypi") if m.pypi), None)
+
+
+def torch_mirror(ctx: Context) -> Mirror | None:
+    return next((m for m in ranked(ctx, "pytorch") if m.pytorch), None)
+
+
+# ------------------------------------------------------------------ channels and specs
+
+
+def upstream_channel(url: str) -> str | None:
+    """``https://conda.anaconda.org/conda-forge`` -> ``conda-forge``; other URLs -> None."""
+    parts = urlsplit(url)
+    path = parts.path.strip("/").split("/")
+    if parts.hostname == "conda.anaconda.org" and path and path[0]:
+        return path[0]
+    if parts.hostname == "repo.anaconda.com" and len(path) >= 2 and path[0] == "pkgs":
+        return path[1]
+    return None
+
+
+def spec_name(spec: str) -> str:
+    spec = spec.split("::", 1)[-1]
+    match = _SPEC_NAME.match(spec)
+    return match.group(1).lower() if match else spec.lower()
+
+
+def spec_version(spec: str) -> str | None:
+    rest = spec.split("::", 1)[-1][len(spec_name(spec)) :]
+    rest = (
+        rest.split("=")[1]
+        if rest.startswith("=") and not rest.startswith("==")
+        else rest.lstrip("=")
+    )
+    rest = rest.split("=")[0].strip()
+    return rest or None

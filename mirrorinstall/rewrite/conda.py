@@ -1,0 +1,556 @@
+"""Rewriting conda/mamba/micromamba commands (channels, spec files, environment.yml, CUDA
+pins). Pure. See ``rewrite`` for the inputs and the plan."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from packaging.version import Version
+
+from mirrorinstall.core.argv import Command, scan
+from mirrorinstall.core.errors import UsageError
+from mirrorinstall.cuda.choose import (
+    CudaMismatch,
+    choose_conda_cuda,
+    driver_floor,
+    releases_matching,
+    supports,
+)
+from mirrorinstall.rewrite.common import (
+    Context,
+    Plan,
+    choose_channel,
+    pypi_mirror,
+    spec_name,
+    spec_version,
+    upstream_channel,
+    why_chosen,
+)
+
+
+def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
+    valued = {"-c": "--channel", "--channel": "--channel", "--file": "--file"}
+    if cmd.action == "env-create":
+        valued["-f"] = "--file"
+    found = scan(
+        cmd.args,
+        valued,
+        ("--override-channels",),
+        ("-n", "--name", "-p", "--prefix", "--solver", "--repodata-fn"),
+    )
+    plan = Plan(argv=[])
+    notes = plan.notes
+    windows = ctx.facts.os == "windows"
+    requested: list[str] = []
+    for opt in found.options:
+        if opt.name == "--channel":
+            requested.append(opt.value)
+    specs = [tok for _, tok in found.positionals]
+    env_file = None
+    file_specs: list[str] = []
+    for opt in found.options:
+        if opt.name == "--file":
+            text = ctx.facts.files.get(opt.value)
+            if text is None:
+                raise UsageError(f"cannot read {opt.value}", "Check the path of --file.")
+            if cmd.action == "env-create":
+                env_file = opt
+                requested += _yaml_list(text, "channels")
+                file_specs += _yaml_list(text, "dependencies")
+            else:
+                file_specs += [
+                    ln.strip()
+                    for ln in text.splitlines()
+                    if ln.strip() and not ln.strip().startswith("#")
+                ]
+    for spec in specs + file_specs:
+        if "::" in spec:
+            requested.append(spec.split("::", 1)[0])
+    nodefaults = "nodefaults" in requested
+    requested = [c for c in requested if c != "nodefaults"]
+    # conda adds the .condarc channels after the command's own, unless told not to; the
+    # rewrite lists them too (through the mirrors), in conda's order, so nothing is lost and
+    # nothing reaches the official hosts behind the mirror's back
+    overridden = "--override-channels" in found.flags or nodefaults
+    if not overridden and not ctx.strip_channels:
+        implicit = [c for c in ctx.facts.conda_channels if c not in requested]
+        if cmd.action == "env-create":
+            # conda env create takes no --override-channels and (conda 26) puts the condarc
+            # channels first whatever the file says; conda's own settings, through the
+            # environment, send them to the mirror instead
+            _condarc_channels_through_env(implicit, ctx, plan)
+        elif implicit:
+            requested += implicit
+            notes.append(
+                f"conda adds {', '.join(implicit)} by itself ({ctx.facts.conda_channels_from}); "
+                "listed explicitly so it goes through the mirror too"
+                + (
+                    " ('defaults': main, r" + (", msys2" if windows else "") + ")"
+                    if "defaults" in implicit
+                    else ""
+                )
+            )
+    routed = _route_frozen_pytorch(found.positionals, requested, ctx, plan)
+    cuda_args = _conda_cuda(found.positionals, file_specs, requested, ctx, plan)
+    _add_nvidia(found.positionals, file_specs, cuda_args, routed, requested, ctx, plan)
+    channel_urls: list[str] = []
+    url_for: dict[str, str] = {}
+    for raw in requested:
+        name = raw if "://" not in raw else upstream_channel(raw)
+        if name is None:
+            url_for[raw] = raw
+            channel_urls.append(raw)
+            notes.append(f"channel {raw} is not an official channel URL; kept as given")
+            continue
+        for part in ctx.facts.catalog.expand_channel(name, windows=windows):
+            if part in url_for:
+                continue
+            mirror, url = choose_channel(ctx, part)
+            if mirror is None or url is None:
+                url = f"https://conda.anaconda.org/{part}"
+                notes.append(
+                    f"channel {part}: no enabled mirror carries it for {ctx.facts.platform}; "
+                    "it stays on the official host"
+                )
+                plan.mirrors[f"conda:{part}"] = {"mirror": None, "url": url}
+            else:
+                mirrored = any(
+                    part in m.conda for m in ctx.facts.catalog.enabled() if not m.upstream
+                )
+                if mirror.upstream and not mirrored:
+                    notes.append(
+                        f"channel {part}: no enabled mirror carries it; it stays on the "
+                        f"official host, {url}"
+                    )
+                else:
+                    why = why_chosen(ctx, "conda", mirror, part)
+                    notes.append(f"channel {part} -> {url} ({why})")
+                plan.mirrors[f"conda:{part}"] = {"mirror": mirror.id, "url": url}
+            url_for[part] = url
+            channel_urls.append(url)
+        if name != raw or name == "defaults":
+            url_for[raw] = url_for.get(name, raw)
+    frozen = ctx.facts.catalog.channels.get("pytorch")
+    if (
+        not routed
+        and frozen
+        and frozen.frozen_after
+        and "pytorch" in [upstream_channel(r) or r for r in requested]
+    ):
+        notes.append(
+            f"the pytorch channel publishes nothing after PyTorch {frozen.frozen_after}; "
+            "newer releases are on conda-forge"
+        )
+    spec_files = {
+        o.index: o
+        for o in found.options
+        if o.name == "--file"
+        and cmd.action != "env-create"
+        and "::" in ctx.facts.files.get(o.value, "")
+    }
+    spec_file_rest = {k for o in spec_files.values() for k in range(o.index + 1, o.index + o.count)}
+    out: list[str] = list(cmd.head)
+    positional_at = {i for i, _ in found.positionals}
+    last_spec: int | None = None
+    inserted = False
+    skip = {
+        i for o in found.options if o.name == "--channel" for i in range(o.index, o.index + o.count)
+    }
+    channel_tokens = (
+        []
+        if ctx.strip_channels
+        else [t for url in dict.fromkeys(channel_urls) for t in ("-c", url)]
+    )
+    for i, token in enumerate(cmd.args):
+        if i in skip:
+            if not inserted:
+                out += channel_tokens
+                inserted = True
+            continue
+        spec_file = spec_files.get(i)
+        if spec_file is not None:
+            new_path = ctx.facts.copy_path(spec_file.value)
+            plan.writes[new_path] = _rewrite_spec_file(ctx.facts.files[spec_file.value], url_for)
+            out += spec_file.same_form(new_path)
+            notes.append(
+                f"{spec_file.value}: channel::package specs rewritten in a copy, {new_path}"
+            )
+            continue
+        if spec_file is None and i in spec_file_rest:
+            continue
+        if env_file is not None and env_file.index <= i < env_file.index + env_file.count:
+            if i == env_file.index + env_file.count - 1:
+                new_path = ctx.facts.copy_path(env_file.value)
+                text = ctx.facts.files[env_file.value]
+                plan.writes[new_path] = _rewrite_env_yaml(text, url_for)
+                out.append(
+                    token.replace(env_file.value, new_path) if env_file.count == 1 else new_path
+                )
+                notes.append(f"{env_file.value}: channels rewritten in a copy, {new_path}")
+                _env_pip_section(text, ctx, plan)
+            else:
+                out.append(token)
+            continue
+        if "::" in token and not token.startswith("-"):
+            chan, pkg = token.split("::", 1)
+            name = upstream_channel(chan) or chan
+            if name in url_for:
+                out.append(f"{url_for[name]}::{pkg}")
+                continue
+        out.append(routed.get(i, cuda_args.get(i, token)) if routed else cuda_args.get(i, token))
+        if i in positional_at:
+            last_spec = len(out)
+    if not inserted and cmd.action != "env-create":
+        out += channel_tokens
+    if ctx.strip_channels:
+        notes.append(
+            "--strip-channels: channel options dropped; conda uses your .condarc "
+            "(point it at a mirror: minstall bench shows the best)"
+        )
+    elif "--override-channels" not in found.flags and cmd.action != "env-create":
+        out.append("--override-channels")
+        notes.append(
+            "--override-channels added so a .condarc cannot add the slow official channels back"
+        )
+    # added specs go right after the user's own: conda's argparse takes one run of
+    # positionals, so a spec after the options is "unrecognized arguments"
+    added = list(cuda_args.get(-1, []))
+    at = last_spec if last_spec is not None else len(out)
+    out[at:at] = added
+    plan.argv = out
+    return plan
+
+
+def _route_frozen_pytorch(
+    positionals: list[tuple[int, str]], requested: list[str], ctx: Context, plan: Plan
+) -> dict[int, str]:
+    """A pytorch the frozen pytorch channel cannot give goes to conda-forge instead.
+
+    Changes ``requested`` in place (pytorch -> conda-forge) and returns token replacements
+    (``pytorch-cuda=X`` -> ``cuda-version=X``, conda-forge's way to pick the CUDA version).
+    """
+    facts = ctx.facts.catalog.channels.get("pytorch")
+    names = [upstream_channel(r) or r for r in requested]
+    if facts is None or not facts.frozen_after or "pytorch" not in names:
+        return {}
+    frozen = Version(facts.frozen_after)
+    wants_newer = False
+    for _, token in positionals:
+        if spec_name(token) == "pytorch":
+            rest = token.split("::", 1)[-1][len("pytorch") :]
+            match = re.match(r"^\s*(==|=|>=|>)?\s*(\d+(?:\.\d+)*)", rest)
+            # the channel has every release of the frozen series (2.5.0, 2.5.1)
+            if match and Version(match.group(2)).release[:2] > frozen.release[:2]:
+                wants_newer = True
+    if not wants_newer:
+        return {}
+    at = names.index("pytorch")
+    if "conda-forge" in names:
+        del requested[at]
+    else:
+        requested[at] = "conda-forge"
+    replace = {}
+    for i, token in positionals:
+        if spec_name(token) == "pytorch-cuda":
+            version = spec_version(token) or ""
+            replace[i] = f"cuda-version={version}"
+            plan.notes.append(
+                f"{token} -> cuda-version={version}: conda-forge picks the CUDA "
+                "version with cuda-version, not pytorch-cuda"
+            )
+    plan.notes.append(
+        f"the pytorch channel stops at PyTorch {facts.frozen_after}, so this "
+        "request goes to conda-forge (through the mirror) instead of failing"
+    )
+    return replace
+
+
+def _conda_cuda(
+    positionals: list[tuple[int, str]],
+    file_specs: list[str],
+    requested: list[str],
+    ctx: Context,
+    plan: Plan,
+) -> dict:
+    """CUDA pins in conda specs: check them, and with --cuda auto choose them.
+
+    Returns {arg index: replacement token} (and key -1: tokens to append). Pins inside --file
+    spec files are checked, not replaced.
+    """
+    out: dict[Any, Any] = {}
+    tables, host = ctx.facts.tables, ctx.facts.host
+    if tables is None or host is None:
+        return out
+    names = {spec_name(s): s for s in file_specs + [t for _, t in positionals]}
+    wants_torch = "pytorch" in names
+    pins = {
+        n: spec_version(names[n])
+        for n in ("cudatoolkit", "pytorch-cuda", "cuda-version")
+        if n in names
+    }
+    channels = {upstream_channel(r) or r for r in requested}
+    for name, version in pins.items():
+        if not version or not re.match(r"^\d+(\.\d+)?", version):
+            continue
+        cuda = re.match(r"^\d+(\.\d+)?", version).group(0)
+        cuda = cuda if "." in cuda else cuda + ".0"
+        if not host.has_driver:
+            floor = driver_floor(tables, cuda, ctx.facts.driver_os)
+            reason = (
+                f"{name}={version} will not run here: {host.describe()} (it needs driver "
+                f">= {floor}); conda installs it, but PyTorch will see no GPU"
+            )
+            plan.notes.append(f"CUDA: {reason}")
+            plan.cuda = {
+                "framework": "torch",
+                "checked": f"{name}={version}",
+                "reason": reason,
+                "driver": None,
+                "how": host.how,
+                "detection_error": host.error,
+            }
+        if host.has_driver and supports(tables, host, cuda, ctx.facts.driver_os):
+            floor = driver_floor(tables, cuda, ctx.facts.driver_os)
+            reason = f"{name}={version} needs driver >= {floor}; {host.describe()} runs it"
+            plan.notes.append(f"CUDA: {reason}")
+            plan.cuda = {
+                "framework": "torch",
+                "checked": f"{name}={version}",
+                "reason": reason,
+                "driver": host.driver,
+                "driver_cuda": host.cuda,
+                "how": host.how,
+            }
+        if host.has_driver and not supports(tables, host, cuda, ctx.facts.driver_os):
+            if ctx.cuda_mode != "auto":
+                floor = driver_floor(tables, cuda, ctx.facts.driver_os)
+                raise CudaMismatch(
+                    f"{name}={version} needs NVIDIA driver >= {floor}"
+                    f", but this machine has {host.describe()}: conda would install it and "
+                    "PyTorch would fail with 'CUDA driver version is insufficient for CUDA "
+                    "runtime version'",
+                    "Upgrade the driver, or rerun with --cuda auto to get a build this driver "
+                    "runs.",
+                )
+            _replace_conda_pin(name, cuda, positionals, names, ctx, plan, out)
+    if wants_torch and ctx.cuda_mode == "auto" and not pins and "pytorch" in channels:
+        spec = spec_version(names["pytorch"])
+        candidates = [(v, r) for v, r in releases_matching(tables, spec) if r.conda]
+        for release, row in candidates:
+            chosen, skipped = choose_conda_cuda(tables, host, row, release, ctx.facts.driver_os)
+            if chosen:
+                pin = "cudatoolkit" if row.conda == "cudatoolkit" else "pytorch-cuda"
+                out[-1] = [f"{pin}={chosen}"]
+                plan.notes.append(
+                    f"added {pin}={chosen}: the newest CUDA of the pytorch "
+                    f"channel's torch {release} that {host.describe()} runs"
+                )
+                plan.cuda = {
+                    "framework": "torch",
+                    "release": release,
+                    "conda_pin": f"{pin}={chosen}",
+                    "driver": host.driver,
+                    "how": host.how,
+                    "skipped": skipped,
+                }
+                break
+    return out
+
+
+def _replace_conda_pin(
+    name: str,
+    cuda: str,
+    positionals: list[tuple[int, str]],
+    names: dict[str, str],
+    ctx: Context,
+    plan: Plan,
+    out: dict,
+) -> None:
+    """--cuda auto: swap an unrunnable cudatoolkit/pytorch-cuda pin for one that runs."""
+    tables, host = ctx.facts.tables, ctx.facts.host
+    assert tables is not None and host is not None
+    kind = "cudatoolkit" if name == "cudatoolkit" else "pytorch-cuda"
+    torch_spec = spec_version(names["pytorch"]) if "pytorch" in names else None
+    for release, row in releases_matching(tables, torch_spec):
+        if row.conda != kind:
+            continue
+        chosen, _ = choose_conda_cuda(tables, host, row, release, ctx.facts.driver_os)
+        if not chosen:
+            continue
+        for i, token in positionals:
+            if spec_name(token) == name:
+                out[i] = f"{name}={chosen}"
+            elif spec_name(token) == "pytorch" and torch_spec is None:
+                out[i] = (
+                    token.split("::")[0] + "::" + f"pytorch={release}"
+                    if "::" in token
+                    else f"pytorch={release}"
+                )
+        plan.notes.append(
+            f"{name}={cuda} replaced by {name}={chosen} (--cuda auto): CUDA {cuda} "
+            f"needs driver >= {driver_floor(tables, cuda, ctx.facts.driver_os)} and this machine "
+            f"has {host.describe()}; torch {release} is the newest pytorch-channel "
+            "release with a build it runs"
+        )
+        plan.cuda = {
+            "framework": "torch",
+            "release": release,
+            "conda_pin": f"{name}={chosen}",
+            "replaced": f"{name}={cuda}",
+            "driver": host.driver,
+            "how": host.how,
+        }
+        return
+    raise CudaMismatch(
+        f"no {kind} build of PyTorch runs on {host.describe()}",
+        "Use --cuda cpu for the CPU build, or upgrade the NVIDIA driver.",
+    )
+
+
+def _yaml_list(text: str, key: str) -> list[str]:
+    """The items of a top-level ``key:`` list in an environment.yml (block style)."""
+    items, inside = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not line.startswith((" ", "\t", "-")) and stripped:
+            inside = stripped.split("#")[0].strip() == f"{key}:"
+            continue
+        if inside and stripped.startswith("- "):
+            value = stripped[2:].split(" #")[0].strip().strip("'\"")
+            if value and not value.endswith(":"):
+                items.append(value)
+    return items
+
+
+def _rewrite_spec_file(text: str, url_for: Mapping[str, str]) -> str:
+    """A conda --file spec list with each ``channel::pkg`` pointing at the channel's mirror."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        spec = line.strip()
+        if "::" in spec and not spec.startswith("#"):
+            chan = spec.split("::", 1)[0]
+            name = upstream_channel(chan) or chan
+            if name in url_for:
+                line = line.replace(f"{chan}::", f"{url_for[name]}::", 1)
+        out.append(line)
+    return "".join(out)
+
+
+def _rewrite_env_yaml(text: str, url_for: Mapping[str, str]) -> str:
+    """The same environment.yml with each channel, and each ``channel::pkg`` dependency,
+    pointing at the channel's mirror. Comments and everything else are kept."""
+    out, section = [], None
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped and not line.startswith((" ", "\t", "-")):
+            section = stripped.split("#")[0].strip()
+            out.append(line)
+            continue
+        if section in ("channels:", "dependencies:") and stripped.startswith("- "):
+            item = stripped[2:].split(" #")[0].strip().strip("'\"")
+            if section == "channels:":
+                key = upstream_channel(item) or item
+                if key in url_for:
+                    line = line.replace(item, url_for[key], 1)
+            elif "::" in item:
+                chan = item.split("::", 1)[0]
+                name = upstream_channel(chan) or chan
+                if name in url_for:
+                    line = line.replace(f"{chan}::", f"{url_for[name]}::", 1)
+        out.append(line)
+    return "".join(out)
+
+
+def _condarc_channels_through_env(implicit: list[str], ctx: Context, plan: Plan) -> None:
+    """``defaults`` through CONDA_DEFAULT_CHANNELS, named channels through CONDA_CHANNEL_ALIAS
+    (when one mirror serves them all as <alias>/<name>); what cannot be sent is said."""
+    if not implicit:
+        return
+    windows = ctx.facts.os == "windows"
+    environ = ctx.facts.environ
+    named: list[str] = []
+    for channel in implicit:
+        if "://" in channel:
+            continue  # a URL in the condarc is used as it is
+        if channel != "defaults":
+            named.append(channel)
+            continue
+        urls = []
+        for part in ctx.facts.catalog.expand_channel("defaults", windows=windows):
+            mirror, url = choose_channel(ctx, part)
+            if mirror is None or url is None or mirror.upstream:
+                urls = []
+                break
+            urls.append(url)
+            plan.mirrors[f"conda:{part}"] = {"mirror": mirror.id, "url": url}
+        if urls and "CONDA_DEFAULT_CHANNELS" not in environ:
+            plan.env["CONDA_DEFAULT_CHANNELS"] = ",".join(urls)
+            plan.notes.append(
+                "conda adds defaults by itself (.condarc); CONDA_DEFAULT_CHANNELS sends it "
+                "to " + ", ".join(urls)
+            )
+    aliases = set()
+    for channel in named:
+        mirror, url = choose_channel(ctx, channel)
+        if mirror is None or url is None or mirror.upstream or not url.endswith("/" + channel):
+            aliases.add(None)
+            continue
+        aliases.add(url[: -len(channel) - 1])
+        plan.mirrors[f"conda:{channel}"] = {"mirror": mirror.id, "url": url}
+    if named and len(aliases) == 1 and None not in aliases and "CONDA_CHANNEL_ALIAS" not in environ:
+        alias = aliases.pop()
+        plan.env["CONDA_CHANNEL_ALIAS"] = str(alias)
+        plan.notes.append(
+            f"conda adds {', '.join(named)} by itself (.condarc); CONDA_CHANNEL_ALIAS={alias} "
+            "sends it to the mirror"
+        )
+    elif named:
+        plan.notes.append(
+            f"conda adds {', '.join(named)} by itself (.condarc) and conda env create cannot "
+            "be told otherwise; no one mirror serves them all under one prefix, so they stay "
+            "where your .condarc points"
+        )
+
+
+def _env_pip_section(text: str, ctx: Context, plan: Plan) -> None:
+    """conda env create runs pip for a ``- pip:`` list: point that pip at the PyPI mirror."""
+    if not re.search(r"^\s*-\s*pip\s*:", text, re.M) or ctx.facts.environ.get("PIP_INDEX_URL"):
+        return
+    mirror = pypi_mirror(ctx)
+    if mirror is None or mirror.pypi is None or mirror.upstream:
+        return
+    plan.env["PIP_INDEX_URL"] = mirror.pypi.simple
+    plan.mirrors["pypi"] = {"mirror": mirror.id, "url": mirror.pypi.simple}
+    plan.notes.append(
+        f"the environment's pip: section installs through PIP_INDEX_URL={mirror.pypi.simple} "
+        f"({why_chosen(ctx, 'pypi', mirror)})"
+    )
+
+
+def _add_nvidia(
+    positionals: list[tuple[int, str]],
+    file_specs: list[str],
+    cuda_args: dict,
+    routed: dict[int, str],
+    requested: list[str],
+    ctx: Context,
+    plan: Plan,
+) -> None:
+    """The pytorch channel's pytorch-cuda depends on the nvidia channel's CUDA packages
+    (cuda-runtime, cuda-libraries, ...): a command that asks for it without -c nvidia cannot
+    be solved once the channels are listed explicitly, so nvidia is added."""
+    names = {upstream_channel(r) or r for r in requested}
+    if "pytorch" not in names or "nvidia" in names:
+        return
+    tokens = [routed.get(i, cuda_args.get(i, t)) for i, t in positionals]
+    tokens += list(cuda_args.get(-1, [])) + file_specs
+    if not any(spec_name(t) == "pytorch-cuda" for t in tokens if isinstance(t, str)):
+        return
+    at = next(i for i, r in enumerate(requested) if (upstream_channel(r) or r) == "pytorch")
+    requested.insert(at + 1, "nvidia")
+    plan.notes.append(
+        "added the nvidia channel after pytorch: pytorch-cuda depends on its CUDA packages "
+        "(PyTorch's own instructions use -c pytorch -c nvidia)"
+    )

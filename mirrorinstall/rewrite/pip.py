@@ -1,0 +1,652 @@
+"""Rewriting pip/uv commands (indexes, find-links, requirement files, the torch CUDA variant,
+names across the two worlds, TensorFlow). Pure. See ``rewrite`` for the inputs and the
+plan."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from mirrorinstall.bench.pages import wheel_fits
+from mirrorinstall.core.argv import Command, Option, scan
+from mirrorinstall.core.catalog import Mirror
+from mirrorinstall.core.errors import UsageError
+from mirrorinstall.cuda.choose import (
+    CudaChoice,
+    CudaMismatch,
+    choose_torch,
+    driver_floor,
+    supports,
+    variant_cuda,
+)
+from mirrorinstall.rewrite.common import (
+    Context,
+    Plan,
+    pypi_mirror,
+    ranked,
+    spec_name,
+    torch_mirror,
+    why_chosen,
+)
+
+# ------------------------------------------------------------------ pip / uv
+
+_PYTORCH_HOSTS = ("download.pytorch.org", "download-r2.pytorch.org")
+
+_PIP_VALUED = {
+    "-i": "--index-url",
+    "--index-url": "--index-url",
+    "--extra-index-url": "--extra-index-url",
+    "-f": "--find-links",
+    "--find-links": "--find-links",
+    "--trusted-host": "--trusted-host",
+    "-r": "--requirement",
+    "--requirement": "--requirement",
+    "--index": "--index",
+    "--default-index": "--default-index",
+}
+_PIP_OTHER = (
+    "-c",
+    "--constraint",
+    "--python",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--report",
+    "--log",
+    "--cache-dir",
+    "--src",
+    "-e",
+    "--editable",
+    "--upgrade-strategy",
+    "--progress-bar",
+    "--only-binary",
+    "--no-binary",
+    "-C",
+    "--config-settings",
+    "--timeout",
+    "--retries",
+    "--proxy",
+    "--cert",
+    "--client-cert",
+    "--exists-action",
+    "--index-strategy",
+    "-p",
+    "--keyring-provider",
+    "--resolution",
+    "--prerelease",
+)
+
+
+def _is_pypi(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
+
+
+def _torch_variant_of(url: str) -> tuple[str, str] | None:
+    """``https://download.pytorch.org/whl/cu121`` -> ("cu121", "") ; torch_stable pages too."""
+    parts = urlsplit(url)
+    if parts.hostname not in _PYTORCH_HOSTS:
+        return None
+    path = [p for p in parts.path.split("/") if p]
+    if not path or path[0] != "whl":
+        return None
+    rest = path[1:]
+    if rest and rest[-1].endswith(".html"):
+        return (rest[0] if len(rest) == 2 else "", rest[-1])
+    return (rest[0] if rest else "", "")
+
+
+def _torch_source(mirror: Mirror, variant: str) -> list[str]:
+    wheels = mirror.pytorch
+    assert wheels is not None
+    if wheels.layout == "index":
+        return ["--extra-index-url", f"{wheels.base}/{variant}"]
+    return ["--find-links", wheels.variant_url(variant)]
+
+
+@dataclass
+class _State:
+    """What one pip/uv rewrite shares between its steps."""
+
+    uv: bool
+    pypi: Mirror | None
+    routes: dict[tuple[str, bool], _TorchRoute] = field(default_factory=dict)
+    pins: dict[str, str] = field(default_factory=dict)  # requirement text -> pinned
+    variants: list[str] = field(default_factory=list)  # variants the command's indexes name
+
+
+@dataclass
+class _TorchRoute:
+    """Where one PyTorch variant index goes: a mirror (pins for a flat one), or nowhere."""
+
+    mirror: Mirror | None
+    pins: dict[str, str] = field(default_factory=dict)
+    why_not: str | None = None
+
+
+def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
+    uv = cmd.tool == "uv"
+    found = scan(cmd.args, _PIP_VALUED, ("--no-index",), _PIP_OTHER)
+    plan = Plan(argv=[])
+    notes = plan.notes
+    state = _State(uv=uv, pypi=pypi_mirror(ctx))
+    pypi = state.pypi
+    replace: dict[int, list[str]] = {}
+    for i, token in found.positionals:
+        if spec_name(token) == "pytorch":
+            replace[i] = ["torch" + token[len("pytorch") :]]
+            notes.append(
+                "pytorch -> torch (the PyPI name; 'pytorch' on PyPI is a placeholder that fails)"
+            )
+    _route_torch_indexes(cmd, found, ctx, state, replace)
+    has_index = any(o.name in ("--index-url", "--default-index") for o in found.options)
+    torch_options: dict[int, str] = {}  # arg index -> the CUDA variant that option names
+    for opt in found.options:
+        before = len(state.variants)
+        new = _rewrite_index_option(opt, ctx, plan, state)
+        if len(state.variants) > before:
+            torch_options[opt.index] = state.variants[-1]
+        if new is not None:
+            replace[opt.index] = new
+            for k in range(opt.index + 1, opt.index + opt.count):
+                replace[k] = []
+        elif opt.index in torch_options:
+            replace[opt.index] = list(cmd.args[opt.index : opt.index + opt.count])
+            for k in range(opt.index + 1, opt.index + opt.count):
+                replace[k] = []
+    for i, token in found.positionals:
+        current = (replace.get(i) or [token])[0]
+        if current in state.pins:
+            replace[i] = [state.pins[current]]
+    env_index = None
+    for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL") if uv else ("PIP_INDEX_URL",):
+        if ctx.facts.environ.get(var):
+            env_index = var
+            value = ctx.facts.environ[var]
+            if _is_pypi(value) and pypi and pypi.pypi:
+                plan.env[var] = pypi.pypi.simple
+                notes.append(
+                    f"{var}: pypi.org -> {pypi.pypi.simple} ({why_chosen(ctx, 'pypi', pypi)})"
+                )
+            has_index = True
+    if not has_index and "--no-index" not in found.flags and pypi and pypi.pypi:
+        flag = "--default-index" if uv else "--index-url"
+        replace.setdefault(-1, []).extend([flag, pypi.pypi.simple])
+        notes.append(f"PyPI -> {pypi.pypi.simple} ({why_chosen(ctx, 'pypi', pypi)})")
+        plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
+    elif env_index is None and pypi and pypi.pypi and "pypi" not in plan.mirrors:
+        plan.mirrors["pypi"] = {"mirror": None, "url": None}
+    _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options)
+    out = list(cmd.head)
+    for i, token in enumerate(cmd.args):
+        out += replace.get(i, [token])
+    out += replace.get(-1, [])
+    plan.argv = out
+    return plan
+
+
+def _index_url_of(opt: Option) -> str:
+    """The URL an index option names (uv's ``--index name=url`` included)."""
+    if opt.name == "--index" and "=" in opt.value and "://" in opt.value.split("=", 1)[1]:
+        return opt.value.split("=", 1)[1]
+    return opt.value
+
+
+def _exclusive(opt_name: str, uv: bool) -> bool:
+    """Is a torch index the only source of the torch family? pip: when it is the primary
+    index; uv: always (its first-index strategy takes a package from the first index that
+    has it, and extra indexes come first)."""
+    return uv or opt_name in ("--index-url", "--default-index")
+
+
+def _requirement_texts(cmd: Command, found: Any, ctx: Context, replace: dict) -> list[str]:
+    """Requirements given on the command line and in its -r files (as written)."""
+    texts = [
+        (replace.get(i) or [tok])[0] for i, tok in found.positionals if not tok.startswith("-")
+    ]
+    for opt in found.options:
+        if opt.name == "--requirement":
+            for line in ctx.facts.files.get(opt.value, "").splitlines():
+                stripped = line.split(" #")[0].strip()
+                if stripped and not stripped.startswith(("#", "-")):
+                    texts.append(stripped)
+    return texts
+
+
+def _torch_refs(found: Any, ctx: Context) -> list[tuple[str, str]]:
+    """(option name, URL) of every index-ish option, on the command line and in -r files."""
+    refs = []
+    for opt in found.options:
+        if opt.name == "--requirement":
+            for line in ctx.facts.files.get(opt.value, "").splitlines():
+                parts = line.strip().split(None, 1)
+                if parts and parts[0].split("=")[0] in _PIP_VALUED:
+                    name, eq, inline = parts[0].partition("=")
+                    value = inline if eq else (parts[1] if len(parts) > 1 else "")
+                    refs.append((_PIP_VALUED[name], value))
+        else:
+            refs.append((opt.name, _index_url_of(opt)))
+    return refs
+
+
+def _route_torch_indexes(
+    cmd: Command, found: Any, ctx: Context, state: _State, replace: dict
+) -> None:
+    """Choose a mirror for every PyTorch variant index the command names, best ranked first;
+    a flat (find-links) copy of an index that was the only source needs exact pins."""
+    requirements = _requirement_texts(cmd, found, ctx, replace)
+    for name, url in _torch_refs(found, ctx):
+        ref = _torch_variant_of(url)
+        if ref is None or not ref[0]:
+            continue
+        variant, exclusive = ref[0], _exclusive(name, state.uv)
+        if (variant, exclusive) in state.routes:
+            continue
+        route = _TorchRoute(None, why_not="no enabled mirror carries PyTorch wheels")
+        reasons = []
+        for mirror in ranked(ctx, "pytorch"):
+            wheels = mirror.pytorch
+            if wheels is None:
+                continue
+            if wheels.layout == "index" or not exclusive:
+                route = _TorchRoute(mirror, why_not="; ".join(reasons) or None)
+                break
+            pins = _flat_pins(mirror, variant, requirements, ctx)
+            if isinstance(pins, dict):
+                route = _TorchRoute(mirror, pins)
+                break
+            reasons.append(f"mirror {mirror.id}: {pins}")
+        if route.mirror is None and reasons:
+            route.why_not = "; ".join(reasons)
+        state.routes[(variant, exclusive)] = route
+        state.pins.update(route.pins)
+
+
+def _flat_pins(mirror: Mirror, variant: str, requirements: list[str], ctx: Context):
+    """Pins that make a flat copy give what the variant index gives, or why it cannot."""
+    from mirrorinstall.rewrite.torchpin import family_pins
+
+    if ctx.cuda_mode == "auto" and any(spec_name(r) == "torch" for r in requirements):
+        return {}  # --cuda auto pins torch itself, to the build it chooses
+    listing = ctx.facts.wheels(mirror.id, variant) if ctx.facts.wheels else None
+    if listing is None or ctx.facts.python is None:
+        return (
+            "its listing could not be read, so an exact pin that keeps what the index "
+            "would give cannot be made"
+        )
+    return family_pins(
+        requirements,
+        listing,
+        variant,
+        python=ctx.facts.python,
+        platform=ctx.facts.platform,
+        tables=ctx.facts.tables,
+    )
+
+
+def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) -> list[str] | None:
+    """New tokens for one index-ish option, or None to keep it."""
+    notes = plan.notes
+    pypi, uv = state.pypi, state.uv
+    if opt.name == "--requirement":
+        text = ctx.facts.files.get(opt.value)
+        if text is None:
+            raise UsageError(f"cannot read the requirements file {opt.value}", "Check the path.")
+        new_text = _rewrite_requirements(text, ctx, plan, state)
+        if new_text == text:
+            return None
+        path = ctx.facts.copy_path(opt.value)
+        plan.writes[path] = new_text
+        notes.append(f"{opt.value}: index options and pins rewritten in a copy, {path}")
+        return opt.same_form(path)
+    if opt.name not in (
+        "--index-url",
+        "--extra-index-url",
+        "--find-links",
+        "--index",
+        "--default-index",
+    ):
+        return None
+    url = _index_url_of(opt)
+    if _is_pypi(url) and pypi and pypi.pypi:
+        new = opt.value.replace(url, pypi.pypi.simple)
+        notes.append(f"{opt.name} {url} -> {pypi.pypi.simple} ({why_chosen(ctx, 'pypi', pypi)})")
+        plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
+        return opt.same_form(new)
+    torch_ref = _torch_variant_of(url)
+    if torch_ref is None:
+        return None
+    variant, page = torch_ref
+    if not variant:
+        return _torch_page(url, page, ctx, plan)
+    state.variants.append(variant)
+    exclusive = _exclusive(opt.name, uv)
+    route = state.routes.get((variant, exclusive))
+    if route is None or route.mirror is None or route.mirror.pytorch is None:
+        why = route.why_not if route is not None else "no enabled mirror carries it"
+        notes.append(f"{url}: left on the official host ({why})")
+        return None
+    mirror, wheels = route.mirror, route.mirror.pytorch
+    plan.mirrors["pytorch"] = {"mirror": mirror.id, "layout": wheels.layout, "base": wheels.base}
+    chosen = why_chosen(ctx, "pytorch", mirror)
+    if mirror.upstream and wheels.layout == "index" and f"{wheels.base}/{variant}" == url:
+        notes.append(f"{url}: left on the official host ({route.why_not or chosen})")
+        return None
+    if wheels.layout == "index":
+        # the same role as the original (a copy of download.pytorch.org/whl, dependencies
+        # included), so pip and uv resolve exactly as they would have
+        new_url = f"{wheels.base}/{variant}"
+        notes.append(f"{url} -> {new_url} ({chosen}; same role: {opt.spelled or opt.name})")
+        return opt.same_form(opt.value.replace(url, new_url))
+    flat = wheels.variant_url(variant)
+    tokens: list[str] = []
+    if opt.name in ("--index-url", "--default-index") and pypi and pypi.pypi:
+        tokens += [opt.spelled or opt.name, pypi.pypi.simple]
+        plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
+        notes.append(f"dependencies from the PyPI mirror {pypi.id} ({pypi.pypi.simple})")
+    tokens += ["--find-links", flat]
+    notes.append(f"{url} -> --find-links {flat} ({chosen}; a flat copy of the wheels)")
+    if route.pins:
+        notes.append(
+            "pinned to the builds the variant index gives, read from the mirror's listing (a "
+            "flat copy beside PyPI would otherwise let pip take PyPI's newest): "
+            + ", ".join(f"{old} -> {new}" for old, new in route.pins.items())
+        )
+    return tokens
+
+
+def _torch_page(url: str, page: str, ctx: Context, plan: Plan) -> list[str] | None:
+    """A variant-less PyTorch page (torch_stable.html): a mirror with the same page, or kept."""
+    torch = torch_mirror(ctx)
+    if torch is None or torch.pytorch is None:
+        plan.notes.append(
+            f"{url}: no enabled mirror carries PyTorch wheels; left on the official host"
+        )
+        return None
+    wheels = torch.pytorch
+    if wheels.layout == "find-links" and wheels.listing == page:
+        new = f"{wheels.base}/{page}"
+        plan.mirrors["pytorch"] = {"mirror": torch.id, "layout": wheels.layout, "base": wheels.base}
+        plan.notes.append(f"{url} -> {new} ({why_chosen(ctx, 'pytorch', torch)})")
+        return ["--find-links", new]
+    plan.notes.append(
+        f"{url}: names no CUDA variant, and mirror {torch.id} lists wheels per "
+        "variant; left on the official host (add a variant, e.g. /whl/cu121)"
+    )
+    return None
+
+
+def _rewrite_requirements(text: str, ctx: Context, plan: Plan, state: _State) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        parts = stripped.split(None, 1)
+        if parts and parts[0].split("=")[0] in _PIP_VALUED and parts[0].startswith("-"):
+            name, eq, inline = parts[0].partition("=")
+            value = inline if eq else (parts[1] if len(parts) > 1 else "")
+            if name in ("-r", "--requirement"):
+                out.append(line)
+                continue
+            opt = Option(_PIP_VALUED[name], value, 0, 2, name)
+            new = _rewrite_index_option(opt, ctx, plan, state)
+            if new is not None:
+                pairs = [f"{new[k]} {new[k + 1]}" for k in range(0, len(new) - 1, 2)]
+                out.append("\n".join(pairs) + "\n")
+                continue
+        requirement = line.split(" #")[0].strip()
+        if requirement in state.pins:
+            line = line.replace(requirement, state.pins[requirement], 1)
+        out.append(line)
+    return "".join(out)
+
+
+def _pip_cuda(
+    cmd: Command,
+    found: Any,
+    ctx: Context,
+    plan: Plan,
+    replace: dict[int, list[str]],
+    torch: Mirror | None,
+    uv: bool,
+    explicit: dict[int, str],
+) -> None:
+    """Names across the two worlds, and the torch CUDA variant (checked, or chosen)."""
+    tables, host = ctx.facts.tables, ctx.facts.host
+    requirements = {i: tok for i, tok in found.positionals}
+    torch_at = None
+    for i, token in requirements.items():
+        name = spec_name((replace.get(i) or [token])[0])
+        if name == "tensorflow-gpu":
+            _tensorflow_gpu(i, token, ctx, plan, replace)
+        if name == "tensorflow" or name == "tensorflow-gpu":
+            _tensorflow_cuda(i, ctx, plan, replace, requirements)
+        if name == "torch":
+            torch_at = i
+    if torch_at is None or tables is None or host is None:
+        return
+    for variant in explicit.values():
+        cuda = variant_cuda(variant)
+        if (
+            cuda
+            and host.has_driver
+            and not supports(tables, host, cuda, ctx.facts.driver_os)
+            and ctx.cuda_mode != "auto"
+        ):
+            floor = driver_floor(tables, cuda, ctx.facts.driver_os)
+            raise CudaMismatch(
+                f"the {variant} wheels need NVIDIA driver >= {floor}"
+                f", but this machine has {host.describe()}",
+                "Upgrade the driver, or rerun with --cuda auto to pick a build this driver runs.",
+            )
+    if ctx.cuda_mode == "keep":
+        return
+    token = (replace.get(torch_at) or [requirements[torch_at]])[0]
+    spec = token[len(spec_name(token)) :].strip() or None
+    exclude: dict[str, str] = {}
+    for _ in range(8):  # each round rules out one variant the mirror lacks
+        choice = choose_torch(
+            tables,
+            host,
+            spec=_pip_spec(spec),
+            os=ctx.facts.driver_os,
+            python=ctx.facts.python,
+            want=ctx.cuda_mode,
+            exclude=exclude,
+        )
+        if choice.variant == "cpu" and ctx.cuda_mode == "auto" and exclude:
+            break
+        mirror = torch.id if torch is not None and torch.pytorch is not None else None
+        missing = wheel_missing(ctx, mirror, choice.variant, choice.release) if mirror else None
+        if missing is None or ctx.cuda_mode not in ("auto",) or choice.variant == "cpu":
+            if missing:
+                plan.notes.append(f"CUDA: {missing}")
+            break
+        exclude[choice.variant] = missing
+    _apply_torch_choice(choice, requirements, ctx, plan, replace, torch, uv, explicit)
+
+
+def wheel_missing(ctx: Context, mirror_id: str, variant: str, release: str) -> str | None:
+    """None if the mirror lists a torch ``release`` wheel of ``variant`` for this Python and
+    platform (or its listing could not be read), else why not."""
+    names = ctx.facts.wheels(mirror_id, variant) if ctx.facts.wheels else None
+    python = ctx.facts.python
+    if names is None or python is None:
+        return None
+    wanted = {f"{release}+{variant}", release} if variant == "cpu" else {f"{release}+{variant}"}
+    for name in names:
+        parts = name.split("-")
+        if (
+            len(parts) >= 2
+            and parts[0] == "torch"
+            and parts[1] in wanted
+            and wheel_fits(name, python, ctx.facts.platform)
+        ):
+            return None
+    return (
+        f"mirror {mirror_id} lists no torch {release}+{variant} wheel for Python "
+        f"{python} on {ctx.facts.platform}"
+    )
+
+
+def _pip_spec(spec: str | None) -> str | None:
+    if not spec:
+        return None
+    spec = spec.split(";")[0].strip()
+    return re.sub(r"\+[A-Za-z0-9.]+", "", spec) or None
+
+
+def _apply_torch_choice(
+    choice: CudaChoice,
+    requirements: dict[int, str],
+    ctx: Context,
+    plan: Plan,
+    replace: dict[int, list[str]],
+    torch: Mirror | None,
+    uv: bool,
+    explicit: dict[int, str],
+) -> None:
+    host = ctx.facts.host
+    assert host is not None
+    plan.cuda = {
+        "framework": "torch",
+        "release": choice.release,
+        "variant": choice.variant,
+        "cuda": choice.cuda,
+        "reason": choice.reason,
+        "notes": list(choice.notes),
+        "driver": host.driver,
+        "driver_cuda": host.cuda,
+        "how": host.how,
+        "gpus": [{"name": g.name, "cc": g.cc} for g in host.gpus],
+        "detection_error": host.error,
+    }
+    plan.notes.append(f"CUDA: {choice.reason}")
+    plan.notes += [f"CUDA: {n}" for n in choice.notes]
+    versions = {
+        "torch": f"{choice.release}+{choice.variant}",
+        "torchvision": f"{choice.torchvision}+{choice.variant}" if choice.torchvision else None,
+    }
+    for i, token in requirements.items():
+        current = (replace.get(i) or [token])[0]
+        name = spec_name(current)
+        if versions.get(name):
+            marker = current.split(";", 1)[1] if ";" in current else None
+            extras = re.match(r"^[A-Za-z0-9_.\-]+(\[[^\]]*\])?", current).group(1) or ""
+            new = f"{name}{extras}=={versions[name]}" + (f"; {marker.strip()}" if marker else "")
+            if new != current:
+                replace[i] = [new]
+                plan.notes.append(f"{current} -> {new}")
+    if explicit:
+        for index, old in explicit.items():
+            if old == choice.variant:
+                continue
+            replace[index] = [
+                re.sub(rf"/{re.escape(old)}(?=/|$)", f"/{choice.variant}", t)
+                for t in replace[index]
+            ]
+            plan.notes.append(
+                f"{old} index replaced by {choice.variant} ({ctx.cuda_mode} CUDA choice)"
+            )
+        return
+    if torch is None or torch.pytorch is None:
+        plan.notes.append(
+            f"no enabled mirror carries PyTorch wheels; {choice.variant} wheels "
+            "come from https://download.pytorch.org/whl"
+        )
+        replace.setdefault(-1, []).extend(
+            ["--extra-index-url", f"https://download.pytorch.org/whl/{choice.variant}"]
+        )
+        return
+    tokens = _torch_source(torch, choice.variant)
+    replace.setdefault(-1, []).extend(tokens)
+    plan.mirrors["pytorch"] = {
+        "mirror": torch.id,
+        "layout": torch.pytorch.layout,
+        "base": torch.pytorch.base,
+    }
+    plan.notes.append(
+        f"{choice.variant} wheels from {tokens[-1]} (mirror {torch.id}, "
+        f"{torch.pytorch.layout} layout)"
+    )
+
+
+def _tensorflow_cuda(
+    i: int, ctx: Context, plan: Plan, replace: dict[int, list[str]], requirements: dict[int, str]
+) -> None:
+    """TensorFlow's tested CUDA against the driver: a note, an error for an unrunnable pin, or
+    (--cuda auto) a pin to the newest release this driver runs."""
+    from mirrorinstall.cuda.choose import choose_tensorflow
+
+    tables, host = ctx.facts.tables, ctx.facts.host
+    if tables is None or host is None or not host.has_driver or ctx.cuda_mode == "cpu":
+        return
+    current = (replace.get(i) or [requirements[i]])[0]
+    extras = re.match(r"^[A-Za-z0-9_.\-]+(\[[^\]]*\])?", current).group(1) or ""
+    spec = current.split(";")[0][len(spec_name(current)) + len(extras) :].strip() or None
+    choice = choose_tensorflow(
+        tables, host, spec=spec, os=ctx.facts.driver_os, python=ctx.facts.python
+    )
+    if choice is None:
+        return
+    plan.cuda = {
+        **(plan.cuda or {}),
+        "tensorflow": {
+            "version": choice.version,
+            "cuda": choice.cuda,
+            "cudnn": choice.cudnn,
+            "runnable": choice.runnable,
+            "reason": choice.reason,
+            "driver": host.driver,
+            "how": host.how,
+        },
+    }
+    plan.notes.append(f"CUDA: {choice.reason}")
+    pinned = spec is not None and spec.startswith("==")
+    name = spec_name(current)
+    if pinned and not choice.runnable:
+        best = choose_tensorflow(tables, host, os=ctx.facts.driver_os, python=ctx.facts.python)
+        if ctx.cuda_mode != "auto" or best is None or not best.runnable:
+            raise CudaMismatch(
+                f"{current} was built for CUDA {choice.cuda}, which {host.describe()} cannot "
+                "run: its GPU would fail with 'CUDA driver version is insufficient for CUDA "
+                "runtime version'",
+                "Upgrade the driver, or use --cuda auto for the newest TensorFlow it runs.",
+            )
+        choice = best
+    elif not choice.runnable or ctx.cuda_mode != "auto" or pinned:
+        return
+    if ctx.cuda_mode == "auto":
+        new = f"{name}{extras}=={choice.version}"
+        if new != current:
+            replace[i] = [new]
+            plan.notes.append(f"{current} -> {new} (--cuda auto: {choice.reason})")
+
+
+def _tensorflow_gpu(
+    i: int, token: str, ctx: Context, plan: Plan, replace: dict[int, list[str]]
+) -> None:
+    """tensorflow-gpu has been an empty, failing package on PyPI since Dec 2022."""
+    windows_last = ctx.facts.tables.tf_windows_last_gpu if ctx.facts.tables else "2.10"
+    if ctx.facts.os == "windows":
+        upper = f"{windows_last.split('.')[0]}.{int(windows_last.split('.')[1]) + 1}"
+        replace[i] = [f"tensorflow<{upper}"]
+        plan.notes.append(
+            f"tensorflow-gpu -> tensorflow<{upper}: {windows_last} is the last TensorFlow with GPU "
+            "support on native Windows; it also needs conda install -c conda-forge "
+            "cudatoolkit=11.2 cudnn=8.1 (or use WSL2 for newer releases)"
+        )
+    else:
+        replace[i] = ["tensorflow[and-cuda]"]
+        plan.notes.append(
+            "tensorflow-gpu -> tensorflow[and-cuda]: tensorflow-gpu is an empty "
+            "package that fails since Dec 2022; the and-cuda extra brings the CUDA "
+            "libraries as wheels"
+        )

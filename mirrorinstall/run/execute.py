@@ -1,0 +1,351 @@
+"""Install through the fastest mirrors, and fall back when a mirror fails.
+[edge: orchestration of process, network, disk]
+
+Flow: gather the facts once (``context.gather``: ranking, driver, files, conda's channels)
+-> plan (the same rewrite ``minstall rewrite`` prints: the best mirror *per kind*) -> run the
+installer (``runner``) -> read a failure (``classify``). A mirror's fault drops that mirror
+for the kind that failed (``fallback``) and the rewrite runs again over the same facts, up to
+``--max-attempts`` (the last attempt goes to the official host); a fault of the request
+itself (not found anywhere, unsatisfiable) or one minstall cannot read fails at once with the
+installer's own message and exit code.
+
+Output: the installer's stdout goes to stdout and its stderr to stderr. With minstall's
+``--json`` stdout carries minstall's events alone (the installer's output goes to stderr);
+with conda's own ``--json`` stdout carries conda's document of the final attempt alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mirrorinstall.context.facts import Ranking
+from mirrorinstall.core.argv import Command, parse_command
+from mirrorinstall.core.defaults import QUICK_TIMEOUT_S
+from mirrorinstall.core.settings import Session
+from mirrorinstall.rewrite import Context, Plan
+from mirrorinstall.run.classify import DECLINED, MISSING, OK, Verdict, classify
+from mirrorinstall.run.fallback import (
+    Route,
+    blame,
+    describe_route,
+    next_ranking,
+    routes,
+    upstream_blamed,
+)
+from mirrorinstall.run.timeouts import child_timeouts
+
+CHILD_JSON_LIMIT = 64 * 1024 * 1024  # conda's --json document is held until we know it is final
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    yes: bool = False
+    json_events: bool = False
+    max_attempts: int = 3
+    cuda_mode: str = "keep"
+    platform: str | None = None
+    mirror_id: str | None = None
+    verify: str | None = None  # "torch" / "tensorflow": run minstall verify afterwards
+    verify_target: dict[str, str | None] = field(default_factory=dict)  # name/prefix/python
+    heartbeat_s: float = 30.0
+    timeout_s: float = QUICK_TIMEOUT_S
+    emit: Callable[[str], None] = field(
+        default=lambda line: print(line, file=sys.stderr, flush=True)
+    )
+
+
+class Events:
+    """Progress for people (stderr lines) or for programs (one JSON object per line, stdout)."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+
+    def __call__(self, event: str, text: str, **data: Any) -> None:
+        if self.opts.json_events:
+            print(json.dumps({"event": event, **data}), flush=True)
+        else:
+            self.opts.emit(f"minstall: {text}")
+
+
+class _Bounded(io.BytesIO):
+    """Holds a child's stdout until the attempt is known to be the last one (bounded)."""
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.tell() + len(data) > CHILD_JSON_LIMIT:
+            return len(data)  # beyond the limit: dropped (the tail still has the end)
+        return super().write(data)
+
+
+def _with_flag(argv: list[str], cmd: Command, flag: str, *aliases: str) -> list[str]:
+    if any(a in argv for a in (flag, *aliases)):
+        return argv
+    return [*argv[: len(cmd.head)], flag, *argv[len(cmd.head) :]]
+
+
+def _route_summary(plan_routes: list[Route], ranking: Ranking, ctx: Context) -> str:
+    catalog = ctx.facts.catalog
+    return "; ".join(describe_route(r, ranking, catalog) for r in plan_routes) or (
+        "nothing to route (no index or channel)"
+    )
+
+
+def _mirror_ids(plan_routes: list[Route]) -> list[str]:
+    return list(dict.fromkeys(r.mirror for r in plan_routes if r.mirror))
+
+
+def run_install(session: Session, argv: list[str], opts: Options) -> int:
+    """Run ``argv`` (a conda/pip/uv command) through the mirrors; return the exit code."""
+    from mirrorinstall.context.gather import gather
+    from mirrorinstall.core.engines import require_engine
+    from mirrorinstall.run.planning import make_plan, quote, write_copies
+    from mirrorinstall.run.runner import run_child
+
+    events = Events(opts)
+    cmd = parse_command(argv)
+    facts = gather(
+        session,
+        cmd,
+        cuda_mode=opts.cuda_mode,
+        mirror_id=opts.mirror_id,
+        platform=opts.platform,
+        timeout_s=opts.timeout_s,
+    )
+    environ = session.environ
+    ranking = facts.ranking
+    if not ranking.forced and not ranking.measured(cmd.kinds[0]):
+        from mirrorinstall.core.errors import NoMirrorError
+
+        failed = ranking.failed.get(cmd.kinds[0], {})
+        raise NoMirrorError(
+            f"no mirror can serve {cmd.kinds[0]} right now: every probe failed:\n"
+            + "\n".join(f"  {m} {cmd.kinds[0]}: {why}" for m, why in failed.items()),
+            "Check your network and proxy; 'minstall bench --refresh' measures again, and "
+            "--mirror ID uses one mirror without measuring.",
+        )
+    ctx = Context(facts, opts.cuda_mode)
+    exe = None if opts.dry_run else require_engine(argv[0], environ)
+    ci = not _stdin_is_tty() or environ.get("CI", "").lower() in ("1", "true", "yes")
+    github = environ.get("GITHUB_ACTIONS") == "true"
+    child_json = cmd.family == "conda" and "--json" in cmd.args and not opts.json_events
+    log_dir = Path(tempfile.mkdtemp(prefix="minstall-"))
+    try:
+        plan = make_plan(cmd, ctx)
+        for attempt in range(1, opts.max_attempts + 1):
+            write_copies(plan)
+            child = list(plan.argv)
+            if cmd.family == "conda" and (opts.yes or ci) and not opts.dry_run:
+                child = _with_flag(child, cmd, "-y", "--yes")
+            log_file = None
+            if cmd.tool == "pip" and not any(a.startswith("--log") for a in child):
+                # pip's console cannot tell a blocked mirror from a missing project; its log can
+                log_file = log_dir / f"pip-{attempt}.log"
+                child = [*child[: len(cmd.head)], "--log", str(log_file), *child[len(cmd.head) :]]
+            ranking = ctx.facts.ranking
+            plan_routes = routes(plan.mirrors)
+            why = _route_summary(plan_routes, ranking, ctx)
+            mirrors = _mirror_ids(plan_routes)
+            # short waits on a silent mirror, so the fallback comes soon (run/timeouts.py)
+            child_env = {
+                **plan.env,
+                **child_timeouts(
+                    cmd.tool,
+                    [(r.kind, r.mirror) for r in plan_routes if r.mirror],
+                    ranking,
+                    environ,
+                    child,
+                ),
+            }
+            events(
+                "plan" if attempt == 1 else "attempt",
+                f"attempt {attempt}/{opts.max_attempts}: {why}",
+                attempt=attempt,
+                mirror=mirrors[0] if mirrors else None,
+                mirrors={r.what: r.mirror for r in plan_routes},
+                why=why,
+                argv=child,
+                env=child_env,
+                notes=plan.notes,
+                cuda=plan.cuda,
+            )
+            if not opts.json_events:
+                opts.emit(f"minstall: command: {quote(child, child_env)}")
+                for note in plan.notes:
+                    opts.emit(f"minstall:   {note}")
+            if opts.dry_run:
+                events(
+                    "result",
+                    "dry run: stopping before running anything",
+                    exit_code=0,
+                    dry_run=True,
+                    installed=False,
+                    mirror=mirrors[0] if mirrors else None,
+                )
+                return 0
+            held = _Bounded() if child_json else None
+            result = run_child(
+                [exe or child[0], *child[1:]],
+                env={**environ, **child_env},
+                heartbeat_s=opts.heartbeat_s,
+                github=github,
+                title=f"minstall: {quote(child, child_env)}",
+                use_pty=None if not (opts.json_events or child_json) else False,
+                # --json keeps stdout for events alone; the child's output goes to stderr
+                out=sys.stderr.buffer if opts.json_events else held,
+            )
+            used = ", ".join(mirrors) or "no mirror"
+            if result.interrupted:
+                _release(held)
+                events("result", "interrupted; the child has stopped", exit_code=130, mirror=used)
+                return 130
+            log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
+            verdict = classify(cmd.tool, result.exit_code, result.tail, log)
+            if verdict.kind in (OK, DECLINED):
+                _release(held)
+                done = verdict.kind == OK
+                events(
+                    "result",
+                    f"done in {result.duration_s:.1f} s through {used}"
+                    if done
+                    else f"nothing was installed: {verdict.reason}",
+                    exit_code=result.exit_code,
+                    installed=done,
+                    mirror=mirrors[0] if mirrors else None,
+                    mirrors=mirrors,
+                    reason=None if done else verdict.reason,
+                )
+                if done and opts.verify:
+                    return _verify(environ, opts, events)
+                return result.exit_code
+            following = _next(
+                cmd,
+                ctx,
+                plan,
+                plan_routes,
+                verdict,
+                result.tail + "\n" + log,
+                last=attempt + 1 == opts.max_attempts,
+            )
+            if following is not None and attempt < opts.max_attempts:
+                blamed, ctx, plan = following
+                by_mirror: dict[str | None, list[str]] = {}
+                for r in blamed:
+                    by_mirror.setdefault(r.mirror, []).append(r.what)
+                names = ", ".join(f"{m} ({', '.join(w)})" for m, w in by_mirror.items())
+                events(
+                    "fallback",
+                    f"mirror {names} failed: {verdict.reason}; next: "
+                    + _route_summary(routes(plan.mirrors), ctx.facts.ranking, ctx),
+                    mirror=blamed[0].mirror,
+                    failed=[{"mirror": r.mirror, "kind": r.kind, "what": r.what} for r in blamed],
+                    reason=verdict.reason,
+                    next=_mirror_ids(routes(plan.mirrors)),
+                    exit_code=result.exit_code,
+                    elapsed_s=round(result.duration_s, 1),
+                )
+                continue
+            _release(held)
+            return _fail(events, verdict, result.exit_code, used, attempt, opts, following)
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    return 1  # pragma: no cover - the loop always returns
+
+
+def _next(
+    cmd: Command,
+    ctx: Context,
+    plan: Plan,
+    plan_routes: list[Route],
+    verdict: Verdict,
+    output: str,
+    *,
+    last: bool,
+) -> tuple[list[Route], Context, Plan] | None:
+    """The culprits, the next context and its plan; None when nothing else can be tried."""
+    from mirrorinstall.run.planning import make_plan
+
+    ranking = ctx.facts.ranking
+    if not verdict.retry or ranking.forced:
+        return None
+    blamed = blame(plan_routes, verdict.evidence, output, cmd.kinds[0])
+    if not blamed or upstream_blamed(ctx.facts.catalog, blamed):
+        return None
+    following = ctx.with_ranking(next_ranking(ranking, blamed, last=last))
+    new_plan = make_plan(cmd, following)
+    if (new_plan.argv, new_plan.env) == (plan.argv, plan.env):
+        return None
+    return blamed, following, new_plan
+
+
+def _fail(
+    events: Events,
+    verdict: Verdict,
+    exit_code: int,
+    used: str,
+    attempt: int,
+    opts: Options,
+    following: object,
+) -> int:
+    reason = verdict.reason
+    if verdict.kind == MISSING:
+        reason = "a requested package is not in the channels (on any mirror tried)"
+    elif verdict.retry:
+        reason += (
+            f"; no attempts left (--max-attempts {opts.max_attempts})"
+            if attempt >= opts.max_attempts and following is not None
+            else "; no mirror left to try"
+        )
+    events(
+        "result",
+        f"failed (exit code {exit_code}): {reason}",
+        exit_code=exit_code,
+        installed=False,
+        mirror=used,
+        reason=reason,
+        verdict=verdict.kind,
+    )
+    return exit_code
+
+
+def _release(held: io.BytesIO | None) -> None:
+    """The final attempt's stdout (conda's --json document) goes to stdout."""
+    if held is not None:
+        sys.stdout.buffer.write(held.getvalue())
+        sys.stdout.buffer.flush()
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def _verify(environ: Any, opts: Options, events: Events) -> int:
+    from mirrorinstall.cuda.host import detect_cuda
+    from mirrorinstall.cuda.verify import check
+
+    _, found = check(
+        environ,
+        opts.verify or "torch",
+        **opts.verify_target,
+        driver=detect_cuda(environ).host.driver,
+    )
+    events(
+        "verify",
+        ("verify: OK: " if found.ok else "verify: FAILED: ")
+        + found.message
+        + (f" ({found.cause})" if found.cause else ""),
+        ok=found.ok,
+        message=found.message,
+        cause=found.cause,
+    )
+    return 0 if found.ok else 1

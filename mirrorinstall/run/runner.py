@@ -1,0 +1,235 @@
+"""Run conda/pip/uv as a child, never through a shell, showing its progress live.  [edge: process]
+
+- On a terminal (POSIX) the child gets a pseudo-terminal, so it draws its own progress bars
+  and prompts work; otherwise its output passes through as it comes.
+- Not a terminal (CI): after every ``heartbeat_s`` of silence a heartbeat line (elapsed time,
+  output so far) goes to stderr, so CI does not kill a quiet job; with ``GITHUB_ACTIONS=true``
+  the child's output is folded in a ``::group::``.
+- A bounded tail of the output is kept to classify a failure.
+- Ctrl-C (SIGINT) is passed to the child; minstall waits for it and reports ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from mirrorinstall.core.errors import EngineNotFound
+
+TAIL_BYTES = 256 * 1024
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    tail: str
+    duration_s: float
+    interrupted: bool = False
+
+
+class _Tail:
+    def __init__(self, limit: int) -> None:
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.size = 0
+        self.limit = limit
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.size += len(data)
+        self.total += len(data)
+        while self.size > self.limit and len(self.chunks) > 1:
+            self.size -= len(self.chunks.popleft())
+
+    def text(self) -> str:
+        return b"".join(self.chunks)[-self.limit :].decode("utf-8", errors="replace")
+
+
+def _fmt(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def run_child(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    use_pty: bool | None = None,
+    heartbeat_s: float = 30.0,
+    out: BinaryIO | None = None,
+    err_out: BinaryIO | None = None,
+    err: Callable[[str], None] | None = None,
+    github: bool = False,
+    title: str = "",
+    tail_bytes: int = TAIL_BYTES,
+) -> RunResult:
+    """Run ``argv`` to its end; its exit code is returned unchanged.
+
+    The child's stdout goes to ``out`` and its stderr to ``err_out`` (default: ours), so a
+    program reading our stdout (conda's ``--json``) gets the child's stdout alone."""
+    out = out or sys.stdout.buffer
+    err_out = err_out or sys.stderr.buffer
+    say = err or (lambda line: print(line, file=sys.stderr, flush=True))
+    if use_pty is None:
+        use_pty = os.name == "posix" and sys.stdout.isatty() and sys.stdin.isatty()
+    if github:
+        out.write(f"::group::{title or ' '.join(argv)}\n".encode())
+        out.flush()
+    try:
+        if use_pty:
+            result = _run_pty(argv, env, out, tail_bytes)
+        else:
+            result = _run_pipe(argv, env, out, err_out, say, heartbeat_s, tail_bytes)
+    finally:
+        if github:
+            out.write(b"::endgroup::\n")
+            out.flush()
+    return result
+
+
+def _spawn(
+    argv: Sequence[str], env: Mapping[str, str] | None, **kwargs: object
+) -> subprocess.Popen:
+    try:
+        return subprocess.Popen(list(argv), env=dict(env) if env is not None else None, **kwargs)
+    except FileNotFoundError:
+        raise EngineNotFound(
+            f"{argv[0]} was not found",
+            "Install it, put it on PATH, or choose another with --engine.",
+        ) from None
+
+
+class _Interrupts:
+    """While a child runs, SIGINT goes to the child (minstall waits for it to finish)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.hit = False
+        self.previous = None
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._forward)
+        return self
+
+    def _forward(self, signum: int, frame: object) -> None:
+        self.hit = True
+        with contextlib.suppress(OSError):
+            self.proc.send_signal(signal.SIGINT)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def _run_pipe(
+    argv: Sequence[str],
+    env: Mapping[str, str] | None,
+    out: BinaryIO,
+    err_out: BinaryIO,
+    say: Callable[[str], None],
+    heartbeat_s: float,
+    tail_bytes: int,
+) -> RunResult:
+    start = time.monotonic()
+    proc = _spawn(
+        argv,
+        env,
+        # a prompt on a terminal still reaches the user; otherwise nobody can answer one
+        # (a child asking "User for host:" would wait forever), so it reads end of file
+        stdin=None if _stdin_is_tty() else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    tail = _Tail(tail_bytes)
+    chunks: queue.Queue[tuple[BinaryIO, bytes | None]] = queue.Queue()
+
+    def reader(stream: BinaryIO, sink: BinaryIO) -> None:
+        while True:
+            data = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            if not data:
+                chunks.put((sink, None))
+                return
+            chunks.put((sink, data))
+
+    for stream, sink in ((proc.stdout, out), (proc.stderr, err_out)):
+        threading.Thread(target=reader, args=(stream, sink), daemon=True).start()
+    last_output = time.monotonic()
+    open_streams = 2
+    with _Interrupts(proc) as interrupts:
+        while open_streams:
+            try:
+                sink, data = chunks.get(timeout=min(1.0, heartbeat_s))
+            except queue.Empty:
+                now = time.monotonic()
+                if now - last_output >= heartbeat_s:
+                    say(
+                        f"minstall: {os.path.basename(argv[0])} still running after "
+                        f"{_fmt(now - start)} ({_fmt(now - last_output)} without output, "
+                        f"{tail.total} bytes of output so far)"
+                    )
+                    last_output = now
+                continue
+            if data is None:
+                open_streams -= 1
+                continue
+            last_output = time.monotonic()
+            tail.add(data)
+            sink.write(data)
+            sink.flush()
+        code = proc.wait()
+    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit)
+
+
+def _run_pty(
+    argv: Sequence[str], env: Mapping[str, str] | None, out: BinaryIO, tail_bytes: int
+) -> RunResult:  # pragma: no cover - needs a real terminal
+    import pty
+    import select
+
+    start = time.monotonic()
+    master, slave = pty.openpty()
+    proc = _spawn(argv, env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    tail = _Tail(tail_bytes)
+    stdin = sys.stdin.fileno()
+    with _Interrupts(proc) as interrupts:
+        while True:
+            ready, _, _ = select.select([master, stdin], [], [], 0.2)
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                tail.add(data)
+                out.write(data)
+                out.flush()
+            if stdin in ready:
+                data = os.read(stdin, 1024)
+                if data:
+                    os.write(master, data)
+            if proc.poll() is not None and master not in ready:
+                break
+        code = proc.wait()
+    os.close(master)
+    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit)
