@@ -274,10 +274,12 @@ def bench(
             err=True,
         )
     if not any(r["ok"] for r in rows):
+        # the table (or the JSON report) on stdout already gives each mirror's failure
+        where = "the JSON report" if as_json else "the table"
         raise NoMirrorError(
-            "no mirror answered usefully:\n" + report.failure_summary(rows),
-            "Check your network connection and proxy settings; the reasons "
-            "above say what each mirror did.",
+            f"no mirror answered usefully: all {len(rows)} probes failed ({where} says why)",
+            "Check your network connection and proxy settings; 'minstall mirrors' lists the "
+            "mirrors, and the failures say what each one did.",
         )
 
 

@@ -13,19 +13,28 @@ For each :class:`~mirrorinstall.targets.Target`, on one reused connection:
 
 A failure is data (``ProbeResult.error``), never an exception. A probe still running
 at the deadline is cancelled and reports what it had measured.
+
+Names are resolved once, before any probe, every host in parallel (``resolve_hosts``): a
+connect timeout then measures the connection alone, a resolver that drops bursts of lookups
+cannot make one probe of a host fail while another measures it, and a name that does not
+resolve is reported as a DNS failure. Probes connect to the address resolved (the URL, the
+Host header and TLS's server name keep the host name).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
+import socket
 import ssl
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from mirrorinstall import __version__
@@ -50,6 +59,99 @@ HEAD_BYTES = 1024
 MAX_REDIRECTS = 3
 MIN_THROUGHPUT_BYTES = 16 * 1024  # below this a transfer says little about bandwidth
 CHECK_MAX = 256 * 1024  # the integrity check downloads at most this much
+DNS_SHARE = 0.5  # at most this share of the deadline waits on name resolution
+
+# (host, port) -> one address to connect to; raises OSError (socket.gaierror) when it cannot
+Resolver = Callable[[str, int], Awaitable[str]]
+
+
+async def system_resolve(host: str, port: int) -> str:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return str(infos[0][4][0])
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Resolution:
+    """Names looked up before the bench: host -> address, and host -> why it failed."""
+
+    addresses: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+async def resolve_hosts(
+    hosts: Iterable[tuple[str, int]], resolver: Resolver, timeout_s: float
+) -> Resolution:
+    """Each name looked up once, all at once (addresses are kept as they are)."""
+    found = Resolution()
+
+    async def one(host: str, port: int) -> None:
+        try:
+            found.addresses[host] = await asyncio.wait_for(resolver(host, port), timeout_s)
+        except asyncio.TimeoutError:
+            found.errors[host] = f"DNS: no answer for {host} within {timeout_s:g} s"
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            found.errors[host] = f"DNS: cannot resolve {host} ({reason})"
+
+    wanted = {h: port for h, port in hosts if not _is_address(h)}
+    await asyncio.gather(*(one(h, port) for h, port in wanted.items()))
+    return found
+
+
+class _ResolvedBackend(httpcore.AsyncNetworkBackend):
+    """Connects to the address resolved before the bench instead of looking the name up."""
+
+    def __init__(self, addresses: Mapping[str, str]) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._addresses = addresses
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_tcp(
+            self._addresses.get(host, host),
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable | None = None
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - mirrors are TCP
+        return await self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _transport(
+    tls: ssl.SSLContext, limits: httpx.Limits, addresses: Mapping[str, str]
+) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(verify=tls, limits=limits, trust_env=False)
+    # httpx takes no network backend of its own, so its connection pool is made again, with
+    # the same settings, around one that connects to the addresses resolved up front
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=tls,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_ResolvedBackend(addresses),
+    )
+    return transport
 
 
 @dataclass
@@ -380,10 +482,16 @@ async def _probe_one(
     transport: httpx.AsyncBaseTransport | None,
     semaphore: asyncio.Semaphore,
     tls: ssl.SSLContext,
+    names: Resolution,
 ) -> None:
     async with semaphore:
         t0 = time.perf_counter()
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        host = urlsplit(target.url).hostname or ""
+        if host in names.errors:
+            result.error = names.errors[host]
+            result.elapsed_s = time.perf_counter() - t0
+            return
         # A mirror silent for a third of the deadline is given up, so one that hangs
         # cannot hold the whole bench until the deadline.
         silent_s = max(1.0, timeout_s / 3)
@@ -391,11 +499,9 @@ async def _probe_one(
         try:
             async with httpx.AsyncClient(
                 timeout=timeout,
-                limits=limits,
-                transport=transport,
+                transport=transport or _transport(tls, limits, names.addresses),
                 follow_redirects=False,
                 trust_env=False,
-                verify=tls,
             ) as client:
                 await _Probe(target, client, result, byte_limit, environ).run()
         except _Fail as fail:
@@ -434,8 +540,18 @@ async def probe_all(
     concurrency: int = 32,
     transport: httpx.AsyncBaseTransport | None = None,
     on_done: Callable[[ProbeResult], None] | None = None,
+    resolver: Resolver = system_resolve,
 ) -> list[ProbeResult]:
-    """Probe every target at once; return when all are done or the deadline passes."""
+    """Probe every target at once; return when all are done or the deadline passes (the
+    deadline covers the name lookups too)."""
+    started = time.perf_counter()
+    hosts = set()
+    for t in targets:
+        parts = urlsplit(t.url)
+        if parts.hostname:
+            hosts.add((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)))
+    names = await resolve_hosts(hosts, resolver, max(0.5, timeout_s * DNS_SHARE))
+    remaining_s = max(1.0, timeout_s - (time.perf_counter() - started))
     results = [ProbeResult(t) for t in targets]
     limits = byte_limits(targets, budget_bytes)
     semaphore = asyncio.Semaphore(concurrency)
@@ -444,14 +560,16 @@ async def probe_all(
     tls = ssl.create_default_context()
     tasks = {
         asyncio.create_task(
-            _probe_one(t, results[i], limits[i], timeout_s, environ, transport, semaphore, tls)
+            _probe_one(
+                t, results[i], limits[i], timeout_s, environ, transport, semaphore, tls, names
+            )
         ): results[i]
         for i, t in enumerate(targets)
     }
     for task in tasks:
         if on_done:
             task.add_done_callback(lambda _t, r=tasks[task]: on_done(r))
-    _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    _, pending = await asyncio.wait(tasks, timeout=remaining_s)
     for task in pending:
         task.cancel()
     if pending:

@@ -117,16 +117,3 @@ def format_table(report: dict[str, Any]) -> str:
         for row in table
     ]
     return "\n".join(lines)
-
-
-def failure_summary(rows: list[dict[str, Any]]) -> str:
-    return "\n".join(f"  {r['mirror']} {r['kind']}: {r['error']}" for r in rows if not r["ok"])
-
-
-def mirror_order(report: dict[str, Any]) -> dict[str, list[str]]:
-    """kind -> mirror ids that answered, best rank first (what the rewriter uses)."""
-    order: dict[str, list[str]] = {}
-    for row in sorted(report["results"], key=lambda r: (r["rank"] is None, r["rank"] or 0)):
-        if row["ok"]:
-            order.setdefault(row["kind"], []).append(row["mirror"])
-    return order

@@ -1,8 +1,10 @@
 """Which torch-family wheels a mirror lists for a CUDA variant.  [edge: network]
 
-Reads the mirror's listing for the variant (``<base>/<variant>/torch/`` and its siblings in
-the index layout, ``<base>/<variant>/<listing>`` in the find-links layout) at most once per
-run, through one HTTP client; the rewriter asks it through the gathered facts.
+Reads the mirror's listing for the variant at most once per run, through one HTTP client; the
+rewriter asks it through the gathered facts. In the index layout that is torch's project page
+(``<base>/<variant>/torch/``: enough to tell whether a build exists, and an index copy needs no
+pins); in the find-links layout the whole flat page (``<base>/<variant>/<listing>``), which
+lists torchvision and torchaudio too, for the pins a flat copy needs.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from mirrorinstall.bench.pages import SIMPLE_ACCEPT, listed_wheels
 from mirrorinstall.bench.probe import USER_AGENT
 from mirrorinstall.context.facts import WheelLister
 from mirrorinstall.core.catalog import Catalog
-
-TORCH_FAMILY = ("torch", "torchvision", "torchaudio")
 
 
 def make_wheel_lister(catalog: Catalog, timeout_s: float = 5.0) -> WheelLister:
@@ -50,21 +50,13 @@ def make_wheel_lister(catalog: Catalog, timeout_s: float = 5.0) -> WheelLister:
         if wheels is None:
             pages[key] = None
             return None
-        if wheels.layout == "index":
-            names: list[str] = []
-            for project in TORCH_FAMILY:
-                found = get(f"{wheels.base}/{variant}/{project}/")
-                if found is None:
-                    pages[key] = None
-                    return None
-                names += found
-        else:
-            found = get(wheels.variant_url(variant))
-            names = found if found is not None else []
-            if found is None:
-                pages[key] = None
-                return None
-        pages[key] = tuple(names)
+        url = (
+            f"{wheels.base}/{variant}/torch/"
+            if wheels.layout == "index"
+            else wheels.variant_url(variant)
+        )
+        found = get(url)
+        pages[key] = tuple(found) if found is not None else None
         return pages[key]
 
     return listing

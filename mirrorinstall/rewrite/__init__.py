@@ -10,14 +10,17 @@ from __future__ import annotations
 from mirrorinstall.core.argv import Command
 from mirrorinstall.cuda.choose import CudaMismatch
 from mirrorinstall.rewrite.common import Context, Plan, choose_channel
-from mirrorinstall.rewrite.conda import rewrite_conda
-from mirrorinstall.rewrite.pip import rewrite_pip
 
 
 def rewrite(cmd: Command, ctx: Context) -> Plan:
-    """The plan for ``cmd``: conda-family commands and pip/uv ones are rewritten apart."""
+    """The plan for ``cmd``: conda-family commands and pip/uv ones are rewritten apart (each
+    imported when needed: a conda rewrite does not pay for pip's wheel-tag machinery)."""
     if cmd.family == "conda":
+        from mirrorinstall.rewrite.conda import rewrite_conda
+
         return rewrite_conda(cmd, ctx)
+    from mirrorinstall.rewrite.pip import rewrite_pip
+
     return rewrite_pip(cmd, ctx)
 
 

@@ -78,10 +78,10 @@ def choose_channel(ctx: Context, channel: str) -> tuple[Mirror | None, str | Non
     return None, None
 
 
-def why_chosen(ctx: Context, kind: str, mirror: Mirror, what: str | None = None) -> str:
-    """Why ``mirror`` serves ``kind``, in words for a note: its rank, or why the official host
-    (ranked best, every mirror failed the bench, or none carries it)."""
-    ranking = ctx.facts.ranking
+def why_chosen(ranking: Ranking, kind: str, mirror: Mirror, what: str | None = None) -> str:
+    """Why ``mirror`` serves ``kind``, in words (for notes and the executor's plan line): its
+    rank, or why the official host (ranked so, mirrors failed in this run or could not be
+    measured, or none carries it)."""
     if ranking.forced:
         return f"mirror {mirror.id}, forced with --mirror"
     rank, total = ranking.rank(kind, mirror.id), ranking.ranked_count(kind)
@@ -94,12 +94,12 @@ def why_chosen(ctx: Context, kind: str, mirror: Mirror, what: str | None = None)
     if rank is not None:
         return f"the official host, rank {rank} of {total} for {kind}"
     if not ranking.measured(kind):
+        failed = len(ranking.failed.get(kind, {}))
         return (
-            f"the official host: no mirror of {kind} could be measured (every probe failed), "
-            "so it is used unmeasured"
+            f"the official host: no mirror of {kind} could be measured ({failed} probes "
+            "failed), so it is used unmeasured"
         )
-    carried = what or kind
-    return f"the official host: no ranked mirror carries {carried}"
+    return f"the official host: no ranked mirror carries {what or kind}"
 
 
 def pypi_mirror(ctx: Context) -> Mirror | None:

@@ -125,7 +125,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
                         f"official host, {url}"
                     )
                 else:
-                    why = why_chosen(ctx, "conda", mirror, part)
+                    why = why_chosen(ctx.facts.ranking, "conda", mirror, part)
                     notes.append(f"channel {part} -> {url} ({why})")
                 plan.mirrors[f"conda:{part}"] = {"mirror": mirror.id, "url": url}
             url_for[part] = url
@@ -193,13 +193,10 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             else:
                 out.append(token)
             continue
-        if "::" in token and not token.startswith("-"):
-            chan, pkg = token.split("::", 1)
-            name = upstream_channel(chan) or chan
-            if name in url_for:
-                out.append(f"{url_for[name]}::{pkg}")
-                continue
-        out.append(routed.get(i, cuda_args.get(i, token)) if routed else cuda_args.get(i, token))
+        new = routed.get(i, cuda_args.get(i, token))
+        if i in positional_at and "::" in new:
+            new = _mirrored_spec(new, new, url_for)
+        out.append(new)
         if i in positional_at:
             last_spec = len(out)
     if not inserted and cmd.action != "env-create":
@@ -430,12 +427,17 @@ def _rewrite_spec_file(text: str, url_for: Mapping[str, str]) -> str:
     for line in text.splitlines(keepends=True):
         spec = line.strip()
         if "::" in spec and not spec.startswith("#"):
-            chan = spec.split("::", 1)[0]
-            name = upstream_channel(chan) or chan
-            if name in url_for:
-                line = line.replace(f"{chan}::", f"{url_for[name]}::", 1)
+            line = _mirrored_spec(line, spec, url_for)
         out.append(line)
     return "".join(out)
+
+
+def _mirrored_spec(line: str, spec: str, url_for: Mapping[str, str]) -> str:
+    """``line`` with the channel of its ``channel::pkg`` spec pointing at that channel's
+    mirror (unchanged when the channel is not routed)."""
+    chan = spec.split("::", 1)[0]
+    name = upstream_channel(chan) or chan
+    return line.replace(f"{chan}::", f"{url_for[name]}::", 1) if name in url_for else line
 
 
 def _rewrite_env_yaml(text: str, url_for: Mapping[str, str]) -> str:
@@ -455,10 +457,7 @@ def _rewrite_env_yaml(text: str, url_for: Mapping[str, str]) -> str:
                 if key in url_for:
                     line = line.replace(item, url_for[key], 1)
             elif "::" in item:
-                chan = item.split("::", 1)[0]
-                name = upstream_channel(chan) or chan
-                if name in url_for:
-                    line = line.replace(f"{chan}::", f"{url_for[name]}::", 1)
+                line = _mirrored_spec(line, item, url_for)
         out.append(line)
     return "".join(out)
 
@@ -525,7 +524,7 @@ def _env_pip_section(text: str, ctx: Context, plan: Plan) -> None:
     plan.mirrors["pypi"] = {"mirror": mirror.id, "url": mirror.pypi.simple}
     plan.notes.append(
         f"the environment's pip: section installs through PIP_INDEX_URL={mirror.pypi.simple} "
-        f"({why_chosen(ctx, 'pypi', mirror)})"
+        f"({why_chosen(ctx.facts.ranking, 'pypi', mirror)})"
     )
 
 

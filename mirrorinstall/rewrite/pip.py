@@ -173,14 +173,13 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
             value = ctx.facts.environ[var]
             if _is_pypi(value) and pypi and pypi.pypi:
                 plan.env[var] = pypi.pypi.simple
-                notes.append(
-                    f"{var}: pypi.org -> {pypi.pypi.simple} ({why_chosen(ctx, 'pypi', pypi)})"
-                )
+                why = why_chosen(ctx.facts.ranking, "pypi", pypi)
+                notes.append(f"{var}: pypi.org -> {pypi.pypi.simple} ({why})")
             has_index = True
     if not has_index and "--no-index" not in found.flags and pypi and pypi.pypi:
         flag = "--default-index" if uv else "--index-url"
         replace.setdefault(-1, []).extend([flag, pypi.pypi.simple])
-        notes.append(f"PyPI -> {pypi.pypi.simple} ({why_chosen(ctx, 'pypi', pypi)})")
+        notes.append(f"PyPI -> {pypi.pypi.simple} ({why_chosen(ctx.facts.ranking, 'pypi', pypi)})")
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
     elif env_index is None and pypi and pypi.pypi and "pypi" not in plan.mirrors:
         plan.mirrors["pypi"] = {"mirror": None, "url": None}
@@ -318,7 +317,8 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
     url = _index_url_of(opt)
     if _is_pypi(url) and pypi and pypi.pypi:
         new = opt.value.replace(url, pypi.pypi.simple)
-        notes.append(f"{opt.name} {url} -> {pypi.pypi.simple} ({why_chosen(ctx, 'pypi', pypi)})")
+        why = why_chosen(ctx.facts.ranking, "pypi", pypi)
+        notes.append(f"{opt.name} {url} -> {pypi.pypi.simple} ({why})")
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
         return opt.same_form(new)
     torch_ref = _torch_variant_of(url)
@@ -336,7 +336,7 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         return None
     mirror, wheels = route.mirror, route.mirror.pytorch
     plan.mirrors["pytorch"] = {"mirror": mirror.id, "layout": wheels.layout, "base": wheels.base}
-    chosen = why_chosen(ctx, "pytorch", mirror)
+    chosen = why_chosen(ctx.facts.ranking, "pytorch", mirror)
     if mirror.upstream and wheels.layout == "index" and f"{wheels.base}/{variant}" == url:
         notes.append(f"{url}: left on the official host ({route.why_not or chosen})")
         return None
@@ -375,7 +375,7 @@ def _torch_page(url: str, page: str, ctx: Context, plan: Plan) -> list[str] | No
     if wheels.layout == "find-links" and wheels.listing == page:
         new = f"{wheels.base}/{page}"
         plan.mirrors["pytorch"] = {"mirror": torch.id, "layout": wheels.layout, "base": wheels.base}
-        plan.notes.append(f"{url} -> {new} ({why_chosen(ctx, 'pytorch', torch)})")
+        plan.notes.append(f"{url} -> {new} ({why_chosen(ctx.facts.ranking, 'pytorch', torch)})")
         return ["--find-links", new]
     plan.notes.append(
         f"{url}: names no CUDA variant, and mirror {torch.id} lists wheels per "

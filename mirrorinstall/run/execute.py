@@ -107,10 +107,13 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
     from mirrorinstall.context.gather import gather
     from mirrorinstall.core.engines import require_engine
     from mirrorinstall.run.planning import make_plan, quote, write_copies
-    from mirrorinstall.run.runner import run_child
+    from mirrorinstall.run.runner import run_child, stdin_is_tty
 
     events = Events(opts)
     cmd = parse_command(argv)
+    environ = session.environ
+    # a missing installer is known before anything is measured
+    exe = None if opts.dry_run else require_engine(argv[0], environ)
     facts = gather(
         session,
         cmd,
@@ -119,7 +122,6 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
         platform=opts.platform,
         timeout_s=opts.timeout_s,
     )
-    environ = session.environ
     ranking = facts.ranking
     if not ranking.forced and not ranking.measured(cmd.kinds[0]):
         from mirrorinstall.core.errors import NoMirrorError
@@ -132,8 +134,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
             "--mirror ID uses one mirror without measuring.",
         )
     ctx = Context(facts, opts.cuda_mode)
-    exe = None if opts.dry_run else require_engine(argv[0], environ)
-    ci = not _stdin_is_tty() or environ.get("CI", "").lower() in ("1", "true", "yes")
+    ci = not stdin_is_tty() or environ.get("CI", "").lower() in ("1", "true", "yes")
     github = environ.get("GITHUB_ACTIONS") == "true"
     child_json = cmd.family == "conda" and "--json" in cmd.args and not opts.json_events
     log_dir = Path(tempfile.mkdtemp(prefix="minstall-"))
@@ -320,13 +321,6 @@ def _release(held: io.BytesIO | None) -> None:
     if held is not None:
         sys.stdout.buffer.write(held.getvalue())
         sys.stdout.buffer.flush()
-
-
-def _stdin_is_tty() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (ValueError, OSError):
-        return False
 
 
 def _verify(environ: Any, opts: Options, events: Events) -> int:

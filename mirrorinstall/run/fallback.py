@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import Catalog
+from mirrorinstall.rewrite.common import why_chosen
 
 _URL = re.compile(r"https?://[^\s<>'\"\])]+")
 _HOST_PORT = re.compile(r"host='([^']+)', port=(\d+)")
@@ -106,36 +107,8 @@ def upstream_blamed(catalog: Catalog, blamed: Iterable[Route]) -> bool:
 
 
 def describe_route(route: Route, ranking: Ranking, catalog: Catalog) -> str:
-    """Why this mirror serves this kind, in words: its rank, or why the official host."""
+    """``what: mirror (why)`` for the plan line: its rank, or why the official host."""
     mirror = catalog.get(route.mirror) if route.mirror else None
     if mirror is None:
         return f"{route.what}: {route.url} (not a catalog mirror; kept as given)"
-    if ranking.forced:
-        return f"{route.what}: mirror {mirror.id} (forced with --mirror)"
-    rank = ranking.rank(route.kind, mirror.id)
-    if mirror.upstream:
-        if ranking.dropped.get(route.kind):
-            why = (
-                "the last attempt goes to the source"
-                if route.kind in ranking.upstream_only
-                else "every mirror ranked above it failed in this run"
-            )
-        elif not ranking.measured(route.kind):
-            failed = ranking.failed.get(route.kind, {})
-            why = (
-                f"no mirror of {route.kind} could be measured ({len(failed)} probes failed); "
-                "using the official host unmeasured"
-                if failed
-                else f"no mirror carries {route.kind}"
-            )
-        elif rank is not None:
-            why = (
-                f"the official host, rank {rank} of {len(ranking.of(route.kind))} for {route.kind}"
-            )
-        else:
-            why = f"no ranked mirror carries {route.what}"
-        return f"{route.what}: {mirror.name} ({why})"
-    total = ranking.ranked_count(route.kind)
-    if rank is None:
-        return f"{route.what}: mirror {mirror.id} (not ranked)"
-    return f"{route.what}: mirror {mirror.id} (rank {rank} of {total} for {route.kind})"
+    return f"{route.what}: {why_chosen(ranking, route.kind, mirror, route.what)}"

@@ -132,7 +132,7 @@ class _Interrupts:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def _stdin_is_tty() -> bool:
+def stdin_is_tty() -> bool:
     try:
         return sys.stdin is not None and sys.stdin.isatty()
     except (ValueError, OSError):
@@ -154,7 +154,7 @@ def _run_pipe(
         env,
         # a prompt on a terminal still reaches the user; otherwise nobody can answer one
         # (a child asking "User for host:" would wait forever), so it reads end of file
-        stdin=None if _stdin_is_tty() else subprocess.DEVNULL,
+        stdin=None if stdin_is_tty() else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         bufsize=0,

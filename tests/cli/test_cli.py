@@ -190,3 +190,28 @@ def test_wheel_ships_the_catalog_and_the_console_script(tmp_path: Path) -> None:
             )
         entry = next(n for n in zf.namelist() if n.endswith("entry_points.txt"))
         assert "minstall = mirrorinstall.cli:main" in zf.read(entry).decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "command"),
+    [
+        (
+            ["verify", "foo"],
+            "Invalid value for '[torch|tensorflow]': 'foo' is not one of",
+            "verify",
+        ),
+        (["bench", "--kind", "foo"], "Invalid value for '--kind': 'foo' is not one of", "bench"),
+        (["--nope"], "No such option '--nope'", ""),
+        (["rewrite"], "Missing argument 'COMMAND...'", "rewrite"),
+    ],
+)
+def test_usage_errors_use_minstalls_error_format(args, message, command) -> None:
+    proc = minstall(*args)
+    assert proc.returncode == 64
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith(f"minstall: error: {message}"), proc.stderr
+    assert (
+        lines[1]
+        == f"hint: Run '{' '.join(['minstall', command]).strip()} --help' for what it takes."
+    )
+    assert "Usage:" not in proc.stderr  # click's own format is not used

@@ -206,7 +206,7 @@ def test_real_conda_falls_back_after_each_fault_mode(conda_farm, fault, reason) 
     assert failed, proc.stderr
     assert set(failed.group(1).split(", ")) == {"conda:conda-forge", "conda:main", "conda:r"}
     assert reason in failed.group(2)
-    assert "; next: conda:conda-forge: mirror second (rank 2 of 3 for conda)" in proc.stderr
+    assert "; next: conda:conda-forge: mirror second, rank 2 of 3 for conda" in proc.stderr
     assert official_requests(farm) == []
 
 

@@ -59,10 +59,10 @@ def test_pip_installs_through_a_dead_first_mirror_with_the_fallback_explained(fa
     proc = pip_install(env, python, "alpha")
     assert proc.returncode == 0, proc.stderr
     assert "Successfully installed alpha-1.1 beta-1.0 idna-3.7 six-1.16.0" in proc.stdout
-    assert "minstall: attempt 1/3: pypi: mirror first (rank 1 of 3 for pypi)" in proc.stderr
+    assert "minstall: attempt 1/3: pypi: mirror first, rank 1 of 3 for pypi" in proc.stderr
     assert (
         "minstall: mirror first (pypi) failed: the mirror answered 403 Forbidden (a WAF or "
-        "anti-abuse block); next: pypi: mirror second (rank 2 of 3 for pypi)"
+        "anti-abuse block); next: pypi: mirror second, rank 2 of 3 for pypi"
     ) in proc.stderr
     assert "minstall: done in" in proc.stderr and "through second" in proc.stderr
     assert any(q.path.endswith("alpha-1.1-py3-none-any.whl") for q in farm["second"].requests)

@@ -181,3 +181,45 @@ def test_token_env_sends_a_bearer_token(make_farm, tmp_path: Path, token) -> Non
     assert farm["m"].requests
     expected = {f"Bearer {token}"} if token else {None}
     assert {q.authorization for q in farm["m"].requests} == expected
+
+
+def test_names_are_resolved_once_before_the_probes_and_dns_failures_say_so(
+    make_farm, tmp_path: Path
+) -> None:
+    """Host names, through a stub resolver (no /etc/hosts, no DNS server): every name is
+    looked up once, however many probes use it; a slow lookup does not eat the connect
+    timeout; a name that does not resolve is a DNS failure, not a connect timeout."""
+    import asyncio
+    import socket
+
+    farm = make_farm(
+        MirrorSpec("fast"), MirrorSpec("slowdns"), MirrorSpec("nxdomain"), MirrorSpec("ip")
+    )
+    text = farm.catalog_toml()
+    for name in ("fast", "slowdns", "nxdomain"):
+        text = text.replace(farm[name].url, f"http://{name}.test:{farm[name].port}")
+        text = text.replace(f'name = "farm mirror {name}"', f'name = "{name}"\ninsecure = true')
+    catalog = build_catalog([(str(tmp_path / "names.toml"), text)])
+    lookups: list[str] = []
+
+    async def resolver(host: str, port: int) -> str:
+        lookups.append(host)
+        if host == "nxdomain.test":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        if host == "slowdns.test":
+            await asyncio.sleep(2.5)  # longer than a probe's 2 s connect timeout
+        return "127.0.0.1"
+
+    results = run_probes(
+        plan_targets(catalog), timeout_s=6.0, budget_bytes=BUDGET, environ={}, resolver=resolver
+    )
+    rows = {(r["mirror"], r["kind"]): r for r in rank_rows([result_row(r) for r in results])}
+    assert sorted(lookups) == ["fast.test", "nxdomain.test", "slowdns.test"]  # once each
+    for kind in ("conda", "pypi", "pytorch"):
+        assert rows[("fast", kind)]["ok"] and rows[("ip", kind)]["ok"]
+        slow = rows[("slowdns", kind)]
+        assert slow["ok"] and slow["latency_ms"] < 1000, slow  # DNS time is not latency
+        nx = rows[("nxdomain", kind)]
+        assert not nx["ok"]
+        assert nx["error"] == "DNS: cannot resolve nxdomain.test (Name or service not known)"
+    assert any(q.path.startswith("/pypi/") for q in farm["slowdns"].requests)

@@ -26,11 +26,13 @@ User-Agent: ``refuse``, ``hang``, ``html200``, ``forbidden403``, ``out-of-sync``
 ``stale``, ``corrupt``, ``truncate``, ``redirect``, ``stall``, ``error500``.
 
 Content (``content.py``): conda's real test channel from ``../shared/data`` as
-``main``; channels built with conda-package-handling and indexed by py-rattler
-(``conda-forge``, ``pytorch``, ``bioconda``, ``nvidia``, ``r``, ``msys2``); a PyPI
-index with the real wheels from ``../shared/data/wheels`` plus generated ones;
-PyTorch wheel trees (``cpu``, ``cu118``, ``cu121``, ``cu124``) in the
-download.pytorch.org index layout and in Aliyun's flat find-links layout.
+``conda-format``; channels built with conda-package-handling and indexed by py-rattler
+with dependencies as consistent as the real ones, so the real conda solves against them
+(``main``/``r``/``msys2`` for defaults, ``conda-forge``, ``pytorch`` whose CUDA builds need
+``pytorch-cuda`` from it and ``cuda-runtime`` from ``nvidia``, ``bioconda``); a PyPI index
+with the real wheels from ``../shared/data/wheels``, generated ones and PyPI's own newer
+torch; PyTorch wheel trees (torch, torchvision, torchaudio; ``cpu``, ``cu118``, ``cu121``,
+``cu124``) in the download.pytorch.org index layout and in Aliyun's flat find-links layout.
 
 ``RecordingProxy`` stands for the internet: a client whose proxy variables point at it can
 reach the farm directly (NO_PROXY) and nothing else; every other request is logged and

@@ -471,8 +471,26 @@ def _project_pages(
     return pages
 
 
+def _pypi_torch() -> list[_Dist]:
+    """torch, torchvision and torchaudio as PyPI publishes them: plain versions (no local
+    label), one release newer than the farm's variant trees."""
+    interp, platform = _local_platform_tag()
+    tag = f"{interp}-{interp}-{platform}"
+    torch_v, vision_v, audio_v = PYPI_TORCH_RELEASE
+    specs = [
+        WheelSpec("torch", torch_v, tag, payload_bytes=64 * 1024),
+        WheelSpec("torchvision", vision_v, tag, requires=(f"torch=={torch_v}",)),
+        WheelSpec("torchaudio", audio_v, tag, requires=(f"torch=={torch_v}",)),
+    ]
+    out = []
+    for spec in specs:
+        body, metadata = make_wheel(spec)
+        out.append(_Dist(spec.name, spec.version, spec.filename, body, metadata))
+    return out
+
+
 def _build_pypi(b: _Builder) -> None:
-    dists = _real_wheels() + _generated_wheels()
+    dists = _real_wheels() + _generated_wheels() + _pypi_torch()
     fresh = _project_pages(dists, "../../packages/", stale=False)
     stale = _project_pages(dists, "../../packages/", stale=True)
     for project, (page_html, page_json) in fresh.items():
@@ -530,7 +548,11 @@ def _build_pypi(b: _Builder) -> None:
 # ------------------------------------------------------------------ PyTorch wheels
 
 TORCH_VARIANTS = ("cpu", "cu118", "cu121", "cu124")
-TORCH_RELEASES = (("2.4.1", "0.19.1"), ("2.5.1", "0.20.1"))
+# (torch, torchvision, torchaudio), paired as on pytorch.org/get-started/previous-versions
+TORCH_RELEASES = (("2.4.1", "0.19.1", "2.4.1"), ("2.5.1", "0.20.1", "2.5.1"))
+# PyPI's own newer release (no local version), as on pypi.org: what pip takes when a variant
+# index is merged with PyPI instead of being the only index
+PYPI_TORCH_RELEASE = ("2.6.0", "0.21.0", "2.6.0")
 TORCH_PAYLOAD_BYTES = 1024 * 1024
 
 
@@ -540,7 +562,7 @@ def _torch_dists() -> dict[str, list[_Dist]]:
     out: dict[str, list[_Dist]] = {}
     for variant in TORCH_VARIANTS:
         cuda = None if variant == "cpu" else f"{variant[2:-1]}.{variant[-1]}"
-        for torch_v, vision_v in TORCH_RELEASES:
+        for torch_v, vision_v, audio_v in TORCH_RELEASES:
             for platform in platforms:
                 tag = f"{interp}-{interp}-{platform}"
                 for spec in (
@@ -556,6 +578,9 @@ def _torch_dists() -> dict[str, list[_Dist]]:
                     ),
                     WheelSpec(
                         "torchvision", f"{vision_v}+{variant}", tag, requires=(f"torch=={torch_v}",)
+                    ),
+                    WheelSpec(
+                        "torchaudio", f"{audio_v}+{variant}", tag, requires=(f"torch=={torch_v}",)
                     ),
                 ):
                     body, metadata = make_wheel(spec)
@@ -581,11 +606,11 @@ def _flat_listing(title: str, names: list[tuple[str, str]]) -> bytes:
 
 def _build_torch(b: _Builder) -> None:
     dists = _torch_dists()
-    newest_torch = max((Version(v) for v, _ in TORCH_RELEASES))
+    newest_torch = max((Version(v) for v, *_ in TORCH_RELEASES))
     stable_all = []
     for variant, items in dists.items():
         # PEP 503 index layout (download.pytorch.org, NJU)
-        for project in ("torch", "torchvision"):
+        for project in ("torch", "torchvision", "torchaudio"):
             mine = [d for d in items if d.project == project]
             fresh_h, fresh_j = _project_pages(mine, "../", stale=False)[project]
             stale_h, stale_j = _project_pages(mine, "../", stale=True)[project]
@@ -612,7 +637,8 @@ def _build_torch(b: _Builder) -> None:
             f"/whl/{variant}/",
             Resource(
                 _simple_html(
-                    "Simple index", [("torch/", "torch", {}), ("torchvision/", "torchvision", {})]
+                    "Simple index",
+                    [(f"{p}/", p, {}) for p in ("torch", "torchvision", "torchaudio")],
                 ),
                 "text/html",
                 b.now,
@@ -675,7 +701,7 @@ def _build_torch(b: _Builder) -> None:
     )
     interp, platform = _local_platform_tag()
     b.facts["torch_variants"] = list(TORCH_VARIANTS)
-    b.facts["torch_releases"] = [t for t, _ in TORCH_RELEASES]
+    b.facts["torch_releases"] = [t for t, *_ in TORCH_RELEASES]
     b.facts["torch_local_tag"] = f"{interp}-{interp}-{platform}"
     b.facts["torch_files"] = {d.filename: d.sha256 for ds in dists.values() for d in ds}
 

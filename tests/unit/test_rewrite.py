@@ -548,3 +548,28 @@ def test_tensorflow_against_the_driver() -> None:
     assert auto.argv[2] == "tensorflow[and-cuda]==2.14.0"
     with pytest.raises(CudaMismatch):
         run(["pip", "install", "tensorflow==2.18.0"], host=old)
+
+
+def test_a_cuda_pin_on_a_host_without_a_driver_gets_a_note_in_both_worlds() -> None:
+    none = HostCuda(how="/proc/driver/nvidia/version absent")
+    conda = run(["conda", "install", "pytorch", "cudatoolkit=10.1", "-c", "pytorch"], host=none)
+    assert any(
+        n.startswith("CUDA: cudatoolkit=10.1 will not run here: no NVIDIA driver found")
+        for n in conda.notes
+    ), conda.notes
+    assert conda.cuda["driver"] is None
+    pip = run(["pip", "install", "torch"], host=none, cuda_mode="auto")
+    assert any("no NVIDIA driver found" in n for n in pip.notes), pip.notes
+
+
+def test_a_channel_prefixed_pin_replaced_by_cuda_auto_still_points_at_the_mirror() -> None:
+    old = HostCuda(driver="410.48", how="MINSTALL_CUDA_DRIVER")
+    plan = run(
+        ["conda", "install", "pytorch::pytorch", "cudatoolkit=10.1", "-c", "pytorch"],
+        host=old,
+        cuda_mode="auto",
+        conda_channels=(),
+    )
+    # 410.48 runs CUDA 10.0 at most (NVIDIA: 10.0 needs >= 410.48, 10.1 >= 418.39); pytorch
+    # 1.7.1 was built for cudatoolkit 9.2/10.1/10.2/11.0 (pytorch.org previous versions): 9.2
+    assert plan.argv[2:4] == [f"{TUNA_PT}::pytorch=1.7.1", "cudatoolkit=9.2"]
