@@ -203,9 +203,16 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                 out=sys.stderr.buffer if opts.json_events else held,
             )
             used = ", ".join(mirrors) or "no mirror"
+            first = mirrors[0] if mirrors else None
             if result.interrupted:
                 _release(held)
-                events("result", "interrupted; the child has stopped", exit_code=130, mirror=used)
+                events(
+                    "result",
+                    "interrupted; the child has stopped",
+                    exit_code=130,
+                    installed=False,
+                    mirror=first,
+                )
                 return 130
             log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
             verdict = classify(cmd.tool, result.exit_code, result.tail, log)
@@ -219,7 +226,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                     else f"nothing was installed: {verdict.reason}",
                     exit_code=result.exit_code,
                     installed=done,
-                    mirror=mirrors[0] if mirrors else None,
+                    mirror=first,
                     mirrors=mirrors,
                     reason=None if done else verdict.reason,
                 )
@@ -236,6 +243,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                 last=attempt + 1 == opts.max_attempts,
             )
             if following is not None and attempt < opts.max_attempts:
+                _release(held, sys.stderr.buffer)  # not the final attempt's: off stdout
                 blamed, ctx, plan = following
                 by_mirror: dict[str | None, list[str]] = {}
                 for r in blamed:
@@ -254,7 +262,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                 )
                 continue
             _release(held)
-            return _fail(events, verdict, result.exit_code, used, attempt, opts, following)
+            return _fail(events, verdict, result.exit_code, first, attempt, opts, following)
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
     return 1  # pragma: no cover - the loop always returns
@@ -290,7 +298,7 @@ def _fail(
     events: Events,
     verdict: Verdict,
     exit_code: int,
-    used: str,
+    mirror: str | None,
     attempt: int,
     opts: Options,
     following: object,
@@ -309,18 +317,20 @@ def _fail(
         f"failed (exit code {exit_code}): {reason}",
         exit_code=exit_code,
         installed=False,
-        mirror=used,
+        mirror=mirror,
         reason=reason,
         verdict=verdict.kind,
     )
     return exit_code
 
 
-def _release(held: io.BytesIO | None) -> None:
-    """The final attempt's stdout (conda's --json document) goes to stdout."""
+def _release(held: io.BytesIO | None, to: Any = None) -> None:
+    """A held stdout (conda's --json document) goes to stdout when its attempt is the final
+    one, and to ``to`` (stderr) when a fallback follows."""
     if held is not None:
-        sys.stdout.buffer.write(held.getvalue())
-        sys.stdout.buffer.flush()
+        sink = to or sys.stdout.buffer
+        sink.write(held.getvalue())
+        sink.flush()
 
 
 def _verify(environ: Any, opts: Options, events: Events) -> int:

@@ -290,6 +290,7 @@ def test_condas_own_json_keeps_stdout_one_document(conda_farm) -> None:
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)  # one document: the final attempt's
     assert document["success"] is True
+    assert '"exception_name": "CondaHTTPError"' in proc.stderr  # the first attempt's, moved
     assert re.search(r"minstall: mirror first \([^)]*\) failed: connection failed", proc.stderr)
     events = minstall(
         "--debug",
