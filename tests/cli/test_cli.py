@@ -29,6 +29,24 @@ def minstall(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[int, str]:
+    """Run minstall, press Ctrl-C (SIGINT) after ``after_s``; its exit code and stderr."""
+    import signal
+    import time
+
+    child = subprocess.Popen(
+        [str(SCRIPT), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(after_s)
+    child.send_signal(signal.SIGINT)
+    _out, err = child.communicate(timeout=60)
+    return child.returncode, err
+
+
 def farm_env(farm, tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment that points minstall at a farm: its catalog alone, a private cache, a
     fixed network id (so cached rankings are found again), plus ``extra``."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from farm import Fault, MirrorSpec, RecordingProxy
 from realconda import linked, make_home
 
-from .test_cli import SCRIPT, minstall
+from .test_cli import SCRIPT, interrupted, minstall
 from .test_cli import farm_env as env_for
 
 DRIVER = "535.104.05"
@@ -360,26 +359,11 @@ def test_no_at_condas_prompt_is_reported_as_nothing_installed(conda_farm) -> Non
 def test_ctrl_c_stops_conda_and_exits_130(conda_farm) -> None:
     farm, conda, env = conda_farm
     farm["first"].set_faults(Fault("hang", hold_s=60))
-    child = subprocess.Popen(
-        [
-            str(SCRIPT),
-            "conda",
-            "install",
-            "-p",
-            str(conda.prefix("p")),
-            "pkga",
-            "-c",
-            "conda-forge",
-        ],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    prefix = str(conda.prefix("p"))
+    code, err = interrupted(
+        ["conda", "install", "-p", prefix, "pkga", "-c", "conda-forge"], env, after_s=4.0
     )
-    time.sleep(4.0)
-    child.send_signal(signal.SIGINT)
-    _out, err = child.communicate(timeout=60)
-    assert child.returncode == 130, err
+    assert code == 130, err
     assert "interrupted" in err
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 import venv
 from pathlib import Path
 
@@ -16,8 +13,8 @@ import pytest
 from farm import Fault, MirrorSpec
 from farm.content import shared_dir
 
-from .test_cli import SCRIPT, minstall
 from .test_cli import farm_env as env_for
+from .test_cli import interrupted, minstall
 
 BIN = str(Path(sys.executable).parent)  # this environment's pip and uv come first on PATH
 STANDINS = Path(__file__).resolve().parents[1] / "standins"  # mamba only: conda runs for real
@@ -152,17 +149,10 @@ def test_heartbeat_when_the_child_is_silent(farm_env) -> None:
 def test_ctrl_c_goes_to_the_child_and_exits_130(farm_env) -> None:
     farm, env, python = farm_env
     farm["first"].set_faults(Fault("hang", hold_s=30))
-    child = subprocess.Popen(
-        [str(SCRIPT), "pip", "--mirror", "first", "--python", python, "install", "six"],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    code, err = interrupted(
+        ["pip", "--mirror", "first", "--python", python, "install", "six"], env, after_s=2.0
     )
-    time.sleep(2.0)
-    child.send_signal(signal.SIGINT)
-    _out, err = child.communicate(timeout=30)
-    assert child.returncode == 130, err
+    assert code == 130, err
     assert "interrupted" in err
 
 
