@@ -3,10 +3,12 @@
 Left to themselves, conda waits 60 s per read with 3 retries (about 4 minutes on a hanging
 mirror), pip 15 s with 5 retries and backoff, uv 30 s with 3 retries. minstall knows how
 fast each mirror answered the bench, and can try another, so it gives the installer a read
-timeout of 20 times the slowest chosen mirror's latency, kept between 8 and 14 s, and one
-retry: a silent mirror is abandoned within 30 s, while a slow but flowing download (the
-timeout is per read, not per file) is never cut. Whatever the user set (the variables below,
-or pip's ``--timeout``/``--retries``) wins; these are only defaults for the child.
+timeout of 20 times the slowest chosen mirror's latency, kept between 8 and 14 s, and no
+retries of its own (minstall's fallback to the next mirror is the retry): a silent mirror is
+abandoned within 30 s (conda waits twice, for its notices and for the repodata: about 14-17
+s), while a slow but flowing download (the timeout is per read, not per file) is never cut.
+Whatever the user set (the variables below, or pip's ``--timeout``/``--retries``) wins; these
+are only defaults for the child.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from mirrorinstall.context.facts import Ranking
 
 MIN_READ_S, MAX_READ_S = 8, 14
-RETRIES = 1
+RETRIES = 0
 CONNECT_S = 5
 UNMEASURED_LATENCY_MS = 300.0
 
