@@ -123,7 +123,8 @@ class Facts:
     conda_channels_from: str = "conda's built-in default"
 
     def copy_path(self, original: str) -> str:
-        return self.copies.get(original, original + ".minstall")
+        """Where the rewritten copy of a file the command names goes (never the file)."""
+        return self.copies[original]
 
     @property
     def os(self) -> str:

@@ -167,12 +167,13 @@ def gather(
         from mirrorinstall.context.wheels import make_wheel_lister
 
         wheels = make_wheel_lister(session.catalog)
-    conda_channels, conda_from = ("defaults",), "conda's built-in default"
+    conda: dict[str, object] = {}  # pip: the Facts defaults, never read
     if cmd.family == "conda" and "--override-channels" not in cmd.args:
         from mirrorinstall.context.condaconfig import detect_conda_channels
         from mirrorinstall.core.engines import find_engine
 
-        conda_channels, conda_from = detect_conda_channels(find_engine("conda", environ), environ)
+        channels, where = detect_conda_channels(find_engine("conda", environ), environ)
+        conda = {"conda_channels": channels, "conda_channels_from": where}
     return Facts(
         catalog=session.catalog,
         ranking=ranking,
@@ -185,6 +186,5 @@ def gather(
         windows_driver=windows_driver,
         tables=tables,
         wheels=wheels,
-        conda_channels=conda_channels,
-        conda_channels_from=conda_from,
+        **conda,  # type: ignore[arg-type]
     )

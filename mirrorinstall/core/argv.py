@@ -33,7 +33,8 @@ class Command:
         return ["pypi", "pytorch"]
 
 
-def _stem(token: str) -> str:
+def tool_name(token: str) -> str:
+    """``/opt/conda/bin/conda.exe`` -> ``conda``: the tool a command's first word names."""
     name = os.path.basename(token).lower()
     for suffix in (".exe", ".bat", ".cmd"):
         name = name.removesuffix(suffix)
@@ -47,7 +48,7 @@ def parse_command(argv: list[str]) -> Command:
             "no command to rewrite",
             "Give one after --, e.g. 'minstall rewrite -- conda install pytorch -c pytorch'.",
         )
-    first = _stem(argv[0])
+    first = tool_name(argv[0])
     if first in CONDA_TOOLS:
         if len(argv) >= 3 and argv[1] == "env" and argv[2] == "create":
             return Command(first, "conda", "env-create", tuple(argv[:3]), tuple(argv[3:]))

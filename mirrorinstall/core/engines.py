@@ -13,16 +13,8 @@ import os
 import shutil
 from collections.abc import Callable, Mapping
 
+from mirrorinstall.core.argv import tool_name
 from mirrorinstall.core.errors import EngineNotFound
-
-CONDA_TOOLS = ("conda", "mamba", "micromamba")
-
-
-def _stem(token: str) -> str:
-    name = os.path.basename(token).lower()
-    for suffix in (".exe", ".bat", ".cmd"):
-        name = name.removesuffix(suffix)
-    return name
 
 
 def find_engine(
@@ -31,13 +23,13 @@ def find_engine(
     which: Callable[[str], str | None] = shutil.which,
 ) -> str | None:
     """The executable for ``tool`` as typed (``conda``, ``pip``, ``/x/bin/python``), or None."""
-    stem = _stem(tool)
+    stem = tool_name(tool)
     if os.sep in tool or (os.altsep and os.altsep in tool):
         return tool if os.path.exists(tool) else None
     if stem == "conda" and environ.get("CONDA_EXE") and os.path.isfile(environ["CONDA_EXE"]):
         return environ["CONDA_EXE"]
     mamba = environ.get("MAMBA_EXE")
-    if stem in ("mamba", "micromamba") and mamba and _stem(mamba) == stem:
+    if stem in ("mamba", "micromamba") and mamba and tool_name(mamba) == stem:
         return mamba if os.path.isfile(mamba) else None
     return which(tool)
 
@@ -45,7 +37,7 @@ def find_engine(
 def require_engine(tool: str, environ: Mapping[str, str]) -> str:
     found = find_engine(tool, environ)
     if found is None:
-        where = " (CONDA_EXE is not set either)" if _stem(tool) == "conda" else ""
+        where = " (CONDA_EXE is not set either)" if tool_name(tool) == "conda" else ""
         raise EngineNotFound(
             f"{tool} was not found on PATH{where}",
             "Install it, activate the environment that has it, put it on PATH, or choose "

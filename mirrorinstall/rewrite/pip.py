@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from mirrorinstall.bench.pages import wheel_fits
 from mirrorinstall.core.argv import Command, Option, scan
 from mirrorinstall.core.catalog import Mirror
 from mirrorinstall.core.errors import UsageError
@@ -480,16 +479,13 @@ def wheel_missing(ctx: Context, mirror_id: str, variant: str, release: str) -> s
     python = ctx.facts.python
     if names is None or python is None:
         return None
-    wanted = {f"{release}+{variant}", release} if variant == "cpu" else {f"{release}+{variant}"}
-    for name in names:
-        parts = name.split("-")
-        if (
-            len(parts) >= 2
-            and parts[0] == "torch"
-            and parts[1] in wanted
-            and wheel_fits(name, python, ctx.facts.platform)
-        ):
-            return None
+    from packaging.version import Version
+
+    from mirrorinstall.rewrite.torchpin import listed_builds
+
+    builds = listed_builds(names, variant, python, ctx.facts.platform).get("torch", [])
+    if any(Version(v.public) == Version(release) for v in builds):
+        return None
     return (
         f"mirror {mirror_id} lists no torch {release}+{variant} wheel for Python "
         f"{python} on {ctx.facts.platform}"

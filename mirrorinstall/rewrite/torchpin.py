@@ -26,7 +26,7 @@ from mirrorinstall.cuda.tables import Tables
 FAMILY = ("torch", "torchvision", "torchaudio")
 
 
-def _listed(
+def listed_builds(
     names: Iterable[str], variant: str, python: str, platform: str
 ) -> dict[str, list[Version]]:
     """project -> versions of ``variant`` listed for this Python/platform, newest first."""
@@ -69,7 +69,7 @@ def family_pins(
 ) -> dict[str, str] | str:
     """{requirement text -> pinned text} for the torch-family requirements, or why no pin
     can match what the variant index would have given (then nothing is rewritten)."""
-    listed = _listed(listing, variant, python, platform)
+    listed = listed_builds(listing, variant, python, platform)
     reqs = {text: req for text in requirements if (req := _requirement(text)) is not None}
     by_name = {canonicalize_name(r.name): (t, r) for t, r in reqs.items()}
     if not by_name:

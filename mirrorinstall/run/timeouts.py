@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from mirrorinstall.context.facts import Ranking
+from mirrorinstall.core.argv import CONDA_TOOLS
 
 MIN_READ_S, MAX_READ_S = 8, 14
 RETRIES = 0
@@ -46,7 +47,7 @@ def child_timeouts(
     argv: Iterable[str] = (),
 ) -> dict[str, str]:
     """Environment variables for the child: (kind, mirror id) pairs are the plan's routes."""
-    family = "conda" if tool in ("conda", "mamba", "micromamba") else tool
+    family = "conda" if tool in CONDA_TOOLS else tool
     names = _VARIABLES.get(family)
     if names is None:
         return {}

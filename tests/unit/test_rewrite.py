@@ -287,6 +287,7 @@ def test_env_yml_condarc_channels_and_pip_sections_go_through_mirrors() -> None:
     mine = run(
         ["conda", "env", "create", "-f", "env.yml"],
         files={"env.yml": env_yml},
+        copy_path=lambda p: f"/c/{p}",
         environ={"CONDA_CHANNEL_ALIAS": "https://example.org/conda"},
         conda_channels=("conda-forge",),
     )
