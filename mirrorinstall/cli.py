@@ -335,7 +335,7 @@ def rewrite(
     from mirrorinstall.context.gather import gather
     from mirrorinstall.core.argv import parse_command
     from mirrorinstall.rewrite import Context
-    from mirrorinstall.run.planning import make_plan, quote, write_copies
+    from mirrorinstall.run.planning import make_plan, quote_plan, step_json, write_copies
 
     cmd = parse_command(list(command))
     facts = gather(
@@ -351,7 +351,7 @@ def rewrite(
     write_copies(plan)
     ranking = facts.ranking
     info = {
-        "command": quote(plan.argv, plan.env),
+        "command": quote_plan(plan),
         "platform": facts.platform,
         "ranking": {"source": ranking.source, "created_at": ranking.created_at}
         if not ranking.forced
@@ -368,13 +368,17 @@ def rewrite(
                     "notes": plan.notes,
                     "mirrors": plan.mirrors,
                     "cuda": plan.cuda,
-                    "files": sorted(plan.writes),
+                    "files": sorted(w for step in plan.steps() for w in step.writes),
+                    "steps": step_json(plan),
                 },
                 indent=2,
             )
         )
         return
     click.echo(info["command"])
+    for k, step in enumerate(plan.before, start=1):
+        for note in step.notes:
+            click.echo(f"# step {k}: {note}", err=True)
     for note in plan.notes:
         click.echo(f"# {note}", err=True)
 
@@ -426,6 +430,93 @@ def verify(
         if found.next_step:
             click.echo(f"next: {found.next_step}")
     return 0 if found.ok else 1
+
+
+@cli.command()
+@click.argument("message", required=False)
+@click.option("--log", "log_file", metavar="FILE", help="Diagnose the errors in a log file.")
+@click.option("--python", "python_path", metavar="PATH", help="The Python environment to check.")
+@click.option("--platform", "platform_", metavar="SUBDIR", help="Give fixes for a conda subdir.")
+@click.option("--json", "as_json", is_flag=True, help="Print every finding as JSON.")
+@click.pass_obj
+def doctor(
+    app: AppContext,
+    message: str | None,
+    log_file: str | None,
+    python_path: str | None,
+    platform_: str | None,
+    as_json: bool,
+) -> int:
+    """Explain an error and give this machine's fix; with no MESSAGE, check the machine.
+
+    \b
+    minstall doctor "CUDA driver version is insufficient for CUDA runtime version"
+    minstall doctor --log train.log        (or: ... 2>&1 | minstall doctor -)
+    minstall doctor                        (driver, GPUs, torch/TensorFlow, channels, indexes)
+
+    Exit code: 0 when the text was recognised (or the machine has no error), 1 otherwise.
+    """
+    from mirrorinstall.doctor.diagnose import diagnose_machine, diagnose_text
+    from mirrorinstall.doctor.machine import gather_machine, load_patterns
+
+    text = _doctor_text(message, log_file)
+    machine = gather_machine(
+        app.session(), python=python_path, platform=platform_, check_envs=text is None
+    )
+    findings = (
+        diagnose_text(text, machine, load_patterns())
+        if text is not None
+        else diagnose_machine(machine)
+    )
+    recognised = bool(findings) if text is not None else True
+    errors = text is None and any(f.severity == "error" for f in findings)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "mode": "text" if text is not None else "machine",
+                    "recognised": recognised,
+                    "findings": [f.as_json() for f in findings],
+                },
+                indent=2,
+            )
+        )
+    elif not findings:
+        click.echo("minstall doctor: no known error in the text; nothing to fix found.")
+    for finding in [] if as_json else findings:
+        click.echo(f"{finding.severity}: {_printable(finding.title)}")
+        if finding.evidence:
+            click.echo(f"  seen: {_printable(finding.evidence)}")
+        click.echo(f"  why: {_printable(finding.cause)}")
+        for fix in finding.fixes:
+            click.echo(f"  fix: {_printable(fix)}")
+        if finding.sources:
+            click.echo(f"  source: {', '.join(finding.sources)}")
+    return 0 if recognised and not errors else 1
+
+
+_DOCTOR_LIMIT = 8 * 1024 * 1024  # the tail of a bigger log is where the error is
+
+
+def _doctor_text(message: str | None, log_file: str | None) -> str | None:
+    if log_file:
+        try:
+            with open(log_file, "rb") as f:
+                f.seek(0, 2)
+                f.seek(max(0, f.tell() - _DOCTOR_LIMIT))
+                return f.read().decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read {log_file}: {exc.strerror or exc}", "Check the --log path."
+            ) from None
+    if message == "-":
+        return sys.stdin.buffer.read()[-_DOCTOR_LIMIT:].decode("utf-8", errors="replace")
+    return message
+
+
+def _printable(text: str) -> str:
+    """No control characters from a log or a server reach the terminal."""
+    return "".join(c if c.isprintable() or c == " " else "?" for c in text)
 
 
 def _run_options(func):  # the options every installing command shares

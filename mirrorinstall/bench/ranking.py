@@ -23,6 +23,21 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def cached_ranking(session: Session, *, max_age_s: float = 7 * 24 * 3600) -> dict | None:
+    """This network's cached bench report however old (up to ``max_age_s``), without
+    measuring anything; None when there is none."""
+    import time
+
+    from mirrorinstall.core import cache
+    from mirrorinstall.core.netid import network_id
+
+    network, _ = network_id(session.environ)
+    found, _ = cache.load_report(
+        cache.ranking_path(session.cache_dir, network), now_s=time.time(), ttl_s=max_age_s
+    )
+    return found
+
+
 def get_ranking(
     session: Session,
     kinds: list[str],

@@ -130,10 +130,13 @@ def gather(
             f"{where} {subdir!r} is not a conda subdir",
             "Use one such as linux-64, linux-aarch64, win-64, osx-64 or osx-arm64.",
         )
-    ranking = get_ranking_for(
-        session, cmd.kinds, mirror_id=mirror_id, refresh=refresh, timeout_s=timeout_s
-    )
     text = " ".join((*cmd.head, *cmd.args)).lower()
+    kinds = list(cmd.kinds)
+    if cmd.family == "pip" and "tensorflow" in text and environ.get("CONDA_PREFIX"):
+        kinds.append("conda")  # the plan may put TensorFlow's CUDA libraries in with conda
+    ranking = get_ranking_for(
+        session, kinds, mirror_id=mirror_id, refresh=refresh, timeout_s=timeout_s
+    )
     needs_cuda = cuda_mode != "keep" or any(w in text for w in _CUDA_WORDS)
     host, windows_driver, tables = None, False, None
     if needs_cuda:

@@ -158,6 +158,14 @@ class Mirror:
         }
         return tuple(kind for kind in KINDS if has[kind])
 
+    def urls(self) -> tuple[str, ...]:
+        """Every base URL this mirror serves from (channels, alias, indexes)."""
+        out = [c.url for c in self.conda.values()]
+        out += [self.channel_alias] if self.channel_alias else []
+        out += [self.pypi.simple] if self.pypi else []
+        out += [self.pytorch.base] if self.pytorch else []
+        return tuple(out)
+
     def channel_url(self, channel: str) -> str | None:
         """This mirror's URL for a conda channel, or None if it does not carry it."""
         if channel in self.conda:

@@ -1,9 +1,12 @@
 """Which CUDA build a machine can run. Pure: tables and host facts in, a decision out.
 
-The rule (the one uv and light-the-torch apply, plus GPU architectures): for the requested
-PyTorch release (the newest when unpinned), take the newest CUDA variant whose minimum
-driver the detected driver meets and whose build covers every GPU present; if none
-qualifies, choose the CPU build and say which newer or older release would have one.
+The rule (the one uv and light-the-torch apply, plus GPU architectures): a build runs when
+the detected driver meets its CUDA's minimum driver and it has kernels for every GPU
+present. With a GPU, a CPU build is never chosen while a CUDA build runs: take the newest
+release in the requested range that has a runnable build (stepping down from the newest
+when needed, and saying which driver would run the newer one), and its newest runnable
+variant. A range with no runnable build is an error that names what would run; only with
+no runnable build in any release (or no GPU, or ``--cuda cpu``) is the CPU build chosen.
 
 Minimum driver for CUDA X.Y (``driver_floor``): from 11.1 on, the minor-version-compatibility
 floor of family X (Linux 450.80.02 / 525.60.13 / 580 for 11 / 12 / 13); up to 11.0, the
@@ -13,7 +16,7 @@ where nvidia-smi reports the Windows driver).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -25,10 +28,12 @@ from mirrorinstall.cuda.tables import Tables, TorchRelease
 class CudaMismatch(Exception):
     """A CUDA build the user pinned cannot run here (message says why, hint the fix)."""
 
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, hint: str, instead: tuple[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # (project, requirement) that would run here: the caller shows the fixed command
+        self.instead = instead
 
 
 @dataclass(frozen=True)
@@ -161,20 +166,20 @@ def releases_matching(
     return sorted(out, key=lambda vr: _v(vr[0]), reverse=True)
 
 
+Unavailable = Callable[[str, str], "str | None"]  # (release, variant) -> why it is missing
+
+
 def _runnable(
     tables: Tables,
     host: HostCuda,
     release: str,
     variants: Sequence[str],
     os: str,
-    exclude: Mapping[str, str] | None = None,
+    unavailable: Unavailable | None = None,
 ) -> tuple[str | None, list[str]]:
     """The newest runnable variant, and why each newer one was passed over."""
     skipped = []
     for variant in sorted(variants, key=lambda v: _v(variant_cuda(v) or "0"), reverse=True):
-        if exclude and variant in exclude:
-            skipped.append(f"{variant}: {exclude[variant]}")
-            continue
         cuda = variant_cuda(variant)
         if cuda is None:
             continue
@@ -186,8 +191,28 @@ def _runnable(
         if missing:
             skipped.append(f"{variant} has no kernels for {missing[0].name} (sm {missing[0].cc})")
             continue
+        why_not = unavailable(release, variant) if unavailable else None
+        if why_not:
+            skipped.append(f"{variant}: {why_not}")
+            continue
         return variant, skipped
     return None, skipped
+
+
+def unlock(
+    tables: Tables, host: HostCuda, release: str, variants: Sequence[str], os: str
+) -> tuple[str, str] | None:
+    """The lowest driver that runs some build of ``release`` on this machine's GPUs, and that
+    build: (driver, variant); None when no build has kernels for every GPU."""
+    best: tuple[str, str] | None = None
+    for variant in variants:
+        cuda = variant_cuda(variant)
+        floor = driver_floor(tables, cuda, os) if cuda else None
+        if floor is None or not all(covers(tables, variant, release, g.cc) for g in host.gpus):
+            continue
+        if best is None or _v(floor) < _v(best[0]):
+            best = (floor, variant)
+    return best
 
 
 def choose_torch(
@@ -198,11 +223,15 @@ def choose_torch(
     os: str = "linux",
     python: str | None = None,
     want: str = "auto",
-    exclude: Mapping[str, str] | None = None,
+    unavailable: Unavailable | None = None,
 ) -> CudaChoice:
     """Pick the PyTorch release and build for this host (see the module docstring).
 
-    ``exclude`` maps variants to leave out to the reason (no wheel on the mirror, say).
+    With a GPU (``want="auto"``): the newest release in ``spec`` that has a build this machine
+    runs, never a CPU build while one does. Nothing in a ``spec`` runs: :class:`CudaMismatch`
+    whose hint names the newest release that runs and the driver the asked-for one needs;
+    nothing in any release runs (unpinned): the CPU build, with the driver that would help.
+    ``unavailable(release, variant)`` says why a build is not on the chosen mirror (or None).
     """
     candidates = releases_matching(tables, spec, python)
     if not candidates:
@@ -226,25 +255,61 @@ def choose_torch(
         return CudaChoice(
             "torch", release, "cpu", None, f"CPU build: {host.describe()}", torchvision=tv
         )
-    variant, skipped = _runnable(tables, host, release, row.pip, os, exclude)
-    if variant:
+    passed: list[str] = []
+    seen: set[str] = set()
+    for version, candidate in candidates:
+        if candidate.series in seen:  # one release per series: its newest in the range
+            continue
+        seen.add(candidate.series)
+        variant, skipped = _runnable(tables, host, version, candidate.pip, os, unavailable)
+        if variant is None:
+            passed.append(f"torch {version}: " + ("; ".join(skipped) or "no CUDA build"))
+            continue
         cuda = variant_cuda(variant)
+        newest = version == release
         reason = (
-            f"{variant}: the newest CUDA build of torch {release} that {host.describe()} "
+            f"{variant}: the newest CUDA build of torch {version} that {host.describe()} "
             f"runs (needs driver >= {driver_floor(tables, cuda or '', os)})"
+            if newest
+            else f"{variant}: torch {version} is the newest release with a build that "
+            f"{host.describe()} runs (needs driver >= {driver_floor(tables, cuda or '', os)})"
         )
-        return CudaChoice("torch", release, variant, cuda, reason, tuple(skipped), tv)
-    notes = list(skipped)
-    other = _other_release(tables, host, os, exclude=row.series)
-    if other:
-        notes.append(f"torch {other[0]} has a build this machine runs ({other[1]})")
+        notes = passed + skipped
+        better = unlock(tables, host, release, row.pip, os)
+        if not newest and better and (not host.driver or _v(better[0]) > _v(host.driver)):
+            notes.append(f"a driver >= {better[0]} would run torch {release} ({better[1]})")
+        return CudaChoice(
+            "torch",
+            version,
+            variant,
+            cuda,
+            reason,
+            tuple(notes),
+            _torchvision_for(candidate, version),
+        )
+    need = unlock(tables, host, release, row.pip, os)
+    needs = (
+        f"a driver >= {need[0]} runs torch {release} ({need[1]})"
+        if need
+        else f"no build of torch {release} has kernels for "
+        + ", ".join(f"{g.name} (sm {g.cc})" for g in host.gpus)
+    )
+    if spec:
+        other = _other_release(tables, host, os, python)
+        fixes = [f"use torch=={other[0]} ({other[1]}), the newest that runs here"] if other else []
+        fixes += [needs, "--cuda cpu installs the CPU build on purpose"]
+        raise CudaMismatch(
+            f"no CUDA build of torch{spec} runs on {host.describe()}: " + "; ".join(passed),
+            _sentence("; ".join(fixes)),
+            instead=("torch", f"torch=={other[0]}") if other else None,
+        )
     return CudaChoice(
         "torch",
         release,
         "cpu",
         None,
-        f"CPU build: no CUDA build of torch {release} runs here ({host.describe()})",
-        tuple(notes),
+        f"CPU build: no CUDA build of any torch release runs on {host.describe()}",
+        (*passed[:3], needs),
         tv,
     )
 
@@ -278,10 +343,11 @@ def _pinned(
     )
 
 
-def _other_release(tables: Tables, host: HostCuda, os: str, exclude: str) -> tuple[str, str] | None:
-    for release, row in releases_matching(tables, None):
-        if row.series == exclude:
-            continue
+def _other_release(
+    tables: Tables, host: HostCuda, os: str, python: str | None
+) -> tuple[str, str] | None:
+    """The newest release (any version) with a build this machine runs, and that build."""
+    for release, row in releases_matching(tables, None, python) or releases_matching(tables, None):
         variant, _ = _runnable(tables, host, release, row.pip, os)
         if variant:
             return release, variant
@@ -305,11 +371,40 @@ def choose_conda_cuda(
 
 @dataclass(frozen=True)
 class TfChoice:
-    version: str
+    version: str  # the tested row: "2.10.0" stands for the 2.10 series
     cuda: str
     cudnn: str
     runnable: bool
     reason: str
+    python: str = ""  # the Python versions the row was tested with ("3.7-3.10")
+    notes: tuple[str, ...] = ()
+
+    @property
+    def series(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+
+def tf_series_match(spec: str | None, version: str) -> bool:
+    """Does ``spec`` admit a release of ``version``'s minor series? (The table has one row
+    per series, 2.10.0 for 2.10.*, so ``==2.10.1`` and ``<2.10.1`` both admit it.)"""
+    try:
+        wanted = SpecifierSet(spec or "")
+    except InvalidSpecifier:
+        return False
+    row = _v(version)
+    for item in wanted:
+        if item.operator in ("==", "===", "~="):
+            pinned = _v(item.version.rstrip(".*"))
+            if item.operator == "~=" and len(pinned.release) == 2:
+                if not (pinned <= row and row.major == pinned.major):
+                    return False
+            elif (pinned.major, pinned.minor) != (row.major, row.minor):
+                return False
+        elif item.operator == "!=":
+            continue
+        elif not (item.contains(version) or item.contains(f"{row.major}.{row.minor}.999")):
+            return False
+    return True
 
 
 def choose_tensorflow(
@@ -319,21 +414,31 @@ def choose_tensorflow(
     spec: str | None = None,
     os: str = "linux",
     python: str | None = None,
+    newest_allowed: str | None = None,
+    driver_os: str | None = None,
 ) -> TfChoice | None:
     """The newest TensorFlow matching ``spec`` whose tested CUDA this driver runs.
 
-    Native Windows uses its own table (GPU builds end at 2.10). None: no release matches.
+    Native Windows uses its own table (GPU builds end at 2.10); ``driver_os`` says whose
+    driver thresholds apply (Windows ones under WSL2), ``os`` by default. ``newest_allowed``
+    caps the release (a conda channel whose GPU builds stop there). None: nothing matches.
     """
     table = "windows" if os == "windows" else "linux"
-    try:
-        wanted = SpecifierSet(spec or "")
-    except InvalidSpecifier:
-        wanted = SpecifierSet()
-    builds = [b for b in tables.tensorflow if b.os == table and wanted.contains(b.version)]
-    if python:
-        fitting = [b for b in builds if _py_in(python, b.python)]
-        builds = fitting or builds
+    os = driver_os or os
+    builds = [
+        b
+        for b in tables.tensorflow
+        if b.os == table
+        and tf_series_match(spec, b.version)
+        and (newest_allowed is None or _v(b.version) <= _v(newest_allowed))
+    ]
     builds.sort(key=lambda b: _v(b.version), reverse=True)
+    if python:
+        # releases built for this Python first; when the driver runs none of them, an older
+        # one (the caller says the Python does not fit) beats a CPU build
+        fitting = [b for b in builds if _py_in(python, b.python)]
+        if not host.has_driver or any(supports(tables, host, b.cuda, os) for b in fitting):
+            builds = fitting or builds
     if not builds:
         return None
     newest = builds[0]
@@ -344,33 +449,36 @@ def choose_tensorflow(
             newest.cudnn,
             False,
             f"tensorflow {newest.version} runs on the CPU: {host.describe()}",
+            newest.python,
         )
     for build in builds:
         if supports(tables, host, build.cuda, os):
             floor = driver_floor(tables, build.cuda, os)
-            newer = (
-                ""
-                if build is newest
-                else (
-                    f"; tensorflow {newest.version} needs CUDA {newest.cuda} (driver >= "
-                    f"{driver_floor(tables, newest.cuda, os)})"
+            notes = []
+            if build is not newest:
+                notes.append(
+                    f"a driver >= {driver_floor(tables, newest.cuda, os)} would run tensorflow "
+                    f"{newest.version} (CUDA {newest.cuda})"
                 )
-            )
             return TfChoice(
                 build.version,
                 build.cuda,
                 build.cudnn,
                 True,
                 f"tensorflow {build.version} was tested with CUDA {build.cuda} and "
-                f"cuDNN {build.cudnn} (driver >= {floor}): {host.describe()} runs "
-                f"it{newer}",
+                f"cuDNN {build.cudnn} (driver >= {floor}): {host.describe()} runs it",
+                build.python,
+                tuple(notes),
             )
     return TfChoice(
         newest.version,
         newest.cuda,
         newest.cudnn,
         False,
-        f"no TensorFlow GPU build runs on {host.describe()}; it runs on the CPU",
+        f"no TensorFlow GPU build in the range runs on {host.describe()}: tensorflow "
+        f"{newest.version} needs CUDA {newest.cuda} (driver >= "
+        f"{driver_floor(tables, newest.cuda, os)})",
+        newest.python,
     )
 
 
@@ -378,3 +486,7 @@ def _py_in(python: str, span: str) -> bool:
     """``"3.11"`` in a tested range such as ``"3.9-3.12"``."""
     low, _, high = span.partition("-")
     return _v(low) <= _v(python) <= _v(high or low)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."

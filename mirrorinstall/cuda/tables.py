@@ -62,6 +62,28 @@ class TfBuild:
 
 
 @dataclass(frozen=True)
+class CondaCudaLibs:
+    """The conda packages that give a pip TensorFlow its CUDA libraries."""
+
+    cuda: str
+    cudatoolkit: str
+    cudnn: str
+    channel: str
+    source: str
+
+
+@dataclass(frozen=True)
+class TfPackaging:
+    """How TensorFlow's GPU support is packaged, release by release (tensorflow.toml)."""
+
+    gpu_in_tensorflow_since: str = "2.1.0"
+    tensorflow_gpu_empty_since: str = "2.12.0"
+    and_cuda_since: str = "2.14.0"
+    conda_defaults_last_gpu: str = "2.4.1"
+    conda_cuda_libs: tuple[CondaCudaLibs, ...] = ()
+
+
+@dataclass(frozen=True)
 class Tables:
     mvc: tuple[DriverFloor, ...]
     toolkits: tuple[DriverFloor, ...]
@@ -70,6 +92,21 @@ class Tables:
     toolkit_max_cc: tuple[tuple[str, str, str], ...]  # (cuda, max cc, source)
     tensorflow: tuple[TfBuild, ...]
     tf_windows_last_gpu: str
+    tf_packaging: TfPackaging = TfPackaging()
+    architectures: tuple[tuple[str, str], ...] = ()  # (first compute capability, family name)
+
+    def architecture(self, cc: str | None) -> str | None:
+        """``"8.6"`` -> ``"Ampere"`` (the family whose first capability is the highest <= cc)."""
+        if not cc:
+            return None
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            have = Version(cc)
+        except InvalidVersion:
+            return None
+        names = [name for first, name in self.architectures if Version(first) <= have]
+        return names[-1] if names else None
 
 
 TABLE_FILES = ("cuda_drivers.toml", "pytorch.toml", "tensorflow.toml")
@@ -113,4 +150,15 @@ def parse_tables(texts: Mapping[str, str]) -> Tables:
             for r in tf["build"]
         ),
         tf_windows_last_gpu=tf["windows_last_gpu"],
+        architectures=tuple((r["cc"], r["name"]) for r in drivers.get("architecture", ())),
+        tf_packaging=TfPackaging(
+            gpu_in_tensorflow_since=tf["gpu_in_tensorflow_since"],
+            tensorflow_gpu_empty_since=tf["tensorflow_gpu_empty_since"],
+            and_cuda_since=tf["and_cuda_since"],
+            conda_defaults_last_gpu=tf["conda_defaults_last_gpu"],
+            conda_cuda_libs=tuple(
+                CondaCudaLibs(r["cuda"], r["cudatoolkit"], r["cudnn"], r["channel"], r["source"])
+                for r in tf.get("conda_cuda_libs", ())
+            ),
+        ),
     )

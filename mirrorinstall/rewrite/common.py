@@ -44,6 +44,13 @@ class Plan:
     mirrors: dict[str, dict[str, Any]] = field(default_factory=dict)
     cuda: dict[str, Any] | None = None
     writes: dict[str, str] = field(default_factory=dict)  # new path -> content
+    # a multi-step plan: these run first, in order, each a whole command with its own mirrors
+    before: list[Plan] = field(default_factory=list)
+    step: str | None = None  # what a step in ``before`` is for, in words
+
+    def steps(self) -> list[Plan]:
+        """Every command to run, in order (this plan's own last)."""
+        return [*self.before, self]
 
 
 # ------------------------------------------------------------------ mirror choice

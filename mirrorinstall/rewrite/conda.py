@@ -28,6 +28,7 @@ from mirrorinstall.rewrite.common import (
     upstream_channel,
     why_chosen,
 )
+from mirrorinstall.rewrite.condagpu import gpu_pins
 
 
 def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
@@ -353,7 +354,40 @@ def _conda_cuda(
                     "skipped": skipped,
                 }
                 break
+        else:
+            if host.has_driver and ctx.facts.os != "macos":
+                _nothing_on_the_pytorch_channel(spec, candidates, ctx, plan)
+    gpu_pins(positionals, set(pins), channels, ctx, plan, out)
     return out
+
+
+def _nothing_on_the_pytorch_channel(
+    spec: str | None, candidates: list, ctx: Context, plan: Plan
+) -> None:
+    """--cuda auto, a GPU, and no pytorch-channel release in range whose CUDA it runs: never
+    the channel's CPU build in silence (an error for a pinned release, a note otherwise)."""
+    tables, host = ctx.facts.tables, ctx.facts.host
+    assert tables is not None and host is not None
+    newest = None
+    for release, row in releases_matching(tables, None):
+        if row.conda and choose_conda_cuda(tables, host, row, release, ctx.facts.driver_os)[0]:
+            newest = release
+            break
+    asked = f"pytorch={spec}" if spec else "pytorch"
+    if spec is None:
+        plan.notes.append(
+            f"CUDA: no CUDA build on the pytorch channel runs on {host.describe()}: conda "
+            "will install a CPU build (upgrade the NVIDIA driver for a GPU build)"
+        )
+        return
+    raise CudaMismatch(
+        f"no CUDA build of {asked} on the pytorch channel runs on {host.describe()}"
+        + ("" if candidates else " (the channel has no such release)"),
+        (f"Use pytorch={newest}, the newest there this driver runs; or " if newest else "Use ")
+        + "upgrade the NVIDIA driver; or -c conda-forge; or --cuda cpu for the CPU build on "
+        "purpose.",
+        instead=("pytorch", f"pytorch={newest}") if newest else None,
+    )
 
 
 def _replace_conda_pin(

@@ -29,6 +29,7 @@ from mirrorinstall.rewrite.common import (
     torch_mirror,
     why_chosen,
 )
+from mirrorinstall.rewrite.tensorflow import rewrite_tensorflow
 
 # ------------------------------------------------------------------ pip / uv
 
@@ -422,11 +423,14 @@ def _pip_cuda(
     requirements = {i: tok for i, tok in found.positionals}
     torch_at = None
     for i, token in requirements.items():
-        name = spec_name((replace.get(i) or [token])[0])
-        if name == "tensorflow-gpu":
-            _tensorflow_gpu(i, token, ctx, plan, replace)
-        if name == "tensorflow" or name == "tensorflow-gpu":
-            _tensorflow_cuda(i, ctx, plan, replace, requirements)
+        current = (replace.get(i) or [token])[0]
+        name = spec_name(current)
+        if name in ("tensorflow", "tensorflow-gpu"):
+            new = rewrite_tensorflow(current, ctx, plan)
+            if new != current:
+                replace[i] = [new]
+                if not any(n.startswith(f"{name} -> ") for n in plan.notes):
+                    plan.notes.append(f"{current} -> {new}")
         if name == "torch":
             torch_at = i
     if torch_at is None or tables is None or host is None:
@@ -445,30 +449,32 @@ def _pip_cuda(
                 f", but this machine has {host.describe()}",
                 "Upgrade the driver, or rerun with --cuda auto to pick a build this driver runs.",
             )
+    token = (replace.get(torch_at) or [requirements[torch_at]])[0]
+    local = re.search(r"\+(cu\d+)", token)
+    if not host.has_driver and ctx.cuda_mode == "keep":
+        for variant in [*explicit.values(), *([local.group(1)] if local else [])]:
+            plan.notes.append(
+                f"CUDA: the {variant} build will not run here: {host.describe()}; "
+                "pip installs it, but torch.cuda.is_available() will be False"
+            )
     if ctx.cuda_mode == "keep":
         return
-    token = (replace.get(torch_at) or [requirements[torch_at]])[0]
     spec = token[len(spec_name(token)) :].strip() or None
-    exclude: dict[str, str] = {}
-    for _ in range(8):  # each round rules out one variant the mirror lacks
-        choice = choose_torch(
-            tables,
-            host,
-            spec=_pip_spec(spec),
-            os=ctx.facts.driver_os,
-            python=ctx.facts.python,
-            want=ctx.cuda_mode,
-            exclude=exclude,
-        )
-        if choice.variant == "cpu" and ctx.cuda_mode == "auto" and exclude:
-            break
-        mirror = torch.id if torch is not None and torch.pytorch is not None else None
-        missing = wheel_missing(ctx, mirror, choice.variant, choice.release) if mirror else None
-        if missing is None or ctx.cuda_mode not in ("auto",) or choice.variant == "cpu":
-            if missing:
-                plan.notes.append(f"CUDA: {missing}")
-            break
-        exclude[choice.variant] = missing
+    mirror = torch.id if torch is not None and torch.pytorch is not None else None
+    choice = choose_torch(
+        tables,
+        host,
+        spec=_pip_spec(spec),
+        os=ctx.facts.driver_os,
+        python=ctx.facts.python,
+        want=ctx.cuda_mode,
+        # a build must really be on the chosen mirror, else the next one down is taken
+        unavailable=(lambda r, v: wheel_missing(ctx, mirror, v, r)) if mirror else None,
+    )
+    if mirror and ctx.cuda_mode != "auto" and choice.variant != "cpu":
+        missing = wheel_missing(ctx, mirror, choice.variant, choice.release)
+        if missing:  # the variant was asked for: say so, and let the install show it
+            plan.notes.append(f"CUDA: {missing}")
     _apply_torch_choice(choice, requirements, ctx, plan, replace, torch, uv, explicit)
 
 
@@ -572,77 +578,3 @@ def _apply_torch_choice(
         f"{choice.variant} wheels from {tokens[-1]} (mirror {torch.id}, "
         f"{torch.pytorch.layout} layout)"
     )
-
-
-def _tensorflow_cuda(
-    i: int, ctx: Context, plan: Plan, replace: dict[int, list[str]], requirements: dict[int, str]
-) -> None:
-    """TensorFlow's tested CUDA against the driver: a note, an error for an unrunnable pin, or
-    (--cuda auto) a pin to the newest release this driver runs."""
-    from mirrorinstall.cuda.choose import choose_tensorflow
-
-    tables, host = ctx.facts.tables, ctx.facts.host
-    if tables is None or host is None or not host.has_driver or ctx.cuda_mode == "cpu":
-        return
-    current = (replace.get(i) or [requirements[i]])[0]
-    extras = re.match(r"^[A-Za-z0-9_.\-]+(\[[^\]]*\])?", current).group(1) or ""
-    spec = current.split(";")[0][len(spec_name(current)) + len(extras) :].strip() or None
-    choice = choose_tensorflow(
-        tables, host, spec=spec, os=ctx.facts.driver_os, python=ctx.facts.python
-    )
-    if choice is None:
-        return
-    plan.cuda = {
-        **(plan.cuda or {}),
-        "tensorflow": {
-            "version": choice.version,
-            "cuda": choice.cuda,
-            "cudnn": choice.cudnn,
-            "runnable": choice.runnable,
-            "reason": choice.reason,
-            "driver": host.driver,
-            "how": host.how,
-        },
-    }
-    plan.notes.append(f"CUDA: {choice.reason}")
-    pinned = spec is not None and spec.startswith("==")
-    name = spec_name(current)
-    if pinned and not choice.runnable:
-        best = choose_tensorflow(tables, host, os=ctx.facts.driver_os, python=ctx.facts.python)
-        if ctx.cuda_mode != "auto" or best is None or not best.runnable:
-            raise CudaMismatch(
-                f"{current} was built for CUDA {choice.cuda}, which {host.describe()} cannot "
-                "run: its GPU would fail with 'CUDA driver version is insufficient for CUDA "
-                "runtime version'",
-                "Upgrade the driver, or use --cuda auto for the newest TensorFlow it runs.",
-            )
-        choice = best
-    elif not choice.runnable or ctx.cuda_mode != "auto" or pinned:
-        return
-    if ctx.cuda_mode == "auto":
-        new = f"{name}{extras}=={choice.version}"
-        if new != current:
-            replace[i] = [new]
-            plan.notes.append(f"{current} -> {new} (--cuda auto: {choice.reason})")
-
-
-def _tensorflow_gpu(
-    i: int, token: str, ctx: Context, plan: Plan, replace: dict[int, list[str]]
-) -> None:
-    """tensorflow-gpu has been an empty, failing package on PyPI since Dec 2022."""
-    windows_last = ctx.facts.tables.tf_windows_last_gpu if ctx.facts.tables else "2.10"
-    if ctx.facts.os == "windows":
-        upper = f"{windows_last.split('.')[0]}.{int(windows_last.split('.')[1]) + 1}"
-        replace[i] = [f"tensorflow<{upper}"]
-        plan.notes.append(
-            f"tensorflow-gpu -> tensorflow<{upper}: {windows_last} is the last TensorFlow with GPU "
-            "support on native Windows; it also needs conda install -c conda-forge "
-            "cudatoolkit=11.2 cudnn=8.1 (or use WSL2 for newer releases)"
-        )
-    else:
-        replace[i] = ["tensorflow[and-cuda]"]
-        plan.notes.append(
-            "tensorflow-gpu -> tensorflow[and-cuda]: tensorflow-gpu is an empty "
-            "package that fails since Dec 2022; the and-cuda extra brings the CUDA "
-            "libraries as wheels"
-        )

@@ -122,6 +122,14 @@ def _conda(out: str) -> Verdict:
                 MIRROR, "the mirror's index lists a package file that answers 404 (out of sync)"
             )
         return Verdict(MIRROR, f"the mirror answered HTTP {code}")
+    virtual = re.search(r"^\s*- (__(?:cuda|glibc|osx|win|linux|unix)\S*)", out, re.M)
+    if "PackagesNotFound" in out and virtual:
+        # no mirror carries a virtual package: it is the machine (conda's __cuda is the driver)
+        return Verdict(
+            USER,
+            f"this machine lacks {virtual.group(1)} (a virtual package: for __cuda, the NVIDIA "
+            "driver or CONDA_OVERRIDE_CUDA)",
+        )
     if "PackagesNotFoundInChannelsError" in out:
         return Verdict(MISSING, "a requested package is not in this mirror's copy of the channels")
     if "PackagesNotFoundError" in out:

@@ -106,8 +106,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
     """Run ``argv`` (a conda/pip/uv command) through the mirrors; return the exit code."""
     from mirrorinstall.context.gather import gather
     from mirrorinstall.core.engines import require_engine
-    from mirrorinstall.run.planning import make_plan, quote, write_copies
-    from mirrorinstall.run.runner import run_child, stdin_is_tty
+    from mirrorinstall.run.planning import make_plan, quote
 
     events = Events(opts)
     cmd = parse_command(argv)
@@ -134,21 +133,76 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
             "--mirror ID uses one mirror without measuring.",
         )
     ctx = Context(facts, opts.cuda_mode)
-    ci = not stdin_is_tty() or environ.get("CI", "").lower() in ("1", "true", "yes")
-    github = environ.get("GITHUB_ACTIONS") == "true"
-    child_json = cmd.family == "conda" and "--json" in cmd.args and not opts.json_events
     log_dir = Path(tempfile.mkdtemp(prefix="minstall-"))
     try:
-        plan = make_plan(cmd, ctx)
+        full = make_plan(cmd, ctx)
+        total = len(full.before) + 1
+        # every installer a step needs is found before the first step runs
+        exes = {} if opts.dry_run else {argv[0]: exe}
+        for step in full.before:
+            if not opts.dry_run and step.argv[0] not in exes:
+                exes[step.argv[0]] = require_engine(step.argv[0], environ)
+        run = _Run(session, cmd, opts, events, log_dir, exes, total)
+        done: list[str] = []
+        for k in range(total):
+            code, ctx, full = run.step(k, ctx, full)
+            if code is not None:
+                if done:
+                    events(
+                        "steps",
+                        f"stopped at step {k + 1} of {total}; done before it: " + "; ".join(done),
+                        steps_done=done,
+                        failed_step=k + 1,
+                    )
+                return code
+            done.append(f"step {k + 1}: {quote(full.steps()[k].argv, {})}")
+        if opts.dry_run:
+            return 0
+        if opts.verify:
+            return _verify(environ, opts, events)
+        return 0
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@dataclass
+class _Run:
+    """One install: runs the plan's steps in order, each with its own fallback."""
+
+    session: Session
+    cmd: Command  # the user's command (its plan's last step)
+    opts: Options
+    events: Events
+    log_dir: Path
+    exes: dict[str, str | None]
+    total: int
+
+    def step(self, k: int, ctx: Context, full: Plan) -> tuple[int | None, Context, Plan]:
+        """Run step ``k`` of ``full`` until it succeeds or nothing is left to try. Returns
+        (None: it succeeded; else the exit code to stop with), the context and the full plan
+        it ended with (a fallback re-plans every step; only this one's command is taken)."""
+        from mirrorinstall.run.planning import quote, step_json, write_copies
+        from mirrorinstall.run.runner import run_child, stdin_is_tty
+
+        opts, events, environ = self.opts, self.events, self.session.environ
+        last_step = k == self.total - 1
+        plan = full.steps()[k]
+        cmd = self.cmd if last_step else parse_command(plan.argv)
+        ci = not stdin_is_tty() or environ.get("CI", "").lower() in ("1", "true", "yes")
+        github = environ.get("GITHUB_ACTIONS") == "true"
+        child_json = (
+            last_step and cmd.family == "conda" and "--json" in cmd.args and not opts.json_events
+        )
+        label = f"step {k + 1}/{self.total}: " if self.total > 1 else ""
         for attempt in range(1, opts.max_attempts + 1):
-            write_copies(plan)
+            write_copies(full)
             child = list(plan.argv)
             if cmd.family == "conda" and (opts.yes or ci) and not opts.dry_run:
                 child = _with_flag(child, cmd, "-y", "--yes")
             log_file = None
             if cmd.tool == "pip" and not any(a.startswith("--log") for a in child):
                 # pip's console cannot tell a blocked mirror from a missing project; its log can
-                log_file = log_dir / f"pip-{attempt}.log"
+                log_file = self.log_dir / f"pip-{k + 1}-{attempt}.log"
                 child = [*child[: len(cmd.head)], "--log", str(log_file), *child[len(cmd.head) :]]
             ranking = ctx.facts.ranking
             plan_routes = routes(plan.mirrors)
@@ -165,10 +219,14 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                     child,
                 ),
             }
+            first_event = k == 0 and attempt == 1
             events(
-                "plan" if attempt == 1 else "attempt",
-                f"attempt {attempt}/{opts.max_attempts}: {why}",
+                "plan" if first_event else "step" if attempt == 1 else "attempt",
+                (f"{label}{plan.step}; " if plan.step else label)
+                + f"attempt {attempt}/{opts.max_attempts}: {why}",
                 attempt=attempt,
+                step=k + 1,
+                steps=step_json(full) if first_event else None,
                 mirror=mirrors[0] if mirrors else None,
                 mirrors={r.what: r.mirror for r in plan_routes},
                 why=why,
@@ -178,22 +236,23 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                 cuda=plan.cuda,
             )
             if not opts.json_events:
-                opts.emit(f"minstall: command: {quote(child, child_env)}")
+                opts.emit(f"minstall: {label}command: {quote(child, child_env)}")
                 for note in plan.notes:
                     opts.emit(f"minstall:   {note}")
             if opts.dry_run:
-                events(
-                    "result",
-                    "dry run: stopping before running anything",
-                    exit_code=0,
-                    dry_run=True,
-                    installed=False,
-                    mirror=mirrors[0] if mirrors else None,
-                )
-                return 0
+                if last_step:
+                    events(
+                        "result",
+                        "dry run: stopping before running anything",
+                        exit_code=0,
+                        dry_run=True,
+                        installed=False,
+                        mirror=mirrors[0] if mirrors else None,
+                    )
+                return None, ctx, full
             held = _Bounded() if child_json else None
             result = run_child(
-                [exe or child[0], *child[1:]],
+                [self.exes.get(child[0]) or child[0], *child[1:]],
                 env={**environ, **child_env},
                 heartbeat_s=opts.heartbeat_s,
                 github=github,
@@ -208,20 +267,30 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                 _release(held)
                 events(
                     "result",
-                    "interrupted; the child has stopped",
+                    f"{label}interrupted; the child has stopped",
                     exit_code=130,
                     installed=False,
                     mirror=first,
                 )
-                return 130
+                return 130, ctx, full
             log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
             verdict = classify(cmd.tool, result.exit_code, result.tail, log)
             if verdict.kind in (OK, DECLINED):
                 _release(held)
                 done = verdict.kind == OK
+                if done and not last_step:
+                    events(
+                        "step-done",
+                        f"{label}done in {result.duration_s:.1f} s through {used}",
+                        step=k + 1,
+                        exit_code=0,
+                        mirror=first,
+                        mirrors=mirrors,
+                    )
+                    return None, ctx, full
                 events(
                     "result",
-                    f"done in {result.duration_s:.1f} s through {used}"
+                    f"{label}done in {result.duration_s:.1f} s through {used}"
                     if done
                     else f"nothing was installed: {verdict.reason}",
                     exit_code=result.exit_code,
@@ -230,11 +299,10 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                     mirrors=mirrors,
                     reason=None if done else verdict.reason,
                 )
-                if done and opts.verify:
-                    return _verify(environ, opts, events)
-                return result.exit_code
+                return (None if done else result.exit_code), ctx, full
             following = _next(
-                cmd,
+                self.cmd,
+                k,
                 ctx,
                 plan,
                 plan_routes,
@@ -244,14 +312,15 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
             )
             if following is not None and attempt < opts.max_attempts:
                 _release(held, sys.stderr.buffer)  # not the final attempt's: off stdout
-                blamed, ctx, plan = following
+                blamed, ctx, full = following
+                plan = full.steps()[k]
                 by_mirror: dict[str | None, list[str]] = {}
                 for r in blamed:
                     by_mirror.setdefault(r.mirror, []).append(r.what)
                 names = ", ".join(f"{m} ({', '.join(w)})" for m, w in by_mirror.items())
                 events(
                     "fallback",
-                    f"mirror {names} failed: {verdict.reason}; next: "
+                    f"{label}mirror {names} failed: {verdict.reason}; next: "
                     + _route_summary(routes(plan.mirrors), ctx.facts.ranking, ctx),
                     mirror=blamed[0].mirror,
                     failed=[{"mirror": r.mirror, "kind": r.kind, "what": r.what} for r in blamed],
@@ -262,14 +331,14 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                 )
                 continue
             _release(held)
-            return _fail(events, verdict, result.exit_code, first, attempt, opts, following)
-    finally:
-        shutil.rmtree(log_dir, ignore_errors=True)
-    return 1  # pragma: no cover - the loop always returns
+            code = _fail(events, verdict, result.exit_code, first, attempt, opts, following)
+            return code, ctx, full
+        return 1, ctx, full  # pragma: no cover - the loop always returns
 
 
 def _next(
     cmd: Command,
+    k: int,
     ctx: Context,
     plan: Plan,
     plan_routes: list[Route],
@@ -278,20 +347,23 @@ def _next(
     *,
     last: bool,
 ) -> tuple[list[Route], Context, Plan] | None:
-    """The culprits, the next context and its plan; None when nothing else can be tried."""
+    """The culprits of step ``k``'s failure, the next context and the whole plan made over
+    it; None when nothing else can be tried."""
     from mirrorinstall.run.planning import make_plan
 
     ranking = ctx.facts.ranking
     if not verdict.retry or ranking.forced:
         return None
-    blamed = blame(plan_routes, verdict.evidence, output, cmd.kinds[0])
+    step_cmd = parse_command(plan.argv) if plan.step else cmd
+    blamed = blame(plan_routes, verdict.evidence, output, step_cmd.kinds[0])
     if not blamed or upstream_blamed(ctx.facts.catalog, blamed):
         return None
     following = ctx.with_ranking(next_ranking(ranking, blamed, last=last))
-    new_plan = make_plan(cmd, following)
-    if (new_plan.argv, new_plan.env) == (plan.argv, plan.env):
+    new_full = make_plan(cmd, following)
+    new_step = new_full.steps()[k]
+    if (new_step.argv, new_step.env) == (plan.argv, plan.env):
         return None
-    return blamed, following, new_plan
+    return blamed, following, new_full
 
 
 def _fail(

@@ -9,9 +9,10 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from mirrorinstall.core.argv import Command
+from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.errors import CacheError, CudaError
 from mirrorinstall.rewrite import Context, CudaMismatch, Plan, rewrite
+from mirrorinstall.rewrite.common import spec_name
 
 
 def quote(argv: list[str], env: dict[str, str]) -> str:
@@ -23,6 +24,27 @@ def quote(argv: list[str], env: dict[str, str]) -> str:
     return prefix + shlex.join(argv)
 
 
+def quote_plan(plan: Plan) -> str:
+    """Every step of the plan as one shell line (``&&``: a failed step stops the rest)."""
+    return " && ".join(quote(step.argv, step.env) for step in plan.steps())
+
+
+def step_json(plan: Plan) -> list[dict]:
+    """Each step for --json output, in order."""
+    return [
+        {
+            "step": k + 1,
+            "why": step.step,
+            "command": quote(step.argv, step.env),
+            "argv": step.argv,
+            "env": step.env,
+            "mirrors": step.mirrors,
+            "notes": step.notes,
+        }
+        for k, step in enumerate(plan.steps())
+    ]
+
+
 def make_plan(cmd: Command, ctx: Context) -> Plan:
     """The rewrite of ``cmd`` over ``ctx``; a CUDA build that cannot run is a
     :class:`CudaError` whose hint holds the command ``--cuda auto`` would give."""
@@ -30,10 +52,21 @@ def make_plan(cmd: Command, ctx: Context) -> Plan:
         return rewrite(cmd, ctx)
     except CudaMismatch as exc:
         fixed = ""
-        if ctx.cuda_mode != "auto":
+        if exc.instead is not None:
+            project, requirement = exc.instead
+            args = [
+                requirement if not t.startswith("-") and spec_name(t) == project else t
+                for t in cmd.args
+            ]
+            try:
+                auto = rewrite(parse_command([*cmd.head, *args]), ctx)
+                fixed = f" Fixed command: {quote_plan(auto)}"
+            except CudaMismatch:
+                pass
+        elif ctx.cuda_mode != "auto":
             try:
                 auto = rewrite(cmd, replace(ctx, cuda_mode="auto"))
-                fixed = f" Fixed command: {quote(auto.argv, auto.env)}"
+                fixed = f" Fixed command: {quote_plan(auto)}"
             except CudaMismatch:
                 pass
         raise CudaError(exc.message, exc.hint + fixed) from None
@@ -43,7 +76,7 @@ def write_copies(plan: Plan) -> None:
     """Write the rewritten copies of the user's files (never the files themselves)."""
     from mirrorinstall.core.cache import write_atomic
 
-    for path, text in plan.writes.items():
+    for path, text in (item for step in plan.steps() for item in step.writes.items()):
         try:
             write_atomic(Path(path), text)
         except OSError as exc:

@@ -26,19 +26,26 @@ DRIVER = "535.104.05"
 SEED = ["install", "pytorch", "torchvision", "cudatoolkit=10.1", "-c", "pytorch"]
 
 
-@pytest.fixture
-def conda_farm(make_farm, conda_python, tmp_path: Path):
+def make_conda_farm(make_farm, conda_python, tmp_path: Path, kinds=("conda",), **extra: str):
+    """Three mirrors (the third the official hosts), a conda home whose defaults point at the
+    official one, the environment for minstall, and a ranking of ``kinds`` measured."""
     farm = make_farm(
         MirrorSpec("first", latency_s=0.005),
         MirrorSpec("second", latency_s=0.05),
         MirrorSpec("official", latency_s=0.15, upstream=True),
     )
     conda = make_home(conda_python, tmp_path / "conda", farm["official"].url, ("defaults",))
-    env = env_for(farm, tmp_path, **conda.env, CI="true", MINSTALL_CUDA_DRIVER=DRIVER)
-    assert minstall("bench", "--kind", "conda", env=env).returncode == 0
+    env = env_for(farm, tmp_path, **conda.env, CI="true", **extra)
+    bench = ["bench", *(a for kind in kinds for a in ("--kind", kind))]
+    assert minstall(*bench, env=env).returncode == 0
     for mirror in farm:
         mirror.reset_log()  # what follows is minstall and conda alone
     return farm, conda, env
+
+
+@pytest.fixture
+def conda_farm(make_farm, conda_python, tmp_path: Path):
+    return make_conda_farm(make_farm, conda_python, tmp_path, MINSTALL_CUDA_DRIVER=DRIVER)
 
 
 def official_requests(farm) -> list[str]:

@@ -170,10 +170,12 @@ def test_dry_run_prints_the_plan_and_runs_nothing(farm_env) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "minstall: attempt 1/3: pypi: mirror first" in proc.stderr
-    # the farm has torch 2.4.1/2.5.1 only: every 2.13.0 build is ruled out, each with its reason
+    # the farm has torch 2.4.1/2.5.1 only: every newer build is ruled out, each with its
+    # reason, and the newest release the mirror has for this driver is taken, not a CPU build
     assert "pytorch -> torch" in proc.stderr
-    assert "CUDA: cu126: mirror first lists no torch 2.13.0+cu126 wheel" in proc.stderr
-    assert "torch -> torch==2.13.0+cpu" in proc.stderr and "dry run" in proc.stderr
+    assert "cu126: mirror first lists no torch 2.13.0+cu126 wheel" in proc.stderr
+    assert "torch -> torch==2.5.1+cu124" in proc.stderr and "dry run" in proc.stderr
+    assert "+cpu" not in proc.stderr
     pinned = minstall(
         "pytorch==2.5.1",
         "torchvision",

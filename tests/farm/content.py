@@ -116,7 +116,26 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
             CondaSpec("zlib", "1.2.13", "win-64", "h8cc25b3_0", timestamp_ms=later),
             *[
                 CondaSpec("cudatoolkit", v, s, "h6bb024c_0", timestamp_ms=t0)
-                for v in ("9.2", "10.1.243", "11.3.1")
+                for v in ("9.0", "9.2", "10.1.243", "11.0.221", "11.3.1")
+                for s in both
+            ],
+            # GPU TensorFlow as Anaconda's defaults had it (up to 2.4.1): each build takes
+            # the cudatoolkit of its tested configuration (tensorflow.org 5a/5b)
+            *[
+                CondaSpec(
+                    "tensorflow-gpu",
+                    v,
+                    s,
+                    "h0d30ee6_0",
+                    depends=(f"cudatoolkit {c}.*", "cudnn"),
+                    timestamp_ms=t0,
+                )
+                for v, c in (("1.12.0", "9.0"), ("2.3.0", "10.1"), ("2.4.1", "11.0"))
+                for s in both
+            ],
+            *[
+                CondaSpec("cudnn", v, s, "h_0", depends=(f"cudatoolkit {c}.*",), timestamp_ms=t0)
+                for v, c in (("7.1.4", "9.0"), ("7.6.5", "10.1"), ("8.0.4", "11.0"))
                 for s in both
             ],
         ],
@@ -155,6 +174,34 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
             *[
                 CondaSpec("pytorch", v, s, f"cpu_generic_py311_{i}", timestamp_ms=ts)
                 for i, (v, ts) in enumerate((("2.5.1", t0), ("2.6.0", later)))
+                for s in both
+            ],
+            # conda-forge's CUDA builds need __cuda (pytorch-cpu-feedstock) and are preferred
+            # when it is there (higher build number); with no __cuda, or one too old for the
+            # build's CUDA major, the solver quietly takes the CPU build
+            *[
+                CondaSpec(
+                    "pytorch",
+                    "2.6.0",
+                    s,
+                    "cuda126_generic_py311_201",
+                    depends=("__cuda >=12", "cuda-version >=12.6,<13"),
+                    timestamp_ms=later,
+                )
+                for s in both
+            ],
+            CondaSpec("cuda-version", "12.6", "noarch", "h7480c83_3", noarch="generic"),
+            *[
+                CondaSpec("tensorflow", "2.19.1", "linux-64", b, depends=dep, timestamp_ms=later)
+                for b, dep in (
+                    ("cpu_py311h_0", ()),
+                    ("cuda128py311h_200", ("__cuda >=12",)),
+                )
+            ],
+            # TensorFlow's Windows GPU recipe (tensorflow.org pip.md): cudatoolkit 11.2, cudnn 8.1
+            *[CondaSpec("cudatoolkit", "11.2.2", s, "hbe64b41_10", timestamp_ms=t0) for s in both],
+            *[
+                CondaSpec("cudnn", "8.1.0.77", s, "h90431f1_0", depends=("cudatoolkit 11.*",))
                 for s in both
             ],
             CondaSpec("cuda-version", "12.4", "noarch", "h3060b56_3", noarch="generic"),
@@ -411,6 +458,22 @@ def _generated_wheels() -> list[_Dist]:
         # releases often and its wheel is a couple of MB.
         WheelSpec("pip", "24.0", requires_python=">=3.8", payload_bytes=64 * 1024),
         WheelSpec("pip", "25.0", requires_python=">=3.9", payload_bytes=2 * 1024 * 1024),
+        # TensorFlow as PyPI has it: the and-cuda extra (from 2.14) brings CUDA as nvidia-*
+        # wheels, cu12 for 2.15+, cu11 for 2.14 (tensorflow.org pip.md; tensorflow#61993);
+        # older releases have no extra; tensorflow-gpu 1.x is the GPU build of its time
+        *[
+            WheelSpec(
+                "tensorflow",
+                v,
+                extras=("and-cuda",),
+                requires=(f'nvidia-cudnn-{cu}; extra == "and-cuda"',),
+            )
+            for v, cu in (("2.14.0", "cu11"), ("2.21.0", "cu12"))
+        ],
+        *[WheelSpec("tensorflow", v) for v in ("2.3.0", "2.10.0", "2.12.0")],
+        WheelSpec("tensorflow-gpu", "1.12.0"),
+        WheelSpec("nvidia-cudnn-cu11", "8.6.0.163"),
+        WheelSpec("nvidia-cudnn-cu12", "9.3.0.75"),
     ]
     out = []
     for spec in specs:

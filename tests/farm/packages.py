@@ -28,6 +28,7 @@ class WheelSpec:
     requires_python: str | None = None
     payload_bytes: int = 0  # incompressible filler, for throughput measurements
     files: dict[str, str] = field(default_factory=dict)  # extra files: path -> text
+    extras: tuple[str, ...] = ()  # Provides-Extra (requires name them with extra == "...")
 
     @property
     def filename(self) -> str:
@@ -47,6 +48,7 @@ def wheel_metadata(spec: WheelSpec) -> str:
     ]
     if spec.requires_python:
         lines.append(f"Requires-Python: {spec.requires_python}")
+    lines += [f"Provides-Extra: {e}" for e in spec.extras]
     lines += [f"Requires-Dist: {r}" for r in spec.requires]
     return "\n".join(lines) + "\n"
 

@@ -125,3 +125,16 @@ def test_no_at_condas_prompt_is_declined_not_done() -> None:
     verdict = classify("conda", 0, out)
     assert verdict.kind == DECLINED and not verdict.retry
     assert classify("conda", 0, "Executing transaction: done\n").kind == OK
+
+
+def test_a_missing_virtual_package_is_the_machines_not_a_mirrors() -> None:
+    """conda 26.7.1 (classic solver) asked for a CUDA build with CONDA_OVERRIDE_CUDA=11.8 says
+    this (seen in tests/cli/test_gpu_real.py): no mirror can carry __cuda."""
+    out = (
+        "PackagesNotFoundInChannelsError: The following packages are not available from "
+        "current channels:\n\n  - __cuda[version='>=12']\n\nCurrent channels:\n\n"
+        "  - http://127.0.0.1:34617/conda/conda-forge/linux-64\n"
+    )
+    verdict = classify("conda", 1, out)
+    assert verdict.kind == "user" and not verdict.retry
+    assert "this machine lacks __cuda[version='>=12']" in verdict.reason

@@ -19,7 +19,16 @@ PACKAGE = ROOT / "mirrorinstall"
 
 # Stages, lowest first. A module may import from its own subpackage and from lower ranks
 # only; bench and cuda share a rank and do not import each other; nothing imports the CLI.
-LAYERS = {"core": 0, "bench": 1, "cuda": 1, "context": 2, "rewrite": 3, "run": 4, "cli": 5}
+LAYERS = {
+    "core": 0,
+    "bench": 1,
+    "cuda": 1,
+    "context": 2,
+    "rewrite": 3,
+    "run": 4,
+    "doctor": 5,
+    "cli": 6,
+}
 FORBIDDEN = {"httpx", "subprocess", "socket", "asyncio", "click", "tqdm", "urllib.request"}
 
 

@@ -456,7 +456,7 @@ def test_pip_cuda_auto_and_names_across_worlds() -> None:
     tf = run(["pip", "install", "tensorflow-gpu"])
     assert tf.argv[2] == "tensorflow[and-cuda]"
     win = run(["pip", "install", "tensorflow-gpu"], platform="win-64")
-    assert win.argv[2] == "tensorflow<2.11" and "cudatoolkit=11.2 cudnn=8.1" in win.notes[-1]
+    assert win.argv[2] == "tensorflow<2.11" and "needs CUDA and cuDNN" in win.notes[-1]
 
 
 def test_pip_variant_the_driver_cannot_run() -> None:
@@ -474,8 +474,10 @@ def test_pip_variant_the_driver_cannot_run() -> None:
     assert f"{ALIYUN_TORCH}/cu118/" in fixed.argv and "cu124" not in " ".join(fixed.argv)
     assert "torch==2.5.1+cu118" in fixed.argv
     newest = run(["pip", "install", "torch"], host=host, cuda_mode="auto")
-    assert "torch==2.13.0+cpu" in newest.argv
-    assert "CUDA: torch 2.7.1 has a build this machine runs (cu118)" in newest.notes
+    # 470 runs CUDA 11.x (MVC floor 450.80.02); torch 2.7.1 is the last release with cu118
+    # (pytorch.org previous versions): a step down, never torch 2.13.0+cpu
+    assert "torch==2.7.1+cu118" in newest.argv
+    assert "CUDA: a driver >= 525.60.13 would run torch 2.13.0 (cu126)" in newest.notes
 
 
 def test_unknown_commands_are_usage_errors() -> None:
@@ -546,7 +548,7 @@ def test_tensorflow_against_the_driver() -> None:
     keep = run(["pip", "install", "tensorflow[and-cuda]"], host=old)
     assert keep.argv[2] == "tensorflow[and-cuda]" and keep.cuda["tensorflow"]["version"] == "2.14.0"
     auto = run(["pip", "install", "tensorflow[and-cuda]"], host=old, cuda_mode="auto")
-    assert auto.argv[2] == "tensorflow[and-cuda]==2.14.0"
+    assert auto.argv[2] == "tensorflow[and-cuda]==2.14.*"
     with pytest.raises(CudaMismatch):
         run(["pip", "install", "tensorflow==2.18.0"], host=old)
 

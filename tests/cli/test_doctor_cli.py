@@ -1,0 +1,126 @@
+"""`minstall doctor` end to end: on stand-in GPU hosts, on pasted messages, logs and stdin.
+
+nvidia-smi cannot exist here (no NVIDIA driver), so the stand-in (tests/standins/nvidia-smi)
+replays real recordings: ../shared/recorded/nvidia-smi excerpts and the H200 host's full
+outputs (tests/data/recorded/gpu-h200). Expected drivers and GPUs are read off those
+recordings by hand; architectures from NVIDIA's CUDA GPUs page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from farm.content import shared_dir
+
+from .test_cli import SCRIPT, minstall
+
+STANDINS = Path(__file__).resolve().parents[1] / "standins"
+H200 = Path(__file__).resolve().parents[1] / "data" / "recorded" / "gpu-h200"
+
+
+def _h200(name: str) -> str:
+    lines = (H200 / name).read_text().splitlines(keepends=True)
+    return "".join(ln for ln in lines[1:] if not ln.startswith("[exit "))
+
+
+def host_env(tmp_path: Path, plain: str, query: str | None = None) -> dict[str, str]:
+    smi = tmp_path / "smi"
+    smi.mkdir()
+    (smi / "plain.txt").write_text(plain)
+    if query is not None:
+        (smi / "query.txt").write_text(query)
+    return {
+        "STANDIN_NVIDIA_SMI_DIR": str(smi),
+        "PATH": f"{STANDINS}{os.pathsep}{os.environ['PATH']}",
+        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
+        "PIP_CONFIG_FILE": os.devnull,
+    }
+
+
+def recorded_smi(name: str) -> str:
+    return (shared_dir() / "recorded" / "nvidia-smi" / name).read_text()
+
+
+HOSTS = [
+    # recording, what doctor must say of the driver, of the GPUs
+    ("r450-table.txt", "NVIDIA driver 450.57", "TITAN Xp"),
+    ("r550-table.txt", "NVIDIA driver 550.40.07, CUDA 12.x builds", "NVIDIA GeForce RTX 4070"),
+    ("r610-kmd-umd.txt", "NVIDIA driver 610.43.02, CUDA 13.x builds", "NVIDIA B200"),
+    ("r410-header.txt", "NVIDIA driver 410.72", "nvidia-smi"),
+]
+
+
+@pytest.mark.parametrize(("name", "title", "gpus"), HOSTS, ids=[h[0] for h in HOSTS])
+def test_doctor_on_recorded_hosts(tmp_path, name, title, gpus) -> None:
+    proc = minstall("doctor", "--json", env=host_env(tmp_path, recorded_smi(name)))
+    data = json.loads(proc.stdout)
+    driver = data["findings"][0]
+    assert data["mode"] == "machine" and driver["id"] == "driver"
+    assert driver["title"].startswith(title) and gpus in driver["cause"], driver
+    frameworks = {f["id"]: f for f in data["findings"] if f["id"].startswith("env-")}
+    assert set(frameworks) == {"env-torch", "env-tensorflow"}  # checked, not installed here
+    assert any(f["id"] == "pip-official" for f in data["findings"])  # pip's default index
+
+
+def test_doctor_on_the_h200_host_names_hopper(tmp_path) -> None:
+    env = host_env(tmp_path, _h200("nvidia-smi.txt"), _h200("nvidia-smi-query.txt"))
+    proc = minstall("doctor", env=env)
+    assert "info: NVIDIA driver 580.159.04, CUDA 13.x builds" in proc.stdout, proc.stdout
+    assert "NVIDIA H200 (sm 9.0, Hopper)" in proc.stdout
+    assert proc.returncode == 0  # nothing wrong: torch is simply not installed here
+
+
+def test_the_seeds_two_messages_get_the_fix_for_this_driver(tmp_path) -> None:
+    """R410 (410.72: CUDA 10.0 needs 410.48, 10.1 needs 418.39, NVIDIA): TensorFlow 2.0 was
+    tested with CUDA 10.0 / cuDNN 7.4 (tensorflow.org); Anaconda's GPU TensorFlow goes to 2.4.1,
+    so conda's route is tensorflow-gpu with cudatoolkit 10.0."""
+    env = host_env(tmp_path, recorded_smi("r410-header.txt"))
+    seed = (
+        "2018-02-27 E tensorflow/core/common_runtime/direct_session.cc:167] Internal: "
+        "cudaGetDevice() failed. Status: CUDA driver version is insufficient for CUDA runtime "
+        "version"
+    )
+    proc = minstall("doctor", seed, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "error: CUDA driver version is insufficient for CUDA runtime version" in proc.stdout
+    assert "tensorflow 2.0.0 was tested with CUDA 10.0" in proc.stdout
+    assert "minstall conda install tensorflow-gpu --cuda auto  (adds cudatoolkit=10.0" in (
+        proc.stdout
+    )
+    gemm = minstall("doctor", "tensorflow InternalError: Blas GEMM launch failed", env=env)
+    assert gemm.returncode == 0
+    assert "TF_FORCE_GPU_ALLOW_GROWTH=true" in gemm.stdout
+    assert "Close the other processes" in gemm.stdout
+
+
+def test_log_file_stdin_json_and_unknown_text(tmp_path) -> None:
+    env = host_env(tmp_path, recorded_smi("r550-table.txt"))
+    log = shared_dir() / "recorded" / "conda" / "channel-404.stderr"
+    by_file = minstall("doctor", "--log", str(log), "--json", env=env)
+    data = json.loads(by_file.stdout)
+    assert by_file.returncode == 0 and data["recognised"] is True
+    assert data["findings"][0]["id"] == "mirror-fault"
+    piped = subprocess.run(
+        [str(SCRIPT), "doctor", "-"],
+        input=(shared_dir() / "recorded" / "pip" / "read-timeout.stderr").read_bytes(),
+        capture_output=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert piped.returncode == 0 and b"error: pip:" in piped.stdout
+    unknown = minstall("doctor", "Segmentation fault (core dumped)", env=env)
+    assert unknown.returncode == 1 and "no known error" in unknown.stdout
+    missing = minstall("doctor", "--log", str(tmp_path / "nope.log"), env=env)
+    assert missing.returncode == 64 and "cannot read" in missing.stderr
+
+
+def test_no_control_character_from_a_log_reaches_the_terminal(tmp_path) -> None:
+    env = host_env(tmp_path, recorded_smi("r550-table.txt"))
+    text = "\x1b[2J\x1b]0;pwned\x07RuntimeError: CUDA error: out of memory\x1b[0m"
+    proc = minstall("doctor", text, env=env)
+    assert proc.returncode == 0 and "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert "error: CUDA out of memory" in proc.stdout

@@ -1,0 +1,248 @@
+"""minstall doctor's diagnosis (pure): every recorded error in ../shared/recorded, the seed's
+classics, and the fix computed for the machine at hand.
+
+The expected fixes are written by hand from the sources the data cites (cuda-facts.md: NVIDIA
+driver floors, pytorch.org variants, tensorflow.org tested configurations).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from mirrorinstall.context.facts import Ranking
+from mirrorinstall.core.catalog import build_catalog
+from mirrorinstall.cuda.choose import Gpu, HostCuda
+from mirrorinstall.cuda.packaged import load_tables
+from mirrorinstall.doctor.diagnose import (
+    EnvCheck,
+    Machine,
+    Source,
+    diagnose_machine,
+    diagnose_text,
+)
+from mirrorinstall.doctor.machine import load_patterns
+from mirrorinstall.doctor.patterns import parse_patterns
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDED = ROOT.parent / "shared" / "recorded"
+CATALOG = build_catalog([("mirrors.toml", (ROOT / "mirrors.toml").read_text())])
+PATTERNS = load_patterns()
+NO_GPU = HostCuda(how="no nvidia-smi")
+
+
+def machine(host: HostCuda = NO_GPU, os: str = "linux", **kw) -> Machine:
+    return Machine(
+        host=host,
+        tables=load_tables(),
+        catalog=CATALOG,
+        os=os,
+        driver_os=kw.pop("driver_os", os),
+        python="3.11",
+        **kw,
+    )
+
+
+def _cases() -> list[tuple[str, Path]]:
+    """Every recorded run that failed (exit code != 0), and every one that succeeded."""
+    out = []
+    for meta in sorted(RECORDED.glob("*/*.meta.toml")):
+        info = tomllib.loads(meta.read_text())
+        if "exit_code" in info:
+            out.append((meta.parent.name, meta))
+    return out
+
+
+CASES = _cases()
+
+
+def _text(meta: Path) -> str:
+    stem = meta.name.removesuffix(".meta.toml")
+    parts = [meta.with_name(f"{stem}{ext}") for ext in (".stdout", ".stderr", ".log")]
+    return "\n".join(p.read_text(errors="replace") for p in parts if p.exists())
+
+
+@pytest.mark.parametrize(("client", "meta"), CASES, ids=[f"{c}/{m.stem}" for c, m in CASES])
+def test_every_recorded_failure_is_recognised_and_no_success_is(client, meta) -> None:
+    info = tomllib.loads(meta.read_text())
+    findings = diagnose_text(_text(meta), machine(), PATTERNS)
+    if info["exit_code"] == 0:
+        assert findings == [], findings
+        return
+    assert findings, f"{meta.name}: {info.get('situation')}"
+    finding = findings[0]
+    assert finding.fixes and finding.cause
+    if finding.id == "mirror-fault":  # a mirror's fault: the way out is another mirror
+        assert any("minstall" in fix for fix in finding.fixes)
+
+
+def test_recorded_cases_cover_every_client() -> None:
+    assert {c for c, _ in CASES} >= {"conda", "pip", "pip23", "uv"}
+    assert sum(1 for _, m in CASES if tomllib.loads(m.read_text())["exit_code"]) >= 30
+
+
+# ------------------------------------------------------------------ the classics
+
+
+CLASSICS = {
+    "driver-insufficient": "2018-03-02 W tensorflow/core: cudaGetDevice() failed. Status: "
+    "CUDA driver version is insufficient for CUDA runtime version",
+    "driver-too-old": "RuntimeError: The NVIDIA driver on your system is too old (found version "
+    "11040). Please update your GPU driver by downloading and installing a new version from the "
+    "URL: http://www.nvidia.com/Download/index.aspx Alternatively, go to: https://pytorch.org to "
+    "install a PyTorch version that has been compiled with your version of the CUDA driver.",
+    "gemm-launch": "InternalError: Blas GEMM launch failed : a.shape=(100, 784), b.shape=(784, 10)",
+    "no-kernel-image": "RuntimeError: CUDA error: no kernel image is available for execution on "
+    "the device",
+    "cuda-libs-missing": "W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could "
+    "not load dynamic library 'cudart64_110.dll'; dlerror: cudart64_110.dll not found",
+    "torch-cpu-build": 'raise AssertionError("Torch not compiled with CUDA enabled")',
+    "cuda-oom": "RuntimeError: CUDA error: out of memory",
+    "conda-cuda-unsatisfiable": "UnsatisfiableError: The following specifications were found to "
+    "be incompatible with your CUDA driver:\n\n  - feature:/linux-64::__cuda==10.2=0",
+    "official-host-slow": "CondaHTTPError: HTTP 000 CONNECTION FAILED for url "
+    "<https://conda.anaconda.org/pytorch/win-64/current_repodata.json>",
+}
+
+
+@pytest.mark.parametrize("pattern_id", sorted(CLASSICS))
+def test_each_classic_is_recognised(pattern_id) -> None:
+    found = diagnose_text(CLASSICS[pattern_id], machine(), PATTERNS)
+    assert [f.id for f in found][:1] == [pattern_id]
+    assert found[0].sources and all(s.startswith("https://") for s in found[0].sources)
+
+
+def test_libcudnn_on_linux_too() -> None:
+    text = "ImportError: libcudnn.so.8: cannot open shared object file: No such file or directory"
+    assert diagnose_text(text, machine(), PATTERNS)[0].id == "cuda-libs-missing"
+
+
+def test_the_seeds_first_message_gets_the_build_its_driver_runs() -> None:
+    """The seed's TensorFlow user: a GTX 1060 on Windows driver 388.73 (CUDA 9.0 needs 385.54,
+    10.0 needs 411.31: NVIDIA); TF 1.12 was tested with CUDA 9.0 (tensorflow.org, Windows)."""
+    host = HostCuda(driver="388.73", gpus=(Gpu("GeForce GTX 1060", "6.1"),), how="nvidia-smi")
+    found = diagnose_text(CLASSICS["driver-insufficient"], machine(host, "windows"), PATTERNS)
+    fixes = " | ".join(found[0].fixes)
+    assert "minstall pip install tensorflow --cuda auto" in fixes
+    assert "CUDA 9.0" in fixes and "tensorflow 1.12" in fixes
+    assert "minstall conda install tensorflow-gpu --cuda auto  (adds cudatoolkit=9.0" in fixes
+
+
+def test_a_torch_message_gets_the_torch_build_and_the_driver_for_the_newest() -> None:
+    # R470 runs CUDA 11.x; torch 2.7.1 is the last release with cu118 (pytorch.org); the newest
+    # (2.13) needs 525.60.13 for its cu126 build
+    host = HostCuda(driver="470.82.01", how="nvidia-smi")
+    found = diagnose_text(CLASSICS["driver-too-old"], machine(host), PATTERNS)[0]
+    assert found.data["driver_cuda"] == "11.4"
+    assert any("torch 2.7.1+cu118" in fix for fix in found.fixes)
+    assert any(
+        "upgrade the NVIDIA driver to >= 525.60.13 for torch 2.13.0" in f for f in found.fixes
+    )
+    assert not any("TensorFlow" in fix for fix in found.fixes)
+
+
+def test_no_kernel_image_on_blackwell_names_the_build_with_its_kernels() -> None:
+    # sm 12.0 needs cu128+ (pytorch#150733); R575 runs 12.x, not 13.x (580): 2.11 cu128
+    host = HostCuda(driver="575.51.03", gpus=(Gpu("RTX 5090", "12.0"),), how="nvidia-smi")
+    text = "torch: " + CLASSICS["no-kernel-image"]
+    found = diagnose_text(text, machine(host), PATTERNS)[0]
+    assert any("torch 2.11.0+cu128" in fix for fix in found.fixes)
+
+
+def test_gemm_on_an_ampere_card_also_names_a_cuda_11_tensorflow() -> None:
+    host = HostCuda(driver="535.104.05", gpus=(Gpu("RTX 3080", "8.6"),), how="nvidia-smi")
+    found = diagnose_text("tensorflow " + CLASSICS["gemm-launch"], machine(host), PATTERNS)[0]
+    fixes = " | ".join(found.fixes)
+    assert "TF_FORCE_GPU_ALLOW_GROWTH=true" in fixes
+    assert "RTX 3080 needs a TensorFlow built for CUDA 11 or newer" in fixes
+
+
+def test_a_slow_official_host_gets_the_best_measured_mirror() -> None:
+    ranking = Ranking(order={"conda": ("tuna", "ustc")})
+    found = diagnose_text(
+        CLASSICS["official-host-slow"], machine(ranking=ranking, ranking_age="3 min ago"), PATTERNS
+    )[0]
+    assert (
+        "mirror tuna, the fastest for conda on this network, measured 3 min ago" in (found.fixes[0])
+    )
+    unmeasured = diagnose_text(CLASSICS["official-host-slow"], machine(), PATTERNS)[0]
+    assert unmeasured.fixes[0].startswith("minstall bench --kind conda")
+
+
+def test_an_unknown_text_is_not_recognised() -> None:
+    assert diagnose_text("Segmentation fault (core dumped)", machine(), PATTERNS) == []
+
+
+def test_a_broken_pattern_file_names_the_row_and_the_key() -> None:
+    text = '[[pattern]]\nid = "x"\ntitle = "t"\nregex = "("\ncause = "c"\nfix = "gpu-memory"\n'
+    with pytest.raises(ValueError, match=r"pattern 1 \(x\): regex"):
+        parse_patterns(text + 'sources = ["https://e.org"]\n')
+    with pytest.raises(ValueError, match="sources"):
+        parse_patterns(text.replace('"("', '"a"'))
+
+
+# ------------------------------------------------------------------ the machine
+
+
+@pytest.mark.parametrize(
+    ("host", "title", "cause"),
+    [
+        (
+            HostCuda(driver="580.159.04", gpus=(Gpu("NVIDIA H200", "9.0"),), how="nvidia-smi"),
+            "NVIDIA driver 580.159.04, CUDA 13.x builds",
+            "NVIDIA H200 (sm 9.0, Hopper)",
+        ),
+        (
+            HostCuda(driver="470.82.01", gpus=(Gpu("Tesla K80", None),), how="nvidia-smi"),
+            "NVIDIA driver 470.82.01, CUDA 11.x builds",
+            "Tesla K80",
+        ),
+        (
+            HostCuda(driver="575.51.03", gpus=(Gpu("RTX 5090", "12.0"),), how="nvidia-smi"),
+            "NVIDIA driver 575.51.03, CUDA 12.x builds",
+            "RTX 5090 (sm 12.0, Blackwell)",
+        ),
+        (
+            HostCuda(driver="384.81", gpus=(Gpu("GTX 1080", "6.1"),), how="nvidia-smi"),
+            "NVIDIA driver 384.81",
+            "GTX 1080 (sm 6.1, Pascal)",
+        ),
+    ],
+    ids=["R580 Hopper", "R470 no cc", "R575 Blackwell", "R384 Pascal"],
+)
+def test_the_driver_and_every_gpu_with_its_architecture(host, title, cause) -> None:
+    first = diagnose_machine(machine(host))[0]
+    assert first.title == title and cause in first.cause
+
+
+def test_an_environment_with_a_cpu_torch_on_a_gpu_machine_is_an_error_with_the_fix() -> None:
+    host = HostCuda(driver="535.104.05", gpus=(Gpu("RTX 3080", "8.6"),), how="nvidia-smi")
+    env = EnvCheck("/venv/bin/python", "torch", True, False, "torch 2.6.0 is a CPU build", "cpu")
+    found = diagnose_machine(machine(host, envs=(env,)))
+    bad = next(f for f in found if f.id == "env-torch")
+    assert bad.severity == "error"
+    # 535 runs 12.x (525.60.13), not 13.x (580): torch 2.13.0 cu126 (pytorch.org)
+    assert "torch 2.13.0+cu126" in bad.fixes[0]
+
+
+def test_configured_official_hosts_and_failed_mirrors_are_named() -> None:
+    ranking = Ranking(
+        order={"pypi": ("tuna",)}, failed={"conda": {"ustc": "HTTP 403 from the mirror"}}
+    )
+    sources = (
+        Source("pip", "https://pypi.org/simple", "pip's default"),
+        Source("conda", "https://mirrors.ustc.edu.cn/anaconda/pkgs/main", "condarc"),
+        Source("conda", "https://mirrors.tuna.tsinghua.edu.cn/anaconda/pkgs/main", "condarc"),
+        Source("conda", "defaults", "condarc"),
+    )
+    found = {f.id: f for f in diagnose_machine(machine(sources=sources, ranking=ranking))}
+    assert "mirror tuna, the fastest for pypi" in found["pip-official"].fixes[0]
+    assert "ustc, which failed the bench: HTTP 403" in found["conda-mirror-failed"].title
+    assert found["conda-official"].data["value"] == "defaults"
