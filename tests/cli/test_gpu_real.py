@@ -215,21 +215,31 @@ def test_a_two_step_plan_runs_conda_then_pip_each_with_its_own_fallback(
 
 
 def test_a_failed_step_stops_the_plan_and_lists_what_was_done(conda_farm, tmp_path: Path) -> None:
-    """R410 runs CUDA 10.0 at most: TF 2.0 needs cudatoolkit 10.0, which no farm channel has;
-    step 1 fails (the package is missing everywhere), pip never runs."""
+    """R410 (CUDA 10.0 from 410.48, NVIDIA): TF 2.0 was tested with CUDA 10.0, whose
+    cudatoolkit no farm channel has, so step 1 fails and pip never runs. R418 (10.1 from
+    418.39) with TF 2.2 (CUDA 10.1, tensorflow.org), which the farm's PyPI lacks: step 1 puts
+    cudatoolkit 10.1 in the environment, step 2 fails, and step 1 is listed as done."""
     import venv
 
     farm, conda, env = conda_farm
-    prefix = conda.prefix("tf0")
     target = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(target)
     python = str(target / "bin" / "python")
-    proc = minstall(
+    base = {**env, "PIP_CONFIG_FILE": "/dev/null"}
+    first = minstall(
         "pip", "--cuda", "auto", "--python", python, "install", "tensorflow",
-        env={**env, "MINSTALL_CUDA_DRIVER": "410.48", "CONDA_PREFIX": str(prefix),
-             "PIP_CONFIG_FILE": "/dev/null"},
+        env={**base, "MINSTALL_CUDA_DRIVER": "410.48", "CONDA_PREFIX": str(conda.prefix("a"))},
     )  # fmt: skip
-    assert proc.returncode != 0
-    assert "not in the channels" in proc.stderr
+    assert first.returncode != 0 and "not in the channels" in first.stderr, first.stderr
     assert not any(d.startswith("tensorflow") for d in installed_dists(python))
     assert not any(q.path.startswith("/pypi/simple/tensorflow") for q in farm["first"].requests)
+    prefix = conda.prefix("b")
+    second = minstall(
+        "pip", "--cuda", "auto", "--python", python, "install", "tensorflow==2.2.*",
+        env={**base, "MINSTALL_CUDA_DRIVER": "418.39", "CONDA_PREFIX": str(prefix)},
+    )  # fmt: skip
+    assert second.returncode != 0, second.stderr
+    assert "cudatoolkit-10.1.243-h6bb024c_0" in conda.installed(prefix)  # step 1 was done
+    assert "minstall: stopped at step 2 of 2; done before it: step 1: conda install" in (
+        second.stderr
+    )
