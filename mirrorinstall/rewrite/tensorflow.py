@@ -51,6 +51,8 @@ def rewrite_tensorflow(token: str, ctx: Context, plan: Plan) -> str:
         req = Requirement(token)
     except InvalidRequirement:
         return token
+    if req.url:  # a direct reference is the user's exact choice
+        return token
     asked = _Asked(
         req.name.lower(),
         frozenset(e.lower() for e in req.extras),
@@ -60,7 +62,11 @@ def rewrite_tensorflow(token: str, ctx: Context, plan: Plan) -> str:
     if tables is None:
         return token
     if ctx.cuda_mode != "auto" or host is None or not host.has_driver:
-        new = _renamed(asked, tables, ctx, plan, gpu=ctx.cuda_mode != "cpu")
+        new = (
+            _renamed(asked, tables, ctx, plan, gpu=ctx.cuda_mode != "cpu")
+            if asked.name == "tensorflow-gpu"
+            else token  # kept verbatim: nothing to choose
+        )
         if host is not None and host.has_driver and ctx.cuda_mode == "keep":
             _check_pin(asked, tables, ctx, plan)
         elif host is not None and not host.has_driver and asked.name == "tensorflow-gpu":
@@ -83,8 +89,6 @@ def _requirement(name: str, extras: frozenset[str], spec: str, marker: str) -> s
 def _renamed(asked: _Asked, tables: Tables, ctx: Context, plan: Plan, *, gpu: bool) -> str:
     """``tensorflow-gpu`` under the name that has the asked version (the pin kept), for keep,
     cpu and no-GPU: the and-cuda extra only where it exists and a GPU build is wanted."""
-    if asked.name != "tensorflow-gpu":
-        return _requirement(asked.name, asked.extras, asked.spec, asked.marker)
     packaging = tables.tf_packaging
     version = asked.exact
     if version is not None and Version(version) < Version(packaging.gpu_in_tensorflow_since):

@@ -385,3 +385,11 @@ def test_conda_tensorflow_elsewhere() -> None:
     with pytest.raises(CudaMismatch) as pinned:  # 2.4 needs 11.0 (450.36.06); 418 runs 2.3
         plan_for("conda install tensorflow-gpu=2.4", linux("418.39"), conda_channels=("defaults",))
     assert pinned.value.instead == ("tensorflow-gpu", "tensorflow-gpu=2.3")
+
+
+def test_tensorflow_tokens_with_nothing_to_choose_stay_verbatim() -> None:
+    keep = plan_for("pip install tensorflow>=2.0,<3", linux("535.104.05"), mode="keep")
+    assert specs(keep) == ["tensorflow>=2.0,<3"]
+    url = "tensorflow@https://example.org/tensorflow-2.15.0-py3-none-any.whl"
+    direct = plan_for(f"pip install {url}", linux("535.104.05"))
+    assert specs(direct) == [url]
