@@ -15,7 +15,6 @@ Prints PASS/FAIL per floor; exits 1 if one fails.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from farm import MirrorFarm, MirrorSpec
+from farmenv import farm_env
 
 BIN = Path(sys.executable).parent
 MINSTALL, PIP = str(BIN / "minstall"), str(BIN / "pip")
@@ -55,17 +55,7 @@ def main() -> int:
     floors = []
     with MirrorFarm(MIRRORS) as farm, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        env = {
-            **os.environ,
-            "MINSTALL_CATALOG": str(farm.write_catalog(root / "farm.toml")),
-            "MINSTALL_CACHE_DIR": str(root / "cache"),
-            "MINSTALL_NETWORK_ID": "bench",
-            "PIP_CONFIG_FILE": os.devnull,
-            "PIP_NO_CACHE_DIR": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PATH": f"{BIN}:{os.environ['PATH']}",
-        }
-        env.pop("PIP_FIND_LINKS", None)
+        env = farm_env(farm, root)
         timed([MINSTALL, "bench"], env)  # the ranking later commands reuse
         best = farm["best"].simple_url
 

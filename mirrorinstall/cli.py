@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, NoReturn
 
 import click
@@ -517,6 +518,104 @@ def _doctor_text(message: str | None, log_file: str | None) -> str | None:
 def _printable(text: str) -> str:
     """No control characters from a log or a server reach the terminal."""
     return "".join(c if c.isprintable() or c == " " else "?" for c in text)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--dest", metavar="DIR", help="Also put the files here, under their own names.")
+@click.option("--json", "as_json", is_flag=True, help="Print the files and where they came from.")
+@click.option("--mirror", "mirror_id", metavar="ID", help="Resolve through this mirror.")
+@click.option("--python", "python_path", metavar="PATH", help="Resolve for this Python.")
+@click.option(
+    "--connections", default=6, show_default=True, help="Connections per mirror.", type=int
+)
+@click.option(
+    "--timeout-s",
+    default=QUICK_TIMEOUT_S,
+    show_default=True,
+    type=float,
+    help="Per-probe timeout of a quick bench, when one is needed.",
+)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@click.pass_obj
+def fetch(
+    app: AppContext,
+    dest: str | None,
+    as_json: bool,
+    mirror_id: str | None,
+    python_path: str | None,
+    connections: int,
+    timeout_s: float,
+    command: tuple[str, ...],
+) -> int:
+    """Download what a pip install would install, in parallel across the mirrors, verified.
+
+    \b
+    minstall fetch --dest wheels -- pip install -r requirements.txt
+    minstall fetch torch torchvision           (= pip install torch torchvision)
+
+    Files go to the content-addressed store (minstall cache info); --dest links them there too,
+    for `pip install --no-index --find-links DIR` on an air-gapped machine or a CI cache.
+    """
+    from mirrorinstall.run.fetching import ProgressLine, fetch_pip, summary
+
+    argv = list(command)
+    if argv[0] not in ("pip", "pip3", "python", "python3", "uv", "conda", "mamba", "micromamba"):
+        argv = ["pip", "install", *argv]
+    line = ProgressLine(lambda text: click.echo(text, err=True))
+    try:
+        report = fetch_pip(
+            app.session(),
+            argv,
+            dest=Path(dest) if dest else None,
+            mirror_id=mirror_id,
+            python=python_path,
+            connections=connections,
+            timeout_s=timeout_s,
+            progress=None if as_json else line,
+        )
+    finally:
+        line.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo(summary(report), err=True)
+        for path in report.files:
+            click.echo(str(path))
+    return 0
+
+
+@cli.group()
+def cache() -> None:
+    """The store of downloaded files (minstall fetch)."""
+
+
+@cache.command("info")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def cache_info(app: AppContext, as_json: bool) -> None:
+    """How many files, and how many bytes, the store holds."""
+    from mirrorinstall.fetch.store import Store
+
+    root = app.session().cache_dir / "store"
+    info = Store(root).info()
+    if as_json:
+        click.echo(json.dumps({"path": str(root), **info.__dict__}))
+        return
+    click.echo(
+        f"{root}: {info.files} files, {info.bytes / 1024 / 1024:.1f} MiB; "
+        f"{info.partial_files} partial ({info.partial_bytes / 1024 / 1024:.1f} MiB)"
+    )
+
+
+@cache.command("clean")
+@click.option("--keep-mb", default=0, type=int, help="Keep up to this many MiB, newest first.")
+@click.pass_obj
+def cache_clean(app: AppContext, keep_mb: int) -> None:
+    """Remove partial downloads, and stored files beyond --keep-mb (oldest first)."""
+    from mirrorinstall.fetch.store import Store
+
+    freed = Store(app.session().cache_dir / "store").clean(keep_mb * 1024 * 1024)
+    click.echo(f"freed {freed / 1024 / 1024:.1f} MiB")
 
 
 def _run_options(func):  # the options every installing command shares

@@ -304,6 +304,14 @@ def test_error500(make_farm) -> None:
     assert httpx.get(m.simple_url + "/six/").status_code == 500
 
 
+def test_norange_ignores_range_and_says_so(make_farm) -> None:
+    farm = make_farm(MirrorSpec("m", faults=[Fault("norange")]))
+    url = farm["m"].url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl"
+    r = httpx.get(url, headers={"Range": "bytes=0-99"})
+    assert r.status_code == 200 and len(r.content) > 100
+    assert r.headers["Accept-Ranges"] == "none" and "Content-Range" not in r.headers
+
+
 def test_every_fault_mode_has_a_test_here() -> None:
     """A new fault mode must come with its httpx test in this file."""
     source = Path(__file__).read_text()

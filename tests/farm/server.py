@@ -38,6 +38,7 @@ FAULT_MODES = (
     "redirect",  # 302 to the same path on another host (e.g. back to upstream)
     "stall",  # slow start (delay_s before headers), some bytes, then silence
     "error500",  # 500 with an HTML error page
+    "norange",  # ignores Range (always 200 with the whole body), as some servers and CDNs do
 )
 
 ARTIFACT_GLOBS = ("*.whl", "*.conda", "*.tar.bz2")
@@ -263,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         status, start, end = 200, 0, len(body)
-        rng = self.headers.get("Range")
+        rng = self.headers.get("Range") if mode != "norange" else None
         if rng:
             parsed = _parse_range(rng, len(body))
             if parsed == "unsatisfiable":
@@ -281,7 +282,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(end - start))
-        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Accept-Ranges", "bytes" if mode != "norange" else "none")
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", email.utils.formatdate(res.mtime, usegmt=True))
         if ctype == JSON_SIMPLE or res.alternatives:

@@ -25,9 +25,10 @@ LAYERS = {
     "cuda": 1,
     "context": 2,
     "rewrite": 3,
-    "run": 4,
-    "doctor": 5,
-    "cli": 6,
+    "fetch": 4,
+    "run": 5,
+    "doctor": 6,
+    "cli": 7,
 }
 FORBIDDEN = {"httpx", "subprocess", "socket", "asyncio", "click", "tqdm", "urllib.request"}
 

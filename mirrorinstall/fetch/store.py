@@ -1,0 +1,131 @@
+"""The local, content-addressed store of verified files.  [edge: disk]
+
+Layout under the cache dir::
+
+    store/sha256/ab/ab12...ef      a verified file, named by its sha256
+    store/partial/ab12...ef.part   bytes of a download in progress (written at their offsets)
+    store/partial/ab12...ef.json   its journal: size, hash, the spans already written
+
+A file enters ``sha256/`` only by a rename after its hash matched, so a partial file never
+passes for a whole one; a journal is written atomically after each span, so an interrupted
+download (Ctrl-C, kill -9, a dead network) resumes from what is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirrorinstall.core.cache import write_atomic
+from mirrorinstall.fetch.spans import Span, merged
+
+HASH_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    files: int
+    bytes: int
+    partial_files: int
+    partial_bytes: int
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def partial(self, sha256: str) -> tuple[Path, Path]:
+        base = self.root / "partial"
+        return base / f"{sha256}.part", base / f"{sha256}.json"
+
+    def journal(self, sha256: str, size: int) -> list[Span]:
+        """The spans already on disk for a download of ``size`` bytes (none if the journal is
+        missing, unreadable, or was for another size)."""
+        part, journal = self.partial(sha256)
+        try:
+            data = json.loads(journal.read_text())
+            if data.get("size") != size or not part.is_file():
+                return []
+            return merged((int(a), int(b)) for a, b in data["done"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+
+    def record(self, sha256: str, size: int, done: list[Span]) -> None:
+        _, journal = self.partial(sha256)
+        write_atomic(journal, json.dumps({"size": size, "sha256": sha256, "done": merged(done)}))
+
+    def open_part(self, sha256: str, size: int) -> int:
+        """A file descriptor for writing the partial file at offsets (created at full size)."""
+        part, _ = self.partial(sha256)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
+        if os.fstat(fd).st_size != size:
+            os.ftruncate(fd, size)
+        return fd
+
+    def discard(self, sha256: str) -> None:
+        for path in self.partial(sha256):
+            path.unlink(missing_ok=True)
+
+    def adopt(self, sha256: str) -> Path | None:
+        """Move a finished partial file into the store if its hash matches; None if not (the
+        partial file is left for the caller to repair)."""
+        part, journal = self.partial(sha256)
+        if file_sha256(part) != sha256:
+            return None
+        target = self.path(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, target)
+        journal.unlink(missing_ok=True)
+        return target
+
+    def info(self) -> StoreInfo:
+        done = [p for p in (self.root / "sha256").glob("*/*") if p.is_file()]
+        parts = list((self.root / "partial").glob("*.part"))
+        return StoreInfo(
+            len(done),
+            sum(p.stat().st_size for p in done),
+            len(parts),
+            sum(p.stat().st_size for p in parts),
+        )
+
+    def clean(self, keep_bytes: int = 0) -> int:
+        """Remove partial files, and verified ones (least recently used first) until at most
+        ``keep_bytes`` remain; returns the bytes freed."""
+        freed = 0
+        for part in (self.root / "partial").glob("*"):
+            freed += part.stat().st_size
+            part.unlink(missing_ok=True)
+        done = sorted(
+            (p for p in (self.root / "sha256").glob("*/*") if p.is_file()),
+            key=lambda p: p.stat().st_mtime,
+        )
+        total = sum(p.stat().st_size for p in done)
+        for path in done:
+            if total <= keep_bytes:
+                break
+            size = path.stat().st_size
+            path.unlink(missing_ok=True)
+            total -= size
+            freed += size
+        return freed
+
+
+def file_sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            while block := f.read(HASH_BLOCK):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()

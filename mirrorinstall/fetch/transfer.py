@@ -1,0 +1,420 @@
+"""Download files in byte ranges over several connections and every mirror that has them,
+verify each against its sha256, resume from what is on disk.  [edge: network, disk]
+
+Every mirror gets ``connections`` worker threads, each with its own HTTP connection; a worker
+takes the next missing span of any file its mirror has, so a fast mirror simply does more of
+the work. Small files are one span. A span's bytes are written at their offset in the partial
+file and the journal records it; a file is moved into the store only once its sha256 matches.
+
+Faults, each dropped with its reason for that file (the span goes back to the queue):
+an HTTP error, a connection error or timeout, a body cut short; a mirror that ignores Range
+serves only files that fit in one span. When the finished file's hash does not match, the
+spans of each mirror that contributed are fetched again from another mirror and compared: a
+mirror whose bytes differ is dropped as serving a corrupt copy, and its spans are replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing
+from mirrorinstall.fetch.store import Store
+
+READ_BLOCK = 64 * 1024
+MIN_SPAN = 1024 * 1024
+TAIL_SPAN = 128 * 1024
+MAX_RETRIES = 200  # per file
+CORRUPT = "served a corrupt copy (its bytes differ from another mirror's; sha256 mismatch)"
+
+
+@dataclass(frozen=True)
+class Source:
+    mirror: str
+    url: str
+
+
+@dataclass
+class Job:
+    name: str
+    sha256: str
+    size: int | None
+    sources: list[Source]
+
+
+@dataclass
+class Outcome:
+    job: Job
+    path: Path | None
+    error: str | None = None
+    reused: bool = False
+    by_mirror: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Progress:
+    total: int
+    done: int
+    by_mirror: dict[str, int]
+    in_flight: tuple[str, ...]
+    elapsed_s: float
+
+
+@dataclass
+class _File:
+    job: Job
+    size: int
+    done: list[Span]
+    pending: list[Span]
+    in_flight: int = 0
+    writer: dict[Span, str] = field(default_factory=dict)  # span -> mirror that wrote it
+    dropped: dict[str, str] = field(default_factory=dict)
+    by_mirror: dict[str, int] = field(default_factory=dict)
+    fd: int | None = None
+    retries: int = 0
+    finished: bool = False
+    outcome: Outcome | None = None
+
+
+class _Retry(Exception):
+    """The span goes back to the queue; ``drop`` says why its mirror is dropped for the file."""
+
+    def __init__(self, drop: str | None = None, rangeless: bool = False) -> None:
+        super().__init__(drop or "retry")
+        self.drop = drop
+        self.rangeless = rangeless
+
+
+class Fetcher:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        connections: int = 6,
+        chunk: int = DEFAULT_CHUNK,
+        timeout_s: float = 20.0,
+        user_agent: str = "minstall",
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.connections = max(1, connections)
+        self.chunk = chunk
+        self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
+        self.headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
+        self.on_progress = on_progress
+        self._lock = threading.Condition()
+        self._files: list[_File] = []
+        self._rangeless: set[str] = set()
+        self._bytes: dict[str, int] = {}
+        self._active: dict[str, int] = {}
+        self._started = 0.0
+        self._last_report = 0.0
+        self._workers = 1
+
+    # ------------------------------------------------------------------ public
+
+    def run(self, jobs: list[Job]) -> list[Outcome]:
+        """Fetch every job; one outcome each, in order."""
+        self._started = time.monotonic()
+        outcomes: dict[int, Outcome] = {}
+        with httpx.Client(headers=self.headers, timeout=self.timeout) as probe:
+            for k, job in enumerate(jobs):
+                if self.store.has(job.sha256):
+                    outcomes[k] = Outcome(job, self.store.path(job.sha256), reused=True)
+                    continue
+                size = job.size if job.size is not None else self._size(probe, job)
+                if size is None:
+                    outcomes[k] = Outcome(job, None, "no mirror told its size (HEAD failed)")
+                    continue
+                done = self.store.journal(job.sha256, size)
+                chunk = self._chunk(size, len(job.sources))
+                self._files.append(_File(job, size, done, missing(size, done, chunk)))
+        if self._files:
+            mirrors = sorted({s.mirror for f in self._files for s in f.job.sources})
+            threads = [
+                threading.Thread(target=self._worker, args=(m,), daemon=True)
+                for m in mirrors
+                for _ in range(self.connections)
+            ]
+            self._workers = len(threads)
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for f in self._files:  # nothing left that any mirror could serve
+                self._finish(f, None, "every mirror failed: " + _reasons(f.dropped))
+            self._report(force=True)
+        results = iter(f.outcome for f in self._files)
+        return [outcomes[k] if k in outcomes else next(results) for k in range(len(jobs))]  # type: ignore[misc]
+
+    def _chunk(self, size: int, mirrors: int) -> int:
+        """Span size for one file: enough spans to keep every connection of its mirrors busy,
+        none smaller than MIN_SPAN (a small file is one request), none bigger than the chunk."""
+        if size <= MIN_SPAN:
+            return max(size, 1)
+        wanted = size // max(1, mirrors * self.connections)
+        return max(MIN_SPAN, min(self.chunk, wanted))
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self._files)
+
+    @property
+    def bytes_by_mirror(self) -> dict[str, int]:
+        return dict(self._bytes)
+
+    # ------------------------------------------------------------------ planning
+
+    def _size(self, client: httpx.Client, job: Job) -> int | None:
+        for source in job.sources:
+            try:
+                response = client.head(source.url, follow_redirects=True)
+            except httpx.HTTPError:
+                continue
+            length = response.headers.get("Content-Length", "")
+            if response.status_code == 200 and length.isdigit():
+                return int(length)
+        return None
+
+    # ------------------------------------------------------------------ workers
+
+    def _take(self, mirror: str) -> tuple[_File, Span, Source] | None:
+        """The next span this mirror can serve; waits while a span in flight elsewhere may
+        still come back to the queue; None when there is nothing left for it."""
+        with self._lock:
+            while True:
+                for f in self._files:
+                    source = None if f.finished else self._source(f, mirror)
+                    if source is None or not f.pending:
+                        continue
+                    whole = f.pending[0] == (0, f.size)
+                    if mirror in self._rangeless and not whole:
+                        continue
+                    span = f.pending.pop(0)
+                    start, end = span
+                    if (
+                        not whole
+                        and end - start >= 2 * TAIL_SPAN
+                        and self._pending() < self._workers
+                    ):
+                        # the end of the transfer: smaller spans, so a slow mirror does not
+                        # hold the last big one while the fast ones sit idle
+                        middle = start + (end - start) // 2
+                        span = (start, middle)
+                        f.pending.insert(0, (middle, end))
+                    f.in_flight += 1
+                    self._active[f.job.name] = self._active.get(f.job.name, 0) + 1
+                    return f, span, source
+                busy = any(f.in_flight for f in self._files if not f.finished)
+                if not busy:
+                    return None
+                self._lock.wait(0.2)
+
+    def _pending(self) -> int:
+        return sum(len(f.pending) for f in self._files if not f.finished)
+
+    def _source(self, f: _File, mirror: str) -> Source | None:
+        if mirror in f.dropped:
+            return None
+        return next((s for s in f.job.sources if s.mirror == mirror), None)
+
+    def _worker(self, mirror: str) -> None:
+        with httpx.Client(headers=self.headers, timeout=self.timeout) as client:
+            while (task := self._take(mirror)) is not None:
+                f, span, source = task
+                try:
+                    got = self._fetch_span(client, f, span, source)
+                except _Retry as retry:
+                    self._give_back(f, span, mirror, retry)
+                    continue
+                self._span_done(f, span, mirror, got)
+        with self._lock:
+            self._lock.notify_all()
+
+    def _fetch_span(self, client: httpx.Client, f: _File, span: Span, source: Source) -> int:
+        start, end = span
+        whole = span == (0, f.size)
+        headers = {} if whole else {"Range": f"bytes={start}-{end - 1}"}
+        if f.fd is None:
+            with self._lock:
+                if f.fd is None:
+                    f.fd = self.store.open_part(f.job.sha256, f.size)
+        written = 0
+        try:
+            with client.stream("GET", source.url, headers=headers, follow_redirects=True) as r:
+                if r.status_code == 200 and not whole:
+                    raise _Retry(rangeless=True)
+                if r.status_code not in (200, 206):
+                    raise _Retry(f"HTTP {r.status_code} for {source.url}")
+                if r.status_code == 206 and not _range_matches(r, start, end, f.size):
+                    raise _Retry(f"answered another byte range ({r.headers.get('Content-Range')})")
+                offset = start
+                for block in r.iter_raw(READ_BLOCK):
+                    block = block[: end - offset]
+                    if block:
+                        os.pwrite(f.fd, block, offset)
+                        offset += len(block)
+                        written += len(block)
+                        self._count(source.mirror, len(block))
+                    if offset >= end:
+                        break
+        except httpx.RemoteProtocolError as exc:
+            raise _Retry(f"closed the connection mid-file ({exc})") from None
+        except httpx.TimeoutException:
+            raise _Retry(f"timed out after {self.timeout.read:g} s") from None
+        except httpx.HTTPError as exc:
+            raise _Retry(f"{type(exc).__name__}: {exc}") from None
+        if written < end - start:
+            raise _Retry(f"closed the connection mid-file ({written} of {end - start} bytes)")
+        return written
+
+    def _count(self, mirror: str, n: int) -> None:
+        with self._lock:
+            self._bytes[mirror] = self._bytes.get(mirror, 0) + n
+        self._report()
+
+    def _give_back(self, f: _File, span: Span, mirror: str, retry: _Retry) -> None:
+        with self._lock:
+            f.in_flight -= 1
+            self._active[f.job.name] -= 1
+            f.pending.insert(0, span)
+            f.retries += 1
+            if f.retries > MAX_RETRIES:  # a loop no fault above explains: stop, and say so
+                f.pending = []
+                f.dropped.setdefault(mirror, f"gave up after {MAX_RETRIES} retries")
+            if retry.rangeless:
+                self._rangeless.add(mirror)
+                if all(s.mirror in self._rangeless or s.mirror in f.dropped for s in f.job.sources):
+                    # nobody serves ranges: the whole file from one mirror, from the start
+                    f.pending, f.done = [(0, f.size)], []
+            elif retry.drop:
+                f.dropped[mirror] = retry.drop
+            self._lock.notify_all()
+
+    def _span_done(self, f: _File, span: Span, mirror: str, got: int) -> None:
+        with self._lock:
+            f.in_flight -= 1
+            self._active[f.job.name] -= 1
+            f.done.append(span)
+            f.writer[span] = mirror
+            f.by_mirror[mirror] = f.by_mirror.get(mirror, 0) + got
+            self.store.record(f.job.sha256, f.size, f.done)
+            complete = not f.pending and not f.in_flight and covered(f.size, f.done) >= f.size
+            self._lock.notify_all()
+        if complete:
+            with self._lock:
+                f.in_flight += 1  # busy: workers wait while the hash is checked (and repaired)
+            try:
+                self._complete(f)
+            finally:
+                with self._lock:
+                    f.in_flight -= 1
+                    self._lock.notify_all()
+
+    def _complete(self, f: _File) -> None:
+        if f.fd is not None:
+            os.fsync(f.fd)
+        path = self.store.adopt(f.job.sha256)
+        if path is None:
+            path = self._repair(f)
+        with self._lock:
+            if path is not None:
+                self._finish(f, path, None)
+            elif not f.finished and not f.pending:
+                self._finish(f, None, "the file's sha256 never matched: " + _reasons(f.dropped))
+            self._lock.notify_all()
+
+    def _repair(self, f: _File) -> Path | None:
+        """The hash did not match: find the mirror whose bytes differ, drop it, refetch its
+        spans elsewhere. With one contributor there is nothing to compare: drop it, start over
+        from the others."""
+        writers = sorted(set(f.writer.values()))
+        with httpx.Client(headers=self.headers, timeout=self.timeout) as client:
+            for mirror in writers:
+                others = [
+                    s for s in f.job.sources if s.mirror != mirror and s.mirror not in f.dropped
+                ]
+                if not others:
+                    continue
+                spans = [s for s, m in f.writer.items() if m == mirror]
+                if self._differs(client, f, spans, others[0]):
+                    with self._lock:
+                        f.dropped[mirror] = CORRUPT
+                    for span in spans:
+                        try:
+                            got = self._fetch_span(client, f, span, others[0])
+                        except _Retry:
+                            break
+                        f.writer[span] = others[0].mirror
+                        f.by_mirror[others[0].mirror] = f.by_mirror.get(others[0].mirror, 0) + got
+            path = self.store.adopt(f.job.sha256)
+            if path is not None:
+                return path
+        with self._lock:
+            for mirror in writers:
+                f.dropped.setdefault(mirror, "its copy does not match the sha256 the index gives")
+            self.store.discard(f.job.sha256)
+            if f.fd is not None:
+                os.close(f.fd)
+                f.fd = None
+            if any(self._source(f, s.mirror) for s in f.job.sources):
+                f.done, f.writer = [], {}
+                f.pending = missing(f.size, [], self._chunk(f.size, len(f.job.sources)))
+        return None
+
+    def _differs(self, client: httpx.Client, f: _File, spans: list[Span], other: Source) -> bool:
+        assert f.fd is not None
+        for start, end in spans:
+            headers = {"Range": f"bytes={start}-{end - 1}"}
+            try:
+                with client.stream("GET", other.url, headers=headers, follow_redirects=True) as r:
+                    if r.status_code != 206:
+                        return False  # no range to compare with (and no whole file in memory)
+                    body = b""
+                    for block in r.iter_raw(READ_BLOCK):
+                        body += block
+                        if len(body) > end - start:
+                            return False
+            except httpx.HTTPError:
+                return False
+            if os.pread(f.fd, end - start, start) != body:
+                return True
+        return False
+
+    def _finish(self, f: _File, path: Path | None, error: str | None) -> None:
+        if f.finished:
+            return
+        f.finished = True
+        if f.fd is not None:
+            os.close(f.fd)
+            f.fd = None
+        f.outcome = Outcome(f.job, path, error, False, dict(f.by_mirror), dict(f.dropped))
+
+    def _report(self, force: bool = False) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_report < 0.1:
+            return
+        self._last_report = now
+        with self._lock:
+            done = sum(covered(f.size, f.done) for f in self._files)
+            flying = tuple(name for name, n in self._active.items() if n > 0)
+            by_mirror = dict(self._bytes)
+        self.on_progress(Progress(self.total_bytes, done, by_mirror, flying, now - self._started))
+
+
+def _range_matches(response: httpx.Response, start: int, end: int, size: int) -> bool:
+    value = response.headers.get("Content-Range", "")
+    return value.replace(" ", "") == f"bytes{start}-{end - 1}/{size}"
+
+
+def _reasons(dropped: dict[str, str]) -> str:
+    return "; ".join(f"{m}: {why}" for m, why in dropped.items()) or "no mirror has it"

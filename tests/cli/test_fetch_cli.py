@@ -1,0 +1,106 @@
+"""`minstall fetch` end to end: real pip resolves against the farm, the files come in ranges
+from every healthy mirror, verified, into the store and --dest; real pip installs them with no
+index; a second fetch downloads nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from farm import Fault
+
+from .test_cli import interrupted, minstall
+from .test_install_cli import farm_env  # noqa: F401  (a fixture)
+
+
+def _gets(farm, suffix: str) -> int:
+    return sum(1 for m in farm for r in m.requests if r.method == "GET" and r.path.endswith(suffix))
+
+
+def test_fetch_then_install_with_no_index_and_a_second_fetch_downloads_nothing(
+    farm_env,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    farm, env, python = farm_env
+    dest = tmp_path / "wheels"
+    proc = minstall("fetch", "--dest", str(dest), "--", "pip", "install", "alpha", env=env)
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in dest.iterdir())
+    assert [n.split("-")[0] for n in names] == ["alpha", "beta", "idna", "six"], names
+    assert "4 files (0 already in the store)" in proc.stderr
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "--no-index", "--no-deps"]
+        + [str(dest / n) for n in names],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+        timeout=120,
+    )
+    assert pip.returncode == 0, pip.stderr
+    for m in farm:
+        m.reset_log()
+    again = minstall("fetch", "--json", "--", "pip", "install", "alpha", env=env)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert all(f["reused"] for f in report["files"]) and report["fetched_bytes"] == 0
+    assert _gets(farm, ".whl") == 0
+
+
+def test_a_big_file_comes_from_several_mirrors_and_a_corrupt_one_is_left_out(
+    farm_env,  # noqa: F811
+) -> None:
+    farm, env, _ = farm_env
+    farm["third"].set_faults(Fault("corrupt"))
+    proc = minstall("fetch", "--json", "--", "pip", "install", "bigwheel", env=env)
+    assert proc.returncode == 0, proc.stderr
+    [wheel] = json.loads(proc.stdout)["files"]
+    assert len(wheel["by_mirror"]) >= 2, wheel  # ranges from more than one mirror
+    # third flips 64 bytes in the middle: whoever wrote that span, the stored file is right,
+    # and third is left out only if it wrote it, as a corrupt copy
+    body = Path(wheel["path"]).read_bytes()
+    assert hashlib.sha256(body).hexdigest() == wheel["sha256"]
+    assert "corrupt" in wheel["dropped"].get("third", "corrupt"), wheel
+
+
+def test_cache_info_and_clean(farm_env) -> None:  # noqa: F811
+    _farm, env, _ = farm_env
+    assert minstall("fetch", "six", env=env).returncode == 0
+    info = json.loads(minstall("cache", "info", "--json", env=env).stdout)
+    assert info["files"] == 1 and info["bytes"] > 0
+    assert minstall("cache", "clean", env=env).returncode == 0
+    assert json.loads(minstall("cache", "info", "--json", env=env).stdout)["files"] == 0
+
+
+def test_fetch_of_a_conda_command_says_it_is_not_there_yet(farm_env) -> None:  # noqa: F811
+    _farm, env, _ = farm_env
+    proc = minstall("fetch", "--", "conda", "install", "numpy", env=env)
+    assert proc.returncode == 64 and "resolves pip install commands" in proc.stderr
+
+
+def test_ctrl_c_leaves_nothing_half_written_in_the_store_and_a_rerun_resumes(
+    farm_env,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    farm, env, _ = farm_env
+    assert minstall("bench", "--kind", "pypi", "--kind", "pytorch", env=env).returncode == 0
+    for m in farm:
+        m.set_speed(bandwidth_bps=50e3)  # slow enough to be interrupted mid-file
+    code, err = interrupted(["fetch", "--", "pip", "install", "bigwheel"], env, after_s=3.0)
+    assert code == 130, err
+    store = Path(env["MINSTALL_CACHE_DIR"]) / "store"
+    assert not list((store / "sha256").glob("*/*"))  # no whole file that is not whole
+    assert list((store / "partial").glob("*.json"))  # the journal of what arrived
+    for m in farm:
+        m.set_speed(bandwidth_bps=16e6)
+        m.reset_log()
+    proc = minstall("fetch", "--json", "--", "pip", "install", "bigwheel", env=env)
+    assert proc.returncode == 0, proc.stderr
+    [wheel] = json.loads(proc.stdout)["files"]
+    body = Path(wheel["path"]).read_bytes()
+    assert hashlib.sha256(body).hexdigest() == wheel["sha256"]
+    fetched = sum(r.bytes_sent for m in farm for r in m.requests if r.path.endswith(".whl"))
+    assert fetched < len(body)  # what had arrived was not fetched again

@@ -1,0 +1,151 @@
+"""The parallel, ranged, verified, resumable downloader against the farm (real HTTP on
+127.0.0.1): bytes from several mirrors, a mirror without Range, one that dies mid-file, one
+that serves a corrupt copy, resume from a journal, and the store reused."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from farm import Fault, MirrorSpec
+
+from mirrorinstall.fetch.spans import missing, split
+from mirrorinstall.fetch.store import Store
+from mirrorinstall.fetch.transfer import Fetcher, Job, Source
+
+WHEEL = "/pypi/packages/bigwheel-1.0-py3-none-any.whl"
+CHUNK = 256 * 1024
+
+
+def _truth(farm) -> tuple[bytes, str]:
+    """The file's bytes and sha256, read once from a healthy mirror."""
+    body = httpx.get(farm["a"].url + WHEEL).content
+    return body, hashlib.sha256(body).hexdigest()
+
+
+def _job(farm, sha: str, *mirrors: str, size: int | None = None) -> Job:
+    return Job(
+        "bigwheel-1.0-py3-none-any.whl",
+        sha,
+        size,
+        [Source(m, farm[m].url + WHEEL) for m in mirrors],
+    )
+
+
+@pytest.fixture
+def farm(make_farm):
+    return make_farm(
+        MirrorSpec("a", bandwidth_bps=8e6),
+        MirrorSpec("b", bandwidth_bps=8e6),
+        MirrorSpec("c", bandwidth_bps=8e6),
+    )
+
+
+def test_spans() -> None:
+    assert split(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert missing(10, [(0, 4), (8, 10)], 4) == [(4, 8)]
+    assert missing(10, [], 4) == split(10, 4)
+
+
+def test_one_file_comes_from_every_mirror_in_ranges(farm, tmp_path: Path) -> None:
+    body, sha = _truth(farm)
+    for m in farm:
+        m.reset_log()
+    store = Store(tmp_path / "store")
+    [out] = Fetcher(store, connections=2, chunk=CHUNK).run([_job(farm, sha, "a", "b", "c")])
+    assert out.error is None and out.path is not None
+    assert out.path.read_bytes() == body and out.path == store.path(sha)
+    assert set(out.by_mirror) == {"a", "b", "c"}  # all three served part of it
+    assert sum(out.by_mirror.values()) == len(body)
+    ranged = [r for m in farm for r in m.requests if r.method == "GET"]
+    assert all(r.status == 206 and r.range for r in ranged)
+    assert not list((tmp_path / "store" / "partial").glob("*"))  # nothing half-written left
+
+
+def test_a_mirror_without_range_support_and_one_dying_mid_file(farm, tmp_path: Path) -> None:
+    body, sha = _truth(farm)
+    farm["b"].set_faults(Fault("norange"))
+    farm["c"].set_faults(Fault("truncate"))
+    [out] = Fetcher(Store(tmp_path), connections=2, chunk=CHUNK).run(
+        [_job(farm, sha, "a", "b", "c")]
+    )
+    assert out.error is None and out.path.read_bytes() == body
+    assert "closed the connection mid-file" in out.dropped["c"]
+    assert "b" not in out.by_mirror  # a range-less mirror serves only files that fit one span
+
+
+def test_only_range_less_mirrors_still_give_the_whole_file(farm, tmp_path: Path) -> None:
+    body, sha = _truth(farm)
+    farm["a"].set_faults(Fault("norange"))
+    [out] = Fetcher(Store(tmp_path), chunk=CHUNK).run([_job(farm, sha, "a")])
+    assert out.error is None and out.path.read_bytes() == body
+
+
+def test_a_corrupt_copy_is_found_dropped_and_replaced(farm, tmp_path: Path) -> None:
+    body, sha = _truth(farm)
+    farm["b"].set_faults(Fault("corrupt"))  # 64 flipped bytes in the middle of the file
+    farm["a"].set_speed(bandwidth_bps=150e3)  # slow: b, fast, takes the middle spans
+
+    def then_fast(progress) -> None:
+        if progress.done > len(body) * 3 // 4:
+            farm["a"].set_speed(bandwidth_bps=8e6)
+
+    fetcher = Fetcher(Store(tmp_path), connections=2, chunk=CHUNK, on_progress=then_fast)
+    [out] = fetcher.run([_job(farm, sha, "a", "b")])
+    assert out.error is None and out.path.read_bytes() == body
+    assert "corrupt copy" in out.dropped["b"]
+    only = Fetcher(Store(tmp_path / "other"), chunk=CHUNK).run([_job(farm, sha, "b")])[0]
+    assert only.path is None and "does not match the sha256" in only.error
+    assert not list((tmp_path / "other" / "sha256").glob("*/*"))
+
+
+def test_every_mirror_failing_is_an_error_with_each_reason(farm, tmp_path: Path) -> None:
+    _, sha = _truth(farm)
+    farm["a"].set_faults(Fault("error500"))
+    farm["b"].set_faults(Fault("forbidden403"))
+    [out] = Fetcher(Store(tmp_path), chunk=CHUNK).run([_job(farm, sha, "a", "b", size=1 << 20)])
+    assert out.path is None
+    assert "a: HTTP 500" in out.error and "b: HTTP 403" in out.error
+
+
+def test_an_interrupted_download_resumes_from_its_journal(farm, tmp_path: Path) -> None:
+    body, sha = _truth(farm)
+    store = Store(tmp_path)
+    stop = threading.Event()
+
+    def halfway(progress) -> None:
+        if progress.done >= len(body) // 2:
+            stop.set()
+            farm["a"].set_faults(Fault("refuse"))  # the network goes away mid-transfer
+
+    farm["a"].reset_log()
+    first = Fetcher(store, connections=1, chunk=CHUNK, timeout_s=2, on_progress=halfway)
+    [out] = first.run([_job(farm, sha, "a")])
+    assert out.path is None and stop.is_set()
+    part, journal = store.partial(sha)
+    assert part.exists() and journal.exists() and not store.has(sha)
+    on_disk = sum(end - start for start, end in store.journal(sha, len(body)))
+    assert len(body) // 2 <= on_disk < len(body)
+    farm["a"].clear_faults()
+    farm["a"].reset_log()
+    [again] = Fetcher(store, connections=1, chunk=CHUNK).run([_job(farm, sha, "a")])
+    assert again.error is None and again.path.read_bytes() == body
+    fetched = sum(r.bytes_sent for r in farm["a"].requests if r.method == "GET")
+    assert fetched == len(body) - on_disk  # only what was missing
+    assert not part.exists() and not journal.exists()
+
+
+def test_a_second_fetch_of_the_same_file_downloads_nothing(farm, tmp_path: Path) -> None:
+    body, sha = _truth(farm)
+    store = Store(tmp_path)
+    Fetcher(store, chunk=CHUNK).run([_job(farm, sha, "a", "b")])
+    for m in farm:
+        m.reset_log()
+    [out] = Fetcher(store, chunk=CHUNK).run([_job(farm, sha, "a", "b")])
+    assert out.reused and out.path.read_bytes() == body
+    assert all(m.requests == [] for m in farm)
+    assert store.info().files == 1 and store.info().bytes == len(body)
+    assert store.clean() == len(body) and store.info().files == 0
