@@ -138,7 +138,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
         full = make_plan(cmd, ctx)
         total = len(full.before) + 1
         # every installer a step needs is found before the first step runs
-        exes = {} if opts.dry_run else {argv[0]: exe}
+        exes: dict[str | None, str | None] = {None: exe}  # None: the user's own command
         for step in full.before:
             if not opts.dry_run and step.argv[0] not in exes:
                 exes[step.argv[0]] = require_engine(step.argv[0], environ)
@@ -174,7 +174,7 @@ class _Run:
     opts: Options
     events: Events
     log_dir: Path
-    exes: dict[str, str | None]
+    exes: dict[str | None, str | None]  # a step's tool -> its executable (None: the last)
     total: int
 
     def step(self, k: int, ctx: Context, full: Plan) -> tuple[int | None, Context, Plan]:
@@ -252,7 +252,7 @@ class _Run:
                 return None, ctx, full
             held = _Bounded() if child_json else None
             result = run_child(
-                [self.exes.get(child[0]) or child[0], *child[1:]],
+                [self.exes.get(None if last_step else child[0]) or child[0], *child[1:]],
                 env={**environ, **child_env},
                 heartbeat_s=opts.heartbeat_s,
                 github=github,
