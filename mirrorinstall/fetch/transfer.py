@@ -147,7 +147,10 @@ class Fetcher:
             for t in threads:
                 t.start()
             for t in threads:
-                t.join()
+                # a timed join: a Ctrl-C that lands on a worker thread still reaches the main
+                # thread within 0.2 s (a plain join would wait for the worker to finish)
+                while t.is_alive():
+                    t.join(0.2)
             for f in self._files:  # nothing left that any mirror could serve
                 self._finish(f, None, "every mirror failed: " + _reasons(f.dropped))
             self._report(force=True)

@@ -7,13 +7,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from farm import Fault
 
-from .test_cli import interrupted, minstall
+from .test_cli import SCRIPT, minstall
 from .test_install_cli import farm_env  # noqa: F401  (a fixture)
 
 
@@ -89,9 +91,20 @@ def test_ctrl_c_leaves_nothing_half_written_in_the_store_and_a_rerun_resumes(
     assert minstall("bench", "--kind", "pypi", "--kind", "pytorch", env=env).returncode == 0
     for m in farm:
         m.set_speed(bandwidth_bps=50e3)  # slow enough to be interrupted mid-file
-    code, err = interrupted(["fetch", "--", "pip", "install", "bigwheel"], env, after_s=3.0)
-    assert code == 130, err
     store = Path(env["MINSTALL_CACHE_DIR"]) / "store"
+    child = subprocess.Popen(
+        [str(SCRIPT), "fetch", "--", "pip", "install", "bigwheel"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list((store / "partial").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # Ctrl-C once some ranges are on disk, however slow the machine
+    child.send_signal(signal.SIGINT)
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
     assert not list((store / "sha256").glob("*/*"))  # no whole file that is not whole
     assert list((store / "partial").glob("*.json"))  # the journal of what arrived
     for m in farm:
