@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -104,7 +107,8 @@ def fetch_pip(
     fetcher = Fetcher(
         Store(session.cache_dir / "store"), connections=connections, on_progress=progress
     )
-    outcomes = fetcher.run(jobs)
+    with _interruptible():
+        outcomes = fetcher.run(jobs)
     report = FetchReport(
         outcomes,
         time.monotonic() - started,
@@ -122,6 +126,21 @@ def fetch_pip(
     if dest is not None:
         report.files = [_place(o, dest) for o in outcomes]
     return report
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C stops the transfer (KeyboardInterrupt), as it stops an install, even when
+    minstall was started with SIGINT ignored (a background job of a script); the journal
+    keeps what arrived."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 RESOLVER_PIP = "24.0"  # from here on --dry-run takes PEP 658 metadata and downloads no wheel
