@@ -436,7 +436,7 @@ def choose_tensorflow(
     if python:
         # releases built for this Python first; when the driver runs none of them, an older
         # one (the caller says the Python does not fit) beats a CPU build
-        fitting = [b for b in builds if _py_in(python, b.python)]
+        fitting = [b for b in builds if py_in(python, b.python)]
         if not host.has_driver or any(supports(tables, host, b.cuda, os) for b in fitting):
             builds = fitting or builds
     if not builds:
@@ -482,7 +482,7 @@ def choose_tensorflow(
     )
 
 
-def _py_in(python: str, span: str) -> bool:
+def py_in(python: str, span: str) -> bool:
     """``"3.11"`` in a tested range such as ``"3.9-3.12"``."""
     low, _, high = span.partition("-")
     return _v(low) <= _v(python) <= _v(high or low)

@@ -58,7 +58,13 @@ def pip_report(
             f"pip could not resolve the install (exit code {proc.returncode}):\n{tail}",
             "Run the same command with 'minstall pip ...' to see pip's whole answer.",
         )
-    return parse_report(proc.stdout)
+    try:
+        return parse_report(proc.stdout)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise UsageError(
+            f"pip's installation report could not be read ({exc})",
+            "Upgrade pip (the report needs pip >= 22.2), or run 'minstall pip install ...'.",
+        ) from None
 
 
 def parse_report(text: str) -> list[Resolved]:

@@ -237,6 +237,13 @@ class Fetcher:
                 except _Retry as retry:
                     self._give_back(f, span, mirror, retry)
                     continue
+                except OSError as exc:  # the store's disk, not a mirror: no other mirror helps
+                    with self._lock:
+                        f.in_flight -= 1
+                        self._active[f.job.name] -= 1
+                        self._finish(f, None, f"cannot write to the store: {exc.strerror or exc}")
+                        self._lock.notify_all()
+                    continue
                 self._span_done(f, span, mirror, got)
         with self._lock:
             self._lock.notify_all()

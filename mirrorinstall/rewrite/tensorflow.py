@@ -22,7 +22,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import Version
 
 from mirrorinstall.core.argv import parse_command
-from mirrorinstall.cuda.choose import CudaMismatch, TfChoice, choose_tensorflow, driver_floor
+from mirrorinstall.cuda.choose import (
+    CudaMismatch,
+    TfChoice,
+    choose_tensorflow,
+    driver_floor,
+    py_in,
+)
 from mirrorinstall.cuda.tables import Tables
 from mirrorinstall.rewrite.common import Context, Plan
 
@@ -180,7 +186,7 @@ def _auto(asked: _Asked, tables: Tables, ctx: Context, plan: Plan) -> str:
     if choice is None or not choice.runnable:
         raise _nothing_runs(asked, choice, tables, ctx)
     _record(choice, ctx, plan)
-    if choice.python and ctx.facts.python and not _fits(ctx.facts.python, choice.python):
+    if choice.python and ctx.facts.python and not py_in(ctx.facts.python, choice.python):
         plan.notes.append(
             f"CUDA: tensorflow {choice.series} was built for Python {choice.python}; this "
             f"Python is {ctx.facts.python}, so pip may find no wheel: use a Python in that range"
@@ -208,11 +214,6 @@ def _auto(asked: _Asked, tables: Tables, ctx: Context, plan: Plan) -> str:
     if needs_libs:
         _cuda_libs_step(choice, tables, ctx, plan, required=windows)
     return new
-
-
-def _fits(python: str, span: str) -> bool:
-    low, _, high = span.partition("-")
-    return Version(low) <= Version(python) <= Version(high or low)
 
 
 def _nothing_runs(

@@ -149,3 +149,25 @@ def test_a_second_fetch_of_the_same_file_downloads_nothing(farm, tmp_path: Path)
     assert all(m.requests == [] for m in farm)
     assert store.info().files == 1 and store.info().bytes == len(body)
     assert store.clean() == len(body) and store.info().files == 0
+
+
+def test_a_store_that_cannot_be_written_fails_the_file_with_that_reason(farm, tmp_path) -> None:
+    _, sha = _truth(farm)
+    blocked = tmp_path / "store"
+    blocked.write_text("a file where the store's directory should be")
+    [out] = Fetcher(Store(blocked), chunk=CHUNK).run([_job(farm, sha, "a", "b")])
+    assert out.path is None and out.error.startswith("cannot write to the store")
+
+
+def test_a_report_that_is_not_json_is_a_clear_error() -> None:
+    import subprocess
+    import sys
+
+    from mirrorinstall.core.errors import UsageError
+    from mirrorinstall.fetch.resolve import pip_report
+
+    # a stand-in "pip" (this Python) that prints an HTML page where the report belongs
+    fake = [sys.executable, "-c", "import sys; print('<html>proxy login</html>')", "--"]
+    assert subprocess.run(fake, capture_output=True).returncode == 0
+    with pytest.raises(UsageError, match="report could not be read"):
+        pip_report(fake, ["six"], {})
