@@ -556,12 +556,18 @@ def fetch(
     Files go to the content-addressed store (minstall cache info); --dest links them there too,
     for `pip install --no-index --find-links DIR` on an air-gapped machine or a CI cache.
     """
-    from mirrorinstall.run.fetching import ProgressLine, fetch_pip, summary
+    from mirrorinstall.run.fetching import FetchProgress, fetch_pip, summary
 
     argv = list(command)
     if argv[0] not in ("pip", "pip3", "python", "python3", "uv", "conda", "mamba", "micromamba"):
         argv = ["pip", "install", *argv]
-    line = ProgressLine(lambda text: click.echo(text, err=True))
+    # --json: the files document on stdout at the end, progress events on stderr meanwhile
+    line = FetchProgress(
+        None if as_json else lambda text: click.echo(text, err=True),
+        (lambda data: click.echo(json.dumps({"event": "fetch-progress", **data}), err=True))
+        if as_json
+        else None,
+    )
     try:
         report = fetch_pip(
             app.session(),
@@ -571,14 +577,14 @@ def fetch(
             python=python_path,
             connections=connections,
             timeout_s=timeout_s,
-            progress=None if as_json else line,
+            progress=line,
         )
     finally:
         line.close()
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:
-        click.echo(summary(report), err=True)
+        click.echo("minstall: " + summary(report), err=True)
         for path in report.files:
             click.echo(str(path))
     return 0
@@ -645,6 +651,12 @@ def _run_options(func):  # the options every installing command shares
         ),
         click.option("--mirror", "mirror_id", metavar="ID", help="Use only this mirror."),
         click.option("--platform", "platform_", metavar="SUBDIR", help="Plan for a conda subdir."),
+        click.option(
+            "--fetch/--no-fetch",
+            default=None,
+            help="pip/uv: minstall downloads the files in parallel across the mirrors "
+            "(default; MINSTALL_FETCH=0 turns it off), or the installer downloads them.",
+        ),
         click.option("--heartbeat-s", type=click.FloatRange(0.1), default=30.0, hidden=True),
     ]
     for option in reversed(options):
@@ -652,7 +664,8 @@ def _run_options(func):  # the options every installing command shares
     return func
 
 
-def _options(kw: dict) -> object:
+def _options(kw: dict, environ: Mapping[str, str]) -> object:
+    from mirrorinstall.core.settings import fetch_setting
     from mirrorinstall.run.execute import Options
 
     return Options(
@@ -666,6 +679,7 @@ def _options(kw: dict) -> object:
         heartbeat_s=kw["heartbeat_s"],
         verify=kw.get("verify"),
         verify_target=kw.get("verify_target") or {},
+        fetch=kw["fetch"] if kw["fetch"] is not None else fetch_setting(environ),
     )
 
 
@@ -728,7 +742,7 @@ def install(
         names = " ".join(packages).lower()
         kw["verify"] = "tensorflow" if "tensorflow" in names else "torch"
         kw["verify_target"] = {"name": env_name, "prefix": prefix, "python": python_path}
-    return run_install(app.session(), argv, _options(kw))  # type: ignore[arg-type]
+    return run_install(app.session(), argv, _options(kw, app.environ))  # type: ignore[arg-type]
 
 
 def _passthrough(tool: str):
@@ -744,7 +758,7 @@ def _passthrough(tool: str):
     def command(app: AppContext, args: tuple[str, ...], **kw: object) -> int:
         from mirrorinstall.run.execute import run_install
 
-        return run_install(app.session(), [tool, *args], _options(kw))  # type: ignore[arg-type]
+        return run_install(app.session(), [tool, *args], _options(kw, app.environ))  # type: ignore[arg-type]
 
     return command
 

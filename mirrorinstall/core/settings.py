@@ -70,6 +70,20 @@ def packaged_catalog_text() -> tuple[str, str]:
     )
 
 
+OFF = ("0", "false", "no", "off")
+
+
+def fetch_setting(environ: Mapping[str, str]) -> bool:
+    """Whether minstall downloads pip's and uv's files itself (``MINSTALL_FETCH``, default on)."""
+    value = environ.get("MINSTALL_FETCH", "").strip().lower()
+    if value and value not in (*OFF, "1", "true", "yes", "on"):
+        raise ConfigError(
+            f"MINSTALL_FETCH={value!r} is not a yes or a no",
+            "Set MINSTALL_FETCH to 1 (minstall downloads the files) or 0 (the installer does).",
+        )
+    return value not in OFF
+
+
 def config_dir(environ: Mapping[str, str]) -> Setting:
     if environ.get("MINSTALL_CONFIG_DIR"):
         return Setting(Path(environ["MINSTALL_CONFIG_DIR"]), "MINSTALL_CONFIG_DIR")

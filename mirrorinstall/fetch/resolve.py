@@ -13,6 +13,7 @@ import json
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
@@ -33,12 +34,37 @@ class Resolved:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What pip would install: the index files minstall can fetch, and the rest, each with
+    why it cannot be fetched ahead (pip then gets it itself)."""
+
+    files: list[Resolved]
+    direct: list[str]  # `name @ URL`, a VCS checkout, a local path: pip takes them as given
+    unfetchable: list[str]  # an index file minstall cannot fetch ahead, with the reason
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files or self.direct or self.unfetchable)
+
+    @property
+    def sdists(self) -> list[str]:
+        return [f.filename for f in self.files if not f.filename.endswith(".whl")]
+
+
 def pip_report(
-    pip: list[str], args: list[str], environ: Mapping[str, str], timeout_s: float = 600
-) -> list[Resolved]:
+    pip: list[str],
+    args: list[str],
+    environ: Mapping[str, str],
+    *,
+    ignore_installed: bool = True,
+    timeout_s: float = 600,
+) -> Resolution:
     """Run ``pip install --dry-run --report -`` with ``args`` (an install's arguments, indexes
-    included) and return the files it would install."""
-    argv = [*pip, "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-", *args]
+    included) and return what it would install; ``ignore_installed`` as ``pip download`` (every
+    file), else only what the target environment lacks (an install)."""
+    extra = ["--ignore-installed"] if ignore_installed else []
+    argv = [*pip, "install", "--dry-run", *extra, "--quiet", "--report", "-", *args]
     try:
         proc = subprocess.run(
             argv,
@@ -67,28 +93,44 @@ def pip_report(
         ) from None
 
 
-def parse_report(text: str) -> list[Resolved]:
+class ReportError(Exception):
+    """pip's report could not be read."""
+
+
+REPORT_LIMIT = 64 * 1024 * 1024
+
+
+def read_report(path: Path) -> Resolution:
+    """The report pip wrote to ``path`` (bounded, checked)."""
+    try:
+        if path.stat().st_size > REPORT_LIMIT:
+            raise ReportError(f"pip's report is bigger than {REPORT_LIMIT // 2**20} MiB")
+        return parse_report(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportError(f"pip wrote no report ({exc.strerror or exc})") from None
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ReportError(f"pip's report could not be read ({exc})") from None
+
+
+def parse_report(text: str) -> Resolution:
     """The files of a pip installation report (JSON), each with its sha256."""
     report = json.loads(text)
-    out = []
+    files, direct, unfetchable = [], [], []
     for item in report.get("install", []):
-        info = item.get("download_info", {})
-        url = info.get("url", "")
-        hashes = info.get("archive_info", {}).get("hashes", {})
+        info = item.get("download_info") or {}
+        meta = item.get("metadata") or {}
+        name = str(meta.get("name", "?"))
+        url = str(info.get("url", ""))
+        hashes = (info.get("archive_info") or {}).get("hashes") or {}
         sha = hashes.get("sha256")
-        if not url or not sha:
-            continue  # a local path or a VCS checkout: nothing to download
-        meta = item.get("metadata", {})
-        out.append(
-            Resolved(
-                meta.get("name", ""),
-                meta.get("version", ""),
-                unquote(urlsplit(url).path.rsplit("/", 1)[-1]),
-                url,
-                sha,
-            )
-        )
-    return out
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if item.get("is_direct") or urlsplit(url).scheme not in ("http", "https"):
+            direct.append(name)  # in the command as a URL or path: pip gets it as told
+        elif not isinstance(sha, str) or len(sha) != 64:
+            unfetchable.append(f"{name}: the index gives no sha256 for {filename}")
+        else:
+            files.append(Resolved(name, str(meta.get("version", "")), filename, url, sha.lower()))
+    return Resolution(files, direct, unfetchable)
 
 
 def alternates(

@@ -28,6 +28,7 @@ from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing
 from mirrorinstall.fetch.store import Store
 
 READ_BLOCK = 64 * 1024
+STALL_S = 2.0  # a span with no bytes for this long is fetched again from another mirror
 MIN_SPAN = 1024 * 1024
 TAIL_SPAN = 128 * 1024
 MAX_RETRIES = 200  # per file
@@ -68,6 +69,17 @@ class Progress:
 
 
 @dataclass
+class _Flight:
+    """A span on the wire: who fetches it (two mirrors at most, in the endgame), how far."""
+
+    mirrors: set[str]
+    started: float
+    got: int = 0
+    last: float = 0.0
+    over: bool = False  # a copy finished it: the other stops
+
+
+@dataclass
 class _File:
     job: Job
     size: int
@@ -75,12 +87,17 @@ class _File:
     pending: list[Span]
     in_flight: int = 0
     writer: dict[Span, str] = field(default_factory=dict)  # span -> mirror that wrote it
+    flying: dict[Span, _Flight] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)
     by_mirror: dict[str, int] = field(default_factory=dict)
     fd: int | None = None
     retries: int = 0
     finished: bool = False
     outcome: Outcome | None = None
+
+
+class _Cancelled(Exception):
+    """Another mirror's copy of the span finished first."""
 
 
 class _Retry(Exception):
@@ -114,6 +131,8 @@ class Fetcher:
         self._rangeless: set[str] = set()
         self._bytes: dict[str, int] = {}
         self._active: dict[str, int] = {}
+        self._spent: dict[str, tuple[float, int]] = {}  # mirror -> (seconds, bytes) of spans
+        self._speed: dict[str, float] = {}  # mirror -> bytes/s of one connection
         self._started = 0.0
         self._last_report = 0.0
         self._workers = 1
@@ -146,11 +165,13 @@ class Fetcher:
             self._workers = len(threads)
             for t in threads:
                 t.start()
-            for t in threads:
-                # a timed join: a Ctrl-C that lands on a worker thread still reaches the main
-                # thread within 0.2 s (a plain join would wait for the worker to finish)
-                while t.is_alive():
-                    t.join(0.2)
+            with self._lock:
+                # timed waits: a Ctrl-C still reaches this thread within 0.2 s; a worker stuck
+                # on a silent connection (its span won by another mirror) is not waited for
+                while not all(f.finished for f in self._files) and any(
+                    t.is_alive() for t in threads
+                ):
+                    self._lock.wait(0.2)
             for f in self._files:  # nothing left that any mirror could serve
                 self._finish(f, None, "every mirror failed: " + _reasons(f.dropped))
             self._report(force=True)
@@ -188,9 +209,11 @@ class Fetcher:
 
     # ------------------------------------------------------------------ workers
 
-    def _take(self, mirror: str) -> tuple[_File, Span, Source] | None:
-        """The next span this mirror can serve; waits while a span in flight elsewhere may
-        still come back to the queue; None when there is nothing left for it."""
+    def _take(self, mirror: str) -> tuple[_File, Span, Source, _Flight] | None:
+        """The next span this mirror can serve; at the end of the transfer, a span another
+        mirror is slow to deliver (the endgame: whichever copy ends first wins); waits while
+        a span in flight elsewhere may still come back to the queue; None when there is
+        nothing left for it."""
         with self._lock:
             while True:
                 for f in self._files:
@@ -212,13 +235,47 @@ class Fetcher:
                         middle = start + (end - start) // 2
                         span = (start, middle)
                         f.pending.insert(0, (middle, end))
-                    f.in_flight += 1
-                    self._active[f.job.name] = self._active.get(f.job.name, 0) + 1
-                    return f, span, source
+                    flight = _Flight({mirror}, time.monotonic())
+                    f.flying[span] = flight
+                    return self._board(f, span, source, flight)
+                late = self._late(mirror)
+                if late is not None:
+                    return late
                 busy = any(f.in_flight for f in self._files if not f.finished)
                 if not busy:
                     return None
                 self._lock.wait(0.2)
+
+    def _board(
+        self, f: _File, span: Span, source: Source, flight: _Flight
+    ) -> tuple[_File, Span, Source, _Flight]:
+        f.in_flight += 1
+        self._active[f.job.name] = self._active.get(f.job.name, 0) + 1
+        return f, span, source, flight
+
+    def _late(self, mirror: str) -> tuple[_File, Span, Source, _Flight] | None:
+        """A span in flight on another mirror that this one would deliver sooner: stalled,
+        or with more time left at its pace than this mirror needs for all of it."""
+        now = time.monotonic()
+        mine = self._speed.get(mirror)
+        for f in self._files:
+            source = None if f.finished else self._source(f, mirror)
+            if source is None:
+                continue
+            for span, flight in f.flying.items():
+                if flight.over or mirror in flight.mirrors or len(flight.mirrors) > 1:
+                    continue
+                if mirror in self._rangeless and span != (0, f.size):
+                    continue
+                size = span[1] - span[0]
+                quiet = now - (flight.last or flight.started)
+                pace = flight.got / (now - flight.started) if flight.got else 0.0
+                left = (size - flight.got) / pace if pace else float("inf")
+                alone = size / mine if mine else float("inf")
+                if quiet >= STALL_S or (left > 1.5 * alone + 0.25 and now - flight.started > 0.5):
+                    flight.mirrors.add(mirror)
+                    return self._board(f, span, source, flight)
+        return None
 
     def _pending(self) -> int:
         return sum(len(f.pending) for f in self._files if not f.finished)
@@ -231,24 +288,38 @@ class Fetcher:
     def _worker(self, mirror: str) -> None:
         with httpx.Client(headers=self.headers, timeout=self.timeout) as client:
             while (task := self._take(mirror)) is not None:
-                f, span, source = task
+                f, span, source, flight = task
+                started = time.monotonic()
                 try:
-                    got = self._fetch_span(client, f, span, source)
+                    got = self._fetch_span(client, f, span, source, flight)
+                except _Cancelled:
+                    self._land(f, mirror, flight)
+                    continue
                 except _Retry as retry:
-                    self._give_back(f, span, mirror, retry)
+                    self._give_back(f, span, mirror, retry, flight)
                     continue
                 except OSError as exc:  # the store's disk, not a mirror: no other mirror helps
                     with self._lock:
-                        f.in_flight -= 1
-                        self._active[f.job.name] -= 1
+                        self._land(f, mirror, flight)
                         self._finish(f, None, f"cannot write to the store: {exc.strerror or exc}")
-                        self._lock.notify_all()
                     continue
-                self._span_done(f, span, mirror, got)
+                with self._lock:
+                    seconds, total = self._spent.get(mirror, (0.0, 0))
+                    seconds, total = seconds + time.monotonic() - started, total + got
+                    self._spent[mirror] = (seconds, total)
+                    self._speed[mirror] = total / seconds if seconds > 0 else 0.0
+                self._span_done(f, span, mirror, got, flight)
         with self._lock:
             self._lock.notify_all()
 
-    def _fetch_span(self, client: httpx.Client, f: _File, span: Span, source: Source) -> int:
+    def _fetch_span(
+        self,
+        client: httpx.Client,
+        f: _File,
+        span: Span,
+        source: Source,
+        flight: _Flight | None = None,
+    ) -> int:
         start, end = span
         whole = span == (0, f.size)
         headers = {} if whole else {"Range": f"bytes={start}-{end - 1}"}
@@ -268,11 +339,21 @@ class Fetcher:
                 offset = start
                 for block in r.iter_raw(READ_BLOCK):
                     block = block[: end - offset]
-                    if block:
-                        os.pwrite(f.fd, block, offset)
-                        offset += len(block)
-                        written += len(block)
-                        self._count(source.mirror, len(block))
+                    with self._lock:
+                        # checked and written under the lock: once the other copy has won
+                        # (and the file may be verified and closed), this one writes nothing
+                        if (flight is not None and flight.over) or f.fd is None:
+                            raise _Cancelled
+                        if block:
+                            os.pwrite(f.fd, block, offset)
+                            offset += len(block)
+                            written += len(block)
+                            self._bytes[source.mirror] = self._bytes.get(source.mirror, 0) + len(
+                                block
+                            )
+                            if flight is not None and written > flight.got:
+                                flight.got, flight.last = written, time.monotonic()
+                    self._report()
                     if offset >= end:
                         break
         except httpx.RemoteProtocolError as exc:
@@ -285,42 +366,61 @@ class Fetcher:
             raise _Retry(f"closed the connection mid-file ({written} of {end - start} bytes)")
         return written
 
-    def _count(self, mirror: str, n: int) -> None:
-        with self._lock:
-            self._bytes[mirror] = self._bytes.get(mirror, 0) + n
-        self._report()
-
-    def _give_back(self, f: _File, span: Span, mirror: str, retry: _Retry) -> None:
+    def _land(self, f: _File, mirror: str, flight: _Flight) -> None:
+        """This mirror's copy of a span is off the wire (the lock is held or taken)."""
         with self._lock:
             f.in_flight -= 1
             self._active[f.job.name] -= 1
+            flight.mirrors.discard(mirror)
+            self._lock.notify_all()
+
+    def _give_back(self, f: _File, span: Span, mirror: str, retry: _Retry, flight: _Flight) -> None:
+        with self._lock:
+            self._land(f, mirror, flight)
+            if retry.rangeless:
+                self._rangeless.add(mirror)
+            elif retry.drop:
+                f.dropped[mirror] = retry.drop
+            if flight.over or flight.mirrors:
+                return  # the other copy finished it, or still may
+            f.flying.pop(span, None)
             f.pending.insert(0, span)
             f.retries += 1
             if f.retries > MAX_RETRIES:  # a loop no fault above explains: stop, and say so
                 f.pending = []
                 f.dropped.setdefault(mirror, f"gave up after {MAX_RETRIES} retries")
-            if retry.rangeless:
-                self._rangeless.add(mirror)
-                if all(s.mirror in self._rangeless or s.mirror in f.dropped for s in f.job.sources):
-                    # nobody serves ranges: the whole file from one mirror, from the start
-                    f.pending, f.done = [(0, f.size)], []
-            elif retry.drop:
-                f.dropped[mirror] = retry.drop
+            if retry.rangeless and all(
+                s.mirror in self._rangeless or s.mirror in f.dropped for s in f.job.sources
+            ):
+                # nobody serves ranges: the whole file from one mirror, from the start;
+                # the ranges still on the wire are stopped and count for nothing
+                for other in f.flying.values():
+                    other.over = True
+                f.pending, f.done, f.flying = [(0, f.size)], [], {}
             self._lock.notify_all()
 
-    def _span_done(self, f: _File, span: Span, mirror: str, got: int) -> None:
+    def _span_done(self, f: _File, span: Span, mirror: str, got: int, flight: _Flight) -> None:
         with self._lock:
-            f.in_flight -= 1
-            self._active[f.job.name] -= 1
+            self._land(f, mirror, flight)
+            if flight.over:
+                return  # the other copy won
+            flight.over = True
+            f.flying.pop(span, None)
             f.done.append(span)
             f.writer[span] = mirror
             f.by_mirror[mirror] = f.by_mirror.get(mirror, 0) + got
             self.store.record(f.job.sha256, f.size, f.done)
-            complete = not f.pending and not f.in_flight and covered(f.size, f.done) >= f.size
+            # a losing copy still on the wire does not hold the file (it is told to stop)
+            complete = (
+                not f.finished
+                and not f.pending
+                and not f.flying
+                and covered(f.size, f.done) >= f.size
+            )
+            if complete:
+                f.in_flight += 1  # busy: workers wait while the hash is checked (and repaired)
             self._lock.notify_all()
         if complete:
-            with self._lock:
-                f.in_flight += 1  # busy: workers wait while the hash is checked (and repaired)
             try:
                 self._complete(f)
             finally:

@@ -58,6 +58,8 @@ class Options:
     verify_target: dict[str, str | None] = field(default_factory=dict)  # name/prefix/python
     heartbeat_s: float = 30.0
     timeout_s: float = QUICK_TIMEOUT_S
+    fetch: bool = True  # pip/uv: minstall downloads the files, the installer installs them
+    connections: int = 6
     emit: Callable[[str], None] = field(
         default=lambda line: print(line, file=sys.stderr, flush=True)
     )
@@ -251,16 +253,34 @@ class _Run:
                     )
                 return None, ctx, full
             held = _Bounded() if child_json else None
-            result = run_child(
-                [self.exes.get(None if last_step else child[0]) or child[0], *child[1:]],
-                env={**environ, **child_env},
-                heartbeat_s=opts.heartbeat_s,
-                github=github,
-                title=f"minstall: {quote(child, child_env)}",
-                use_pty=None if not (opts.json_events or child_json) else False,
-                # --json keeps stdout for events alone; the child's output goes to stderr
-                out=sys.stderr.buffer if opts.json_events else held,
-            )
+            result = log = None
+            if opts.fetch and cmd.family == "pip" and cmd.action == "install":
+                ahead = self.fetch_ahead(k, attempt, cmd, plan.argv, child, child_env, ctx)
+                if ahead.nothing:
+                    events(
+                        "result" if last_step else "step-done",
+                        f"{label}nothing to install: pip's report lists nothing this "
+                        "environment lacks",
+                        exit_code=0,
+                        installed=True,
+                        step=k + 1,
+                        mirror=mirrors[0] if mirrors else None,
+                        mirrors=mirrors,
+                    )
+                    return None, ctx, full
+                result, log = ahead.failed or (None, None)
+                child = ahead.argv or child
+            if result is None:
+                result = run_child(
+                    [self.exes.get(None if last_step else child[0]) or child[0], *child[1:]],
+                    env={**environ, **child_env},
+                    heartbeat_s=opts.heartbeat_s,
+                    github=github,
+                    title=f"minstall: {quote(child, child_env)}",
+                    use_pty=None if not (opts.json_events or child_json) else False,
+                    # --json keeps stdout for events alone; the child's output goes to stderr
+                    out=sys.stderr.buffer if opts.json_events else held,
+                )
             used = ", ".join(mirrors) or "no mirror"
             first = mirrors[0] if mirrors else None
             if result.interrupted:
@@ -273,7 +293,8 @@ class _Run:
                     mirror=first,
                 )
                 return 130, ctx, full
-            log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
+            if log is None:
+                log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
             verdict = classify(cmd.tool, result.exit_code, result.tail, log)
             if verdict.kind in (OK, DECLINED):
                 _release(held)
@@ -334,6 +355,119 @@ class _Run:
             code = _fail(events, verdict, result.exit_code, first, attempt, opts, following)
             return code, ctx, full
         return 1, ctx, full  # pragma: no cover - the loop always returns
+
+    def fetch_ahead(
+        self,
+        k: int,
+        attempt: int,
+        cmd: Command,
+        planned: list[str],
+        child: list[str],
+        child_env: dict[str, str],
+        ctx: Context,
+    ) -> Ahead:
+        """pip's report of what ``planned`` would install, the files fetched by minstall, and
+        ``child`` turned into an install from them. A failed resolve is the attempt's result
+        (its output is read as the installer's would be); anything minstall cannot fetch
+        leaves the command as typed, and says why."""
+        from mirrorinstall.fetch.offline import offline_argv
+        from mirrorinstall.fetch.resolve import ReportError, read_report
+        from mirrorinstall.run.fetching import (
+            FetchProgress,
+            download,
+            place,
+            resolver_for,
+            summary,
+        )
+        from mirrorinstall.run.runner import run_child
+
+        opts, events, environ = self.opts, self.events, self.session.environ
+        exe = self.exes.get(None if k == self.total - 1 else planned[0])
+        resolver = resolver_for(cmd, planned, exe, environ)
+
+        def as_typed(why: str) -> Ahead:
+            events(
+                "fetch", f"{cmd.tool} downloads the files itself: {why}", fetched=False, reason=why
+            )
+            return Ahead()
+
+        if isinstance(resolver, str):
+            return as_typed(resolver)
+        report_file = self.log_dir / f"report-{k + 1}-{attempt}.json"
+        log_file = self.log_dir / f"resolve-{k + 1}-{attempt}.log"
+        argv = [
+            *resolver.argv,
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--report",
+            str(report_file),
+            "--log",
+            str(log_file),
+            *resolver.args,
+        ]
+        quiet = io.BytesIO() if cmd.tool == "uv" else None  # pip's words are not uv's
+        result = run_child(
+            argv,
+            env={**environ, **child_env},
+            heartbeat_s=opts.heartbeat_s,
+            use_pty=False,
+            out=quiet or sys.stderr.buffer,
+            err_out=quiet,
+        )
+        if result.interrupted or (result.exit_code != 0 and cmd.tool == "pip"):
+            # pip's own failure is the attempt's (read as the install's would be); pip
+            # failing on a uv command says nothing about uv: uv runs as typed
+            log = log_file.read_text(errors="replace") if log_file.exists() else ""
+            return Ahead(failed=(result, log))
+        if result.exit_code != 0:
+            return as_typed(f"pip could not resolve it ahead (exit code {result.exit_code})")
+        try:
+            resolution = read_report(report_file)
+        except ReportError as exc:
+            return as_typed(str(exc))
+        if resolution.empty:
+            return Ahead(nothing=True)
+        if resolution.direct:
+            return as_typed(
+                "given as a URL or a path (pip builds or fetches it as typed): "
+                + ", ".join(resolution.direct)
+            )
+        if resolution.unfetchable or resolution.sdists:
+            why = resolution.unfetchable + [
+                f"{name} is a source distribution (its build needs an index)"
+                for name in resolution.sdists
+            ]
+            return as_typed("; ".join(why))
+        progress = FetchProgress(
+            None if opts.json_events else opts.emit,
+            (lambda data: events("fetch-progress", "", **data)) if opts.json_events else None,
+        )
+        try:
+            fetched = download(
+                self.session, ctx, resolution, connections=opts.connections, progress=progress
+            )
+        finally:
+            progress.close()
+        failed = [o for o in fetched.outcomes if o.path is None]
+        if failed:
+            return as_typed(
+                "no mirror gave " + "; ".join(f"{o.job.name} ({o.error})" for o in failed)
+            )
+        links = self.log_dir / f"files-{k + 1}-{attempt}"
+        for outcome in fetched.outcomes:
+            place(outcome, links)
+        events("fetch", "fetched " + summary(fetched), fetched=True, **fetched.as_json())
+        return Ahead(argv=offline_argv(child, len(cmd.head), str(links)))
+
+
+@dataclass
+class Ahead:
+    """What fetching ahead gave an attempt."""
+
+    argv: list[str] | None = None  # the install from the fetched files; None: as typed
+    failed: tuple[Any, str] | None = None  # the resolve's result and log, when it failed
+    nothing: bool = False  # pip's report lists nothing to install
 
 
 def _next(

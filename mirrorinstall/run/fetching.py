@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mirrorinstall.core.argv import parse_command
+from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
+from mirrorinstall.fetch.resolve import Resolution
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.transfer import Fetcher, Outcome, Progress
 
 ALTERNATE_MIRRORS = 3  # the best PyPI mirrors asked for copies of each file
 CI_EVERY_S = 10.0
+JSON_EVERY_S = 1.0
 
 
 @dataclass
@@ -73,35 +75,64 @@ def fetch_pip(
     timeout_s: float = 4.0,
     progress: Callable[[Progress], None] | None = None,
 ) -> FetchReport:
-    """Fetch what ``argv`` (``pip install ...``) would install."""
+    """Fetch what ``argv`` (``pip install ...`` or ``uv pip install ...``) would install."""
     from mirrorinstall.context.gather import gather
     from mirrorinstall.core.engines import require_engine
-    from mirrorinstall.fetch.resolve import alternates, pip_report
+    from mirrorinstall.fetch.offline import uv_as_pip
+    from mirrorinstall.fetch.resolve import pip_report
     from mirrorinstall.rewrite import Context
-    from mirrorinstall.rewrite.common import ranked
     from mirrorinstall.run.planning import make_plan, write_copies
 
     cmd = parse_command(argv)
-    if cmd.tool != "pip" or cmd.action != "install":
+    if cmd.family != "pip" or cmd.action != "install":
         raise UsageError(
-            f"minstall fetch resolves pip install commands (got {' '.join(argv[:3])})",
-            "Give 'pip install ...' or package names; uv and conda commands come later.",
+            f"minstall fetch resolves pip and uv pip install commands (got {' '.join(argv[:3])})",
+            "Give 'pip install ...', 'uv pip install ...' or package names; conda comes later.",
         )
     facts = gather(session, cmd, mirror_id=mirror_id, timeout_s=timeout_s)
     ctx = Context(facts)
     plan = make_plan(cmd, ctx)
     write_copies(plan)
     args = plan.argv[len(cmd.head) :]
+    if cmd.tool == "uv":
+        uv = uv_as_pip(args)
+        args, python = uv.pip_args, python or uv.python
     resolver = _resolver(session.environ, python) or [require_engine("pip", session.environ)]
     if python and len(resolver) == 1:
         args = ["--python", python, *args]
-    files = pip_report(resolver, args, {**session.environ, **plan.env})
+    resolution = pip_report(resolver, args, {**session.environ, **plan.env})
+    report = download(session, ctx, resolution, connections=connections, progress=progress)
+    failed = [o for o in report.outcomes if o.path is None]
+    if failed:
+        raise NoMirrorError(
+            "could not fetch " + "; ".join(f"{o.job.name}: {o.error}" for o in failed),
+            "Run the install without fetching (minstall pip install --no-fetch ...): pip then "
+            "downloads as it would; 'minstall bench --refresh' measures the mirrors again.",
+        )
+    if dest is not None:
+        report.files = [place(o, dest) for o in report.outcomes]
+    return report
+
+
+def download(
+    session: Session,
+    ctx,
+    resolution: Resolution,
+    *,
+    connections: int = 6,
+    progress: Callable[[Progress], None] | None = None,
+) -> FetchReport:
+    """Fetch every file of ``resolution`` from the mirror pip resolved it on and from the
+    next-ranked PyPI mirrors that carry the same file (name and sha256)."""
+    from mirrorinstall.fetch.resolve import alternates
+    from mirrorinstall.rewrite.common import ranked
+
+    files = resolution.files
     pypi = [m for m in ranked(ctx, "pypi") if m.pypi][:ALTERNATE_MIRRORS]
-    catalog = ctx.facts.catalog
     jobs = alternates(
         files,
         [(m.id, m.pypi.simple) for m in pypi if m.pypi],
-        origin=_owner([f.url for f in files], catalog) or "origin",
+        origin=_owner([f.url for f in files], ctx.facts.catalog) or "origin",
     )
     started = time.monotonic()
     fetcher = Fetcher(
@@ -109,23 +140,102 @@ def fetch_pip(
     )
     with _interruptible():
         outcomes = fetcher.run(jobs)
-    report = FetchReport(
+    return FetchReport(
         outcomes,
         time.monotonic() - started,
         sum(fetcher.bytes_by_mirror.values()),
         fetcher.bytes_by_mirror,
-        dest,
+        None,
     )
-    failed = [o for o in outcomes if o.path is None]
-    if failed:
-        raise NoMirrorError(
-            "could not fetch " + "; ".join(f"{o.job.name}: {o.error}" for o in failed),
-            "Run the install without fetching (minstall pip install ...): pip then downloads "
-            "as it would; 'minstall bench --refresh' measures the mirrors again.",
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """How to ask pip what an install command would install."""
+
+    argv: list[str]  # pip (with --python TARGET) up to, not including, ``install``
+    args: list[str]  # the install's arguments in pip's words
+
+
+def resolver_for(cmd: Command, child: list[str], exe: str | None, environ) -> Resolver | str:
+    """The resolve for a pip or uv pip install command, or why it cannot be resolved ahead."""
+    from mirrorinstall.fetch.offline import uv_as_pip
+
+    args = list(child[len(cmd.head) :])
+    if cmd.tool == "uv":
+        uv = uv_as_pip(args)
+        args = uv.pip_args
+        target = _uv_python(uv.python, uv.system, environ)
+    else:
+        target, args = _pip_python(cmd, args, exe, environ)
+    if target is None:
+        return "the target Python was not found"
+    pip = _resolver(environ, target)
+    if pip is None:
+        return f"minstall's own pip is older than {RESOLVER_PIP} (it resolves without downloading)"
+    return Resolver(pip, args)
+
+
+def _pip_python(cmd: Command, args: list[str], exe: str | None, environ):
+    """The interpreter a pip command installs into: its --python, the python of
+    ``python -m pip``, else the one the pip executable runs with."""
+    for tokens in (args, list(cmd.head)):
+        for k, token in enumerate(tokens[:-1]):
+            if token == "--python":
+                rest = args[:k] + args[k + 2 :] if tokens is args else args
+                return tokens[k + 1], rest
+        for k, token in enumerate(tokens):
+            if token.startswith("--python="):
+                rest = args[:k] + args[k + 1 :] if tokens is args else args
+                return token.split("=", 1)[1], rest
+    if len(cmd.head) > 2 and cmd.head[1] == "-m":
+        return shutil.which(cmd.head[0], path=environ.get("PATH")), args
+    if exe:
+        return _script_python(Path(exe)), args
+    return None, args
+
+
+def _script_python(script: Path) -> str | None:
+    """The interpreter of a console script: its shebang (also pip's ``#!/bin/sh`` + ``exec``
+    form for long paths), else the python beside it."""
+    try:
+        with script.open("rb") as f:
+            head = f.read(512).decode("utf-8", "replace").splitlines()
+    except OSError:
+        head = []
+    candidates = []
+    if head and head[0].startswith("#!"):
+        candidates.append(head[0][2:].strip().split(" ")[0])
+        if len(head) > 1 and "exec" in head[1]:
+            candidates += [part.strip("'\"") for part in head[1].split() if "python" in part]
+    for name in ("python", "python3", "python.exe", "../python.exe"):
+        candidates.append(str(script.parent / name))
+    for c in candidates:
+        if "python" in os.path.basename(c) and os.path.isfile(c):
+            return c
+    return None
+
+
+def _uv_python(python: str | None, system: bool, environ) -> str | None:
+    """The interpreter ``uv pip install`` installs into (--python, --system, an active venv or
+    conda env, else a .venv in this directory or above), as uv finds it."""
+    if python:
+        return python if os.sep in python else shutil.which(python, path=environ.get("PATH"))
+    if system:
+        return shutil.which("python3", path=environ.get("PATH")) or shutil.which(
+            "python", path=environ.get("PATH")
         )
-    if dest is not None:
-        report.files = [_place(o, dest) for o in outcomes]
-    return report
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        if environ.get(var):
+            return _script_python(Path(environ[var]) / "bin" / "python") or str(
+                Path(environ[var]) / "bin" / "python"
+            )
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / ".venv" / "bin" / "python"
+        if candidate.exists():
+            return str(candidate)
+    return None
 
 
 @contextmanager
@@ -175,7 +285,7 @@ def _owner(urls: list[str], catalog) -> str | None:
     return None
 
 
-def _place(outcome: Outcome, dest: Path) -> Path:
+def place(outcome: Outcome, dest: Path) -> Path:
     """The verified file under its own name in ``dest`` (a hard link where possible)."""
     assert outcome.path is not None
     dest.mkdir(parents=True, exist_ok=True)
@@ -203,7 +313,11 @@ class ProgressLine:
             from tqdm import tqdm
 
             if self.bar is None:
-                self.bar = tqdm(total=p.total, unit="B", unit_scale=True, file=sys.stderr)
+                # a terminal that reports no size (a fresh pty) still gets an 80-column bar
+                width = shutil.get_terminal_size().columns
+                self.bar = tqdm(
+                    total=p.total, unit="B", unit_scale=True, file=sys.stderr, ncols=width
+                )
             self.bar.n = p.done
             self.bar.set_postfix_str(
                 f"{len(p.in_flight)} files, mirrors {', '.join(sorted(p.by_mirror))}",
@@ -225,6 +339,42 @@ class ProgressLine:
             self.bar.close()
 
 
+class FetchProgress:
+    """A transfer's progress as people read it (ProgressLine) or as events for programs
+    (``json``: called with a dict at most once a second, and at the end)."""
+
+    def __init__(
+        self,
+        text: Callable[[str], None] | None,
+        json: Callable[[dict], None] | None = None,
+        terminal: bool | None = None,
+    ) -> None:
+        self.line = ProgressLine(text, terminal) if text is not None else None
+        self.json = json
+        self.last = -1.0
+
+    def __call__(self, p: Progress) -> None:
+        if self.line is not None:
+            self.line(p)
+        if self.json is not None and (p.elapsed_s - self.last >= JSON_EVERY_S or p.done >= p.total):
+            self.last = p.elapsed_s
+            rate = p.done / p.elapsed_s if p.elapsed_s else 0.0
+            self.json(
+                {
+                    "done_bytes": p.done,
+                    "total_bytes": p.total,
+                    "rate_bps": round(rate),
+                    "elapsed_s": round(p.elapsed_s, 2),
+                    "in_flight": list(p.in_flight),
+                    "by_mirror": p.by_mirror,
+                }
+            )
+
+    def close(self) -> None:
+        if self.line is not None:
+            self.line.close()
+
+
 def summary(report: FetchReport) -> str:
     reused = sum(1 for o in report.outcomes if o.reused)
     rate = report.fetched_bytes / report.elapsed_s if report.elapsed_s else 0.0
@@ -235,12 +385,12 @@ def summary(report: FetchReport) -> str:
         f"{o.job.name}: {m} ({why})" for o in report.outcomes for m, why in o.dropped.items()
     ]
     text = (
-        f"minstall: {len(report.outcomes)} files ({reused} already in the store); fetched "
+        f"{len(report.outcomes)} files ({reused} already in the store); fetched "
         f"{_mib(report.fetched_bytes)} MiB in {report.elapsed_s:.1f} s ({_mib(rate)} MiB/s)"
         + (f" from {shares}" if shares else "")
     )
     if dropped:
-        text += "\nminstall: mirrors left out: " + "; ".join(dropped)
+        text += "; mirrors left out: " + "; ".join(dropped)
     return text
 
 

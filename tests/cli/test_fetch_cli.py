@@ -80,7 +80,7 @@ def test_cache_info_and_clean(farm_env) -> None:  # noqa: F811
 def test_fetch_of_a_conda_command_says_it_is_not_there_yet(farm_env) -> None:  # noqa: F811
     _farm, env, _ = farm_env
     proc = minstall("fetch", "--", "conda", "install", "numpy", env=env)
-    assert proc.returncode == 64 and "resolves pip install commands" in proc.stderr
+    assert proc.returncode == 64 and "resolves pip and uv pip install commands" in proc.stderr
 
 
 def test_ctrl_c_leaves_nothing_half_written_in_the_store_and_a_rerun_resumes(

@@ -83,7 +83,9 @@ def test_pip_falls_back_after_each_fault_mode(farm_env, fault, reason) -> None:
     farm, env, python = farm_env
     assert minstall("bench", env=env).returncode == 0  # ranked before the fault
     farm["first"].set_faults(fault)
-    proc = pip_install(env, python, "alpha", opts=("--json",))
+    # pip downloading by itself: minstall reads its failure (tests/cli/test_fetch_install.py
+    # has the same faults with minstall downloading)
+    proc = pip_install(env, python, "alpha", opts=("--json", "--no-fetch"))
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]  # stdout: events only
     kinds = [e["event"] for e in events]
@@ -106,7 +108,7 @@ def test_uv_installs_and_passes_its_exit_code_through(farm_env) -> None:
     farm, env, python = farm_env
     assert minstall("bench", env=env).returncode == 0  # ranked before the fault
     farm["first"].set_faults(Fault("forbidden403", user_agent=r"^uv/"))
-    ok = minstall("uv", "pip", "install", "--python", python, "alpha", env=env)
+    ok = minstall("uv", "--no-fetch", "pip", "install", "--python", python, "alpha", env=env)
     assert ok.returncode == 0, ok.stderr
     assert "returned a 403 Forbidden" in ok.stderr  # uv's own words, on its own stream
     assert (

@@ -1,0 +1,102 @@
+"""The installer's command once the files are on disk, and uv's command in pip's words. Pure.
+
+Installing from fetched files runs the user's own command with its indexes replaced by
+``--no-index --find-links DIR``, DIR holding exactly the files pip's report resolved: the
+user's options (``--user``, ``--target``, ``-U``, constraints, extras) stay as typed, and the
+installer can only pick the resolved files, so nothing is fetched twice and nothing resolves
+differently from the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# options that name where packages come from; with the files on disk they all go
+INDEX_OPTIONS = (
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--index",
+    "--default-index",
+)
+
+# uv pip install options that pip does not know: (takes a value?)
+UV_ONLY = {
+    "--python": True,
+    "-p": True,
+    "--index-strategy": True,
+    "--link-mode": True,
+    "--resolution": True,
+    "--exclude-newer": True,
+    "--torch-backend": True,
+    "--python-platform": True,
+    "--python-version": True,
+    "--system": False,
+    "--compile-bytecode": False,
+    "--strict": False,
+    "--refresh": False,
+    "--no-sources": False,
+    "--native-tls": False,
+    "--offline": False,
+    "--no-cache": False,
+}
+UV_AS_PIP = {
+    "--reinstall": "--force-reinstall",
+    "--default-index": "--index-url",  # uv's newer names for the same two options
+    "--index": "--extra-index-url",
+}
+
+
+@dataclass(frozen=True)
+class UvArgs:
+    pip_args: list[str]  # the same request in pip's words
+    python: str | None  # --python / -p, the environment uv installs into
+    system: bool  # --system
+
+
+def without_indexes(args: list[str]) -> list[str]:
+    """``args`` less every index and find-links option (with its value)."""
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in INDEX_OPTIONS:
+            skip = True
+            continue
+        if any(arg.startswith(o + "=") for o in INDEX_OPTIONS if o.startswith("--")):
+            continue
+        if arg.startswith(("-f", "-i")) and not arg.startswith("--") and len(arg) > 2:
+            continue  # -fURL / -iURL
+        if arg == "--no-index":
+            continue
+        out.append(arg)
+    return out
+
+
+def offline_argv(argv: list[str], head: int, links: str) -> list[str]:
+    """``argv`` (head tokens, then the arguments) installing from the directory ``links`` only."""
+    return [*argv[:head], "--no-index", "--find-links", links, *without_indexes(argv[head:])]
+
+
+def uv_as_pip(args: list[str]) -> UvArgs:
+    """``uv pip install`` arguments as pip's: uv's own options taken out (the target Python
+    kept apart), the ones with another name renamed; the rest are the same in both."""
+    out: list[str] = []
+    python: str | None = None
+    system = False
+    it = iter(args)
+    for arg in it:
+        name, eq, value = arg.partition("=")
+        if name in UV_ONLY:
+            if UV_ONLY[name] and not eq:
+                value = next(it, "")
+            if name in ("--python", "-p"):
+                python = value
+            system = system or name == "--system"
+            continue
+        out.append(UV_AS_PIP[name] + eq + value if name in UV_AS_PIP else arg)
+    return UvArgs(out, python, system)

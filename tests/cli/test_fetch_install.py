@@ -1,0 +1,269 @@
+"""Installs that minstall downloads for: real pip resolves on the farm (its report), minstall
+fetches every file in ranges across the mirrors into the store, and real pip and uv install
+from those files with no index. Faults of a mirror's files leave that mirror out, not the
+install; `--no-fetch` and MINSTALL_FETCH=0 give the installer its own downloads back."""
+
+from __future__ import annotations
+
+import json
+import os
+import venv
+from pathlib import Path
+
+import pytest
+from farm import Fault
+
+from .test_cli import minstall
+from .test_install_cli import farm_env, pip_install  # noqa: F401  (farm_env: a fixture)
+
+
+def _wheel_gets(farm, agent: str = "") -> list:
+    return [
+        r
+        for m in farm
+        for r in m.requests
+        if r.method == "GET" and r.path.endswith(".whl") and r.user_agent.startswith(agent)
+    ]
+
+
+def _installed(python: str) -> set[str]:
+    site = next(Path(python).parent.parent.glob("lib/python*/site-packages"))
+    return {p.name.split("-")[0] for p in site.glob("*.dist-info")}
+
+
+def test_pip_installs_the_files_minstall_fetched_and_a_second_venv_downloads_nothing(
+    farm_env,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    farm, env, python = farm_env
+    proc = pip_install(env, python, "alpha", "bigwheel")
+    assert proc.returncode == 0, proc.stderr
+    assert "Successfully installed alpha-1.1 beta-1.0 bigwheel-1.0 idna-3.7 six-1.16.0" in (
+        proc.stdout
+    )
+    assert "minstall: fetched 5 files (0 already in the store)" in proc.stderr
+    assert "install --no-index --find-links" not in proc.stderr  # the plan shows the typed one
+    assert not _wheel_gets(farm, "pip/"), "pip downloaded a wheel itself"
+    big = [r for r in _wheel_gets(farm, "minstall") if "bigwheel" in r.path]
+    assert all(r.range for r in big) and len({r.connection for r in big}) > 1
+    assert {"alpha", "beta", "bigwheel", "idna", "six"} <= _installed(python)
+
+    other = tmp_path / "other"
+    venv.EnvBuilder(with_pip=False).create(other)
+    for m in farm:
+        m.reset_log()
+    again = pip_install(env, str(other / "bin" / "python"), "alpha", "bigwheel")
+    assert again.returncode == 0, again.stderr
+    assert "fetched 5 files (5 already in the store); fetched 0.0 MiB" in again.stderr
+    assert not _wheel_gets(farm), "a file in the store was downloaded again"
+
+    nothing = pip_install(env, str(other / "bin" / "python"), "alpha")
+    assert nothing.returncode == 0, nothing.stderr
+    assert "nothing to install: pip's report lists nothing this environment lacks" in (
+        nothing.stderr
+    )
+
+
+def test_uv_installs_the_files_minstall_fetched(farm_env) -> None:  # noqa: F811
+    farm, env, python = farm_env
+    proc = minstall("uv", "--json", "pip", "install", "--python", python, "alpha", env=env)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    fetch = next(e for e in events if e["event"] == "fetch")
+    assert fetch["fetched"] and len(fetch["files"]) == 4, fetch
+    assert sum(1 for e in events if e["event"] == "fetch-progress") >= 1
+    assert events[-1]["event"] == "result" and events[-1]["exit_code"] == 0
+    assert not _wheel_gets(farm, "uv/"), "uv downloaded a wheel itself"
+    assert {"alpha", "beta", "idna", "six"} <= _installed(python)
+
+
+def test_no_fetch_and_the_setting_leave_the_downloads_to_the_installer(
+    farm_env,  # noqa: F811
+) -> None:
+    farm, env, python = farm_env
+    proc = pip_install(env, python, "six", opts=("--no-fetch",))
+    assert proc.returncode == 0, proc.stderr
+    assert "fetched" not in proc.stderr and _wheel_gets(farm, "pip/")
+    for m in farm:
+        m.reset_log()
+    off = pip_install({**env, "MINSTALL_FETCH": "0"}, python, "idna")
+    assert off.returncode == 0, off.stderr
+    assert "fetched" not in off.stderr and _wheel_gets(farm, "pip/")
+    bad = pip_install({**env, "MINSTALL_FETCH": "sometimes"}, python, "beta")
+    assert bad.returncode == 78 and "MINSTALL_FETCH='sometimes' is not a yes or a no" in (
+        bad.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        # the page lies: pip's resolve fails there, and the next mirror resolves
+        (Fault("html200", path="/pypi/simple/*"), "mirror first (pypi) failed: "),
+        # a file is corrupt: whichever mirror's copy arrives first, the installed one is
+        # right (tests/edges/test_fetch.py makes first the writer and sees it dropped)
+        (Fault("corrupt", path="*/alpha-*.whl"), "fetched 4 files"),
+        # a file stalls: another mirror's copy of the same span wins
+        (Fault("stall", path="*/alpha-*.whl", hold_s=30), "fetched 4 files"),
+    ],
+    ids=["portal", "corrupt", "stall"],
+)
+def test_a_mirror_fault_is_worked_around_while_fetching(
+    farm_env,  # noqa: F811
+    fault: Fault,
+    said: str,
+) -> None:
+    farm, env, python = farm_env
+    assert minstall("bench", env=env).returncode == 0  # ranked before the fault
+    farm["first"].set_faults(fault)
+    proc = pip_install(env, python, "alpha")
+    assert proc.returncode == 0, proc.stderr
+    assert said in proc.stderr
+    assert "Successfully installed alpha-1.1" in proc.stdout
+    assert not _wheel_gets(farm, "pip/")
+
+
+def test_a_direct_reference_is_left_to_pip_with_the_reason(farm_env) -> None:  # noqa: F811
+    import httpx
+
+    farm, env, python = farm_env
+    page = httpx.get(
+        farm["first"].simple_url + "/six/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    wheel = httpx.URL(str(page.url)).join(page.json()["files"][-1]["url"])
+    proc = pip_install(env, python, f"six @ {wheel}")
+    assert proc.returncode == 0, proc.stderr
+    assert "pip downloads the files itself: given as a URL or a path" in proc.stderr
+
+
+def test_pip_report_items_are_sorted_into_fetchable_direct_and_unfetchable() -> None:
+    """pip 26.3's real report (../shared/recorded/pip/dry-run-report-file.json), with one
+    item turned into a source distribution, one into a direct URL and one hash removed."""
+    from farm.content import shared_dir
+
+    from mirrorinstall.fetch.resolve import parse_report
+
+    text = (shared_dir() / "recorded/pip/dry-run-report-file.json").read_text()
+    report = json.loads(text.replace("{MIRROR}", "https://mirror.example"))
+    assert [i["metadata"]["name"] for i in report["install"]] == ["alpha", "beta", "idna", "six"]
+    clean = parse_report(json.dumps(report))
+    assert [f.filename for f in clean.files] == [
+        "alpha-1.0-py3-none-any.whl",
+        "beta-1.0-py3-none-any.whl",
+        "idna-3.20-py3-none-any.whl",
+        "six-1.17.0-py2.py3-none-any.whl",
+    ]
+    assert not (clean.direct or clean.unfetchable or clean.sdists)
+    alpha, beta, idna, _six = report["install"]
+    alpha["download_info"]["url"] = "https://mirror.example/py/packages/alpha-1.0.tar.gz"
+    beta["is_direct"] = True
+    del idna["download_info"]["archive_info"]["hashes"]
+    mixed = parse_report(json.dumps(report))
+    assert mixed.sdists == ["alpha-1.0.tar.gz"] and mixed.direct == ["beta"]
+    assert mixed.unfetchable == ["idna: the index gives no sha256 for idna-3.20-py3-none-any.whl"]
+
+
+def test_uv_arguments_in_pips_words() -> None:
+    from mirrorinstall.fetch.offline import offline_argv, uv_as_pip
+
+    uv = uv_as_pip(
+        [
+            "--python",
+            "/v/bin/python",
+            "--default-index=https://m/simple",
+            "--index",
+            "https://x/simple",
+            "--system",
+            "--link-mode",
+            "copy",
+            "--reinstall",
+            "torch",
+        ]
+    )
+    assert uv.python == "/v/bin/python" and uv.system
+    assert uv.pip_args == [
+        "--index-url=https://m/simple",
+        "--extra-index-url",
+        "https://x/simple",
+        "--force-reinstall",
+        "torch",
+    ]
+    argv = [
+        "pip",
+        "install",
+        "-i",
+        "https://m/simple",
+        "-fhttps://x/links",
+        "--user",
+        "--extra-index-url=https://y/simple",
+        "--no-index",
+        "torch",
+    ]
+    assert offline_argv(argv, 2, "/tmp/files") == [
+        "pip",
+        "install",
+        "--no-index",
+        "--find-links",
+        "/tmp/files",
+        "--user",
+        "torch",
+    ]
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str], timeout_s: float = 120) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its stdin, stdout and stderr, as a person runs
+    it; return its exit code and everything it drew on the screen."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import subprocess
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env}, close_fds=True
+    )
+    os.close(slave)
+    screen = b""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            screen += data
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=30), screen.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_one_bar_draws_the_transfer_then_pip_speaks(farm_env) -> None:  # noqa: F811
+    """The pty path end to end: minstall's tqdm bar (bytes, rate, files in flight, the
+    mirrors), the summary, then pip's own output through minstall's pseudo-terminal."""
+    from .test_cli import SCRIPT
+
+    farm, env, python = farm_env
+    assert minstall("bench", env=env).returncode == 0
+    for m in farm:
+        m.set_speed(bandwidth_bps=1e6)  # a few seconds, so the bar is redrawn
+    env = {k: v for k, v in env.items() if k != "CI"}
+    code, screen = _on_a_terminal(
+        [str(SCRIPT), "pip", "--python", python, "install", "bigwheel"], env
+    )
+    assert code == 0, screen
+    frames = [f for f in screen.replace("\r\n", "\n").split("\r") if "|" in f]
+    assert len(frames) >= 3, screen  # redrawn in place, not one line per update
+    last = frames[-1]
+    assert "100%" in last and "MB" in last and "B/s" in last, last
+    assert "files, mirrors first" in screen and "second" in screen, screen
+    assert "minstall: fetched 1 files (0 already in the store)" in screen
+    assert "Successfully installed bigwheel-1.0" in screen
