@@ -254,6 +254,8 @@ class _Run:
                 return None, ctx, full
             held = _Bounded() if child_json else None
             result = log = None
+            if opts.fetch and cmd.tool == "conda" and cmd.action in ("install", "create", "update"):
+                self.fetch_conda(k, cmd, child, child_env, ctx)
             if opts.fetch and cmd.family == "pip" and cmd.action == "install":
                 ahead = self.fetch_ahead(k, attempt, cmd, plan.argv, child, child_env, ctx)
                 if ahead.nothing:
@@ -372,13 +374,7 @@ class _Run:
         leaves the command as typed, and says why."""
         from mirrorinstall.fetch.offline import offline_argv
         from mirrorinstall.fetch.resolve import ReportError, read_report
-        from mirrorinstall.run.fetching import (
-            FetchProgress,
-            download,
-            place,
-            resolver_for,
-            summary,
-        )
+        from mirrorinstall.run.fetching import pip_jobs, place, resolver_for
         from mirrorinstall.run.runner import run_child
 
         opts, events, environ = self.opts, self.events, self.session.environ
@@ -439,26 +435,91 @@ class _Run:
                 for name in resolution.sdists
             ]
             return as_typed("; ".join(why))
+        fetched = self._download(pip_jobs(ctx, resolution))
+        if isinstance(fetched, str):
+            return as_typed(fetched)
+        links = self.log_dir / f"files-{k + 1}-{attempt}"
+        for outcome in fetched.outcomes:
+            place(outcome, links)
+        return Ahead(argv=offline_argv(child, len(cmd.head), str(links)))
+
+    def _download(self, jobs: list) -> Any:
+        """The jobs fetched into the store (a FetchReport, said as a ``fetch`` event), or why
+        not every file could be."""
+        from mirrorinstall.run.fetching import FetchProgress, download, summary
+
+        opts, events = self.opts, self.events
         progress = FetchProgress(
             None if opts.json_events else opts.emit,
             (lambda data: events("fetch-progress", "", **data)) if opts.json_events else None,
         )
         try:
-            fetched = download(
-                self.session, ctx, resolution, connections=opts.connections, progress=progress
-            )
+            fetched = download(self.session, jobs, connections=opts.connections, progress=progress)
         finally:
             progress.close()
         failed = [o for o in fetched.outcomes if o.path is None]
         if failed:
-            return as_typed(
-                "no mirror gave " + "; ".join(f"{o.job.name} ({o.error})" for o in failed)
-            )
-        links = self.log_dir / f"files-{k + 1}-{attempt}"
-        for outcome in fetched.outcomes:
-            place(outcome, links)
+            return "no mirror gave " + "; ".join(f"{o.job.name} ({o.error})" for o in failed)
         events("fetch", "fetched " + summary(fetched), fetched=True, **fetched.as_json())
-        return Ahead(argv=offline_argv(child, len(cmd.head), str(links)))
+        return fetched
+
+    def fetch_conda(
+        self, k: int, cmd: Command, child: list[str], child_env: dict[str, str], ctx: Context
+    ) -> None:
+        """conda's own dry run of ``child`` names the packages it would download; minstall
+        fetches them and puts them into conda's package cache, where conda takes them as
+        already downloaded. Anything that goes wrong leaves conda to download, and says why
+        (a failed dry run included: conda then fails the same way, and is read as always)."""
+        import subprocess
+
+        from mirrorinstall.fetch.conda import parse_dry_run
+        from mirrorinstall.run.fetching import (
+            conda_channel_jobs,
+            conda_pkgs_dir,
+            into_package_cache,
+        )
+
+        events, environ = self.events, self.session.environ
+        exe = self.exes.get(None if k == self.total - 1 else child[0]) or child[0]
+
+        def as_typed(why: str) -> None:
+            events(
+                "fetch", f"conda downloads the packages itself: {why}", fetched=False, reason=why
+            )
+
+        argv = [exe, *child[1:]]
+        argv += [a for a in ("--dry-run", "--json") if a not in argv]
+        try:
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                env={**environ, **child_env},
+                timeout=900,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return as_typed(f"its dry run did not finish ({exc})")
+        if proc.returncode != 0:
+            return as_typed(f"its dry run failed (exit code {proc.returncode})")
+        try:
+            if len(proc.stdout) > CHILD_JSON_LIMIT:
+                raise ValueError("the plan is too big to read")
+            files = parse_dry_run(proc.stdout.decode("utf-8", "replace"))
+        except ValueError as exc:
+            return as_typed(f"its plan could not be read ({exc})")
+        if not files:
+            return None
+        pkgs = conda_pkgs_dir(exe, {**environ, **child_env})
+        if pkgs is None:
+            return as_typed("no writable package cache")
+        fetched = self._download(conda_channel_jobs(ctx, files))
+        if isinstance(fetched, str):
+            return as_typed(fetched)
+        try:
+            into_package_cache(fetched.outcomes, {f.sha256: f.url for f in files}, pkgs)
+        except OSError as exc:
+            return as_typed(f"cannot write to {pkgs}: {exc.strerror or exc}")
+        return None
 
 
 @dataclass

@@ -101,7 +101,8 @@ def fetch_pip(
     if python and len(resolver) == 1:
         args = ["--python", python, *args]
     resolution = pip_report(resolver, args, {**session.environ, **plan.env})
-    report = download(session, ctx, resolution, connections=connections, progress=progress)
+    jobs = pip_jobs(ctx, resolution)
+    report = download(session, jobs, connections=connections, progress=progress)
     failed = [o for o in report.outcomes if o.path is None]
     if failed:
         raise NoMirrorError(
@@ -114,26 +115,42 @@ def fetch_pip(
     return report
 
 
-def download(
-    session: Session,
-    ctx,
-    resolution: Resolution,
-    *,
-    connections: int = 6,
-    progress: Callable[[Progress], None] | None = None,
-) -> FetchReport:
-    """Fetch every file of ``resolution`` from the mirror pip resolved it on and from the
-    next-ranked PyPI mirrors that carry the same file (name and sha256)."""
+def pip_jobs(ctx, resolution: Resolution) -> list:
+    """A job per file of ``resolution``: the mirror pip resolved it on, then the next-ranked
+    PyPI mirrors that carry the same file (name and sha256)."""
     from mirrorinstall.fetch.resolve import alternates
     from mirrorinstall.rewrite.common import ranked
 
     files = resolution.files
     pypi = [m for m in ranked(ctx, "pypi") if m.pypi][:ALTERNATE_MIRRORS]
-    jobs = alternates(
+    return alternates(
         files,
         [(m.id, m.pypi.simple) for m in pypi if m.pypi],
         origin=_owner([f.url for f in files], ctx.facts.catalog) or "origin",
     )
+
+
+def conda_channel_jobs(ctx, files: list) -> list:
+    """A job per conda package: its URL, then the same path on the next-ranked mirrors that
+    carry its channel."""
+    from mirrorinstall.fetch.conda import conda_jobs
+    from mirrorinstall.rewrite.common import ranked
+
+    channels = []
+    for m in ranked(ctx, "conda"):
+        urls = {name: entry.url for name, entry in m.conda.items()}
+        channels.append((m.id, urls))
+    return conda_jobs(files, channels)
+
+
+def download(
+    session: Session,
+    jobs: list,
+    *,
+    connections: int = 6,
+    progress: Callable[[Progress], None] | None = None,
+) -> FetchReport:
+    """Fetch every job into the store."""
     started = time.monotonic()
     fetcher = Fetcher(
         Store(session.cache_dir / "store"), connections=connections, on_progress=progress
@@ -147,6 +164,59 @@ def download(
         fetcher.bytes_by_mirror,
         None,
     )
+
+
+def into_package_cache(outcomes: list[Outcome], urls: dict[str, str], pkgs_dir: Path) -> None:
+    """Put verified packages into conda's package cache as conda itself leaves a download:
+    the file under its name, its URL in ``urls.txt``, so conda takes it as already fetched
+    (conda checks its size and md5 against the plan; both follow from the sha256)."""
+    pkgs_dir.mkdir(parents=True, exist_ok=True)
+    listed = pkgs_dir / "urls.txt"
+    known = set(listed.read_text(errors="replace").split()) if listed.exists() else set()
+    for outcome in outcomes:
+        assert outcome.path is not None
+        target = pkgs_dir / outcome.job.name
+        if not target.exists():
+            staging = pkgs_dir / f".{outcome.job.name}.minstall"
+            staging.unlink(missing_ok=True)
+            try:
+                os.link(outcome.path, staging)
+            except OSError:
+                shutil.copy2(outcome.path, staging)
+            os.replace(staging, target)  # whole or absent, never half-copied
+        url = urls[outcome.job.sha256]
+        if url not in known:
+            with listed.open("a", encoding="utf-8") as f:
+                f.write(url + "\n")
+            known.add(url)
+
+
+def conda_pkgs_dir(exe: str, environ) -> Path | None:
+    """conda's first writable package cache, as conda reports it."""
+    import json
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            [exe, "config", "--show", "pkgs_dirs", "--json"],
+            capture_output=True,
+            text=True,
+            env=dict(environ),
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        dirs = json.loads(proc.stdout).get("pkgs_dirs") if proc.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError):
+        return None
+    for d in dirs or []:
+        path = Path(str(d))
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    return None
 
 
 @dataclass(frozen=True)

@@ -219,8 +219,19 @@ def test_real_conda_falls_back_after_each_fault_mode(conda_farm, fault, reason) 
     farm, conda, env = conda_farm
     farm["first"].set_faults(fault)
     prefix = conda.prefix("p")
-    # pkgb 1.1 is the newest pkgb: a stale copy lacks it (PackagesNotFoundInChannelsError)
-    proc = minstall("conda", "install", "-p", str(prefix), "pkgb=1.1", "-c", "conda-forge", env=env)
+    # pkgb 1.1 is the newest pkgb: a stale copy lacks it (PackagesNotFoundInChannelsError);
+    # conda downloads by itself here (--no-fetch), so its own failure is read
+    proc = minstall(
+        "conda",
+        "--no-fetch",
+        "install",
+        "-p",
+        str(prefix),
+        "pkgb=1.1",
+        "-c",
+        "conda-forge",
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "pkgb-1.1-0" in conda.installed(prefix)
     # the failed mirror is dropped for every channel (one kind, conda), the culprit named first
@@ -230,6 +241,30 @@ def test_real_conda_falls_back_after_each_fault_mode(conda_farm, fault, reason) 
     assert reason in failed.group(2)
     assert "; next: conda:conda-forge: mirror second, rank 2 of 3 for conda" in proc.stderr
     assert official_requests(farm) == []
+
+
+@pytest.mark.parametrize(
+    "fault", [None, Fault("corrupt", path="*.conda")], ids=["clean", "corrupt"]
+)
+def test_conda_installs_what_minstall_fetched_into_its_package_cache(conda_farm, fault) -> None:
+    """conda's dry run names the packages; minstall fetches them (ranges, every mirror with
+    the channel, verified) into conda's package cache with their URLs in urls.txt, and the
+    real conda installs them without downloading one itself."""
+    farm, conda, env = conda_farm
+    if fault is not None:
+        farm["first"].set_faults(fault)
+    prefix = conda.prefix("fetched")
+    proc = minstall("conda", "install", "-p", str(prefix), "pkga", "-c", "conda-forge", env=env)
+    assert proc.returncode == 0, proc.stderr
+    installed = set(conda.installed(prefix))
+    assert {"pkga-1.0-0", "pkgb-1.1-0"} <= installed, installed
+    assert f"minstall: fetched {len(installed)} files (0 already in the store)" in proc.stderr
+    packages = [q for m in farm for q in m.requests if q.path.endswith(".conda")]
+    assert packages and all(q.user_agent.startswith("minstall") for q in packages), [
+        (q.path, q.user_agent) for q in packages
+    ]
+    assert "minstall: mirror first" not in proc.stderr  # no fallback: nothing failed conda
+    assert official_requests(farm) == [] or fault is None
 
 
 def test_a_channel_missing_on_the_mirror_goes_to_the_next_one_carrying_it(
