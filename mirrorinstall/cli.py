@@ -547,16 +547,17 @@ def fetch(
     timeout_s: float,
     command: tuple[str, ...],
 ) -> int:
-    """Download what a pip install would install, in parallel across the mirrors, verified.
+    """Download what an install would download, in parallel across the mirrors, verified.
 
     \b
     minstall fetch --dest wheels -- pip install -r requirements.txt
     minstall fetch torch torchvision           (= pip install torch torchvision)
+    minstall fetch --dest pkgs -- conda install -c conda-forge numpy
 
     Files go to the content-addressed store (minstall cache info); --dest links them there too,
     for `pip install --no-index --find-links DIR` on an air-gapped machine or a CI cache.
     """
-    from mirrorinstall.run.fetching import FetchProgress, fetch_pip, summary
+    from mirrorinstall.run.fetching import FetchProgress, fetch_command, summary
 
     argv = list(command)
     if argv[0] not in ("pip", "pip3", "python", "python3", "uv", "conda", "mamba", "micromamba"):
@@ -569,7 +570,7 @@ def fetch(
         else None,
     )
     try:
-        report = fetch_pip(
+        report = fetch_command(
             app.session(),
             argv,
             dest=Path(dest) if dest else None,

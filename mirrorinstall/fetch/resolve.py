@@ -23,6 +23,7 @@ from mirrorinstall.fetch.transfer import Job, Source
 
 PAGE_LIMIT = 16 * 1024 * 1024  # a project page bigger than this is not read
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+PAGE_CONNECTIONS = 8
 
 
 @dataclass(frozen=True)
@@ -138,18 +139,24 @@ def alternates(
 ) -> list[Job]:
     """A download job per file: the URL pip chose (mirror ``origin``), plus every other mirror
     (id, simple index URL) whose project page lists the same file with the same sha256."""
+    from concurrent.futures import ThreadPoolExecutor
+
     jobs = {f.sha256: Job(f.filename, f.sha256, None, [Source(origin, f.url)]) for f in files}
     projects = sorted({f.project for f in files if f.project})
-    with httpx.Client(timeout=timeout_s, headers={"Accept": SIMPLE_JSON}) as client:
-        for mirror, simple in mirrors:
-            if mirror == origin:
-                continue
-            for project in projects:
-                for entry in _page(client, simple, project):
-                    job = jobs.get(entry["sha256"])
-                    if job is not None and entry["filename"] == job.name:
-                        job.sources.append(Source(mirror, entry["url"]))
-                        job.size = job.size or entry.get("size")
+    asks = [(m, simple, p) for m, simple in mirrors if m != origin for p in projects]
+    limits = httpx.Limits(max_connections=PAGE_CONNECTIONS)
+    with (
+        httpx.Client(timeout=timeout_s, headers={"Accept": SIMPLE_JSON}, limits=limits) as client,
+        ThreadPoolExecutor(PAGE_CONNECTIONS) as pool,
+    ):
+        # every page at once: each costs a round trip, and there are mirrors x projects
+        pages = list(pool.map(lambda ask: _page(client, ask[1], ask[2]), asks))
+    for (mirror, _simple, _project), entries in zip(asks, pages, strict=True):
+        for entry in entries:
+            job = jobs.get(entry["sha256"])
+            if job is not None and entry["filename"] == job.name:
+                job.sources.append(Source(mirror, entry["url"]))
+                job.size = job.size or entry.get("size")
     return list(jobs.values())
 
 

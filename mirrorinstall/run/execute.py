@@ -470,11 +470,9 @@ class _Run:
         fetches them and puts them into conda's package cache, where conda takes them as
         already downloaded. Anything that goes wrong leaves conda to download, and says why
         (a failed dry run included: conda then fails the same way, and is read as always)."""
-        import subprocess
-
-        from mirrorinstall.fetch.conda import parse_dry_run
         from mirrorinstall.run.fetching import (
             conda_channel_jobs,
+            conda_dry_run,
             conda_pkgs_dir,
             into_package_cache,
         )
@@ -487,26 +485,9 @@ class _Run:
                 "fetch", f"conda downloads the packages itself: {why}", fetched=False, reason=why
             )
 
-        argv = [exe, *child[1:]]
-        argv += [a for a in ("--dry-run", "--json") if a not in argv]
-        try:
-            proc = subprocess.run(
-                argv,
-                capture_output=True,
-                env={**environ, **child_env},
-                timeout=900,
-                stdin=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return as_typed(f"its dry run did not finish ({exc})")
-        if proc.returncode != 0:
-            return as_typed(f"its dry run failed (exit code {proc.returncode})")
-        try:
-            if len(proc.stdout) > CHILD_JSON_LIMIT:
-                raise ValueError("the plan is too big to read")
-            files = parse_dry_run(proc.stdout.decode("utf-8", "replace"))
-        except ValueError as exc:
-            return as_typed(f"its plan could not be read ({exc})")
+        files = conda_dry_run([exe, *child[1:]], {**environ, **child_env})
+        if isinstance(files, str):
+            return as_typed(files)
         if not files:
             return None
         pkgs = conda_pkgs_dir(exe, {**environ, **child_env})

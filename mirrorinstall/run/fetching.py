@@ -64,7 +64,7 @@ class FetchReport:
         }
 
 
-def fetch_pip(
+def fetch_command(
     session: Session,
     argv: list[str],
     *,
@@ -75,7 +75,8 @@ def fetch_pip(
     timeout_s: float = 4.0,
     progress: Callable[[Progress], None] | None = None,
 ) -> FetchReport:
-    """Fetch what ``argv`` (``pip install ...`` or ``uv pip install ...``) would install."""
+    """Fetch what ``argv`` (``pip install ...``, ``uv pip install ...``, ``conda install ...``)
+    would install."""
     from mirrorinstall.context.gather import gather
     from mirrorinstall.core.engines import require_engine
     from mirrorinstall.fetch.offline import uv_as_pip
@@ -84,24 +85,38 @@ def fetch_pip(
     from mirrorinstall.run.planning import make_plan, write_copies
 
     cmd = parse_command(argv)
-    if cmd.family != "pip" or cmd.action != "install":
+    supported = (cmd.family == "pip" and cmd.action == "install") or (
+        cmd.tool == "conda" and cmd.action in ("install", "create", "update")
+    )
+    if not supported:
         raise UsageError(
-            f"minstall fetch resolves pip and uv pip install commands (got {' '.join(argv[:3])})",
-            "Give 'pip install ...', 'uv pip install ...' or package names; conda comes later.",
+            f"minstall fetch resolves pip, uv pip and conda install commands "
+            f"(got {' '.join(argv[:3])})",
+            "Give 'pip install ...', 'uv pip install ...', 'conda install ...' or package names.",
         )
     facts = gather(session, cmd, mirror_id=mirror_id, timeout_s=timeout_s)
     ctx = Context(facts)
     plan = make_plan(cmd, ctx)
     write_copies(plan)
-    args = plan.argv[len(cmd.head) :]
-    if cmd.tool == "uv":
-        uv = uv_as_pip(args)
-        args, python = uv.pip_args, python or uv.python
-    resolver = _resolver(session.environ, python) or [require_engine("pip", session.environ)]
-    if python and len(resolver) == 1:
-        args = ["--python", python, *args]
-    resolution = pip_report(resolver, args, {**session.environ, **plan.env})
-    jobs = pip_jobs(ctx, resolution)
+    environ = {**session.environ, **plan.env}
+    if cmd.family == "conda":
+        exe = require_engine("conda", session.environ)
+        files = conda_dry_run([exe, *plan.argv[1:]], environ)
+        if isinstance(files, str):
+            raise UsageError(
+                f"conda could not plan the install: {files}",
+                "Run the same command with 'minstall conda ...' to see conda's whole answer.",
+            )
+        jobs = conda_channel_jobs(ctx, files)
+    else:
+        args = plan.argv[len(cmd.head) :]
+        if cmd.tool == "uv":
+            uv = uv_as_pip(args)
+            args, python = uv.pip_args, python or uv.python
+        resolver = _resolver(session.environ, python) or [require_engine("pip", session.environ)]
+        if python and len(resolver) == 1:
+            args = ["--python", python, *args]
+        jobs = pip_jobs(ctx, pip_report(resolver, args, environ))
     report = download(session, jobs, connections=connections, progress=progress)
     failed = [o for o in report.outcomes if o.path is None]
     if failed:
@@ -189,6 +204,33 @@ def into_package_cache(outcomes: list[Outcome], urls: dict[str, str], pkgs_dir: 
             with listed.open("a", encoding="utf-8") as f:
                 f.write(url + "\n")
             known.add(url)
+
+
+CONDA_PLAN_LIMIT = 64 * 1024 * 1024
+
+
+def conda_dry_run(argv: list[str], environ) -> list | str:
+    """The packages conda would download for ``argv`` (its executable first), from its own
+    ``--dry-run --json``; or why they cannot be known."""
+    import subprocess
+
+    from mirrorinstall.fetch.conda import parse_dry_run
+
+    argv = [*argv, *(a for a in ("--dry-run", "--json") if a not in argv)]
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, env=dict(environ), timeout=900, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"its dry run did not finish ({exc})"
+    if proc.returncode != 0:
+        return f"its dry run failed (exit code {proc.returncode})"
+    try:
+        if len(proc.stdout) > CONDA_PLAN_LIMIT:
+            raise ValueError("the plan is too big to read")
+        return parse_dry_run(proc.stdout.decode("utf-8", "replace"))
+    except ValueError as exc:
+        return f"its plan could not be read ({exc})"
 
 
 def conda_pkgs_dir(exe: str, environ) -> Path | None:

@@ -77,10 +77,11 @@ def test_cache_info_and_clean(farm_env) -> None:  # noqa: F811
     assert json.loads(minstall("cache", "info", "--json", env=env).stdout)["files"] == 0
 
 
-def test_fetch_of_a_conda_command_says_it_is_not_there_yet(farm_env) -> None:  # noqa: F811
+def test_fetch_of_a_mamba_command_says_what_it_takes(farm_env) -> None:  # noqa: F811
     _farm, env, _ = farm_env
-    proc = minstall("fetch", "--", "conda", "install", "numpy", env=env)
-    assert proc.returncode == 64 and "resolves pip and uv pip install commands" in proc.stderr
+    proc = minstall("fetch", "--", "mamba", "install", "numpy", env=env)
+    assert proc.returncode == 64
+    assert "resolves pip, uv pip and conda install commands" in proc.stderr
 
 
 def test_ctrl_c_leaves_nothing_half_written_in_the_store_and_a_rerun_resumes(

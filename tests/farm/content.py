@@ -364,7 +364,7 @@ def _add_channel_dir(b: _Builder, channel: str, root: Path) -> None:
             b.add(part, path, Resource(body, ctype, b.now, "page"))
 
 
-def _build_conda(b: _Builder, work: Path) -> None:
+def _build_conda(b: _Builder, work: Path, extra: tuple = ()) -> None:
     real = shared_dir() / "data" / "conda_format_repo"
     if not real.is_dir():
         raise FileNotFoundError(
@@ -375,7 +375,10 @@ def _build_conda(b: _Builder, work: Path) -> None:
     # a libgcc-ng it lacks, so installs use the generated channels below).
     _add_channel_dir(b, "conda-format", real)
     made: dict[str, list[str]] = {"conda-format": ["zlib-1.2.11-h7b6447c_3"]}
-    for channel, specs in _conda_specs().items():
+    specs_by_channel = _conda_specs()
+    for channel, spec in extra:
+        specs_by_channel.setdefault(channel, []).append(spec)
+    for channel, specs in specs_by_channel.items():
         out = work / "channels" / channel
         for spec in specs:
             make_conda_package(spec, out, work / "src")
@@ -784,17 +787,23 @@ def build_content(
     stale_lag_s: float = DEFAULT_STALE_LAG_S,
     now: float | None = None,
     extra_wheels: tuple[WheelSpec, ...] = (),
+    extra_conda: tuple[tuple[str, CondaSpec], ...] = (),
 ) -> Content:
     """Build (or reuse, per process) the farm's content; a few hundred ms the first time.
-    ``extra_wheels`` adds projects to the PyPI index (the benchmarks' big payloads)."""
-    key = (stale_lag_s, tuple((w.filename, w.requires, w.payload_bytes) for w in extra_wheels))
+    ``extra_wheels`` adds projects to the PyPI index, ``extra_conda`` (channel, package)
+    pairs to the conda channels (the benchmarks' big payloads)."""
+    key = (
+        stale_lag_s,
+        tuple((w.filename, w.requires, w.payload_bytes) for w in extra_wheels),
+        tuple((c, s.stem, s.subdir, s.payload_bytes) for c, s in extra_conda),
+    )
     with _LOCK:
         if now is None and key in _CACHE:
             return _CACHE[key]
         b = _Builder(time.time() if now is None else now, stale_lag_s)
         work = Path(tempfile.mkdtemp(prefix="minstall-farm-"))
         try:
-            _build_conda(b, work)
+            _build_conda(b, work, extra_conda)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         _build_pypi(b, extra_wheels)
