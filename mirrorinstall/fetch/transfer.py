@@ -16,6 +16,7 @@ mirror whose bytes differ is dropped as serving a corrupt copy, and its spans ar
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from mirrorinstall.fetch.store import Store
 
 READ_BLOCK = 64 * 1024
 STALL_S = 2.0  # a span with no bytes for this long is fetched again from another mirror
+CHECKPOINT_S = 0.25  # how often the journal records the spans in flight
 MIN_SPAN = 1024 * 1024
 TAIL_SPAN = 128 * 1024
 MAX_RETRIES = 200  # per file
@@ -92,6 +94,7 @@ class _File:
     by_mirror: dict[str, int] = field(default_factory=dict)
     fd: int | None = None
     retries: int = 0
+    checkpoint: float = 0.0
     finished: bool = False
     outcome: Outcome | None = None
 
@@ -136,6 +139,18 @@ class Fetcher:
         self._started = 0.0
         self._last_report = 0.0
         self._workers = 1
+        self._mirrors: list[str] = []
+        self._tls: ssl.SSLContext | None = None
+
+    def _client(self) -> httpx.Client:
+        """A client of its own for a worker (one connection per worker, no pool to share),
+        all with one TLS context: making one costs ~30 ms of CPU, and a worker per mirror
+        and connection each making its own held the first bytes back by half a second."""
+        with self._lock:
+            if self._tls is None:
+                # the system's trust store, as minstall bench uses
+                self._tls = ssl.create_default_context()
+        return httpx.Client(headers=self.headers, timeout=self.timeout, verify=self._tls)
 
     # ------------------------------------------------------------------ public
 
@@ -143,7 +158,7 @@ class Fetcher:
         """Fetch every job; one outcome each, in order."""
         self._started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
-        with httpx.Client(headers=self.headers, timeout=self.timeout) as probe:
+        with self._client() as probe:
             for k, job in enumerate(jobs):
                 if self.store.has(job.sha256):
                     outcomes[k] = Outcome(job, self.store.path(job.sha256), reused=True)
@@ -157,6 +172,7 @@ class Fetcher:
                 self._files.append(_File(job, size, done, missing(size, done, chunk)))
         if self._files:
             mirrors = sorted({s.mirror for f in self._files for s in f.job.sources})
+            self._mirrors = mirrors
             threads = [
                 threading.Thread(target=self._worker, args=(m,), daemon=True)
                 for m in mirrors
@@ -230,11 +246,13 @@ class Fetcher:
                         and end - start >= 2 * TAIL_SPAN
                         and self._pending() < self._workers
                     ):
-                        # the end of the transfer: smaller spans, so a slow mirror does not
-                        # hold the last big one while the fast ones sit idle
-                        middle = start + (end - start) // 2
-                        span = (start, middle)
-                        f.pending.insert(0, (middle, end))
+                        # the end of the transfer: a piece this connection can fetch in the
+                        # time the whole remainder takes at everyone's pace, so every
+                        # connection ends together (half the span before speeds are known)
+                        piece = self._tail_piece(mirror, end - start)
+                        if piece < end - start:
+                            span = (start, start + piece)
+                            f.pending.insert(0, (start + piece, end))
                     flight = _Flight({mirror}, time.monotonic())
                     f.flying[span] = flight
                     return self._board(f, span, source, flight)
@@ -245,6 +263,19 @@ class Fetcher:
                 if not busy:
                     return None
                 self._lock.wait(0.2)
+
+    def _tail_piece(self, mirror: str, size: int) -> int:
+        mine = self._speed.get(mirror)
+        rates = [self._speed.get(m) for m in self._mirrors]
+        if not mine or not all(rates):
+            return size // 2
+        left = sum(e - s for f in self._files if not f.finished for s, e in f.pending)
+        left += sum(
+            (e - s) - fl.got for f in self._files for (s, e), fl in f.flying.items() if not fl.over
+        )
+        everyone = sum(rates) * self.connections  # bytes/s of all the connections together
+        piece = int(mine * left / everyone)
+        return max(TAIL_SPAN, min(size - TAIL_SPAN, piece)) if piece < size else size
 
     def _board(
         self, f: _File, span: Span, source: Source, flight: _Flight
@@ -286,7 +317,7 @@ class Fetcher:
         return next((s for s in f.job.sources if s.mirror == mirror), None)
 
     def _worker(self, mirror: str) -> None:
-        with httpx.Client(headers=self.headers, timeout=self.timeout) as client:
+        with self._client() as client:
             while (task := self._take(mirror)) is not None:
                 f, span, source, flight = task
                 started = time.monotonic()
@@ -353,6 +384,7 @@ class Fetcher:
                             )
                             if flight is not None and written > flight.got:
                                 flight.got, flight.last = written, time.monotonic()
+                                self._checkpoint(f, flight.last)
                     self._report()
                     if offset >= end:
                         break
@@ -365,6 +397,16 @@ class Fetcher:
         if written < end - start:
             raise _Retry(f"closed the connection mid-file ({written} of {end - start} bytes)")
         return written
+
+    def _checkpoint(self, f: _File, now: float) -> None:
+        """Every quarter second, the journal also records how far each span in flight has
+        got (its bytes are on disk, at their offsets): a fetch killed mid-span resumes there,
+        not at the span's start. The lock is held."""
+        if now - f.checkpoint < CHECKPOINT_S:
+            return
+        f.checkpoint = now
+        flying = [(s, s + fl.got) for (s, _e), fl in f.flying.items() if fl.got and not fl.over]
+        self.store.record(f.job.sha256, f.size, f.done + flying)
 
     def _land(self, f: _File, mirror: str, flight: _Flight) -> None:
         """This mirror's copy of a span is off the wire (the lock is held or taken)."""
@@ -442,28 +484,31 @@ class Fetcher:
             self._lock.notify_all()
 
     def _repair(self, f: _File) -> Path | None:
-        """The hash did not match: find the mirror whose bytes differ, drop it, refetch its
-        spans elsewhere. With one contributor there is nothing to compare: drop it, start over
-        from the others."""
-        writers = sorted(set(f.writer.values()))
-        with httpx.Client(headers=self.headers, timeout=self.timeout) as client:
-            for mirror in writers:
-                others = [
-                    s for s in f.job.sources if s.mirror != mirror and s.mirror not in f.dropped
-                ]
-                if not others:
-                    continue
-                spans = [s for s, m in f.writer.items() if m == mirror]
-                if self._differs(client, f, spans, others[0]):
-                    with self._lock:
-                        f.dropped[mirror] = CORRUPT
-                    for span in spans:
-                        try:
-                            got = self._fetch_span(client, f, span, others[0])
-                        except _Retry:
-                            break
-                        f.writer[span] = others[0].mirror
-                        f.by_mirror[others[0].mirror] = f.by_mirror.get(others[0].mirror, 0) + got
+        """The hash did not match: find the mirror whose bytes are wrong, drop it, fetch its
+        spans again from the others. The writers are checked worst-ranked first, each one's
+        spans against another mirror's copy, in parallel; a span two mirrors disagree on is
+        settled by a third where there is one (else the writer is taken to be wrong); the
+        hash is tried again after each mirror dropped. With nothing to compare against, or
+        still no match, the file starts over from the mirrors left."""
+        ranked = [s.mirror for s in f.job.sources]
+        writers = sorted(set(f.writer.values()), key=lambda m: -ranked.index(m))
+        for mirror in writers:
+            if mirror in f.dropped:
+                continue
+            others = [s for s in f.job.sources if s.mirror != mirror and s.mirror not in f.dropped]
+            spans = [s for s, m in f.writer.items() if m == mirror]
+            if not others or not spans:
+                continue
+            verdicts = self._in_parallel(
+                lambda span, k, m=mirror, o=others: self._judge(f, span, m, o, k), spans
+            )
+            if not any(verdicts):
+                continue  # this mirror's bytes agree with the others'
+            with self._lock:
+                f.dropped[mirror] = CORRUPT
+            self._in_parallel(
+                lambda span, k, o=others: self._refetch(f, span, o[k % len(o)]), spans
+            )
             path = self.store.adopt(f.job.sha256)
             if path is not None:
                 return path
@@ -479,23 +524,58 @@ class Fetcher:
                 f.pending = missing(f.size, [], self._chunk(f.size, len(f.job.sources)))
         return None
 
-    def _differs(self, client: httpx.Client, f: _File, spans: list[Span], other: Source) -> bool:
-        assert f.fd is not None
-        for start, end in spans:
-            headers = {"Range": f"bytes={start}-{end - 1}"}
-            try:
-                with client.stream("GET", other.url, headers=headers, follow_redirects=True) as r:
-                    if r.status_code != 206:
-                        return False  # no range to compare with (and no whole file in memory)
-                    body = b""
-                    for block in r.iter_raw(READ_BLOCK):
-                        body += block
-                        if len(body) > end - start:
-                            return False
-            except httpx.HTTPError:
+    def _in_parallel(self, task: Callable[[Span, int], bool], spans: list[Span]) -> list[bool]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max(1, min(len(spans), 2 * self.connections))) as pool:
+            return list(pool.map(task, spans, range(len(spans))))
+
+    def _judge(self, f: _File, span: Span, writer: str, others: list[Source], k: int) -> bool:
+        """Whether ``writer``'s bytes of ``span`` are wrong: another mirror's copy agrees with
+        them (no), or disagrees and a third mirror sides with the other (yes); with no third
+        mirror, a disagreement counts against the writer."""
+        first = others[k % len(others)]
+        with self._client() as client:
+            if not self._differs(client, f, span, first):
                 return False
-            if os.pread(f.fd, end - start, start) != body:
-                return True
+            third = [s for s in others if s.mirror != first.mirror]
+            if third and not self._differs(client, f, span, third[0]):
+                with self._lock:
+                    f.dropped.setdefault(first.mirror, CORRUPT)  # the writer was right
+                return False
+        return True
+
+    def _refetch(self, f: _File, span: Span, source: Source) -> bool:
+        with self._client() as client:
+            try:
+                got = self._fetch_span(client, f, span, source)
+            except (_Retry, _Cancelled):
+                return False
+        with self._lock:
+            f.writer[span] = source.mirror
+            f.by_mirror[source.mirror] = f.by_mirror.get(source.mirror, 0) + got
+        return True
+
+    def _differs(self, client: httpx.Client, f: _File, span: Span, other: Source) -> bool:
+        """Whether ``other``'s copy of ``span`` differs from the bytes on disk (streamed and
+        compared block by block; a copy that cannot be read does not count as different)."""
+        assert f.fd is not None
+        start, end = span
+        offset = start
+        try:
+            headers = {"Range": f"bytes={start}-{end - 1}"}
+            with client.stream("GET", other.url, headers=headers, follow_redirects=True) as r:
+                if r.status_code != 206:
+                    return False
+                for block in r.iter_raw(READ_BLOCK):
+                    block = block[: end - offset]
+                    if block and os.pread(f.fd, len(block), offset) != block:
+                        return True
+                    offset += len(block)
+                    if offset >= end:
+                        break
+        except httpx.HTTPError:
+            return False
         return False
 
     def _finish(self, f: _File, path: Path | None, error: str | None) -> None:

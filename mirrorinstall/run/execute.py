@@ -485,12 +485,17 @@ class _Run:
                 "fetch", f"conda downloads the packages itself: {why}", fetched=False, reason=why
             )
 
-        files = conda_dry_run([exe, *child[1:]], {**environ, **child_env})
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            # conda's package cache is asked for while conda solves: two conda starts at once
+            asked = pool.submit(conda_pkgs_dir, exe, {**environ, **child_env})
+            files = conda_dry_run([exe, *child[1:]], {**environ, **child_env})
+            pkgs = asked.result()
         if isinstance(files, str):
             return as_typed(files)
         if not files:
             return None
-        pkgs = conda_pkgs_dir(exe, {**environ, **child_env})
         if pkgs is None:
             return as_typed("no writable package cache")
         fetched = self._download(conda_channel_jobs(ctx, files))

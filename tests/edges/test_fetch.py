@@ -171,3 +171,56 @@ def test_a_report_that_is_not_json_is_a_clear_error() -> None:
     assert subprocess.run(fake, capture_output=True).returncode == 0
     with pytest.raises(UsageError, match="report could not be read"):
         pip_report(fake, ["six"], {})
+
+
+def test_a_copy_damaged_throughout_is_outvoted_and_its_ranges_replaced(farm, tmp_path) -> None:
+    """c flips bytes in every range it serves; b and a agree: c is dropped as corrupt (a third
+    mirror settles each disagreement) and its ranges come again from the others."""
+    body, sha = _truth(farm)
+    farm["c"].set_faults(Fault("corrupt-throughout"))
+    [out] = Fetcher(Store(tmp_path), connections=2, chunk=CHUNK).run(
+        [_job(farm, sha, "a", "b", "c")]
+    )
+    assert out.error is None and out.path.read_bytes() == body
+    assert "corrupt copy" in out.dropped.get("c", ""), out.dropped
+    assert "a" not in out.dropped and "b" not in out.dropped
+
+
+def test_a_fetch_killed_mid_range_resumes_where_the_range_had_got(farm, tmp_path) -> None:
+    """kill -9 in the middle of a range: the journal has recorded how far the range had got
+    (its bytes are on disk at their offsets), so the rerun fetches only the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    body, sha = _truth(farm)
+    store = Store(tmp_path)
+    farm["a"].set_speed(bandwidth_bps=400e3)
+    # one connection, one range for the whole file: only the checkpoints can save its bytes
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mirrorinstall.fetch.store import Store\n"
+        "from mirrorinstall.fetch.transfer import Fetcher, Job, Source\n"
+        "job = Job('w.whl', sys.argv[2], int(sys.argv[3]), [Source('a', sys.argv[4])])\n"
+        "Fetcher(Store(Path(sys.argv[1])), connections=1, chunk=int(sys.argv[3])).run([job])\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path), sha, str(len(body)), farm["a"].url + WHEEL]
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        if sum(e - s for s, e in store.journal(sha, len(body))) >= len(body) // 4:
+            break
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    on_disk = sum(end - start for start, end in store.journal(sha, len(body)))
+    assert len(body) // 4 <= on_disk < len(body), on_disk
+    farm["a"].set_speed(bandwidth_bps=8e6)
+    farm["a"].reset_log()
+    [again] = Fetcher(store, connections=1, chunk=len(body)).run([_job(farm, sha, "a")])
+    assert again.path.read_bytes() == body
+    assert sum(r.bytes_sent for r in farm["a"].requests if r.method == "GET") == len(body) - on_disk

@@ -34,6 +34,7 @@ FAULT_MODES = (
     "out-of-sync",  # the index lists the file, but the file answers 404
     "stale",  # an older index, missing the newest version, older Last-Modified
     "corrupt",  # same size, different bytes than the index's hash promises
+    "corrupt-throughout",  # a copy damaged everywhere: every answer (each range too) flipped
     "truncate",  # sends the full Content-Length, closes the connection halfway
     "redirect",  # 302 to the same path on another host (e.g. back to upstream)
     "stall",  # slow start (delay_s before headers), some bytes, then silence
@@ -293,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
         if head:
             return
         payload = memoryview(body)[start:end]
+        if mode == "corrupt-throughout":
+            payload = memoryview(_corrupt(bytes(payload)))
         if mode == "truncate":
             self._write(payload[: len(payload) // 2])
             self.close_connection = True
@@ -342,7 +345,11 @@ class _Handler(BaseHTTPRequestHandler):
             if st.shared_bandwidth_bps:
                 with st.lock:
                     now = time.monotonic()
-                    st.shared_next = max(st.shared_next, now) + len(piece) / st.shared_bandwidth_bps
+                    # a token bucket 50 ms deep, as a link's buffer: a sender that wakes late
+                    # (threads of one process share a GIL) catches up instead of losing the
+                    # slot, and the mirror still averages its cap
+                    start = max(st.shared_next, now - SHARED_BURST_S)
+                    st.shared_next = start + len(piece) / st.shared_bandwidth_bps
                     due = st.shared_next
                 _sleep_until(due)
             if st.stop.is_set():
@@ -351,6 +358,9 @@ class _Handler(BaseHTTPRequestHandler):
             sent_here += len(piece)
             self._rec.bytes_sent += len(piece)
             self.wfile.write(piece)
+
+
+SHARED_BURST_S = 0.05
 
 
 def _sleep_until(due: float) -> None:
