@@ -34,6 +34,7 @@ CHECKPOINT_S = 0.25  # how often the journal records the spans in flight
 MIN_SPAN = 1024 * 1024
 TAIL_SPAN = 128 * 1024
 MAX_RETRIES = 200  # per file
+MAX_REPAIRS = 3  # rounds of finding a corrupt copy, per file
 CORRUPT = "served a corrupt copy (its bytes differ from another mirror's; sha256 mismatch)"
 
 
@@ -95,6 +96,8 @@ class _File:
     fd: int | None = None
     retries: int = 0
     checkpoint: float = 0.0
+    repairs: int = 0
+    suspects: set[str] = field(default_factory=set)  # disagreed with a writer, no third asked
     finished: bool = False
     outcome: Outcome | None = None
 
@@ -426,6 +429,14 @@ class Fetcher:
             if flight.over or flight.mirrors:
                 return  # the other copy finished it, or still may
             f.flying.pop(span, None)
+            start, end = span
+            kept = flight.got if span != (0, f.size) and not retry.rangeless else 0
+            if 0 < kept < end - start:
+                # a range cut short keeps what arrived (on disk, at its offsets): only the
+                # rest goes back to the queue
+                f.done.append((start, start + kept))
+                f.writer[(start, start + kept)] = mirror
+                span = (start + kept, end)
             f.pending.insert(0, span)
             f.retries += 1
             if f.retries > MAX_RETRIES:  # a loop no fault above explains: stop, and say so
@@ -487,9 +498,12 @@ class Fetcher:
         """The hash did not match: find the mirror whose bytes are wrong, drop it, fetch its
         spans again from the others. The writers are checked worst-ranked first, each one's
         spans against another mirror's copy, in parallel; a span two mirrors disagree on is
-        settled by a third where there is one (else the writer is taken to be wrong); the
-        hash is tried again after each mirror dropped. With nothing to compare against, or
-        still no match, the file starts over from the mirrors left."""
+        settled by a third where there is one. With only two, the writer's spans are replaced
+        by the other's: if the hash then matches the writer was wrong, else the other was,
+        and the file starts over without it. A file that still does not match after
+        MAX_REPAIRS such rounds fails, every mirror named."""
+        f.repairs += 1
+        f.suspects = set()
         ranked = [s.mirror for s in f.job.sources]
         writers = sorted(set(f.writer.values()), key=lambda m: -ranked.index(m))
         for mirror in writers:
@@ -502,7 +516,7 @@ class Fetcher:
             verdicts = self._in_parallel(
                 lambda span, k, m=mirror, o=others: self._judge(f, span, m, o, k), spans
             )
-            if not any(verdicts):
+            if not any(v is not False for v in verdicts):
                 continue  # this mirror's bytes agree with the others'
             with self._lock:
                 f.dropped[mirror] = CORRUPT
@@ -512,37 +526,67 @@ class Fetcher:
             path = self.store.adopt(f.job.sha256)
             if path is not None:
                 return path
+            if True not in verdicts:
+                # only two-way disputes, and the other copy did not match either: it is
+                # the one that is wrong; the file starts over from the mirrors left
+                with self._lock:
+                    del f.dropped[mirror]
+                    for suspect in f.suspects:
+                        f.dropped[suspect] = CORRUPT
+                break
         with self._lock:
-            for mirror in writers:
-                f.dropped.setdefault(mirror, "its copy does not match the sha256 the index gives")
             self.store.discard(f.job.sha256)
             if f.fd is not None:
                 os.close(f.fd)
                 f.fd = None
-            if any(self._source(f, s.mirror) for s in f.job.sources):
+            left = [s for s in f.job.sources if s.mirror not in f.dropped]
+            if left and f.repairs < MAX_REPAIRS:
                 f.done, f.writer = [], {}
-                f.pending = missing(f.size, [], self._chunk(f.size, len(f.job.sources)))
+                f.pending = missing(f.size, [], self._chunk(f.size, len(left)))
+            else:
+                for mirror in writers:
+                    f.dropped.setdefault(
+                        mirror, "its copy does not match the sha256 the index gives"
+                    )
         return None
 
-    def _in_parallel(self, task: Callable[[Span, int], bool], spans: list[Span]) -> list[bool]:
+    def _in_parallel(self, task: Callable[[Span, int], object], spans: list[Span]) -> list:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max(1, min(len(spans), 2 * self.connections))) as pool:
             return list(pool.map(task, spans, range(len(spans))))
 
-    def _judge(self, f: _File, span: Span, writer: str, others: list[Source], k: int) -> bool:
-        """Whether ``writer``'s bytes of ``span`` are wrong: another mirror's copy agrees with
-        them (no), or disagrees and a third mirror sides with the other (yes); with no third
-        mirror, a disagreement counts against the writer."""
-        first = others[k % len(others)]
+    def _judge(
+        self, f: _File, span: Span, writer: str, others: list[Source], k: int
+    ) -> bool | None:
+        """Whether ``writer``'s bytes of ``span`` are wrong: False when another mirror's copy
+        agrees with them, or a third sides with the writer; True when a third sides with the
+        other; None when two copies disagree and no third mirror is left to ask. A mirror
+        that cannot be read now is left out for the file, and the next one asked."""
+        order = others[k % len(others) :] + others[: k % len(others)]
+        opinions: list[tuple[str, bool]] = []
         with self._client() as client:
-            if not self._differs(client, f, span, first):
-                return False
-            third = [s for s in others if s.mirror != first.mirror]
-            if third and not self._differs(client, f, span, third[0]):
-                with self._lock:
-                    f.dropped.setdefault(first.mirror, CORRUPT)  # the writer was right
-                return False
+            for source in order:
+                if source.mirror in f.dropped:
+                    continue
+                differs = self._differs(client, f, span, source)
+                if differs is None:
+                    continue
+                opinions.append((source.mirror, differs))
+                if not opinions[0][1] or len(opinions) == 2:
+                    break
+        if not opinions:
+            return False  # nobody to compare with: the hash round decides
+        if not opinions[0][1]:
+            return False
+        if len(opinions) == 1:
+            with self._lock:
+                f.suspects.add(opinions[0][0])
+            return None
+        if not opinions[1][1]:
+            with self._lock:
+                f.dropped.setdefault(opinions[0][0], CORRUPT)  # the writer was right
+            return False
         return True
 
     def _refetch(self, f: _File, span: Span, source: Source) -> bool:
@@ -556,9 +600,10 @@ class Fetcher:
             f.by_mirror[source.mirror] = f.by_mirror.get(source.mirror, 0) + got
         return True
 
-    def _differs(self, client: httpx.Client, f: _File, span: Span, other: Source) -> bool:
+    def _differs(self, client: httpx.Client, f: _File, span: Span, other: Source) -> bool | None:
         """Whether ``other``'s copy of ``span`` differs from the bytes on disk (streamed and
-        compared block by block; a copy that cannot be read does not count as different)."""
+        compared block by block); None when it cannot be read (the mirror is then left out
+        for this file, with the reason)."""
         assert f.fd is not None
         start, end = span
         offset = start
@@ -566,7 +611,10 @@ class Fetcher:
             headers = {"Range": f"bytes={start}-{end - 1}"}
             with client.stream("GET", other.url, headers=headers, follow_redirects=True) as r:
                 if r.status_code != 206:
-                    return False
+                    why = f"HTTP {r.status_code} for a range of {other.url}"
+                    with self._lock:
+                        f.dropped.setdefault(other.mirror, why)
+                    return None
                 for block in r.iter_raw(READ_BLOCK):
                     block = block[: end - offset]
                     if block and os.pread(f.fd, len(block), offset) != block:
@@ -574,8 +622,14 @@ class Fetcher:
                     offset += len(block)
                     if offset >= end:
                         break
-        except httpx.HTTPError:
-            return False
+        except httpx.HTTPError as exc:
+            with self._lock:
+                f.dropped.setdefault(other.mirror, f"{type(exc).__name__}: {exc}")
+            return None
+        if offset < end:
+            with self._lock:
+                f.dropped.setdefault(other.mirror, "closed the connection mid-file")
+            return None
         return False
 
     def _finish(self, f: _File, path: Path | None, error: str | None) -> None:

@@ -224,3 +224,17 @@ def test_a_fetch_killed_mid_range_resumes_where_the_range_had_got(farm, tmp_path
     [again] = Fetcher(store, connections=1, chunk=len(body)).run([_job(farm, sha, "a")])
     assert again.path.read_bytes() == body
     assert sum(r.bytes_sent for r in farm["a"].requests if r.method == "GET") == len(body) - on_disk
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")], ids=["bad-last", "bad-first"])
+def test_with_two_mirrors_the_one_whose_bytes_never_match_is_the_one_dropped(
+    farm, tmp_path, order
+) -> None:
+    """Two copies that disagree and no third to ask: the writer's ranges are replaced by the
+    other's; if the hash still fails, the other was the bad one, and the file starts over
+    without it, whichever was ranked first."""
+    body, sha = _truth(farm)
+    farm["b"].set_faults(Fault("corrupt-throughout"))
+    [out] = Fetcher(Store(tmp_path), connections=2, chunk=CHUNK).run([_job(farm, sha, *order)])
+    assert out.error is None and out.path.read_bytes() == body, out.dropped
+    assert "corrupt copy" in out.dropped.get("b", "") and "a" not in out.dropped

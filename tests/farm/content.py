@@ -23,6 +23,7 @@ each package, with an older Last-Modified, served by a mirror in the ``stale`` f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -57,8 +58,10 @@ class Resource:
     alternatives: dict[str, bytes] = field(default_factory=dict)  # content type -> body
     stale: Resource | None = None
 
-    @property
+    @functools.cached_property
     def etag(self) -> str:
+        # once per resource: hashing a 2 GiB body on every ranged request was the farm's
+        # own bottleneck, not the client's
         return '"' + hashlib.sha256(self.body).hexdigest()[:20] + '"'
 
 
