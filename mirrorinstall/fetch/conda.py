@@ -10,6 +10,7 @@ by the fetcher, not trusted.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -56,10 +57,14 @@ def parse_dry_run(text: str) -> list[CondaFile]:
     return out
 
 
-def conda_jobs(files: list[CondaFile], channels: list[tuple[str, dict[str, str]]]) -> list[Job]:
+def conda_jobs(
+    files: list[CondaFile],
+    channels: list[tuple[str, dict[str, str]]],
+    alternates_from: Callable[[str], bool] = lambda mirror: True,
+) -> list[Job]:
     """A download job per package: its own URL first, then the same path under the other
-    mirrors' copies of its channel. ``channels``: (mirror id, channel name -> URL) in rank
-    order."""
+    mirrors' copies of its channel (those ``alternates_from`` accepts). ``channels``:
+    (mirror id, channel name -> URL) in rank order."""
     jobs = []
     for f in files:
         sources = []
@@ -72,7 +77,7 @@ def conda_jobs(files: list[CondaFile], channels: list[tuple[str, dict[str, str]]
                     sources += [
                         Source(other, others[name].rstrip("/") + "/" + rest)
                         for other, others in channels
-                        if other != mirror and name in others
+                        if other != mirror and name in others and alternates_from(other)
                     ]
                     break
             if sources:

@@ -137,7 +137,9 @@ def pip_jobs(ctx, resolution: Resolution) -> list:
     from mirrorinstall.rewrite.common import ranked
 
     files = resolution.files
-    pypi = [m for m in ranked(ctx, "pypi") if m.pypi][:ALTERNATE_MIRRORS]
+    # mirrors only: the official hosts are what minstall routes around (they stay the
+    # source when the plan itself uses them)
+    pypi = [m for m in ranked(ctx, "pypi") if m.pypi and not m.upstream][:ALTERNATE_MIRRORS]
     return alternates(
         files,
         [(m.id, m.pypi.simple) for m in pypi if m.pypi],
@@ -155,7 +157,10 @@ def conda_channel_jobs(ctx, files: list) -> list:
     for m in ranked(ctx, "conda"):
         urls = {name: entry.url for name, entry in m.conda.items()}
         channels.append((m.id, urls))
-    return conda_jobs(files, channels)
+    # another copy comes from a mirror, never an official host (those are only the source
+    # of a package the plan itself takes from them)
+    upstream = {m.id for m in ctx.facts.catalog.enabled() if m.upstream}
+    return conda_jobs(files, channels, alternates_from=lambda mirror: mirror not in upstream)
 
 
 def download(
@@ -224,13 +229,29 @@ def conda_dry_run(argv: list[str], environ) -> list | str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"its dry run did not finish ({exc})"
     if proc.returncode != 0:
-        return f"its dry run failed (exit code {proc.returncode})"
+        return f"its dry run failed (exit code {proc.returncode}){_conda_error(proc.stdout)}"
     try:
         if len(proc.stdout) > CONDA_PLAN_LIMIT:
             raise ValueError("the plan is too big to read")
         return parse_dry_run(proc.stdout.decode("utf-8", "replace"))
     except ValueError as exc:
         return f"its plan could not be read ({exc})"
+
+
+def _conda_error(stdout: bytes) -> str:
+    """conda's own message from its --json error document, printable and bounded."""
+    import json
+
+    try:
+        data = json.loads(stdout[:CONDA_ERROR_LIMIT].decode("utf-8", "replace"))
+        message = str(data.get("message") or data.get("error") or "")
+    except (ValueError, AttributeError):
+        return ""
+    message = "".join(c if c.isprintable() else " " for c in message).strip()
+    return f": {message[:500]}" if message else ""
+
+
+CONDA_ERROR_LIMIT = 1024 * 1024
 
 
 def conda_pkgs_dir(exe: str, environ) -> Path | None:

@@ -268,7 +268,7 @@ def test_conda_installs_what_minstall_fetched_into_its_package_cache(conda_farm,
 
 
 def test_fetch_of_a_conda_command_puts_its_packages_in_dest(conda_farm, tmp_path) -> None:
-    _farm, conda, env = conda_farm
+    _farm, _conda, env = conda_farm
     dest = tmp_path / "pkgs"
     proc = minstall(
         "fetch",
@@ -278,7 +278,7 @@ def test_fetch_of_a_conda_command_puts_its_packages_in_dest(conda_farm, tmp_path
         "conda",
         "create",
         "-p",
-        str(conda.prefix("new")),
+        str(tmp_path / "new"),
         "pkga",
         "-c",
         "conda-forge",
@@ -288,7 +288,7 @@ def test_fetch_of_a_conda_command_puts_its_packages_in_dest(conda_farm, tmp_path
     names = sorted(p.name for p in dest.iterdir())
     assert names[:2] == ["pkga-1.0-0.conda", "pkgb-1.1-0.conda"], names
     assert all(n.endswith((".conda", ".tar.bz2")) for n in names)
-    assert not conda.prefix("new").exists()  # fetched, not installed
+    assert not (tmp_path / "new").exists()  # fetched, not installed
 
 
 def test_a_channel_missing_on_the_mirror_goes_to_the_next_one_carrying_it(
