@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from mirrorinstall.fetch.transfer import Job, Source
+from mirrorinstall.fetch.jobs import Job, Source
 
 MAX_SOURCES = 3
 

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 
 from mirrorinstall.core.errors import UsageError
-from mirrorinstall.fetch.transfer import Job, Source
+from mirrorinstall.fetch.jobs import Job, Source
 
 PAGE_LIMIT = 16 * 1024 * 1024  # a project page bigger than this is not read
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"

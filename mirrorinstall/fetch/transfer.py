@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from mirrorinstall.fetch.jobs import Job, Source
 from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing
 from mirrorinstall.fetch.store import Store
 
@@ -36,20 +37,6 @@ TAIL_SPAN = 128 * 1024
 MAX_RETRIES = 200  # per file
 MAX_REPAIRS = 3  # rounds of finding a corrupt copy, per file
 CORRUPT = "served a corrupt copy (its bytes differ from another mirror's; sha256 mismatch)"
-
-
-@dataclass(frozen=True)
-class Source:
-    mirror: str
-    url: str
-
-
-@dataclass
-class Job:
-    name: str
-    sha256: str
-    size: int | None
-    sources: list[Source]
 
 
 @dataclass
@@ -98,6 +85,7 @@ class _File:
     checkpoint: float = 0.0
     repairs: int = 0
     suspects: set[str] = field(default_factory=set)  # disagreed with a writer, no third asked
+    settled: threading.Event = field(default_factory=threading.Event)  # a writer found wrong
     finished: bool = False
     outcome: Outcome | None = None
 
@@ -513,6 +501,7 @@ class Fetcher:
             spans = [s for s, m in f.writer.items() if m == mirror]
             if not others or not spans:
                 continue
+            f.settled.clear()
             verdicts = self._in_parallel(
                 lambda span, k, m=mirror, o=others: self._judge(f, span, m, o, k), spans
             )
@@ -575,18 +564,20 @@ class Fetcher:
                 opinions.append((source.mirror, differs))
                 if not opinions[0][1] or len(opinions) == 2:
                     break
-        if not opinions:
-            return False  # nobody to compare with: the hash round decides
+        if not opinions or f.settled.is_set():
+            return False  # nobody to compare with, or already settled: the hash decides
         if not opinions[0][1]:
             return False
         if len(opinions) == 1:
             with self._lock:
                 f.suspects.add(opinions[0][0])
+            f.settled.set()
             return None
         if not opinions[1][1]:
             with self._lock:
                 f.dropped.setdefault(opinions[0][0], CORRUPT)  # the writer was right
             return False
+        f.settled.set()  # one wrong range is enough: the others' checks stop
         return True
 
     def _refetch(self, f: _File, span: Span, source: Source) -> bool:
@@ -616,6 +607,8 @@ class Fetcher:
                         f.dropped.setdefault(other.mirror, why)
                     return None
                 for block in r.iter_raw(READ_BLOCK):
+                    if f.settled.is_set():
+                        return False  # the writer is already known to be wrong
                     block = block[: end - offset]
                     if block and os.pread(f.fd, len(block), offset) != block:
                         return True

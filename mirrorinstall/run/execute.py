@@ -255,7 +255,8 @@ class _Run:
             held = _Bounded() if child_json else None
             result = log = None
             if opts.fetch and cmd.tool == "conda" and cmd.action in ("install", "create", "update"):
-                self.fetch_conda(k, cmd, child, child_env, ctx)
+                result = self.fetch_conda(k, cmd, child, child_env, ctx)
+                log = "" if result is not None else None
             if opts.fetch and cmd.family == "pip" and cmd.action == "install":
                 ahead = self.fetch_ahead(k, attempt, cmd, plan.argv, child, child_env, ctx)
                 if ahead.nothing:
@@ -465,17 +466,21 @@ class _Run:
 
     def fetch_conda(
         self, k: int, cmd: Command, child: list[str], child_env: dict[str, str], ctx: Context
-    ) -> None:
+    ) -> Any:
         """conda's own dry run of ``child`` names the packages it would download; minstall
         fetches them and puts them into conda's package cache, where conda takes them as
-        already downloaded. Anything that goes wrong leaves conda to download, and says why
-        (a failed dry run included: conda then fails the same way, and is read as always)."""
+        already downloaded. A dry run that fails on a mirror's fault is the attempt's result
+        (returned, read as conda's own failure would be, so the fallback comes at once);
+        anything else that goes wrong leaves conda to download, and says why (None)."""
+        from mirrorinstall.run.classify import classify
         from mirrorinstall.run.fetching import (
+            DryRunFailed,
             conda_channel_jobs,
             conda_dry_run,
             conda_pkgs_dir,
             into_package_cache,
         )
+        from mirrorinstall.run.runner import RunResult
 
         events, environ = self.events, self.session.environ
         exe = self.exes.get(None if k == self.total - 1 else child[0]) or child[0]
@@ -492,6 +497,10 @@ class _Run:
             asked = pool.submit(conda_pkgs_dir, exe, {**environ, **child_env})
             files = conda_dry_run([exe, *child[1:]], {**environ, **child_env})
             pkgs = asked.result()
+        if isinstance(files, DryRunFailed):
+            if classify("conda", files.exit_code, files.output, "").retry:
+                return RunResult(files.exit_code, files.output, files.duration_s)
+            return as_typed(files.reason)
         if isinstance(files, str):
             return as_typed(files)
         if not files:

@@ -102,6 +102,8 @@ def fetch_command(
     if cmd.family == "conda":
         exe = require_engine("conda", session.environ)
         files = conda_dry_run([exe, *plan.argv[1:]], environ)
+        if isinstance(files, DryRunFailed):
+            files = files.reason
         if isinstance(files, str):
             raise UsageError(
                 f"conda could not plan the install: {files}",
@@ -214,22 +216,41 @@ def into_package_cache(outcomes: list[Outcome], urls: dict[str, str], pkgs_dir: 
 CONDA_PLAN_LIMIT = 64 * 1024 * 1024
 
 
-def conda_dry_run(argv: list[str], environ) -> list | str:
+@dataclass(frozen=True)
+class DryRunFailed:
+    """conda's dry run ended in an error: why (for people), its exit code and its output
+    (for the installer's classifier: a mirror fault there is the attempt's failure)."""
+
+    reason: str
+    exit_code: int
+    output: str
+    duration_s: float
+
+
+def conda_dry_run(argv: list[str], environ) -> list | str | DryRunFailed:
     """The packages conda would download for ``argv`` (its executable first), from its own
-    ``--dry-run --json``; or why they cannot be known."""
+    ``--dry-run --json``; or why they cannot be known. Ctrl-C stops it (and minstall)."""
     import subprocess
 
     from mirrorinstall.fetch.conda import parse_dry_run
 
     argv = [*argv, *(a for a in ("--dry-run", "--json") if a not in argv)]
+    started = time.monotonic()
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, env=dict(environ), timeout=900, stdin=subprocess.DEVNULL
-        )
+        with _interruptible():
+            proc = subprocess.run(
+                argv, capture_output=True, env=dict(environ), timeout=900, stdin=subprocess.DEVNULL
+            )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"its dry run did not finish ({exc})"
     if proc.returncode != 0:
-        return f"its dry run failed (exit code {proc.returncode}){_conda_error(proc.stdout)}"
+        output = proc.stdout[-CONDA_ERROR_LIMIT:] + b"\n" + proc.stderr[-CONDA_ERROR_LIMIT:]
+        return DryRunFailed(
+            f"its dry run failed (exit code {proc.returncode}){_conda_error(proc.stdout)}",
+            proc.returncode,
+            output.decode("utf-8", "replace"),
+            time.monotonic() - started,
+        )
     try:
         if len(proc.stdout) > CONDA_PLAN_LIMIT:
             raise ValueError("the plan is too big to read")

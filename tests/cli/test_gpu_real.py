@@ -177,8 +177,9 @@ def test_a_two_step_plan_runs_conda_then_pip_each_with_its_own_fallback(
 ) -> None:
     """R418 (CUDA 10.1) on Linux, inside a conda environment: TF 2.3 was tested with CUDA
     10.1/cuDNN 7.6, which PyPI has no extra for; step 1 puts them in the environment with
-    conda, step 2 installs TF with pip. The first mirror's conda packages are corrupt: step 1
-    falls back to the second mirror; step 2 still takes PyPI from the first."""
+    conda, step 2 installs TF with pip. The first mirror's conda channels block conda (403):
+    conda's dry run (minstall's fetch ahead) fails there, and step 1 falls back to the second
+    mirror at once; step 2 still takes PyPI from the first."""
     import venv
 
     farm, conda, env = conda_farm
@@ -186,7 +187,7 @@ def test_a_two_step_plan_runs_conda_then_pip_each_with_its_own_fallback(
     target = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(target)
     python = str(target / "bin" / "python")
-    farm["first"].set_faults(Fault("corrupt", path="*.conda"))
+    farm["first"].set_faults(Fault("forbidden403", path="/conda/*", user_agent=r"^conda/"))
     run_env = {
         **env,
         "MINSTALL_CUDA_DRIVER": "418.39",
@@ -208,9 +209,8 @@ def test_a_two_step_plan_runs_conda_then_pip_each_with_its_own_fallback(
     assert proc.returncode == 0, proc.stderr
     assert {"cudatoolkit-10.1.243-h6bb024c_0", "cudnn-7.6.5-h_0"} <= conda.installed(prefix)
     assert "tensorflow==2.3.0" in installed_dists(python)
-    assert "step 1/2: mirror first (" in proc.stderr and "next: conda:main: mirror second" in (
-        proc.stderr
-    )
+    assert "step 1/2: mirror first (" in proc.stderr, proc.stderr
+    assert "next: conda:main: mirror second" in proc.stderr
     assert "minstall: step 2/2: attempt 1/3: pypi: mirror first" in proc.stderr
 
 

@@ -266,6 +266,18 @@ def test_corrupt_bytes_differ_from_the_advertised_hash(make_farm) -> None:
     assert len(body) == record["size"] and sha256(body) != record["sha256"]
 
 
+def test_corrupt_throughout_damages_every_range_served(make_farm) -> None:
+    farm = make_farm(MirrorSpec("good"), MirrorSpec("bad", faults=[Fault("corrupt-throughout")]))
+    path = "/pypi/packages/bigwheel-1.0-py3-none-any.whl"
+    for first, last in ((0, 65535), (1 << 20, (2 << 20) - 1)):
+        headers = {"Range": f"bytes={first}-{last}"}
+        good = httpx.get(farm["good"].url + path, headers=headers)
+        bad = httpx.get(farm["bad"].url + path, headers=headers)
+        assert bad.status_code == good.status_code == 206
+        assert len(bad.content) == len(good.content) == last - first + 1
+        assert bad.content != good.content  # each range has its own damage
+
+
 def test_truncate_closes_mid_body(make_farm) -> None:
     m = make_farm(MirrorSpec("m", faults=[Fault("truncate", path="*.whl")]))["m"]
     with pytest.raises(httpx.RemoteProtocolError):
