@@ -84,6 +84,22 @@ def fetch_setting(environ: Mapping[str, str]) -> bool:
     return value not in OFF
 
 
+STORE_LIMIT_MB = 20 * 1024  # a few CUDA builds of torch with their nvidia-* wheels
+
+
+def store_limit_mb(environ: Mapping[str, str]) -> int:
+    """The store's size limit in MiB (``MINSTALL_STORE_LIMIT_MB``; 0: no limit)."""
+    value = environ.get("MINSTALL_STORE_LIMIT_MB", "").strip()
+    if not value:
+        return STORE_LIMIT_MB
+    if not value.isdigit():
+        raise ConfigError(
+            f"MINSTALL_STORE_LIMIT_MB={value!r} is not a whole number of MiB",
+            "Set it to the most MiB the store of downloaded files may hold (0: no limit).",
+        )
+    return int(value)
+
+
 def config_dir(environ: Mapping[str, str]) -> Setting:
     if environ.get("MINSTALL_CONFIG_DIR"):
         return Setting(Path(environ["MINSTALL_CONFIG_DIR"]), "MINSTALL_CONFIG_DIR")

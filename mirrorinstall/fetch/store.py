@@ -13,6 +13,7 @@ download (Ctrl-C, kill -9, a dead network) resumes from what is on disk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -87,6 +88,34 @@ class Store:
         os.replace(part, target)
         journal.unlink(missing_ok=True)
         return target
+
+    def touch(self, sha256: str) -> None:
+        """Mark a stored file as just used (its mtime orders what a trim removes first)."""
+        with contextlib.suppress(OSError):
+            os.utime(self.path(sha256))
+
+    def trim(self, max_bytes: int, keep: set[str]) -> int:
+        """Remove verified files, least recently used first, until at most ``max_bytes``
+        remain; never one in ``keep`` (this run's), never a partial download (another run may
+        be writing it). Returns the bytes freed."""
+        done = []
+        for path in (self.root / "sha256").glob("*/*"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            done.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in done)
+        freed = 0
+        for _, size, path in sorted(done):
+            if total <= max_bytes:
+                break
+            if path.name in keep:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+            freed += size
+        return freed
 
     def info(self) -> StoreInfo:
         done = [p for p in (self.root / "sha256").glob("*/*") if p.is_file()]

@@ -84,8 +84,6 @@ class _File:
     retries: int = 0
     checkpoint: float = 0.0
     repairs: int = 0
-    suspects: set[str] = field(default_factory=set)  # disagreed with a writer, no third asked
-    settled: threading.Event = field(default_factory=threading.Event)  # a writer found wrong
     finished: bool = False
     outcome: Outcome | None = None
 
@@ -152,6 +150,7 @@ class Fetcher:
         with self._client() as probe:
             for k, job in enumerate(jobs):
                 if self.store.has(job.sha256):
+                    self.store.touch(job.sha256)
                     outcomes[k] = Outcome(job, self.store.path(job.sha256), reused=True)
                     continue
                 size = job.size if job.size is not None else self._size(probe, job)
@@ -483,51 +482,56 @@ class Fetcher:
             self._lock.notify_all()
 
     def _repair(self, f: _File) -> Path | None:
-        """The hash did not match: find the mirror whose bytes are wrong, drop it, fetch its
-        spans again from the others. The writers are checked worst-ranked first, each one's
-        spans against another mirror's copy, in parallel; a span two mirrors disagree on is
-        settled by a third where there is one. With only two, the writer's spans are replaced
-        by the other's: if the hash then matches the writer was wrong, else the other was,
-        and the file starts over without it. A file that still does not match after
-        MAX_REPAIRS such rounds fails, every mirror named."""
+        """The hash did not match: find the mirror whose bytes are wrong. Writers are tried
+        smallest share first (the cheapest test; the slowest mirror, as a rule): each one's
+        ranges are fetched again from the other mirrors (in parallel, the next mirror when
+        one fails), each block compared with what is on disk as it is written over it. No
+        block differs: that writer agrees with the others. Some differ and the hash now
+        matches: that writer served a corrupt copy. Some differ and it still does not match:
+        the mirrors that gave the differing blocks are suspects. A round that fixes nothing
+        starts the file over without its first suspect; after MAX_REPAIRS rounds the file
+        fails, every mirror named. Cost: the culprit's share of the file when it is tried
+        first, at most the whole file once."""
         f.repairs += 1
-        f.suspects = set()
         ranked = [s.mirror for s in f.job.sources]
-        writers = sorted(set(f.writer.values()), key=lambda m: -ranked.index(m))
+        share: dict[str, int] = {}
+        for (a, b), m in f.writer.items():
+            share[m] = share.get(m, 0) + b - a
+        # the cheapest test first (the smallest share: usually the slowest mirror), then
+        # the worse-ranked
+        writers = sorted(share, key=lambda m: (share[m], -ranked.index(m)))
+        suspects: list[str] = []
         for mirror in writers:
-            if mirror in f.dropped:
+            if f.dropped.get(mirror) == CORRUPT:
                 continue
-            others = [s for s in f.job.sources if s.mirror != mirror and s.mirror not in f.dropped]
+            helpers = [
+                s
+                for s in f.job.sources
+                if s.mirror != mirror and s.mirror not in f.dropped and s.mirror not in suspects
+            ]
             spans = [s for s, m in f.writer.items() if m == mirror]
-            if not others or not spans:
+            if not helpers or not spans:
                 continue
-            f.settled.clear()
-            verdicts = self._in_parallel(
-                lambda span, k, m=mirror, o=others: self._judge(f, span, m, o, k), spans
+            differed = self._in_parallel(
+                lambda span, k, h=helpers: self._replace_from(f, span, h, k), spans
             )
-            if not any(v is not False for v in verdicts):
-                continue  # this mirror's bytes agree with the others'
-            with self._lock:
-                f.dropped[mirror] = CORRUPT
-            self._in_parallel(
-                lambda span, k, o=others: self._refetch(f, span, o[k % len(o)]), spans
-            )
+            if not any(differed):
+                continue  # the same bytes as the others'
             path = self.store.adopt(f.job.sha256)
             if path is not None:
-                return path
-            if True not in verdicts:
-                # only two-way disputes, and the other copy did not match either: it is
-                # the one that is wrong; the file starts over from the mirrors left
                 with self._lock:
-                    del f.dropped[mirror]
-                    for suspect in f.suspects:
-                        f.dropped[suspect] = CORRUPT
-                break
+                    f.dropped[mirror] = CORRUPT
+                return path
+            for changed in differed:
+                if changed and changed not in suspects:
+                    suspects.append(changed)
         with self._lock:
             self.store.discard(f.job.sha256)
             if f.fd is not None:
                 os.close(f.fd)
                 f.fd = None
+            if suspects:
+                f.dropped[suspects[0]] = CORRUPT
             left = [s for s in f.job.sources if s.mirror not in f.dropped]
             if left and f.repairs < MAX_REPAIRS:
                 f.done, f.writer = [], {}
@@ -545,85 +549,53 @@ class Fetcher:
         with ThreadPoolExecutor(max(1, min(len(spans), 2 * self.connections))) as pool:
             return list(pool.map(task, spans, range(len(spans))))
 
-    def _judge(
-        self, f: _File, span: Span, writer: str, others: list[Source], k: int
-    ) -> bool | None:
-        """Whether ``writer``'s bytes of ``span`` are wrong: False when another mirror's copy
-        agrees with them, or a third sides with the writer; True when a third sides with the
-        other; None when two copies disagree and no third mirror is left to ask. A mirror
-        that cannot be read now is left out for the file, and the next one asked."""
-        order = others[k % len(others) :] + others[: k % len(others)]
-        opinions: list[tuple[str, bool]] = []
-        with self._client() as client:
-            for source in order:
-                if source.mirror in f.dropped:
-                    continue
-                differs = self._differs(client, f, span, source)
-                if differs is None:
-                    continue
-                opinions.append((source.mirror, differs))
-                if not opinions[0][1] or len(opinions) == 2:
-                    break
-        if not opinions or f.settled.is_set():
-            return False  # nobody to compare with, or already settled: the hash decides
-        if not opinions[0][1]:
-            return False
-        if len(opinions) == 1:
-            with self._lock:
-                f.suspects.add(opinions[0][0])
-            f.settled.set()
-            return None
-        if not opinions[1][1]:
-            with self._lock:
-                f.dropped.setdefault(opinions[0][0], CORRUPT)  # the writer was right
-            return False
-        f.settled.set()  # one wrong range is enough: the others' checks stop
-        return True
+    def _replace_from(self, f: _File, span: Span, helpers: list[Source], k: int) -> str | None:
+        """``span`` fetched again over the bytes on disk from the ``k``-th helper, the next
+        one if that one fails; the mirror whose bytes differed from what was there, or None
+        (the same bytes, or no helper could give them)."""
+        for n in range(len(helpers)):
+            source = helpers[(k + n) % len(helpers)]
+            if source.mirror in f.dropped:
+                continue
+            done, differed = self._replace(f, span, source)
+            if done:
+                return source.mirror if differed else None
+        return None
 
-    def _refetch(self, f: _File, span: Span, source: Source) -> bool:
-        with self._client() as client:
-            try:
-                got = self._fetch_span(client, f, span, source)
-            except (_Retry, _Cancelled):
-                return False
-        with self._lock:
-            f.writer[span] = source.mirror
-            f.by_mirror[source.mirror] = f.by_mirror.get(source.mirror, 0) + got
-        return True
-
-    def _differs(self, client: httpx.Client, f: _File, span: Span, other: Source) -> bool | None:
-        """Whether ``other``'s copy of ``span`` differs from the bytes on disk (streamed and
-        compared block by block); None when it cannot be read (the mirror is then left out
-        for this file, with the reason)."""
+    def _replace(self, f: _File, span: Span, source: Source) -> tuple[bool, bool]:
+        """Fetch ``span`` again from ``source`` over the bytes on disk: (whether all of it
+        came, whether any block differed from what was there). A source that fails is left
+        out for the file."""
         assert f.fd is not None
         start, end = span
-        offset = start
+        offset, differed = start, False
         try:
-            headers = {"Range": f"bytes={start}-{end - 1}"}
-            with client.stream("GET", other.url, headers=headers, follow_redirects=True) as r:
-                if r.status_code != 206:
-                    why = f"HTTP {r.status_code} for a range of {other.url}"
-                    with self._lock:
-                        f.dropped.setdefault(other.mirror, why)
-                    return None
-                for block in r.iter_raw(READ_BLOCK):
-                    if f.settled.is_set():
-                        return False  # the writer is already known to be wrong
-                    block = block[: end - offset]
-                    if block and os.pread(f.fd, len(block), offset) != block:
-                        return True
-                    offset += len(block)
-                    if offset >= end:
-                        break
-        except httpx.HTTPError as exc:
+            with self._client() as client:
+                headers = {"Range": f"bytes={start}-{end - 1}"}
+                with client.stream("GET", source.url, headers=headers, follow_redirects=True) as r:
+                    if r.status_code != 206 or not _range_matches(r, start, end, f.size):
+                        raise _Retry(f"HTTP {r.status_code} for a range of {source.url}")
+                    for block in r.iter_raw(READ_BLOCK):
+                        block = block[: end - offset]
+                        if not block:
+                            continue
+                        if os.pread(f.fd, len(block), offset) != block:
+                            differed = True
+                            os.pwrite(f.fd, block, offset)
+                        offset += len(block)
+                        if offset >= end:
+                            break
+            if offset < end:
+                raise _Retry("closed the connection mid-file")
+        except (_Retry, httpx.HTTPError) as exc:
             with self._lock:
-                f.dropped.setdefault(other.mirror, f"{type(exc).__name__}: {exc}")
-            return None
-        if offset < end:
-            with self._lock:
-                f.dropped.setdefault(other.mirror, "closed the connection mid-file")
-            return None
-        return False
+                f.dropped.setdefault(source.mirror, str(exc) or type(exc).__name__)
+            return False, differed
+        with self._lock:
+            f.writer[span] = source.mirror
+            f.by_mirror[source.mirror] = f.by_mirror.get(source.mirror, 0) + (end - start)
+            self._bytes[source.mirror] = self._bytes.get(source.mirror, 0) + (end - start)
+        return True, differed
 
     def _finish(self, f: _File, path: Path | None, error: str | None) -> None:
         if f.finished:

@@ -498,8 +498,15 @@ class _Run:
             files = conda_dry_run([exe, *child[1:]], {**environ, **child_env})
             pkgs = asked.result()
         if isinstance(files, DryRunFailed):
-            if classify("conda", files.exit_code, files.output, "").retry:
+            verdict = classify("conda", files.exit_code, files.output, "")
+            if verdict.retry and verdict.kind != MISSING:
+                # a mirror's network fault: the attempt's failure, its output shown as
+                # conda's own (on stderr), and the fallback comes at once
+                sys.stderr.write(files.output)
+                sys.stderr.flush()
                 return RunResult(files.exit_code, files.output, files.duration_s)
+            # anything else (a package missing, this machine's virtual packages, a prefix
+            # that exists) is for conda itself to say, in its own words
             return as_typed(files.reason)
         if isinstance(files, str):
             return as_typed(files)

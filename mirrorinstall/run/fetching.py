@@ -172,13 +172,18 @@ def download(
     connections: int = 6,
     progress: Callable[[Progress], None] | None = None,
 ) -> FetchReport:
-    """Fetch every job into the store."""
+    """Fetch every job into the store, then trim the store to its size limit (this run's
+    files stay)."""
+    from mirrorinstall.core.settings import store_limit_mb
+
     started = time.monotonic()
-    fetcher = Fetcher(
-        Store(session.cache_dir / "store"), connections=connections, on_progress=progress
-    )
+    store = Store(session.cache_dir / "store")
+    fetcher = Fetcher(store, connections=connections, on_progress=progress)
     with _interruptible():
         outcomes = fetcher.run(jobs)
+    limit = store_limit_mb(session.environ)
+    if limit:
+        store.trim(limit * 1024 * 1024, {o.job.sha256 for o in outcomes})
     return FetchReport(
         outcomes,
         time.monotonic() - started,

@@ -118,3 +118,18 @@ def test_ctrl_c_leaves_nothing_half_written_in_the_store_and_a_rerun_resumes(
     assert hashlib.sha256(body).hexdigest() == wheel["sha256"]
     fetched = sum(r.bytes_sent for m in farm for r in m.requests if r.path.endswith(".whl"))
     assert fetched < len(body)  # what had arrived was not fetched again
+
+
+def test_the_store_keeps_to_its_size_limit(farm_env) -> None:  # noqa: F811
+    """MINSTALL_STORE_LIMIT_MB=1: after each fetch only that run's files stay (bigwheel
+    alone is 4 MiB); a limit that is not a number is a configuration error."""
+    _farm, env, _ = farm_env
+    limited = {**env, "MINSTALL_STORE_LIMIT_MB": "1"}
+    assert minstall("fetch", "--", "pip", "install", "six", env=limited).returncode == 0
+    assert minstall("fetch", "--", "pip", "install", "bigwheel", env=limited).returncode == 0
+    info = json.loads(minstall("cache", "info", "--json", env=env).stdout)
+    assert info["files"] == 1 and info["bytes"] > 1024 * 1024  # bigwheel, this run's, stays
+    bad = minstall(
+        "fetch", "--", "pip", "install", "six", env={**env, "MINSTALL_STORE_LIMIT_MB": "lots"}
+    )
+    assert bad.returncode == 78 and "MINSTALL_STORE_LIMIT_MB='lots'" in bad.stderr

@@ -238,3 +238,22 @@ def test_with_two_mirrors_the_one_whose_bytes_never_match_is_the_one_dropped(
     [out] = Fetcher(Store(tmp_path), connections=2, chunk=CHUNK).run([_job(farm, sha, *order)])
     assert out.error is None and out.path.read_bytes() == body, out.dropped
     assert "corrupt copy" in out.dropped.get("b", "") and "a" not in out.dropped
+
+
+def test_the_store_is_trimmed_least_recently_used_first_never_this_runs_files(tmp_path) -> None:
+    import os
+
+    store = Store(tmp_path)
+    for k, name in enumerate(("aa" * 32, "bb" * 32, "cc" * 32)):
+        path = store.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1000 + k, 1000 + k))  # aa oldest, cc newest
+    store.touch("aa" * 32)  # used again just now: now the newest
+    part, _ = store.partial("dd" * 32)
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"y" * 5000)  # another run's download in progress
+    assert store.trim(2000, keep={"bb" * 32}) == 1000  # bb is this run's: cc, the oldest, goes
+    assert store.has("aa" * 32) and store.has("bb" * 32) and not store.has("cc" * 32)
+    assert part.exists()
+    assert store.trim(0, keep={"aa" * 32, "bb" * 32}) == 0
