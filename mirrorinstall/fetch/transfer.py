@@ -64,7 +64,8 @@ class _Flight:
 
     mirrors: set[str]
     started: float
-    got: int = 0
+    got: int = 0  # bytes from the span's start on disk, whichever copy wrote them
+    extents: list[list] = field(default_factory=list)  # [mirror, start, end]: who wrote what
     last: float = 0.0
     over: bool = False  # a copy finished it: the other stops
 
@@ -366,15 +367,22 @@ class Fetcher:
                         if (flight is not None and flight.over) or f.fd is None:
                             raise _Cancelled
                         if block:
-                            os.pwrite(f.fd, block, offset)
-                            offset += len(block)
+                            # each byte is written once: a second copy of the span writes only
+                            # past what the first has written (so a bad copy cannot overwrite
+                            # a good one's bytes unseen), and who wrote what is recorded
+                            lo = offset if flight is None else max(offset, start + flight.got)
+                            hi = offset + len(block)
+                            if hi > lo:
+                                os.pwrite(f.fd, block[lo - offset :], lo)
+                                if flight is not None:
+                                    _extend(flight.extents, source.mirror, lo, hi)
+                                    flight.got, flight.last = hi - start, time.monotonic()
+                                    self._checkpoint(f, flight.last)
+                            offset = hi
                             written += len(block)
                             self._bytes[source.mirror] = self._bytes.get(source.mirror, 0) + len(
                                 block
                             )
-                            if flight is not None and written > flight.got:
-                                flight.got, flight.last = written, time.monotonic()
-                                self._checkpoint(f, flight.last)
                     self._report()
                     if offset >= end:
                         break
@@ -422,7 +430,8 @@ class Fetcher:
                 # a range cut short keeps what arrived (on disk, at its offsets): only the
                 # rest goes back to the queue
                 f.done.append((start, start + kept))
-                f.writer[(start, start + kept)] = mirror
+                for who, a, b in flight.extents:
+                    f.writer[(a, b)] = who
                 span = (start + kept, end)
             f.pending.insert(0, span)
             f.retries += 1
@@ -447,8 +456,9 @@ class Fetcher:
             flight.over = True
             f.flying.pop(span, None)
             f.done.append(span)
-            f.writer[span] = mirror
-            f.by_mirror[mirror] = f.by_mirror.get(mirror, 0) + got
+            for who, a, b in flight.extents or [[mirror, *span]]:
+                f.writer[(a, b)] = who
+                f.by_mirror[who] = f.by_mirror.get(who, 0) + b - a
             self.store.record(f.job.sha256, f.size, f.done)
             # a losing copy still on the wire does not hold the file (it is told to stop)
             complete = (
@@ -483,7 +493,7 @@ class Fetcher:
 
     def _repair(self, f: _File) -> Path | None:
         """The hash did not match: find the mirror whose bytes are wrong. Writers are tried
-        smallest share first (the cheapest test; the slowest mirror, as a rule): each one's
+        quickest test first (their share over the others' measured speed): each one's
         ranges are fetched again from the other mirrors (in parallel, the next mirror when
         one fails), each block compared with what is on disk as it is written over it. No
         block differs: that writer agrees with the others. Some differ and the hash now
@@ -497,9 +507,17 @@ class Fetcher:
         share: dict[str, int] = {}
         for (a, b), m in f.writer.items():
             share[m] = share.get(m, 0) + b - a
-        # the cheapest test first (the smallest share: usually the slowest mirror), then
-        # the worse-ranked
-        writers = sorted(share, key=lambda m: (share[m], -ranked.index(m)))
+
+        def cost(m: str) -> tuple:
+            # the quickest test first: its share over what the others can give it per second;
+            # a mirror left out for not answering (not for its bytes) last
+            helpers = [
+                s.mirror for s in f.job.sources if s.mirror != m and s.mirror not in f.dropped
+            ]
+            rate = sum(self._speed.get(h, 0.0) for h in helpers) * self.connections
+            return (m in f.dropped, share[m] / rate if rate else float("inf"), -ranked.index(m))
+
+        writers = sorted(share, key=cost)
         suspects: list[str] = []
         for mirror in writers:
             if f.dropped.get(mirror) == CORRUPT:
@@ -618,6 +636,13 @@ class Fetcher:
             flying = tuple(name for name, n in self._active.items() if n > 0)
             by_mirror = dict(self._bytes)
         self.on_progress(Progress(self.total_bytes, done, by_mirror, flying, now - self._started))
+
+
+def _extend(extents: list[list], mirror: str, lo: int, hi: int) -> None:
+    if extents and extents[-1][0] == mirror and extents[-1][2] == lo:
+        extents[-1][2] = hi
+    else:
+        extents.append([mirror, lo, hi])
 
 
 def _range_matches(response: httpx.Response, start: int, end: int, size: int) -> bool:

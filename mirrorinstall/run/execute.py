@@ -58,7 +58,7 @@ class Options:
     verify_target: dict[str, str | None] = field(default_factory=dict)  # name/prefix/python
     heartbeat_s: float = 30.0
     timeout_s: float = QUICK_TIMEOUT_S
-    fetch: bool = True  # pip/uv: minstall downloads the files, the installer installs them
+    fetch: bool = True  # conda/pip/uv: minstall downloads the files, the installer installs
     connections: int = 6
     emit: Callable[[str], None] = field(
         default=lambda line: print(line, file=sys.stderr, flush=True)
