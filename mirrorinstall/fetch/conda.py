@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from mirrorinstall.fetch.jobs import Job, Source
+from mirrorinstall.fetch.jobs import Job, Source, plain_name
 
 MAX_SOURCES = 3
 
@@ -45,9 +45,12 @@ def parse_dry_run(text: str) -> list[CondaFile]:
             raise ValueError(f"no sha256 for {record.get('fn') or url}")
         size = record.get("size")
         md5 = record.get("md5")
+        fn = str(record.get("fn") or unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
+        if not plain_name(fn):
+            raise ValueError(f"a package file name that is not a plain name: {fn!r}")
         out.append(
             CondaFile(
-                str(record.get("fn") or unquote(urlsplit(url).path.rsplit("/", 1)[-1])),
+                fn,
                 url,
                 sha.lower(),
                 md5 if isinstance(md5, str) else None,

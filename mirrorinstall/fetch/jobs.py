@@ -20,3 +20,15 @@ class Job:
     sha256: str
     size: int | None
     sources: list[Source]
+
+
+def plain_name(name: str) -> bool:
+    """Whether a file name a server sent is a plain name in one directory (no path separator,
+    no ``..``, not hidden, no control character), safe to create under a directory of ours."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and not name.startswith(".")
+        and not any(c in name for c in "/\\\0")
+        and name.isprintable()
+    )

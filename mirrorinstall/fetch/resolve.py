@@ -19,7 +19,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 
 from mirrorinstall.core.errors import UsageError
-from mirrorinstall.fetch.jobs import Job, Source
+from mirrorinstall.fetch.jobs import Job, Source, plain_name
 
 PAGE_LIMIT = 16 * 1024 * 1024  # a project page bigger than this is not read
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
@@ -127,6 +127,8 @@ def parse_report(text: str) -> Resolution:
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if item.get("is_direct") or urlsplit(url).scheme not in ("http", "https"):
             direct.append(name)  # in the command as a URL or path: pip gets it as told
+        elif not plain_name(filename):
+            unfetchable.append(f"{name}: its file name is not a plain name ({filename!r})")
         elif not isinstance(sha, str) or len(sha) != 64:
             unfetchable.append(f"{name}: the index gives no sha256 for {filename}")
         else:

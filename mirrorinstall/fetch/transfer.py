@@ -330,7 +330,7 @@ class Fetcher:
                     seconds, total = seconds + time.monotonic() - started, total + got
                     self._spent[mirror] = (seconds, total)
                     self._speed[mirror] = total / seconds if seconds > 0 else 0.0
-                self._span_done(f, span, mirror, got, flight)
+                self._span_done(f, span, mirror, flight)
         with self._lock:
             self._lock.notify_all()
 
@@ -448,7 +448,7 @@ class Fetcher:
                 f.pending, f.done, f.flying = [(0, f.size)], [], {}
             self._lock.notify_all()
 
-    def _span_done(self, f: _File, span: Span, mirror: str, got: int, flight: _Flight) -> None:
+    def _span_done(self, f: _File, span: Span, mirror: str, flight: _Flight) -> None:
         with self._lock:
             self._land(f, mirror, flight)
             if flight.over:

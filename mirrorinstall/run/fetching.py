@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
+from mirrorinstall.fetch.jobs import plain_name
 from mirrorinstall.fetch.resolve import Resolution
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.transfer import Fetcher, Outcome, Progress
@@ -204,13 +205,7 @@ def into_package_cache(outcomes: list[Outcome], urls: dict[str, str], pkgs_dir: 
         assert outcome.path is not None
         target = pkgs_dir / outcome.job.name
         if not target.exists():
-            staging = pkgs_dir / f".{outcome.job.name}.minstall"
-            staging.unlink(missing_ok=True)
-            try:
-                os.link(outcome.path, staging)
-            except OSError:
-                shutil.copy2(outcome.path, staging)
-            os.replace(staging, target)  # whole or absent, never half-copied
+            _put(outcome.path, target)
         url = urls[outcome.job.sha256]
         if url not in known:
             with listed.open("a", encoding="utf-8") as f:
@@ -445,17 +440,31 @@ def _owner(urls: list[str], catalog) -> str | None:
 
 
 def place(outcome: Outcome, dest: Path) -> Path:
-    """The verified file under its own name in ``dest`` (a hard link where possible)."""
+    """The verified file under its own name in ``dest``."""
     assert outcome.path is not None
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / outcome.job.name
-    if target.exists():
-        target.unlink()
-    try:
-        os.link(outcome.path, target)
-    except OSError:
-        shutil.copy2(outcome.path, target)
+    _put(outcome.path, target)
     return target
+
+
+def _put(source: Path, target: Path) -> None:
+    """``source`` at ``target``, a hard link where the file system allows (else a copy),
+    whole or absent: staged beside it and renamed over it. The name was checked to be a
+    plain one when the index or plan was read (fetch.jobs.plain_name)."""
+    if not plain_name(target.name):
+        raise UsageError(
+            f"refusing to write a file named {target.name!r}",
+            "The index or conda's plan gave a file name that is not a plain name; "
+            "report the mirror.",
+        )
+    staging = target.with_name(f".{target.name}.minstall")
+    staging.unlink(missing_ok=True)
+    try:
+        os.link(source, staging)
+    except OSError:
+        shutil.copy2(source, staging)
+    os.replace(staging, target)
 
 
 class ProgressLine:

@@ -267,3 +267,41 @@ def test_on_a_terminal_one_bar_draws_the_transfer_then_pip_speaks(farm_env) -> N
     assert "files, mirrors first" in screen and "second" in screen, screen
     assert "minstall: fetched 1 files (0 already in the store)" in screen
     assert "Successfully installed bigwheel-1.0" in screen
+
+
+def test_a_file_name_from_a_server_that_is_not_a_plain_name_is_never_written() -> None:
+    """An index or a conda plan naming a file `../../x` (or with a slash, a NUL, a leading
+    dot) is refused before anything is written under the store, --dest or conda's cache."""
+    import pytest as _pytest
+    from farm.content import shared_dir
+
+    from mirrorinstall.fetch.conda import parse_dry_run
+    from mirrorinstall.fetch.jobs import plain_name
+    from mirrorinstall.fetch.resolve import parse_report
+
+    assert plain_name("torch-2.5.1-cp311-cp311-linux_x86_64.whl")
+    for bad in ("..", "../x.whl", "a/b.whl", "a\\b.whl", ".hidden.whl", "x\x00.whl", ""):
+        assert not plain_name(bad), bad
+    report = json.loads(
+        (shared_dir() / "recorded/pip/dry-run-report-file.json")
+        .read_text()
+        .replace("{MIRROR}", "https://mirror.example")
+    )
+    report["install"][0]["download_info"]["url"] = "https://mirror.example/..%2F..%2Fevil.whl"
+    parsed = parse_report(json.dumps(report))
+    assert [f.project for f in parsed.files] == ["beta", "idna", "six"]
+    assert parsed.unfetchable == ["alpha: its file name is not a plain name ('../../evil.whl')"]
+    plan = {
+        "actions": {
+            "FETCH": [
+                {
+                    "fn": "../evil.conda",
+                    "url": "https://m/c/noarch/x.conda",
+                    "sha256": "a" * 64,
+                    "size": 1,
+                }
+            ]
+        }
+    }
+    with _pytest.raises(ValueError, match="not a plain name"):
+        parse_dry_run(json.dumps(plan))
