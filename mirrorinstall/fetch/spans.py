@@ -44,7 +44,11 @@ def missing(size: int, done: Iterable[Span], chunk: int = DEFAULT_CHUNK) -> list
 
 
 def _pieces(gap: Span, chunk: int) -> list[Span]:
-    start, end = gap
+    return split_span(*gap, chunk)
+
+
+def split_span(start: int, end: int, chunk: int) -> list[Span]:
+    """Bytes ``start``..``end`` in spans of at most ``chunk`` bytes, in order."""
     return [(s, min(s + chunk, end)) for s in range(start, end, chunk)]
 
 

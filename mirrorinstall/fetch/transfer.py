@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from mirrorinstall.fetch.jobs import Job, Source
-from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing
+from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing, split_span
 from mirrorinstall.fetch.store import Store
 
 READ_BLOCK = 64 * 1024
@@ -126,6 +126,7 @@ class Fetcher:
         self._active: dict[str, int] = {}
         self._spent: dict[str, tuple[float, int]] = {}  # mirror -> (seconds, bytes) of spans
         self._speed: dict[str, float] = {}  # mirror -> bytes/s of one connection
+        self._caught: set[str] = set()  # mirrors that served a corrupt copy of some file
         self._started = 0.0
         self._last_report = 0.0
         self._workers = 1
@@ -500,8 +501,9 @@ class Fetcher:
         matches: that writer served a corrupt copy. Some differ and it still does not match:
         the mirrors that gave the differing blocks are suspects. A round that fixes nothing
         starts the file over without its first suspect; after MAX_REPAIRS rounds the file
-        fails, every mirror named. Cost: the culprit's share of the file when it is tried
-        first, at most the whole file once."""
+        fails, every mirror named. Cost: for a few damaged bytes, about half the culprit's
+        share of the file when it is tried first (the hash is tested as soon as a piece
+        differs); for a copy damaged throughout, one piece."""
         f.repairs += 1
         ranked = [s.mirror for s in f.job.sources]
         share: dict[str, int] = {}
@@ -515,7 +517,14 @@ class Fetcher:
                 s.mirror for s in f.job.sources if s.mirror != m and s.mirror not in f.dropped
             ]
             rate = sum(self._speed.get(h, 0.0) for h in helpers) * self.connections
-            return (m in f.dropped, share[m] / rate if rate else float("inf"), -ranked.index(m))
+            # one caught serving a corrupt copy of another file in this run first: whatever
+            # damaged that copy (a broken sync, a rewriting proxy) likely damaged this one
+            return (
+                m in f.dropped,
+                m not in self._caught,
+                share[m] / rate if rate else float("inf"),
+                -ranked.index(m),
+            )
 
         writers = sorted(share, key=cost)
         suspects: list[str] = []
@@ -527,18 +536,14 @@ class Fetcher:
                 for s in f.job.sources
                 if s.mirror != mirror and s.mirror not in f.dropped and s.mirror not in suspects
             ]
-            spans = [s for s, m in f.writer.items() if m == mirror]
+            spans = sorted(s for s, m in f.writer.items() if m == mirror)
             if not helpers or not spans:
                 continue
-            differed = self._in_parallel(
-                lambda span, k, h=helpers: self._replace_from(f, span, h, k), spans
-            )
-            if not any(differed):
-                continue  # the same bytes as the others'
-            path = self.store.adopt(f.job.sha256)
+            path, differed = self._retest(f, spans, helpers)
             if path is not None:
                 with self._lock:
                     f.dropped[mirror] = CORRUPT
+                    self._caught.add(mirror)
                 return path
             for changed in differed:
                 if changed and changed not in suspects:
@@ -550,6 +555,7 @@ class Fetcher:
                 f.fd = None
             if suspects:
                 f.dropped[suspects[0]] = CORRUPT
+                self._caught.add(suspects[0])
             left = [s for s in f.job.sources if s.mirror not in f.dropped]
             if left and f.repairs < MAX_REPAIRS:
                 f.done, f.writer = [], {}
@@ -561,29 +567,63 @@ class Fetcher:
                     )
         return None
 
+    def _retest(
+        self, f: _File, spans: list[Span], helpers: list[Source]
+    ) -> tuple[Path | None, list[str]]:
+        """``spans`` fetched again from ``helpers`` over the bytes on disk, in pieces, in
+        parallel: (the stored file if the hash matched, the helpers whose bytes differed).
+        Once a piece differs, the pieces on the wire stop where they are (what they compared
+        is kept) and the hash is tested: a few damaged bytes cost about half the suspect's
+        share on average, not all of it."""
+        queue = [piece for a, b in spans for piece in split_span(a, b, MIN_SPAN)]
+        differed: list[str] = []
+        while queue:
+            stop = threading.Event()
+            results = self._in_parallel(
+                lambda span, k, stop=stop: self._replace_from(f, span, helpers, k, stop), queue
+            )
+            queue = [rest for _, rest in results if rest is not None]
+            new = [m for m, _ in results if m and m not in differed]
+            differed += new
+            if any(m for m, _ in results):
+                path = self.store.adopt(f.job.sha256)
+                if path is not None:
+                    return path, differed
+        return None, differed
+
     def _in_parallel(self, task: Callable[[Span, int], object], spans: list[Span]) -> list:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max(1, min(len(spans), 2 * self.connections))) as pool:
             return list(pool.map(task, spans, range(len(spans))))
 
-    def _replace_from(self, f: _File, span: Span, helpers: list[Source], k: int) -> str | None:
+    def _replace_from(
+        self, f: _File, span: Span, helpers: list[Source], k: int, stop: threading.Event
+    ) -> tuple[str | None, Span | None]:
         """``span`` fetched again over the bytes on disk from the ``k``-th helper, the next
-        one if that one fails; the mirror whose bytes differed from what was there, or None
-        (the same bytes, or no helper could give them)."""
+        one if that one fails: (the mirror whose bytes differed from what was there, or None;
+        the part not compared because ``stop`` was set, or None)."""
         for n in range(len(helpers)):
+            if stop.is_set():
+                return None, span
             source = helpers[(k + n) % len(helpers)]
             if source.mirror in f.dropped:
                 continue
-            done, differed = self._replace(f, span, source)
-            if done:
-                return source.mirror if differed else None
-        return None
+            reached, differed = self._replace(f, span, source, stop)
+            if reached is None:
+                continue
+            rest = (reached, span[1]) if reached < span[1] else None
+            return (source.mirror if differed else None), rest
+        return None, None
 
-    def _replace(self, f: _File, span: Span, source: Source) -> tuple[bool, bool]:
-        """Fetch ``span`` again from ``source`` over the bytes on disk: (whether all of it
-        came, whether any block differed from what was there). A source that fails is left
-        out for the file."""
+    def _replace(
+        self, f: _File, span: Span, source: Source, stop: threading.Event
+    ) -> tuple[int | None, bool]:
+        """Fetch ``span`` again from ``source`` over the bytes on disk until it ends or
+        ``stop`` is set (set here at the first block that differs; that run of differing
+        blocks is still replaced to its end): (how far it got, None when the source failed;
+        whether any block differed from what was there). A source that fails is left out for
+        the file."""
         assert f.fd is not None
         start, end = span
         offset, differed = start, False
@@ -597,23 +637,26 @@ class Fetcher:
                         block = block[: end - offset]
                         if not block:
                             continue
-                        if os.pread(f.fd, len(block), offset) != block:
+                        same = os.pread(f.fd, len(block), offset) == block
+                        if not same:
                             differed = True
+                            stop.set()  # the hash is worth testing: the others pause
                             os.pwrite(f.fd, block, offset)
                         offset += len(block)
-                        if offset >= end:
+                        # a damaged run of bytes is replaced to its end before the test
+                        if offset >= end or (stop.is_set() and same):
                             break
-            if offset < end:
+            if offset < end and not stop.is_set():
                 raise _Retry("closed the connection mid-file")
         except (_Retry, httpx.HTTPError) as exc:
             with self._lock:
                 f.dropped.setdefault(source.mirror, str(exc) or type(exc).__name__)
-            return False, differed
+            return None, differed
         with self._lock:
-            f.writer[span] = source.mirror
-            f.by_mirror[source.mirror] = f.by_mirror.get(source.mirror, 0) + (end - start)
-            self._bytes[source.mirror] = self._bytes.get(source.mirror, 0) + (end - start)
-        return True, differed
+            _assign(f.writer, start, offset, source.mirror)
+            f.by_mirror[source.mirror] = f.by_mirror.get(source.mirror, 0) + (offset - start)
+            self._bytes[source.mirror] = self._bytes.get(source.mirror, 0) + (offset - start)
+        return offset, differed
 
     def _finish(self, f: _File, path: Path | None, error: str | None) -> None:
         if f.finished:
@@ -643,6 +686,21 @@ def _extend(extents: list[list], mirror: str, lo: int, hi: int) -> None:
         extents[-1][2] = hi
     else:
         extents.append([mirror, lo, hi])
+
+
+def _assign(writer: dict[Span, str], lo: int, hi: int, mirror: str) -> None:
+    """Record that ``mirror`` wrote bytes ``lo``..``hi``: the spans it overlaps are cut."""
+    if hi <= lo:
+        return
+    for (a, b), who in list(writer.items()):
+        if b <= lo or a >= hi:
+            continue
+        del writer[(a, b)]
+        if a < lo:
+            writer[(a, lo)] = who
+        if b > hi:
+            writer[(hi, b)] = who
+    writer[(lo, hi)] = mirror
 
 
 def _range_matches(response: httpx.Response, start: int, end: int, size: int) -> bool:
