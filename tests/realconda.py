@@ -22,6 +22,11 @@ from pathlib import Path
 
 from farm.content import shared_dir
 
+try:
+    import fcntl
+except ImportError:  # Windows: no parallel workers share the venv there
+    fcntl = None  # type: ignore[assignment]
+
 VERSION = "26.7.1"
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-conda"
@@ -36,7 +41,16 @@ def _python(venv: Path) -> Path:
 
 
 def ensure_venv(venv: Path = VENV) -> Path:
-    """The Python of a venv holding conda VERSION, made if missing or different."""
+    """The Python of a venv holding conda VERSION, made if missing or different. Test workers
+    (pytest-xdist) run in parallel: one builds it while the others wait on a lock file."""
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_venv(venv)
+
+
+def _ensure_venv(venv: Path) -> Path:
     python = _python(venv)
     if python.exists():
         probe = subprocess.run(
