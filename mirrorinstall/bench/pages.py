@@ -17,6 +17,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from mirrorinstall.core.urls import split_url
+
 JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
 SIMPLE_ACCEPT = f"{JSON_SIMPLE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 
@@ -118,7 +120,7 @@ class _Links(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             href = dict(attrs).get("href")
-            if href:
+            if href and split_url(href) is not None:  # a link no URL parser reads is no link
                 self.links.append(href)
 
 

@@ -50,6 +50,7 @@ from mirrorinstall.bench.pages import (
     what_was_served,
 )
 from mirrorinstall.bench.targets import Target
+from mirrorinstall.core.urls import split_url
 
 USER_AGENT = f"minstall/{__version__} (+bench)"
 # Sent only to tell "rejects minstall's User-Agent" from "blocks everyone".
@@ -249,7 +250,10 @@ class _Probe:
             response = await self.client.send(request, stream=True)
             try:
                 if response.is_redirect:
-                    target = urljoin(url, response.headers.get("location", ""))
+                    location = response.headers.get("location", "")
+                    if split_url(location) is None:
+                        raise _Fail(f"redirects to something that is not a URL from {url}")
+                    target = urljoin(url, location)
                     if urlsplit(target).netloc != urlsplit(url).netloc:
                         raise _Fail(
                             f"redirects to {urlsplit(target).netloc} (another host) "

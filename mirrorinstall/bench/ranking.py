@@ -32,10 +32,12 @@ def cached_ranking(session: Session, *, max_age_s: float = 7 * 24 * 3600) -> dic
     from mirrorinstall.core.netid import network_id
 
     network, _ = network_id(session.environ)
+    from mirrorinstall.bench import report
+
     found, _ = cache.load_report(
         cache.ranking_path(session.cache_dir, network), now_s=time.time(), ttl_s=max_age_s
     )
-    return found
+    return None if found is None or report.problem(found) else found
 
 
 def get_ranking(
@@ -65,6 +67,12 @@ def get_ranking(
     path = cache.ranking_path(session.cache_dir, network)
     if not refresh:
         cached, why = cache.load_report(path, now_s=time.time(), ttl_s=ttl_s)
+        broken = report.problem(cached) if cached is not None else None
+        if broken:
+            say(f"minstall: cached ranking {path} is not one ({broken}); measuring again")
+            cached = None
+        elif cached is None and why.endswith("measuring again"):
+            say(f"minstall: {why}")  # a broken file: said once, then replaced
         if cached is not None and report.covers(
             cached, catalog=fingerprint, kinds=kinds, mirrors=mirrors, budget_bytes=budget_bytes
         ):

@@ -52,6 +52,70 @@ def build_report(
     }
 
 
+_NUMBER = (int, float)
+_NONE = type(None)
+# what the code reading a report (ranking, tables, fallback) indexes, with the types it expects
+_REPORT_FIELDS: dict[str, tuple[type, ...]] = {
+    "schema": (int,),
+    "created_at_s": _NUMBER,
+    "catalog": (str,),
+    "kinds": (list,),
+    "mirrors": (list, _NONE),
+    "budget_bytes": (int,),
+    "results": (list,),
+}
+_ROW_FIELDS: dict[str, tuple[type, ...]] = {
+    "mirror": (str,),
+    "kind": (str,),
+    "group": (str,),
+    "ok": (bool,),
+    "rank": (int, _NONE),
+    "error": (str, _NONE),
+    "channel": (str, _NONE),
+    "upstream": (bool, _NONE),
+    "latency_ms": (*_NUMBER, _NONE),
+    "connect_ms": (*_NUMBER, _NONE),
+    "throughput_bps": (*_NUMBER, _NONE),
+    "last_modified_s": (*_NUMBER, _NONE),
+    "newest": (str, _NONE),
+    "newest_time_s": (*_NUMBER, _NONE),
+    "lag_s": (*_NUMBER, _NONE),
+    "fresh": (bool, _NONE),
+    "stale_reason": (str, _NONE),
+    "warnings": (list,),
+    "score_s": (dict,),
+    "ranks": (dict,),
+}
+
+
+def problem(report: Any) -> str | None:
+    """Why ``report`` (a cached file, so anything) is not a report this version can read;
+    None if it is one."""
+    if not isinstance(report, dict):
+        return "not a JSON object"
+    for key, types in _REPORT_FIELDS.items():
+        if not isinstance(report.get(key), types) or (
+            isinstance(report.get(key), bool) and (bool not in types)
+        ):
+            return f"{key!r} missing or of the wrong type"
+    if not all(isinstance(k, str) for k in report["kinds"]):
+        return "'kinds' is not a list of names"
+    for n, row in enumerate(report["results"]):
+        if not isinstance(row, dict):
+            return f"result {n} is not an object"
+        for key, types in _ROW_FIELDS.items():
+            value = row.get(key)
+            if (
+                key not in row
+                or not isinstance(value, types)
+                or (isinstance(value, bool) and bool not in types)
+            ):
+                return f"result {n}: {key!r} missing or of the wrong type"
+        if not all(isinstance(w, str) for w in row["warnings"]):
+            return f"result {n}: 'warnings' is not a list of strings"
+    return None
+
+
 def select(report: dict[str, Any], kinds: list[str], mirrors: list[str] | None) -> dict[str, Any]:
     """The part of a (cached) report about these kinds and mirrors."""
     rows = [

@@ -70,11 +70,16 @@ def named_files(args: tuple[str, ...]) -> dict[str, str]:
             path = token.split("=", 1)[1]
         elif token.startswith("-r") and len(token) > 2 and not token.startswith("--"):
             path = token[2:]
-        if path and Path(path).is_file():
-            try:
+        if not path:
+            continue
+        try:
+            # is_file() raises for some names too (one longer than the system allows)
+            if Path(path).is_file():
                 out[path] = Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"cannot read {path}: {exc}", "Check the file.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            shown = path if len(path) <= 80 else path[:77] + "..."
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsageError(f"cannot read {shown!r}: {reason}", "Check the file's path.") from None
     return out
 
 

@@ -10,12 +10,16 @@ replaced), never fatal.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from mirrorinstall.core.errors import CacheError
+from mirrorinstall.core.untrusted import json_object
+
+MAX_REPORT_BYTES = 16 * 1024 * 1024  # a report of 1,000 mirrors is under 1 MB
 
 
 def ranking_path(cache_dir: Path, network_key: str) -> Path:
@@ -52,14 +56,20 @@ def save_report(path: Path, report: dict[str, Any]) -> None:
 def load_report(path: Path, *, now_s: float, ttl_s: float) -> tuple[dict[str, Any] | None, str]:
     """(report, why) — the report only if present, readable and younger than ``ttl_s``."""
     try:
+        if path.stat().st_size > MAX_REPORT_BYTES:
+            return None, f"cached ranking {path} is too big to be one; measuring again"
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, "no cached ranking for this network"
     except OSError as exc:
         return None, f"cached ranking unreadable ({exc.strerror or exc})"
+    except UnicodeDecodeError:
+        return None, f"cached ranking {path} is not UTF-8; measuring again"
     try:
-        report = json.loads(text)
+        report = json_object(text)
         created = float(report["created_at_s"])
+        if not math.isfinite(created):
+            raise ValueError("created_at_s is not a finite number")
     except (ValueError, KeyError, TypeError):
         return None, f"cached ranking {path} is corrupt; measuring again"
     age = now_s - created

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mirrorinstall.core.errors import CatalogError
+from mirrorinstall.core.urls import redact_url, split_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,9 +63,10 @@ KNOWN_SUBDIRS = frozenset(
     }
 )
 
-_MIRROR_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: "$" also matches before a final newline, and an id ending in one broke tables
+_MIRROR_ID = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z")
+_CHANNEL = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
+_ENV_NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 
 _TOP_KEYS = {"schema", "mirror", "channel"}
 _MIRROR_KEYS = {
@@ -211,14 +213,50 @@ class Catalog:
 # --------------------------------------------------------------------- parsing
 
 
+MAX_CATALOG_BYTES = 1024 * 1024  # the packaged catalog is about 30 KB
+MAX_KEY_DOTS = 16  # the deepest key the schema has is mirror.<id>.conda.<channel>
+
+
 def parse_layer(text: str, path: str) -> dict[str, Any]:
     """TOML text -> the layer's table, checked for shape (types, keys, URLs)."""
+    if len(text) > MAX_CATALOG_BYTES:
+        raise CatalogError(
+            path, f"{len(text)} characters is more than a catalog can be ({MAX_CATALOG_BYTES})"
+        )
+    # tomllib takes quadratic time over a dotted key's parts (20,000 parts: 7 s; a 600 KB
+    # one did not finish), so keys are measured before it reads them
+    line = _deepest_key(text)
+    if line is not None:
+        raise CatalogError(path, f"line {line}: a key with more than {MAX_KEY_DOTS} dotted parts")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(path, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise CatalogError(path, "not valid TOML: arrays or tables nested too deeply") from None
     _check_layer(data, path)
     return data
+
+
+def _deepest_key(text: str) -> int | None:
+    """The first line whose key (what comes before ``=``, or a ``[table]`` header) has more
+    than MAX_KEY_DOTS dots outside quotes; None if none has."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.count(".") <= MAX_KEY_DOTS:
+            continue
+        dots, quote = 0, ""
+        for char in line:
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "\"'":
+                quote = char
+            elif char in "=#":
+                break
+            elif char == ".":
+                dots += 1
+        if dots > MAX_KEY_DOTS:
+            return number
+    return None
 
 
 def _fail(path: str, problem: str, mirror: str | None = None, key: str | None = None) -> None:
@@ -322,7 +360,11 @@ def _check_conda(path: str, mid: str, table: Any) -> None:
         _check_urls_in(path, mid, key, value, ("url", "source"))
         if "subdirs" in value:
             subdirs = value["subdirs"]
-            if not isinstance(subdirs, list) or not subdirs:
+            if (
+                not isinstance(subdirs, list)
+                or not subdirs
+                or not all(isinstance(s, str) for s in subdirs)
+            ):
                 _fail(path, "must be a non-empty list of conda subdirs", mid, f"{key}.subdirs")
             for subdir in subdirs:
                 if subdir not in KNOWN_SUBDIRS:
@@ -337,6 +379,8 @@ def _check_conda(path: str, mid: str, table: Any) -> None:
 
 def _check_channel_facts(path: str, name: str, facts: Any) -> None:
     key = f"channel.{name}"
+    if not _CHANNEL.match(name):
+        _fail(path, "is not a valid conda channel name", key=key)
     if not isinstance(facts, dict):
         _fail(path, "must be a table", key=key)
     for k, v in facts.items():
@@ -352,6 +396,8 @@ def _check_channel_facts(path: str, name: str, facts: Any) -> None:
             _fail(path, "must be a list of strings", key=f"{key}.{k}")
         if k in ("note", "frozen_after", "source") and not isinstance(v, str):
             _fail(path, "must be a string", key=f"{key}.{k}")
+        if k == "frozen_after" and not re.fullmatch(r"[0-9]{1,4}(\.[0-9]{1,4}){0,3}", v):
+            _fail(path, f"{v!r} is not a release such as 2.5", key=f"{key}.{k}")
 
 
 def _check_table(
@@ -398,9 +444,10 @@ def _want_url_list(path: str, mid: str, key: str, value: Any) -> None:
 def _want_url(path: str, mid: str, key: str, value: Any) -> None:
     if not isinstance(value, str):
         _fail(path, f"must be a URL string, not {type(value).__name__}", mid, key)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        _fail(path, f"{value!r} is not an http(s) URL", mid, key)
+    parts = split_url(value)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        # never the password: the error is printed, and may be pasted into a bug report
+        _fail(path, f"{redact_url(value)!r} is not an http(s) URL", mid, key)
     if parts.username or parts.password:
         _fail(
             path,

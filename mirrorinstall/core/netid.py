@@ -9,12 +9,14 @@ packet:
 - elsewhere: the host name only (so every network shares one cache entry there;
   ``--refresh`` re-measures after a move).
 
-``MINSTALL_NETWORK_ID`` overrides the detection (useful on VPNs, and in tests).
+``MINSTALL_NETWORK_ID`` overrides the detection (useful on VPNs, and in tests); a value that
+is not a plain file name is used hashed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,8 +41,15 @@ def _nameservers(resolv_conf: str) -> list[str]:
 
 def network_id(environ: Mapping[str, str], root: Path = Path("/")) -> tuple[str, str]:
     """(key, how it was found)."""
-    if environ.get("MINSTALL_NETWORK_ID"):
-        return environ["MINSTALL_NETWORK_ID"], "MINSTALL_NETWORK_ID"
+    given = environ.get("MINSTALL_NETWORK_ID")
+    if given:
+        # the key names a file in the cache dir: anything but a plain name (``../../x``, a
+        # slash, a control character) is hashed, so it cannot point outside
+        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", given):
+            return given, "MINSTALL_NETWORK_ID"
+        return hashlib.sha256(given.encode("utf-8", "replace")).hexdigest()[:16], (
+            "MINSTALL_NETWORK_ID (hashed: not a plain name)"
+        )
     parts: list[str] = []
     try:
         route = _default_route((root / "proc/net/route").read_text())

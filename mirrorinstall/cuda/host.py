@@ -35,10 +35,14 @@ from pathlib import Path
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.cuda.choose import Gpu, HostCuda
 
-DRIVER_RE = re.compile(r"\b(\d{3}\.\d{1,3}(?:\.\d{1,3})?)\b")
-_HEADER_DRIVER = re.compile(r"(?:Driver|KMD) Version:\s*(\d+\.\d+(?:\.\d+)?)")
-_HEADER_CUDA = re.compile(r"CUDA(?: UMD)? Version:\s*(\d+)\.(\d+)")
-_TABLE_GPU = re.compile(r"^\|\s+\d+\s+(.+?)\s{2,}(?:On|Off)\s+\|", re.M)
+# re.ASCII: \d alone also matches other scripts' digits (a value in Arabic-Indic digits
+# passed the check, then int() and packaging's Version refused it)
+DRIVER_RE = re.compile(r"\b(\d{3}\.\d{1,3}(?:\.\d{1,3})?)\b", re.ASCII)
+_HEADER_DRIVER = re.compile(r"(?:Driver|KMD) Version:\s*(\d+\.\d+(?:\.\d+)?)", re.ASCII)
+_HEADER_CUDA = re.compile(r"CUDA(?: UMD)? Version:\s*(\d+)\.(\d+)", re.ASCII)
+_TABLE_GPU = re.compile(r"^\|\s+\d+\s+(.+?)\s{2,}(?:On|Off)\s+\|", re.M | re.ASCII)
+CUDA_VERSION_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){0,2}")
+COMPUTE_CAP_RE = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}")
 QUERY = "driver_version,name,compute_cap"
 WINDOWS_SMI = (
     r"C:\Windows\System32\nvidia-smi.exe",
@@ -78,7 +82,7 @@ def parse_gpu_arch(value: str) -> tuple[Gpu, ...]:
     gpus = []
     for item in value.replace(" ", "").split(","):
         if item:
-            if not re.fullmatch(r"\d+\.\d+", item):
+            if not COMPUTE_CAP_RE.fullmatch(item):
                 raise ValueError(f"{item!r} is not a compute capability such as 8.6")
             gpus.append(Gpu(f"GPU sm {item} (MINSTALL_CUDA_ARCH)", item))
     return tuple(gpus)
@@ -92,7 +96,7 @@ def parse_smi_query(text: str) -> tuple[str | None, tuple[Gpu, ...]]:
         if len(fields) < 2 or not DRIVER_RE.fullmatch(fields[0]):
             continue
         driver = driver or fields[0]
-        cc = fields[2] if len(fields) > 2 and re.fullmatch(r"\d+\.\d+", fields[2]) else None
+        cc = fields[2] if len(fields) > 2 and COMPUTE_CAP_RE.fullmatch(fields[2]) else None
         gpus.append(Gpu(fields[1], cc))
     return driver, tuple(gpus)
 
@@ -182,6 +186,12 @@ def _detect(
         value = environ["CONDA_OVERRIDE_CUDA"].strip()
         if not value:
             return HostCuda(how="CONDA_OVERRIDE_CUDA is empty, which means no CUDA")
+        if not CUDA_VERSION_RE.fullmatch(value):
+            return HostCuda(
+                how="CONDA_OVERRIDE_CUDA",
+                error=f"CONDA_OVERRIDE_CUDA={value!r} is not a CUDA version such as 12.4 "
+                "(conda reads it as the CUDA version the driver supports)",
+            )
         return HostCuda(cuda=value, how="CONDA_OVERRIDE_CUDA")
     driver, how = None, ""
     for path in ("sys/module/nvidia/version", "proc/driver/nvidia/version"):

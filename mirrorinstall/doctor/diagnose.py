@@ -16,6 +16,7 @@ from typing import Any
 
 from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import Catalog
+from mirrorinstall.core.urls import split_url
 from mirrorinstall.cuda.choose import (
     CudaMismatch,
     HostCuda,
@@ -436,10 +437,9 @@ def _env_finding(env: EnvCheck, machine: Machine) -> Finding:
 
 
 def _source_finding(source: Source, machine: Machine) -> Finding | None:
-    from urllib.parse import urlsplit
-
     value = source.value
-    host = urlsplit(value).hostname if "://" in value else None
+    parts = split_url(value) if "://" in value else None
+    host = parts.hostname if parts else None
     kind = "conda" if source.tool == "conda" else "pypi"
     official = (host in _OFFICIAL) if host else value in ("defaults", "conda-forge", "pytorch")
     mirror = _catalog_mirror(value, machine) if host else None
@@ -481,12 +481,14 @@ def _source_finding(source: Source, machine: Machine) -> Finding | None:
 
 def _catalog_mirror(url: str, machine: Machine) -> str | None:
     """The catalog mirror a configured URL belongs to (by its scheme, host and port)."""
-    from urllib.parse import urlsplit
-
-    want = urlsplit(url)
+    want = split_url(url)
+    if want is None:
+        return None
     for mirror in machine.catalog.enabled():
         for base in mirror.urls():
-            have = urlsplit(base)
+            have = split_url(base)
+            if have is None:
+                continue
             if (have.scheme, have.netloc) == (want.scheme, want.netloc):
                 return mirror.id
     return None

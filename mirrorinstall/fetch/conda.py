@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
+from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch.jobs import Job, Source, plain_name
 
 MAX_SOURCES = 3
@@ -39,13 +40,14 @@ def parse_dry_run(text: str) -> list[CondaFile]:
     for record in fetch:
         url = record.get("url")
         sha = record.get("sha256")
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError(f"a package without an http(s) URL: {record.get('fn')}")
+        parts = split_url(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https"):
+            raise ValueError(f"a package without an http(s) URL: {record.get('fn')!r}")
         if not isinstance(sha, str) or len(sha) != 64:
             raise ValueError(f"no sha256 for {record.get('fn') or url}")
         size = record.get("size")
         md5 = record.get("md5")
-        fn = str(record.get("fn") or unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
+        fn = str(record.get("fn") or unquote(parts.path.rsplit("/", 1)[-1]))
         if not plain_name(fn):
             raise ValueError(f"a package file name that is not a plain name: {fn!r}")
         out.append(

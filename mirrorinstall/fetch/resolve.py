@@ -14,11 +14,12 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin
 
 import httpx
 
 from mirrorinstall.core.errors import UsageError
+from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch.jobs import Job, Source, plain_name
 
 PAGE_LIMIT = 16 * 1024 * 1024  # a project page bigger than this is not read
@@ -124,8 +125,9 @@ def parse_report(text: str) -> Resolution:
         url = str(info.get("url", ""))
         hashes = (info.get("archive_info") or {}).get("hashes") or {}
         sha = hashes.get("sha256")
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-        if item.get("is_direct") or urlsplit(url).scheme not in ("http", "https"):
+        parts = split_url(url)
+        filename = unquote(parts.path.rsplit("/", 1)[-1]) if parts else ""
+        if item.get("is_direct") or parts is None or parts.scheme not in ("http", "https"):
             direct.append(name)  # in the command as a URL or path: pip gets it as told
         elif not plain_name(filename):
             unfetchable.append(f"{name}: its file name is not a plain name ({filename!r})")

@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from mirrorinstall.context.facts import Facts, Ranking
 from mirrorinstall.core.catalog import Mirror
+from mirrorinstall.core.urls import split_url
 
 _SPEC_NAME = re.compile(r"^([A-Za-z0-9_.\-]+)")
 
@@ -122,7 +122,9 @@ def torch_mirror(ctx: Context) -> Mirror | None:
 
 def upstream_channel(url: str) -> str | None:
     """``https://conda.anaconda.org/conda-forge`` -> ``conda-forge``; other URLs -> None."""
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return None
     path = parts.path.strip("/").split("/")
     if parts.hostname == "conda.anaconda.org" and path and path[0]:
         return path[0]

@@ -11,6 +11,7 @@ from packaging.version import Version
 
 from mirrorinstall.core.argv import Command, scan
 from mirrorinstall.core.errors import UsageError
+from mirrorinstall.core.urls import split_url
 from mirrorinstall.cuda.choose import (
     CudaMismatch,
     choose_conda_cuda,
@@ -47,6 +48,12 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     requested: list[str] = []
     for opt in found.options:
         if opt.name == "--channel":
+            if "://" in opt.value and split_url(opt.value) is None:
+                raise UsageError(
+                    f"-c {opt.value!r} is not a URL conda can read (a bracket left open, or a "
+                    "port that is not a number)",
+                    "Give a channel name (-c pytorch) or a whole URL (-c https://host/channel).",
+                )
             requested.append(opt.value)
     specs = [tok for _, tok in found.positionals]
     env_file = None

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
 
 from mirrorinstall.core.argv import Command, Option, scan
 from mirrorinstall.core.catalog import Mirror
 from mirrorinstall.core.errors import UsageError
+from mirrorinstall.core.urls import split_url
 from mirrorinstall.cuda.choose import (
     CudaChoice,
     CudaMismatch,
@@ -86,14 +88,15 @@ _PIP_OTHER = (
 
 
 def _is_pypi(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+    parts = split_url(url)
+    host = (parts.hostname if parts else None) or ""
     return host in ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 
 
 def _torch_variant_of(url: str) -> tuple[str, str] | None:
     """``https://download.pytorch.org/whl/cu121`` -> ("cu121", "") ; torch_stable pages too."""
-    parts = urlsplit(url)
-    if parts.hostname not in _PYTORCH_HOSTS:
+    parts = split_url(url)
+    if parts is None or parts.hostname not in _PYTORCH_HOSTS:
         return None
     path = [p for p in parts.path.split("/") if p]
     if not path or path[0] != "whl":
@@ -459,7 +462,19 @@ def _pip_cuda(
             )
     if ctx.cuda_mode == "keep":
         return
-    spec = token[len(spec_name(token)) :].strip() or None
+    try:
+        req = Requirement(token)
+    except InvalidRequirement as exc:
+        raise UsageError(
+            f"cannot read the requirement {token!r}: {exc}",
+            "Write it as pip reads it (PEP 508), e.g. 'torch>=2.4' or 'torch[opt-einsum]'.",
+        ) from None
+    if req.url:
+        plan.notes.append(
+            f"CUDA: {token} names its file by URL; --cuda {ctx.cuda_mode} leaves it as written"
+        )
+        return
+    spec = str(req.specifier) or None
     mirror = torch.id if torch is not None and torch.pytorch is not None else None
     choice = choose_torch(
         tables,

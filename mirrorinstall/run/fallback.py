@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import Catalog
+from mirrorinstall.core.urls import host_port, split_url
 from mirrorinstall.rewrite.common import why_chosen
 
 _URL = re.compile(r"https?://[^\s<>'\"\])]+")
@@ -45,16 +46,16 @@ def routes(plan_mirrors: Mapping[str, Mapping[str, Any]]) -> list[Route]:
 
 
 def _netloc(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return (parts.hostname or "", port)
+    return host_port(url) or ("", 0)
 
 
 def _culprits(text: str) -> list[tuple[tuple[str, int], str]]:
     """(host, port) and path of every URL or host/port the text names, in order."""
     found: list[tuple[int, tuple[tuple[str, int], str]]] = []
     for m in _URL.finditer(text):
-        found.append((m.start(), (_netloc(m.group(0)), urlsplit(m.group(0)).path)))
+        parts = split_url(m.group(0))
+        if parts is not None:  # a child's output can name anything
+            found.append((m.start(), (_netloc(m.group(0)), parts.path)))
     for m in _HOST_PORT.finditer(text):
         found.append((m.start(), ((m.group(1), int(m.group(2))), "")))
     return [item for _, item in sorted(found)]

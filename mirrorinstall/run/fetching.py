@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
+from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch.jobs import plain_name
 from mirrorinstall.fetch.resolve import Resolution
 from mirrorinstall.fetch.store import Store
@@ -432,9 +432,9 @@ def _resolver(environ, python: str | None) -> list[str] | None:
 
 def _owner(urls: list[str], catalog) -> str | None:
     """The catalog mirror the resolved files came from (by scheme and host)."""
-    hosts = {urlsplit(u)[:2] for u in urls}
+    hosts = {parts[:2] for u in urls if (parts := split_url(u)) is not None}
     for mirror in catalog.enabled():
-        if any(urlsplit(base)[:2] in hosts for base in mirror.urls()):
+        if any((split_url(base) or ("", ""))[:2] in hosts for base in mirror.urls()):
             return mirror.id
     return None
 

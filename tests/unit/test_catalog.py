@@ -300,3 +300,64 @@ def test_user_error_names_the_user_file() -> None:
 def test_insecure_in_the_user_layer_allows_an_http_override() -> None:
     user = "schema = 1\n[mirror.m]\ninsecure = true\n[mirror.m.pypi]\nsimple = 'http://m.lan/s'\n"
     assert build_catalog([("b", BASE), ("u", user)]).get("m").pypi.simple == "http://m.lan/s"
+
+
+# ------------------------------------------------------------------ hostile values (issue 11)
+
+_MIRROR = (
+    'schema = 1\n[mirror.x]\nname = "x"\nregion = "cn"\nhomepage = "https://x.org/"\n'
+    'sources = ["https://x.org/help"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        (
+            _MIRROR + '[mirror.x.conda]\nmain = { url = "https://x.org/main", '
+            'subdirs = [["linux-64"]] }\n',
+            "conda.main.subdirs",
+            "list of conda subdirs",
+        ),
+        (_MIRROR + '[mirror.x.pypi]\nsimple = "https://[::1/simple"\n', "pypi.simple", "URL"),
+        (_MIRROR + '[mirror.x.pypi]\nsimple = "https://x.org:99999/s"\n', "pypi.simple", "URL"),
+        ('schema = 1\n[channel.pytorch]\nfrozen_after = "not-a-version"\n', "frozen_after", "2.5"),
+        (
+            _MIRROR + 'token_env = "TOKEN\\n"\n[mirror.x.pypi]\nsimple = "https://x.org/s"\n',
+            "token_env",
+            "environment variable",
+        ),
+        ('schema = 1\n[mirror."x\\n"]\nname = "x"\n', None, "mirror ids"),
+        ('schema = 1\n[channel."pytorch\\n"]\nnote = "x"\n', None, "channel"),
+        ("schema = 1\na = " + "[" * 5000 + "]" * 5000 + "\n", None, "nested too deeply"),
+        ("schema = 1\n" + "a" + ".a" * 300_000 + " = 1\n", None, "dotted parts"),
+    ],
+    ids=[
+        "nested-subdirs",
+        "open-ipv6-bracket",
+        "port-out-of-range",
+        "frozen-after",
+        "token-env-newline",
+        "id-newline",
+        "channel-newline",
+        "deep-nesting",
+        "huge-dotted-key",
+    ],
+)
+def test_hostile_catalog_values_are_errors_naming_file_and_key(text, key, problem) -> None:
+    """Each crashed minstall with "internal error" (TypeError, ValueError, RecursionError),
+    passed validation, or (the dotted key) ran out of memory after 23 s."""
+    packaged_text = PACKAGED.read_text()
+    with pytest.raises(CatalogError) as caught:
+        build_catalog([(str(PACKAGED), packaged_text), ("user.toml", text)])
+    message = str(caught.value)
+    assert "user.toml" in message and problem in message, message
+    if key:
+        assert key in message, message
+
+
+def test_a_rejected_catalog_url_never_echoes_its_password() -> None:
+    text = _MIRROR + '[mirror.x.pypi]\nsimple = "ftp://alice:S3cretPW@x.org/simple"\n'
+    with pytest.raises(CatalogError) as caught:
+        build_catalog([(str(PACKAGED), PACKAGED.read_text()), ("user.toml", text)])
+    assert "S3cretPW" not in str(caught.value) and "alice:****@x.org" in str(caught.value)

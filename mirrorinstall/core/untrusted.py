@@ -1,0 +1,42 @@
+"""Text minstall did not write (a server's page or headers, a cache file another version or a
+disk error may have mangled, a child's output): parsed without surprises, cleaned before a
+terminal sees it. Pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# C0 and C1 control characters and DEL, less tab and newline: ESC, CSI, BEL, backspace and
+# carriage return can move the cursor, retitle the window or hide text on a terminal
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_AND_NEWLINES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` with every control character shown as ``?``; newlines and tabs kept only
+    when ``lines`` (a multi-line block), else they too become ``?``."""
+    return (_CONTROL if lines else _CONTROL_AND_NEWLINES).sub("?", text)
+
+
+def json_value(text: str | bytes) -> Any:
+    """``json.loads`` that fails only with ValueError: nesting deep enough to exhaust the
+    stack and the non-JSON constants ``NaN``/``Infinity`` are refused as malformed."""
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(text, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def json_object(text: str | bytes) -> dict[str, Any]:
+    """A JSON document that must be an object (ValueError otherwise)."""
+    value = json_value(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"a JSON {type(value).__name__}, not an object")
+    return value

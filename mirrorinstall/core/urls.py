@@ -1,0 +1,40 @@
+"""URLs from text minstall does not control (a command line, a catalog, a server's page or
+headers, a child's output), split without raising. Pure.
+
+``urllib.parse.urlsplit`` raises ``ValueError`` for an unclosed IPv6 bracket
+(``https://[::1``), and ``SplitResult.port`` raises later for a port that is not a number in
+0-65535: one such URL anywhere used to end a run with "internal error".
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit
+
+
+def split_url(text: str) -> SplitResult | None:
+    """``text`` split as a URL (its port checked), or None when it cannot be one."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises for a bad port: checked here, once
+    except ValueError:
+        return None
+    return parts
+
+
+def host_port(text: str) -> tuple[str, int] | None:
+    """(host, port) of a URL, the scheme's default port filled in; None if it is not one."""
+    parts = split_url(text)
+    if parts is None:
+        return None
+    return (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of any ``user:password@`` in it shown as ``****``, as pip
+    shows it (the user name stays: it tells which account, and is no secret)."""
+    return _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:****@", text)
+
+
+# scheme://user:password@ ... the password ends at the last "@" before the host
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s/@:]*):[^\s/]*@")

@@ -1,0 +1,138 @@
+"""Input that crashed minstall with "internal error" (exit 70) or reached places it must not
+(issue 11): realistic requirement forms under --cuda auto, malformed CUDA overrides, a URL
+no parser reads, a file name too long, a network id that is a path, broken cache files. Each
+runs the console script against a farm mirror (real HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from farm import MirrorSpec
+
+from .test_cli import farm_env as env_for
+from .test_cli import minstall
+
+INTERNAL = 70
+
+
+@pytest.fixture
+def env(make_farm, tmp_path: Path) -> dict[str, str]:
+    farm = make_farm(MirrorSpec("a"))
+    return env_for(farm, tmp_path, MINSTALL_CUDA_DRIVER="535.104.05")
+
+
+def test_torch_with_extras_keeps_them_and_gets_a_cuda_build(env) -> None:
+    proc = minstall(
+        "rewrite", "--cuda", "auto", "--", "pip", "install", "torch[opt-einsum]", env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "torch[opt-einsum]==" in proc.stdout and "+cu12" in proc.stdout
+
+
+def test_torch_by_url_is_left_as_written_with_the_reason(env) -> None:
+    url = "https://download.pytorch.org/whl/cu121/torch-2.5.1%2Bcu121-cp311-cp311-linux_x86_64.whl"
+    proc = minstall("rewrite", "--cuda", "auto", "--", "pip", "install", f"torch @ {url}", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"torch @ {url}" in proc.stdout and "leaves it as written" in proc.stderr
+
+
+def test_an_unreadable_requirement_is_a_usage_error(env) -> None:
+    proc = minstall("rewrite", "--cuda", "auto", "--", "pip", "install", "torch>=", env=env)
+    assert proc.returncode == 64, proc.stderr
+    assert "'torch>='" in proc.stderr and "PEP 508" in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "12.1abc", "-1", "nan", "12."])
+def test_a_malformed_conda_override_cuda_is_named_not_a_crash(env, value) -> None:
+    env = {k: v for k, v in env.items() if k != "MINSTALL_CUDA_DRIVER"}
+    proc = minstall(
+        "rewrite",
+        "--cuda",
+        "auto",
+        "--",
+        "pip",
+        "install",
+        "torch",
+        env={**env, "CONDA_OVERRIDE_CUDA": value},
+    )
+    assert proc.returncode != INTERNAL, proc.stderr
+    assert f"CONDA_OVERRIDE_CUDA={value!r} is not a CUDA version" in proc.stdout + proc.stderr
+
+
+def test_cuda_settings_in_other_scripts_digits_are_refused_not_a_crash(env) -> None:
+    arabic_indic = "\u0665\u0663\u0665.\u0661\u0660\u0664.\u0660\u0665"  # 535.104.05
+    proc = minstall(
+        "rewrite",
+        "--cuda",
+        "auto",
+        "--",
+        "pip",
+        "install",
+        "torch",
+        env={**env, "MINSTALL_CUDA_DRIVER": arabic_indic},
+    )
+    assert proc.returncode == 0 and "is not a driver version" in proc.stderr, proc.stderr
+    proc = minstall(
+        "rewrite",
+        "--cuda",
+        "auto",
+        "--",
+        "pip",
+        "install",
+        "torch",
+        env={**env, "MINSTALL_CUDA_ARCH": "\u0668.\u0666"},
+    )
+    assert proc.returncode == 78 and "MINSTALL_CUDA_ARCH" in proc.stderr, proc.stderr
+
+
+def test_a_channel_url_no_parser_reads_is_a_usage_error(env) -> None:
+    proc = minstall("rewrite", "--", "conda", "install", "-c", "https://[::1", "zlib", env=env)
+    assert proc.returncode == 64 and "https://[::1" in proc.stderr, proc.stderr
+
+
+def test_a_requirements_file_name_too_long_is_a_usage_error(env) -> None:
+    proc = minstall("rewrite", "--", "pip", "install", "-r", "x" * 5000, env=env)
+    assert proc.returncode == 64 and "cannot read" in proc.stderr, proc.stderr
+    assert len(proc.stderr) < 1000  # the name is shortened, not printed 5,000 times
+
+
+def test_a_network_id_that_is_a_path_stays_inside_the_cache_dir(env, tmp_path: Path) -> None:
+    cache = tmp_path / "deep" / "cache"
+    proc = minstall(
+        "bench",
+        "--kind",
+        "pypi",
+        env={**env, "MINSTALL_CACHE_DIR": str(cache), "MINSTALL_NETWORK_ID": "../../escaped"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not list(tmp_path.rglob("escaped*"))
+    assert len(list((cache / "rankings").glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b"\xff\xfe not utf-8",
+        b'{"schema": 1, "created_at_s": 1e300, "results": 5}',
+        json.dumps({"results": [{"mirror": "a"}]}).encode(),
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"created_at_s": NaN}',
+    ],
+    ids=["not-utf8", "results-5", "row-without-kind", "deep-nesting", "nan"],
+)
+def test_a_broken_cache_file_is_measured_again_not_fatal(env, tmp_path: Path, broken) -> None:
+    assert minstall("bench", "--kind", "pypi", env=env).returncode == 0
+    [cached] = (tmp_path / "cache" / "rankings").glob("*.json")
+    report = json.loads(cached.read_text())
+    # a fresh, well-formed report with one thing wrong
+    if broken.startswith(b'{"schema"'):
+        broken = json.dumps({**report, "results": 5}).encode()
+    elif broken.startswith(b'{"results"'):
+        rows = [{k: v for k, v in r.items() if k != "kind"} for r in report["results"]]
+        broken = json.dumps({**report, "results": rows}).encode()
+    cached.write_bytes(broken)
+    proc = minstall("rewrite", "--", "pip", "install", "six", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "measuring again" in proc.stderr, proc.stderr

@@ -1,0 +1,60 @@
+"""Splitting URLs and reading JSON from text minstall does not control (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mirrorinstall.core.untrusted import json_object, json_value, printable
+from mirrorinstall.core.urls import host_port, redact_url, split_url
+
+
+@pytest.mark.parametrize(
+    "text", ["https://[::1", "https://[::1/simple", "http://host:99999/", "http://host:x/"]
+)
+def test_urls_no_parser_reads_are_none_not_an_exception(text) -> None:
+    assert split_url(text) is None and host_port(text) is None
+
+
+def test_urls_that_parse_keep_their_parts_and_default_ports() -> None:
+    assert split_url("https://[::1]:8443/simple").hostname == "::1"
+    assert host_port("https://pypi.tuna.tsinghua.edu.cn/simple") == (
+        "pypi.tuna.tsinghua.edu.cn",
+        443,
+    )
+    assert host_port("http://127.0.0.1:8080/x") == ("127.0.0.1", 8080)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("http://alice:S3cretPW@host/simple", "http://alice:****@host/simple"),
+        ("--index-url=https://bob:p%40ss@h:8443/s", "--index-url=https://bob:****@h:8443/s"),
+        (
+            "see https://tok:x-oauth@github.com/x and http://h/",
+            "see https://tok:****@github.com/x and http://h/",
+        ),
+        ("https://user@host/", "https://user@host/"),  # no password: nothing to hide
+    ],
+)
+def test_passwords_in_urls_are_masked_as_pip_masks_them(text, shown) -> None:
+    assert redact_url(text) == shown
+
+
+def test_control_characters_never_reach_a_terminal() -> None:
+    title = "403 \x1b]0;pwned\x07\x1b[2J\x9b31m Forbidden\r\nnext"
+    assert printable(title) == "403 ?]0;pwned??[2J?31m Forbidden??next"
+    assert printable("a\tb\nc\x1b", lines=True) == "a\tb\nc?"
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 100_000 + "]" * 100_000, '{"a": NaN}', '{"a": Infinity}', "{", b"\xff"]
+)
+def test_json_from_outside_fails_only_with_value_error(text) -> None:
+    with pytest.raises(ValueError):
+        json_value(text)
+
+
+def test_json_object_wants_an_object() -> None:
+    assert json_object('{"a": 1}') == {"a": 1}
+    with pytest.raises(ValueError):
+        json_object("[1]")
