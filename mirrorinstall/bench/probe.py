@@ -50,7 +50,8 @@ from mirrorinstall.bench.pages import (
     what_was_served,
 )
 from mirrorinstall.bench.targets import Target
-from mirrorinstall.core.urls import split_url
+from mirrorinstall.core.catalog import is_loopback
+from mirrorinstall.core.urls import origin, split_url
 
 USER_AGENT = f"minstall/{__version__} (+bench)"
 # Sent only to tell "rejects minstall's User-Agent" from "blocks everyone".
@@ -222,9 +223,19 @@ class _Probe:
         self.r = result
         self.limit = byte_limit
         self.headers = {"User-Agent": USER_AGENT}
-        token = environ.get(target.token_env) if target.token_env else None
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
+        self.token = (environ.get(target.token_env) if target.token_env else None) or None
+        self.origin = origin(target.url)
+
+    def _auth(self, url: str) -> dict[str, str]:
+        """The token's header for ``url`` only if it is the mirror's own origin (scheme, host,
+        port) over https or loopback: a page's links and redirects can name any host, and a
+        token sent there, or in clear, is a token given away."""
+        if not self.token or origin(url) != self.origin:
+            return {}
+        parts = split_url(url)
+        if parts is None or (parts.scheme != "https" and not is_loopback(parts.hostname or "")):
+            return {}
+        return {"Authorization": f"Bearer {self.token}"}
 
     @property
     def room(self) -> int:
@@ -242,8 +253,8 @@ class _Probe:
 
         Returns the response, the body bytes read, and how long the body took.
         """
-        headers = {**self.headers, **(extra or {})}
         for _ in range(MAX_REDIRECTS + 1):
+            headers = {**self.headers, **(extra or {}), **self._auth(url)}
             request = self.client.build_request(
                 "GET", url, headers=headers, extensions=({"trace": timing.trace} if timing else {})
             )

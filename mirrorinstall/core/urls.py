@@ -30,6 +30,15 @@ def host_port(text: str) -> tuple[str, int] | None:
     return (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
 
 
+def origin(text: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, the port filled in: what a credential is bound to."""
+    parts = split_url(text)
+    if parts is None or not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (parts.scheme.lower(), parts.hostname.lower(), port)
+
+
 def redact_url(text: str) -> str:
     """``text`` with the password of any ``user:password@`` in it shown as ``****``, as pip
     shows it (the user name stays: it tells which account, and is no secret)."""

@@ -23,7 +23,8 @@ request and bandwidth caps per connection and shared by all connections.
 
 Fault modes (``server.FAULT_MODES``), per mirror and per path glob, some per
 User-Agent: ``refuse``, ``hang``, ``html200``, ``forbidden403``, ``out-of-sync``,
-``stale``, ``corrupt``, ``truncate``, ``redirect``, ``stall``, ``error500``.
+``stale``, ``corrupt``, ``truncate``, ``redirect``, ``stall``, ``error500``, and the others
+listed in ``server.FAULT_MODES`` (``cross-origin-links``: pages link their files on another host).
 
 Content (``content.py``): conda's real test channel from ``../shared/data`` as
 ``conda-format``; channels built with conda-package-handling and indexed by py-rattler

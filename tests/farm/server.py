@@ -40,6 +40,7 @@ FAULT_MODES = (
     "stall",  # slow start (delay_s before headers), some bytes, then silence
     "error500",  # 500 with an HTML error page
     "norange",  # ignores Range (always 200 with the whole body), as some servers and CDNs do
+    "cross-origin-links",  # index pages link their files on another host (target=), as a CDN
 )
 
 ARTIFACT_GLOBS = ("*.whl", "*.conda", "*.tar.bz2")
@@ -79,8 +80,8 @@ class Fault:
     def __post_init__(self) -> None:
         if self.mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {self.mode!r}; known: {', '.join(FAULT_MODES)}")
-        if self.mode == "redirect" and not self.target:
-            raise ValueError("a redirect fault needs target= (a base URL)")
+        if self.mode in ("redirect", "cross-origin-links") and not self.target:
+            raise ValueError(f"a {self.mode} fault needs target= (a base URL)")
 
     def matches(self, path: str, user_agent: str) -> bool:
         if self.mode in ("out-of-sync", "corrupt") and self.path == "*":
@@ -256,6 +257,10 @@ class _Handler(BaseHTTPRequestHandler):
         body, ctype = _negotiate(self.headers.get("Accept", ""), res)
         if mode == "corrupt":
             body = _corrupt(body)
+        if mode == "cross-origin-links":  # the PyPI pages' relative file links made absolute
+            body = body.replace(
+                b"../../packages/", f"{fault.target.rstrip('/')}/pypi/packages/".encode()
+            )
         etag = '"' + res.etag.strip('"') + ("-json" if ctype == JSON_SIMPLE else "") + '"'
         if self._not_modified(etag, res.mtime):
             self._rec.status = 304

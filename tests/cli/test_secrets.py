@@ -1,0 +1,37 @@
+"""Secrets (issue 11): a mirror's token reaches only that mirror's origin, and no password
+or token appears in what minstall prints. Real farm mirrors on 127.0.0.1 log every request's
+Authorization header."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from farm import Fault, MirrorSpec
+
+from .test_cli import minstall
+
+CANARY = "canary-token-7f3a9"
+
+
+def test_a_token_goes_only_to_its_own_mirror_not_to_hosts_its_pages_link(
+    make_farm, tmp_path: Path
+) -> None:
+    """a's index pages link their files on b (as a CDN would); before, b got
+    ``Authorization: Bearer <a's token>`` on every file the bench fetched from it."""
+    farm = make_farm(MirrorSpec("a"), MirrorSpec("b"))
+    farm["a"].set_faults(Fault("cross-origin-links", path="/pypi/simple/*", target=farm["b"].url))
+    catalog = farm.write_catalog(tmp_path / "farm.toml", token_env={"a": "A_TOKEN"})
+    env = {
+        "MINSTALL_CATALOG": str(catalog),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
+        "MINSTALL_NETWORK_ID": "test",
+        "A_TOKEN": CANARY,
+    }
+    proc = minstall("bench", "--kind", "pypi", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    to_a = [r for r in farm["a"].requests if r.authorization]
+    assert to_a and all(r.authorization == f"Bearer {CANARY}" for r in to_a)
+    files_on_b = [r for r in farm["b"].requests if "/pypi/packages/" in r.path]
+    assert files_on_b, "the bench fetched none of a's files from b: the test shows nothing"
+    assert not [r for r in farm["b"].requests if r.authorization], "a's token reached b"
+    assert CANARY not in proc.stdout + proc.stderr
