@@ -36,6 +36,7 @@ from mirrorinstall.core.errors import (
     NoMirrorError,
     UsageError,
 )
+from mirrorinstall.core.guarded import add_secret, guard_streams
 from mirrorinstall.core.settings import (
     Session,
     cache_dir,
@@ -64,6 +65,9 @@ class AppContext:
                 catalog=load_catalog(self.catalog_flag, self.environ),
                 cache_dir=cache_dir(self.cache_dir_flag, self.environ).value,
             )
+            for mirror in self._session.catalog.mirrors:
+                if mirror.token_env:  # a mirror's token is never printed
+                    add_secret(self.environ.get(mirror.token_env))
         return self._session
 
 
@@ -778,6 +782,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console-script entry point: run the CLI and turn every outcome into an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    guard_streams()
     try:
         result = cli.main(args=args, prog_name="minstall", standalone_mode=False)
         code = result if isinstance(result, int) else 0

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from mirrorinstall.core.untrusted import printable
 from mirrorinstall.core.urls import split_url
 
 JSON_SIMPLE = "application/vnd.pypi.simple.v1+json"
@@ -59,7 +60,9 @@ def what_was_served(body: bytes, content_type: str) -> str:
     if _looks_html(body, content_type):
         title = re.search(rb"<title>(.*?)</title>", body[:4096], re.I | re.S)
         if title:
-            return f'an HTML page ("{title.group(1).decode(errors="replace").strip()[:60]}")'
+            # a server's words: no control character of theirs reaches a terminal or the cache
+            text = printable(title.group(1).decode(errors="replace").strip()[:60])
+            return f'an HTML page ("{text}")'
         return "an HTML page"
     if not body:
         return "an empty answer"

@@ -12,6 +12,8 @@ from typing import Any
 # C0 and C1 control characters and DEL, less tab and newline: ESC, CSI, BEL, backspace and
 # carriage return can move the cursor, retitle the window or hide text on a terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# what minstall's own output may hold: a progress bar redraws its line with \r
+_OUTPUT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_AND_NEWLINES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -19,6 +21,18 @@ def printable(text: str, *, lines: bool = False) -> str:
     """``text`` with every control character shown as ``?``; newlines and tabs kept only
     when ``lines`` (a multi-line block), else they too become ``?``."""
     return (_CONTROL if lines else _CONTROL_AND_NEWLINES).sub("?", text)
+
+
+def for_output(text: str, secrets: frozenset[str] = frozenset()) -> str:
+    """What minstall prints, made safe to print: a URL's password as ``****`` (as pip shows
+    it), each of ``secrets`` (tokens from the environment) as ``****``, every control
+    character but newline, tab and carriage return as ``?``."""
+    from mirrorinstall.core.urls import redact_url
+
+    text = redact_url(text)
+    for secret in secrets:
+        text = text.replace(secret, "****")
+    return _OUTPUT_CONTROL.sub("?", text)
 
 
 def json_value(text: str | bytes) -> Any:

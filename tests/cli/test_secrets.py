@@ -8,6 +8,7 @@ from pathlib import Path
 
 from farm import Fault, MirrorSpec
 
+from .test_cli import farm_env as env_for
 from .test_cli import minstall
 
 CANARY = "canary-token-7f3a9"
@@ -35,3 +36,34 @@ def test_a_token_goes_only_to_its_own_mirror_not_to_hosts_its_pages_link(
     assert files_on_b, "the bench fetched none of a's files from b: the test shows nothing"
     assert not [r for r in farm["b"].requests if r.authorization], "a's token reached b"
     assert CANARY not in proc.stdout + proc.stderr
+
+
+def test_passwords_in_index_urls_are_masked_in_the_plan_and_json(make_farm, tmp_path) -> None:
+    """pip prints ``alice:****``; minstall printed the password in its plan line and in
+    ``--json``'s argv."""
+    farm = make_farm(MirrorSpec("a"))
+    env = env_for(farm, tmp_path)
+    url = "http://alice:S3cretPW@127.0.0.1:9/simple"
+    for args in (
+        ("rewrite", "--", "pip", "install", "six", "--extra-index-url", url),
+        ("rewrite", "--json", "--", "pip", "install", "six", "--extra-index-url", url),
+        ("pip", "install", "--dry-run", "six", "--extra-index-url", url),
+        ("--debug", "rewrite", "--", "conda", "install", "-c", "https://[::1", "zlib", url),
+    ):
+        proc = minstall(*args, env=env)
+        assert "S3cretPW" not in proc.stdout + proc.stderr, args
+        if args[0] == "rewrite" and "conda" not in args:
+            assert "alice:****@127.0.0.1:9" in proc.stdout, args
+
+
+def test_a_servers_escape_sequences_never_reach_the_terminal(make_farm, tmp_path) -> None:
+    """A 403 page whose <title> clears the screen and retitles the window: its title used to
+    be printed raw in the bench's reason."""
+    farm = make_farm(MirrorSpec("a"), MirrorSpec("evil"))
+    page = b"<html><head><title>\x1b]0;pwned\x07\x1b[2J\x1b[31mBlocked</title></head></html>"
+    farm["evil"].set_faults(Fault("forbidden403", page=page))
+    env = env_for(farm, tmp_path)
+    proc = minstall("bench", "--kind", "pypi", env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "Blocked" in out and "\x1b" not in out and "\x07" not in out

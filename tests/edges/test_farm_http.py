@@ -316,6 +316,18 @@ def test_error500(make_farm) -> None:
     assert httpx.get(m.simple_url + "/six/").status_code == 500
 
 
+def test_cross_origin_links_point_the_pages_files_at_another_host(make_farm) -> None:
+    farm = make_farm(MirrorSpec("m"), MirrorSpec("cdn"))
+    farm["m"].set_faults(Fault("cross-origin-links", path="/pypi/simple/*", target=farm["cdn"].url))
+    page = httpx.get(farm["m"].simple_url + "/six/").text
+    json_page = httpx.get(
+        farm["m"].simple_url + "/six/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    ).json()
+    assert f"{farm['cdn'].url}/pypi/packages/six-" in page and "../../packages/" not in page
+    assert all(f["url"].startswith(farm["cdn"].url) for f in json_page["files"])
+    assert httpx.get(json_page["files"][0]["url"]).status_code == 200  # the other host has it
+
+
 def test_norange_ignores_range_and_says_so(make_farm) -> None:
     farm = make_farm(MirrorSpec("m", faults=[Fault("norange")]))
     url = farm["m"].url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl"

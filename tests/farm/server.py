@@ -76,6 +76,7 @@ class Fault:
     delay_s: float = 0.0
     after_bytes: int = 1024
     hold_s: float = 60.0
+    page: bytes | None = None  # the page html200/forbidden403/error500 serve instead of theirs
 
     def __post_init__(self) -> None:
         if self.mode not in FAULT_MODES:
@@ -228,11 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
             st.stop.wait(fault.hold_s)
             return
         if mode == "html200":
-            return self._simple(200, PORTAL_PAGE, "text/html; charset=utf-8", head)
+            return self._simple(200, fault.page or PORTAL_PAGE, "text/html; charset=utf-8", head)
         if mode == "forbidden403":
-            return self._simple(403, WAF_PAGE, "text/html; charset=utf-8", head)
+            return self._simple(403, fault.page or WAF_PAGE, "text/html; charset=utf-8", head)
         if mode == "error500":
-            return self._simple(500, ERROR_PAGE, "text/html", head)
+            return self._simple(500, fault.page or ERROR_PAGE, "text/html", head)
         if mode == "redirect":
             self._rec.status = 302
             self.send_response(302)

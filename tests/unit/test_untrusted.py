@@ -58,3 +58,12 @@ def test_json_object_wants_an_object() -> None:
     assert json_object('{"a": 1}') == {"a": 1}
     with pytest.raises(ValueError):
         json_object("[1]")
+
+
+def test_what_minstall_prints_has_no_password_token_or_escape() -> None:
+    from mirrorinstall.core.untrusted import for_output
+
+    line = "pip install x --index-url https://u:pw@h/s  # token tok-123456\x1b[2J\r\n"
+    assert for_output(line, frozenset({"tok-123456"})) == (
+        "pip install x --index-url https://u:****@h/s  # token ****?[2J\r\n"
+    )

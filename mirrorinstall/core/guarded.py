@@ -1,0 +1,67 @@
+"""minstall's own stdout and stderr, guarded: every text written through them passes
+``untrusted.for_output`` (passwords and tokens masked, control characters shown as ``?``).
+[edge: terminal]
+
+The child's output does not pass here: it goes to the streams' ``buffer`` as bytes, as the
+child wrote it (pip masks its own passwords and draws its own colours). Everything minstall
+says, including a server's words quoted in an error, a traceback under ``--debug`` and
+``--json`` documents, does.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from typing import TextIO
+
+from mirrorinstall.core.untrusted import for_output
+
+_SECRETS: set[str] = set()
+MIN_SECRET = 6  # shorter values would mask ordinary words
+
+
+def add_secret(value: str | None) -> None:
+    """Never print ``value`` (a token read from the environment)."""
+    if value and len(value) >= MIN_SECRET:
+        _SECRETS.add(value)
+
+
+class GuardedStream(io.TextIOBase):
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(for_output(text, frozenset(_SECRETS)))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def buffer(self):
+        return self._stream.buffer
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._stream.errors
+
+
+def guard_streams() -> None:
+    """Replace sys.stdout and sys.stderr by guarded ones (once)."""
+    if not isinstance(sys.stdout, GuardedStream):
+        sys.stdout = GuardedStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, GuardedStream):
+        sys.stderr = GuardedStream(sys.stderr)  # type: ignore[assignment]
