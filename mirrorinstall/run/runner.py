@@ -27,6 +27,7 @@ from typing import BinaryIO
 from mirrorinstall.core.errors import EngineNotFound
 
 TAIL_BYTES = 256 * 1024
+QUEUED_CHUNKS = 16  # of at most 64 KiB each
 
 
 @dataclass
@@ -160,7 +161,9 @@ def _run_pipe(
         bufsize=0,
     )
     tail = _Tail(tail_bytes)
-    chunks: queue.Queue[tuple[BinaryIO, bytes | None]] = queue.Queue()
+    # bounded: a child writing faster than our reader (a slow terminal, a full pipe) waits
+    # for it instead of piling its output up in our memory (1.5 GB of it, before)
+    chunks: queue.Queue[tuple[BinaryIO, bytes | None]] = queue.Queue(maxsize=QUEUED_CHUNKS)
 
     def reader(stream: BinaryIO, sink: BinaryIO) -> None:
         while True:
