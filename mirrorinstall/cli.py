@@ -10,6 +10,7 @@ so ``minstall --help`` stays fast; a test holds that line.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -783,6 +784,17 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     guard_streams()
+    received: list[int] = []
+
+    def as_interrupt(signum: int, frame: object) -> None:
+        # SIGTERM (a CI job cancelled, systemd) and SIGHUP (the terminal closed) unwind like
+        # Ctrl-C: temp dirs removed, partial downloads journaled, nothing half-written
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), as_interrupt)
     try:
         result = cli.main(args=args, prog_name="minstall", standalone_mode=False)
         code = result if isinstance(result, int) else 0
@@ -799,8 +811,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         exc.show()
         code = exc.exit_code
     except (KeyboardInterrupt, click.Abort):
-        click.echo("minstall: interrupted", err=True)
-        code = EXIT_INTERRUPTED
+        if received:
+            click.echo(f"minstall: stopped by {signal.Signals(received[0]).name}", err=True)
+            code = 128 + received[0]
+        else:
+            click.echo("minstall: interrupted", err=True)
+            code = EXIT_INTERRUPTED
     except Exception as exc:  # a bug: say so, and how to report it
         if debug:
             traceback.print_exc()

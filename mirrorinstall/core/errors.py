@@ -13,7 +13,9 @@ Hierarchy::
 
 Codes follow BSD sysexits.h where one fits, so they never collide with the
 codes a child (conda, pip, uv: 0, 1 or 2) returns, which minstall passes
-through unchanged. ``EXIT_INTERRUPTED`` (130) is 128 + SIGINT, as shells do;
+through unchanged (a child killed by signal N as 128 + N, as shells report it).
+``EXIT_INTERRUPTED`` (130) is 128 + SIGINT, as shells do; SIGTERM gives 143 and SIGHUP 129
+(the child gets the same signal first);
 ``EXIT_INTERNAL`` (70) means a bug in minstall (run with ``--debug``).
 ``minstall verify`` exits 1 when the framework cannot use the GPU, like a failed test.
 
@@ -47,6 +49,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_CONFIG: "invalid configuration: mirrors.toml, a user catalog or a MINSTALL_* variable",
     EXIT_ENGINE_NOT_FOUND: "the package manager to run (conda, mamba, pip, uv) was not found",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    129: "stopped by SIGHUP (the terminal closed); the child got it first",
+    143: "stopped by SIGTERM (a cancelled CI job, a service manager); the child got it first",
 }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -288,14 +289,15 @@ class _Run:
             first = mirrors[0] if mirrors else None
             if result.interrupted:
                 _release(held)
+                code = 128 + (result.signal or signal.SIGINT)
                 events(
                     "result",
                     f"{label}interrupted; the child has stopped",
-                    exit_code=130,
+                    exit_code=code,
                     installed=False,
                     mirror=first,
                 )
-                return 130, ctx, full
+                return code, ctx, full
             if log is None:
                 log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
             verdict = classify(cmd.tool, result.exit_code, result.tail, log)

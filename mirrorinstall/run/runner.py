@@ -6,7 +6,10 @@
   output so far) goes to stderr, so CI does not kill a quiet job; with ``GITHUB_ACTIONS=true``
   the child's output is folded in a ``::group::``.
 - A bounded tail of the output is kept to classify a failure.
-- Ctrl-C (SIGINT) is passed to the child; minstall waits for it and reports ``interrupted``.
+- Ctrl-C (SIGINT), SIGTERM and SIGHUP are passed to the child; minstall waits for it and
+  reports ``interrupted`` with the signal (its exit code is then 128 + the signal's number).
+- A child killed by a signal gives 128 + the signal's number, as a shell reports it (Python's
+  negative return code would reach the shell as 256 - N).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class RunResult:
     tail: str
     duration_s: float
     interrupted: bool = False
+    signal: int | None = None  # the signal that interrupted minstall (and was passed on)
 
 
 class _Tail:
@@ -110,27 +114,41 @@ def _spawn(
         ) from None
 
 
+FORWARDED = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
 class _Interrupts:
-    """While a child runs, SIGINT goes to the child (minstall waits for it to finish)."""
+    """While a child runs, SIGINT, SIGTERM and SIGHUP go to the child (minstall waits for it
+    to finish, then cleans up and exits 128 + the signal)."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
         self.proc = proc
         self.hit = False
-        self.previous = None
+        self.signum: int | None = None
+        self.previous: dict[int, object] = {}
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._forward)
+            for signum in FORWARDED:
+                self.previous[signum] = signal.signal(signum, self._forward)
         return self
 
     def _forward(self, signum: int, frame: object) -> None:
         self.hit = True
+        self.signum = self.signum or signum
         with contextlib.suppress(OSError):
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(signum)
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)  # type: ignore[arg-type]
+
+
+def exit_status(returncode: int) -> int:
+    """A child's return code as a shell reports it: killed by signal N is 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
 
 
 def stdin_is_tty() -> bool:
@@ -198,8 +216,8 @@ def _run_pipe(
             tail.add(data)
             sink.write(data)
             sink.flush()
-        code = proc.wait()
-    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit)
+        code = exit_status(proc.wait())
+    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit, interrupts.signum)
 
 
 def _run_pty(
@@ -233,6 +251,6 @@ def _run_pty(
                     os.write(master, data)
             if proc.poll() is not None and master not in ready:
                 break
-        code = proc.wait()
+        code = exit_status(proc.wait())
     os.close(master)
-    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit)
+    return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit, interrupts.signum)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import venv
 from pathlib import Path
@@ -13,8 +14,8 @@ import pytest
 from farm import Fault, MirrorSpec
 from farm.content import shared_dir
 
+from .test_cli import SCRIPT, interrupted, minstall
 from .test_cli import farm_env as env_for
-from .test_cli import interrupted, minstall
 
 BIN = str(Path(sys.executable).parent)  # this environment's pip and uv come first on PATH
 STANDINS = Path(__file__).resolve().parents[1] / "standins"  # mamba only: conda runs for real
@@ -156,6 +157,38 @@ def test_ctrl_c_goes_to_the_child_and_exits_130(farm_env) -> None:
     )
     assert code == 130, err
     assert "interrupted" in err
+
+
+@pytest.mark.parametrize(("signame", "code"), [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_sigterm_and_sighup_stop_the_child_clean_up_and_exit_128_plus_n(
+    farm_env, tmp_path, signame, code
+) -> None:
+    """Before: minstall died at once (exit -15), the pip child went on downloading for 83 s
+    and minstall's temporary directory stayed."""
+    import signal
+    import time
+
+    farm, env, python = farm_env
+    farm["first"].set_faults(Fault("hang", hold_s=30))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    child = subprocess.Popen(
+        [str(SCRIPT), "pip", "--mirror", "first", "--python", python, "install", "six"],
+        env={**os.environ, **env, "TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not farm["first"].requests and time.monotonic() < deadline:
+        time.sleep(0.05)  # pip is waiting on the hanging mirror
+    child.send_signal(getattr(signal, signame))
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == code, err
+    assert f"stopped by {signame}" in err or "interrupted" in err
+    left = subprocess.run(["pgrep", "-f", python], capture_output=True, text=True).stdout
+    assert not left.strip(), f"a child still runs: {left}"
+    assert not list(tmp.iterdir()), list(tmp.iterdir())
 
 
 def test_dry_run_prints_the_plan_and_runs_nothing(farm_env) -> None:

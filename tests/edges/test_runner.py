@@ -33,3 +33,12 @@ def test_a_flood_of_child_output_keeps_minstalls_memory_bounded() -> None:
     code, peak_kb, tail = (int(x) for x in proc.stdout.split())
     assert code == 0 and tail > 0
     assert peak_kb < 80 * 1024, f"peak RSS {peak_kb / 1024:.0f} MB"
+
+
+def test_a_child_killed_by_a_signal_exits_as_a_shell_reports_it() -> None:
+    """-9 from Popen reached the shell as 247; a shell says 137."""
+    from mirrorinstall.run.runner import run_child
+
+    code = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    result = run_child([sys.executable, "-c", code], use_pty=False, err=lambda line: None)
+    assert result.exit_code == 137
