@@ -45,6 +45,7 @@ from mirrorinstall.core.settings import (
     load_catalog,
     user_catalog_path,
 )
+from mirrorinstall.core.untrusted import finite
 
 
 @dataclass
@@ -266,7 +267,7 @@ def bench(
     )
     rows = result["results"]
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json.dumps(finite(result), indent=2))
     else:
         click.echo(report.format_table(result))
         if explain:

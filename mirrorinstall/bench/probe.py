@@ -26,12 +26,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import math
 import socket
 import ssl
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -62,6 +64,8 @@ MAX_REDIRECTS = 3
 MIN_THROUGHPUT_BYTES = 16 * 1024  # below this a transfer says little about bandwidth
 CHECK_MAX = 256 * 1024  # the integrity check downloads at most this much
 DNS_SHARE = 0.5  # at most this share of the deadline waits on name resolution
+SKEW_S = 24 * 3600  # a server clock this far ahead is wrong, not early
+EARLIEST_S = 631152000.0  # 1990-01-01: older than any package index
 
 # (host, port) -> one address to connect to; raises OSError (socket.gaierror) when it cannot
 Resolver = Callable[[str, int], Awaitable[str]]
@@ -237,6 +241,24 @@ class _Probe:
             return {}
         return {"Authorization": f"Bearer {self.token}"}
 
+    def _when(self, stamp: float | None, what: str) -> float | None:
+        """A server's timestamp, or None with a warning when it cannot be true: in the future
+        (beyond a day of clock skew; one mirror saying 2099 made every other one look stale
+        by 26,329 days), before 1990, or not a finite number."""
+        if stamp is None:
+            return None
+        if not math.isfinite(stamp) or stamp < EARLIEST_S or stamp > time.time() + SKEW_S:
+            shown = (
+                datetime.fromtimestamp(stamp, tz=timezone.utc).strftime("%Y-%m-%d")
+                if math.isfinite(stamp) and 0 <= stamp < 253402300800  # year 9999
+                else str(stamp)
+            )
+            warning = f"{what} {shown} is not a plausible date; freshness ignores it"
+            if warning not in self.r.warnings:
+                self.r.warnings.append(warning)
+            return None
+        return stamp
+
     @property
     def room(self) -> int:
         return max(0, self.limit - self.r.bytes)
@@ -314,7 +336,7 @@ class _Probe:
         await self._latency()
         r.stage = "validity"
         facts = await self._page()
-        r.newest, r.newest_time_s = facts.newest, facts.newest_time_s
+        r.newest, r.newest_time_s = facts.newest, self._when(facts.newest_time_s, "newest file")
         r.stage = "integrity"
         await self._integrity(facts)
         r.stage = "throughput"
@@ -344,7 +366,9 @@ class _Probe:
             if first:
                 r.final_url = str(response.url)
                 r.connect_ms = timing.connect_s * 1000
-                r.last_modified_s = parse_http_date(response.headers.get("last-modified"))
+                r.last_modified_s = self._when(
+                    parse_http_date(response.headers.get("last-modified")), "Last-Modified"
+                )
                 if self.t.kind == "conda":
                     bad = check_repodata_head(body, response.headers.get("content-type", ""))
                     if bad:
@@ -384,7 +408,8 @@ class _Probe:
         self._check_status(response, body, t.url)
         ctype = response.headers.get("content-type", "")
         r.last_modified_s = (
-            parse_http_date(response.headers.get("last-modified")) or r.last_modified_s
+            self._when(parse_http_date(response.headers.get("last-modified")), "Last-Modified")
+            or r.last_modified_s
         )
         self._note_throughput(timed, t.url)
         total = _total_size(response)

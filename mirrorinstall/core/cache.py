@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mirrorinstall.core.errors import CacheError
-from mirrorinstall.core.untrusted import json_object
+from mirrorinstall.core.untrusted import finite, json_object
 
 MAX_REPORT_BYTES = 16 * 1024 * 1024  # a report of 1,000 mirrors is under 1 MB
 
@@ -44,7 +44,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def save_report(path: Path, report: dict[str, Any]) -> None:
     try:
-        write_atomic(path, json.dumps(report, indent=1))
+        write_atomic(path, json.dumps(finite(report), indent=1))
     except OSError as exc:
         raise CacheError(
             f"cannot write the ranking cache {path}: {exc.strerror or exc}",

@@ -6,6 +6,7 @@ terminal sees it. Pure.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -33,6 +34,18 @@ def for_output(text: str, secrets: frozenset[str] = frozenset()) -> str:
     for secret in secrets:
         text = text.replace(secret, "****")
     return _OUTPUT_CONTROL.sub("?", text)
+
+
+def finite(value: Any) -> Any:
+    """``value`` (JSON-shaped) with every NaN or infinity replaced by None: ``json.dumps``
+    would write them as ``NaN``/``Infinity``, which no JSON parser reads."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def json_value(text: str | bytes) -> Any:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from farm import MirrorSpec
+from farm import Fault, MirrorSpec
 
 from .test_cli import farm_env as env_for
 from .test_cli import minstall
@@ -136,3 +136,22 @@ def test_a_broken_cache_file_is_measured_again_not_fatal(env, tmp_path: Path, br
     proc = minstall("rewrite", "--", "pip", "install", "six", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "measuring again" in proc.stderr, proc.stderr
+
+
+def test_a_mirror_whose_clock_says_2099_neither_ranks_first_nor_makes_others_stale(
+    make_farm, tmp_path: Path
+) -> None:
+    """Before: the liar's Last-Modified made every healthy mirror "stale by 26,329 days"."""
+    farm = make_farm(MirrorSpec("a"), MirrorSpec("b"), MirrorSpec("liar"))
+    farm["liar"].set_faults(Fault("future-date"))
+    proc = minstall("bench", "--json", env=env_for(farm, tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "Infinity" not in proc.stdout and "NaN" not in proc.stdout
+    rows = json.loads(proc.stdout)["results"]
+    assert rows and not [r for r in rows if r["fresh"] is False], [
+        (r["mirror"], r["kind"], r["stale_reason"]) for r in rows if r["fresh"] is False
+    ]
+    assert all(r["last_modified_s"] is None for r in rows if r["mirror"] == "liar")
+    assert any(
+        "not a plausible date" in w for r in rows if r["mirror"] == "liar" for w in r["warnings"]
+    )

@@ -328,6 +328,11 @@ def test_cross_origin_links_point_the_pages_files_at_another_host(make_farm) -> 
     assert httpx.get(json_page["files"][0]["url"]).status_code == 200  # the other host has it
 
 
+def test_future_date_says_every_answer_was_modified_in_2099(make_farm) -> None:
+    m = make_farm(MirrorSpec("m", faults=[Fault("future-date")]))["m"]
+    assert httpx.get(m.simple_url + "/six/").headers["Last-Modified"].endswith("2099 00:00:00 GMT")
+
+
 def test_norange_ignores_range_and_says_so(make_farm) -> None:
     farm = make_farm(MirrorSpec("m", faults=[Fault("norange")]))
     url = farm["m"].url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl"

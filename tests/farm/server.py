@@ -41,8 +41,10 @@ FAULT_MODES = (
     "error500",  # 500 with an HTML error page
     "norange",  # ignores Range (always 200 with the whole body), as some servers and CDNs do
     "cross-origin-links",  # index pages link their files on another host (target=), as a CDN
+    "future-date",  # a clock in 2099: every Last-Modified says so
 )
 
+FUTURE_MTIME = 4_070_908_800.0  # 2099-01-01
 ARTIFACT_GLOBS = ("*.whl", "*.conda", "*.tar.bz2")
 
 PORTAL_PAGE = b"""<!DOCTYPE html>
@@ -262,12 +264,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = body.replace(
                 b"../../packages/", f"{fault.target.rstrip('/')}/pypi/packages/".encode()
             )
+        mtime = FUTURE_MTIME if mode == "future-date" else res.mtime
         etag = '"' + res.etag.strip('"') + ("-json" if ctype == JSON_SIMPLE else "") + '"'
-        if self._not_modified(etag, res.mtime):
+        if self._not_modified(etag, mtime):
             self._rec.status = 304
             self.send_response(304)
             self.send_header("ETag", etag)
-            self.send_header("Last-Modified", email.utils.formatdate(res.mtime, usegmt=True))
+            self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
             self.end_headers()
             return
         status, start, end = 200, 0, len(body)
@@ -291,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(end - start))
         self.send_header("Accept-Ranges", "bytes" if mode != "norange" else "none")
         self.send_header("ETag", etag)
-        self.send_header("Last-Modified", email.utils.formatdate(res.mtime, usegmt=True))
+        self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
         if ctype == JSON_SIMPLE or res.alternatives:
             self.send_header("Vary", "Accept")
         if status == 206:

@@ -67,3 +67,12 @@ def test_what_minstall_prints_has_no_password_token_or_escape() -> None:
     assert for_output(line, frozenset({"tok-123456"})) == (
         "pip install x --index-url https://u:****@h/s  # token ****?[2J\r\n"
     )
+
+
+def test_json_minstall_writes_holds_no_nan_or_infinity() -> None:
+    import json
+
+    from mirrorinstall.core.untrusted import finite
+
+    doc = {"a": float("inf"), "b": [1.5, float("nan")], "c": {"d": -float("inf")}, "e": "x"}
+    assert json.dumps(finite(doc)) == '{"a": null, "b": [1.5, null], "c": {"d": null}, "e": "x"}'
