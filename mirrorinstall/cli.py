@@ -45,6 +45,7 @@ from mirrorinstall.core.settings import (
     load_catalog,
     user_catalog_path,
 )
+from mirrorinstall.core.suggest import mistyped
 from mirrorinstall.core.untrusted import finite
 
 
@@ -112,6 +113,13 @@ class _DefaultInstall(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
         if args and args[0] not in self.commands and not args[0].startswith("-"):
+            meant = mistyped(args[0], self.commands)
+            if meant:
+                raise click.UsageError(
+                    f"{args[0]!r} is not a minstall command; did you mean {meant!r}? (To "
+                    f"install a package named {args[0]!r}: minstall install {args[0]})",
+                    ctx,
+                )
             return "install", self.commands["install"], args
         return super().resolve_command(ctx, args)
 

@@ -155,3 +155,14 @@ def test_a_mirror_whose_clock_says_2099_neither_ranks_first_nor_makes_others_sta
     assert any(
         "not a plausible date" in w for r in rows if r["mirror"] == "liar" for w in r["warnings"]
     )
+
+
+@pytest.mark.parametrize(("word", "meant"), [("doctr", "doctor"), ("benhc", "bench")])
+def test_a_mistyped_command_is_an_error_not_an_install(make_farm, tmp_path, word, meant) -> None:
+    """``minstall doctr`` installed the OCR package doctr; ``minstall benhc`` whatever was
+    published as benhc. Nothing may reach an index."""
+    farm = make_farm(MirrorSpec("a"))
+    proc = minstall(word, env=env_for(farm, tmp_path))
+    assert proc.returncode == 64, proc.stderr
+    assert f"did you mean '{meant}'" in proc.stderr and f"minstall install {word}" in proc.stderr
+    assert not farm["a"].requests
