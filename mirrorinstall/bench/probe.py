@@ -31,6 +31,7 @@ import socket
 import ssl
 import statistics
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,6 +54,7 @@ from mirrorinstall.bench.pages import (
 )
 from mirrorinstall.bench.targets import Target
 from mirrorinstall.core.catalog import is_loopback
+from mirrorinstall.core.untrusted import printable
 from mirrorinstall.core.urls import origin, split_url
 
 USER_AGENT = f"minstall/{__version__} (+bench)"
@@ -211,6 +213,7 @@ class _Timed:
 
     bytes: int
     seconds: float
+    more: bool = False  # the answer went on past what was read (the limit was reached)
 
 
 class _Probe:
@@ -226,7 +229,8 @@ class _Probe:
         self.client = client
         self.r = result
         self.limit = byte_limit
-        self.headers = {"User-Agent": USER_AGENT}
+        # only what _get decodes (httpx would also offer br and zstd when their modules exist)
+        self.headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
         self.token = (environ.get(target.token_env) if target.token_env else None) or None
         self.origin = origin(target.url)
 
@@ -294,24 +298,40 @@ class _Probe:
                         )
                     url = target
                     continue
-                body = bytearray()
                 declared = response.headers.get("content-length")
                 # Stop early only when the server sends more than we want (it ignored the
                 # Range); otherwise read to the end so the connection can be reused.
                 cut = declared is None or int(declared) > max_bytes
+                decoder = _decoder(response.headers.get("content-encoding", ""))
                 # Throughput is timed from the first body chunk to the last, over the bytes
                 # after the first: the wait for the first byte is latency, not bandwidth.
-                first_at, first_len = 0.0, 0
+                first_at, first_len, got, more = 0.0, 0, 0, False
+                body = bytearray()
                 async for chunk in response.aiter_raw():
-                    take = chunk[: max_bytes - len(body)]
-                    if not body:
+                    take = chunk[: max_bytes - got]
+                    if not got:
                         first_at, first_len = time.perf_counter(), len(take)
-                    body += take
+                    got += len(take)
                     self.r.bytes += len(take)
-                    if cut and len(body) >= max_bytes:
+                    if decoder is None:
+                        body += take
+                    else:
+                        # decoded bytes are bounded too: a gzip bomb stops at max_bytes + 1
+                        try:
+                            body += decoder.decompress(take, max_bytes + 1 - len(body))
+                        except zlib.error:
+                            raise _Fail(
+                                f"sent a {decoder.name} body that does not decode"
+                            ) from None
+                        if len(body) > max_bytes:
+                            del body[max_bytes:]
+                            more = True
+                            break
+                    if got >= max_bytes and (cut or len(take) < len(chunk)):
+                        more = True
                         break
-                seconds = (time.perf_counter() - first_at) if body else 0.0
-                return response, bytes(body), _Timed(len(body) - first_len, seconds)
+                seconds = (time.perf_counter() - first_at) if got else 0.0
+                return response, bytes(body), _Timed(got - first_len, seconds, more)
             finally:
                 await response.aclose()
         raise _Fail(f"more than {MAX_REDIRECTS} redirects from {url}")
@@ -413,15 +433,22 @@ class _Probe:
         )
         self._note_throughput(timed, t.url)
         total = _total_size(response)
-        if total is not None and total > len(body):
-            # Bigger than its share of the budget: the bytes read were the throughput
-            # measurement; only the start of the page can be checked.
-            if t.kind == "conda":
-                bad = check_repodata_head(body, ctype)
-                if bad:
-                    raise _Fail(bad.reason)
-            else:
-                r.warnings.append("page bigger than its byte budget; freshness not checked")
+        encoded = response.headers.get("content-encoding", "identity").strip() != "identity"
+        if timed.more or (total is not None and total > len(body) and not encoded):
+            if t.kind != "conda":
+                # one project's index page is far smaller than a probe's share of the budget;
+                # one that is not (a gzip bomb, a huge declared length) would rank on bytes
+                # nobody checked, and break the installer that then reads it
+                raise _Fail(
+                    f"its index page is bigger than {limit} bytes, its share of the byte "
+                    "budget (a gzip bomb or a page that does not end); raise --budget if "
+                    "the page is real"
+                )
+            # repodata is big: the bytes read were the throughput measurement; only the
+            # start of it can be checked
+            bad = check_repodata_head(body, ctype)
+            if bad:
+                raise _Fail(bad.reason)
             return PageFacts()
         if t.kind == "conda":
             facts = check_repodata(body, ctype, str(response.url))
@@ -482,6 +509,30 @@ class _Probe:
             self.r.throughput_url = url
 
     _best_bytes = 0
+
+
+class _Decoder:
+    """A Content-Encoding minstall asked for, decoded as it arrives."""
+
+    def __init__(self, name: str, wbits: int) -> None:
+        self.name = name
+        self._z = zlib.decompressobj(wbits)
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        return self._z.decompress(data, max(1, max_length))
+
+
+def _decoder(header: str) -> _Decoder | None:
+    """The decoder for a Content-Encoding header; None for none. An encoding minstall did not
+    offer (br, zstd, or two stacked) is the mirror's fault."""
+    encoding = header.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return _Decoder("gzip", 16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return _Decoder("deflate", 32 + zlib.MAX_WBITS)  # zlib or gzip framing, as sent
+    raise _Fail(f"answered with Content-Encoding {printable(encoding[:40])!r}, not asked for")
 
 
 def _total_size(response: httpx.Response) -> int | None:

@@ -166,3 +166,21 @@ def test_a_mistyped_command_is_an_error_not_an_install(make_farm, tmp_path, word
     assert proc.returncode == 64, proc.stderr
     assert f"did you mean '{meant}'" in proc.stderr and f"minstall install {word}" in proc.stderr
     assert not farm["a"].requests
+
+
+def test_a_gzipping_mirror_is_read_a_bomb_and_an_endless_page_are_excluded(
+    make_farm, tmp_path: Path
+) -> None:
+    """Before: the gzipping mirror was rejected ("HTML page with no links": the probe offered
+    gzip and read the raw bytes); the bomb and the 50 GB page were accepted unchecked and
+    ranked first, and pip then died reading them."""
+    farm = make_farm(MirrorSpec("zipped"), MirrorSpec("bomb"), MirrorSpec("endless"))
+    farm["zipped"].set_faults(Fault("gzip"))
+    farm["bomb"].set_faults(Fault("gzip-bomb", path="/pypi/simple/*"))
+    farm["endless"].set_faults(Fault("huge-length", path="/pypi/simple/*"))
+    proc = minstall("bench", "--kind", "pypi", "--json", env=env_for(farm, tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["mirror"]: r for r in json.loads(proc.stdout)["results"]}
+    assert rows["zipped"]["ok"] and rows["zipped"]["rank"] == 1, rows["zipped"]["error"]
+    for bad in ("bomb", "endless"):
+        assert not rows[bad]["ok"] and "bigger than" in rows[bad]["error"], rows[bad]

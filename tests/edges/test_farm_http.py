@@ -333,6 +333,36 @@ def test_future_date_says_every_answer_was_modified_in_2099(make_farm) -> None:
     assert httpx.get(m.simple_url + "/six/").headers["Last-Modified"].endswith("2099 00:00:00 GMT")
 
 
+def test_gzip_encodes_only_for_clients_that_offer_it(make_farm) -> None:
+    m = make_farm(MirrorSpec("m", faults=[Fault("gzip")]))["m"]
+    plain = httpx.get(m.simple_url + "/six/", headers={"Accept-Encoding": "identity"})
+    zipped = httpx.get(m.simple_url + "/six/", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in plain.headers
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.text == plain.text
+
+
+def test_gzip_bomb_is_small_on_the_wire_and_huge_decoded(make_farm) -> None:
+    import zlib
+
+    m = make_farm(MirrorSpec("m", faults=[Fault("gzip-bomb", path="/pypi/simple/*")]))["m"]
+    with httpx.stream("GET", m.simple_url + "/six/") as r:
+        raw = b"".join(r.iter_raw())
+    assert r.headers["Content-Encoding"] == "gzip" and len(raw) < 1024 * 1024
+    assert len(zlib.decompressobj(31).decompress(raw, 10 * 1024 * 1024)) == 10 * 1024 * 1024
+
+
+def test_huge_length_declares_50_gb_and_keeps_sending(make_farm) -> None:
+    m = make_farm(MirrorSpec("m", faults=[Fault("huge-length", path="/pypi/simple/*")]))["m"]
+    with httpx.stream("GET", m.simple_url + "/six/") as r:
+        assert int(r.headers["Content-Length"]) == 50 * 10**9
+        got = 0
+        for chunk in r.iter_raw():
+            got += len(chunk)
+            if got > 3 * 1024 * 1024:
+                break
+    assert got > 3 * 1024 * 1024
+
+
 def test_norange_ignores_range_and_says_so(make_farm) -> None:
     farm = make_farm(MirrorSpec("m", faults=[Fault("norange")]))
     url = farm["m"].url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl"

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import email.utils
 import fnmatch
+import functools
+import gzip
+import io
 import itertools
 import re
 import socket
@@ -42,6 +45,9 @@ FAULT_MODES = (
     "norange",  # ignores Range (always 200 with the whole body), as some servers and CDNs do
     "cross-origin-links",  # index pages link their files on another host (target=), as a CDN
     "future-date",  # a clock in 2099: every Last-Modified says so
+    "gzip",  # gzips its answers when the client offers gzip (Content-Encoding: gzip)
+    "gzip-bomb",  # a 64 KB gzip body that decodes to 64 MiB of zeros
+    "huge-length",  # declares 50 GB and sends the page, then zeros, until the client stops
 )
 
 FUTURE_MTIME = 4_070_908_800.0  # 2099-01-01
@@ -83,6 +89,8 @@ class Fault:
     def __post_init__(self) -> None:
         if self.mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {self.mode!r}; known: {', '.join(FAULT_MODES)}")
+        if self.mode == "gzip-bomb":
+            _bomb()
         if self.mode in ("redirect", "cross-origin-links") and not self.target:
             raise ValueError(f"a {self.mode} fault needs target= (a base URL)")
 
@@ -260,6 +268,11 @@ class _Handler(BaseHTTPRequestHandler):
         body, ctype = _negotiate(self.headers.get("Accept", ""), res)
         if mode == "corrupt":
             body = _corrupt(body)
+        encoding = None
+        if mode == "gzip" and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body, encoding = gzip.compress(body, compresslevel=6, mtime=0), "gzip"
+        elif mode == "gzip-bomb":
+            body, encoding = _bomb(), "gzip"
         if mode == "cross-origin-links":  # the PyPI pages' relative file links made absolute
             body = body.replace(
                 b"../../packages/", f"{fault.target.rstrip('/')}/pypi/packages/".encode()
@@ -274,7 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         status, start, end = 200, 0, len(body)
-        rng = self.headers.get("Range") if mode != "norange" else None
+        ranged = mode not in ("norange", "gzip", "gzip-bomb", "huge-length")
+        rng = self.headers.get("Range") if ranged else None
         if rng:
             parsed = _parse_range(rng, len(body))
             if parsed == "unsatisfiable":
@@ -291,8 +305,11 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay_s)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(end - start))
-        self.send_header("Accept-Ranges", "bytes" if mode != "norange" else "none")
+        declared = HUGE_LENGTH if mode == "huge-length" else end - start
+        self.send_header("Content-Length", str(declared))
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        self.send_header("Accept-Ranges", "bytes" if ranged else "none")
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", email.utils.formatdate(mtime, usegmt=True))
         if ctype == JSON_SIMPLE or res.alternatives:
@@ -309,6 +326,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(payload[: len(payload) // 2])
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if mode == "huge-length":
+            self._write(payload)
+            zeros = memoryview(bytes(1024 * 1024))
+            while not st.stop.is_set() and self._rec.bytes_sent < HUGE_SENT_MAX:
+                self._write(zeros)  # until the client hangs up (BrokenPipe ends the handler)
+            self.close_connection = True
             return
         if mode == "stall":
             self._write(payload[: fault.after_bytes])
@@ -376,6 +400,22 @@ def _sleep_until(due: float) -> None:
     delay = due - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+
+
+HUGE_LENGTH = 50 * 10**9
+HUGE_SENT_MAX = 2 * 1024**3  # a client that never stops reading still ends somewhere
+
+
+@functools.lru_cache(maxsize=1)
+def _bomb() -> bytes:
+    """64 MiB of zeros, gzipped: about 64 KB on the wire (made when the fault is set, not
+    while a client waits)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9, mtime=0) as z:
+        block = bytes(1024 * 1024)
+        for _ in range(64):
+            z.write(block)
+    return out.getvalue()
 
 
 def _corrupt(body: bytes) -> bytes:
