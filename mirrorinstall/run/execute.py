@@ -557,7 +557,9 @@ def _next(
     blamed = blame(plan_routes, verdict.evidence, output, step_cmd.kinds[0])
     if not blamed or upstream_blamed(ctx.facts.catalog, blamed):
         return None
-    following = ctx.with_ranking(next_ranking(ranking, blamed, last=last))
+    following = ctx.with_ranking(
+        next_ranking(ranking, blamed, last=last, catalog=ctx.facts.catalog)
+    )
     new_full = make_plan(cmd, following)
     new_step = new_full.steps()[k]
     if (new_step.argv, new_step.env) == (plan.argv, plan.env):

@@ -86,13 +86,26 @@ def blame(
     return [r for r in candidates if r.kind == primary_kind]
 
 
-def next_ranking(ranking: Ranking, blamed: Iterable[Route], *, last: bool = False) -> Ranking:
-    """The ranking for the next attempt: each blamed mirror out of its kind; when the next
-    attempt is the ``last`` one, that kind goes to its official host (the source of truth)
-    rather than to yet another mirror."""
+def next_ranking(
+    ranking: Ranking,
+    blamed: Iterable[Route],
+    *,
+    last: bool = False,
+    catalog: Catalog | None = None,
+) -> Ranking:
+    """The ranking for the next attempt: each blamed mirror out of its kind, and with it every
+    other catalog mirror serving the same URL (two ids for one server would waste an attempt
+    on the same failure); when the next attempt is the ``last`` one, that kind goes to its
+    official host (the source of truth) rather than to yet another mirror."""
     for route in blamed:
-        if route.mirror is not None and not ranking.was_dropped(route.kind, route.mirror):
-            ranking = ranking.without(route.kind, route.mirror)
+        same = [
+            m.id
+            for m in (catalog.mirrors if catalog is not None else ())
+            if m.id != route.mirror and route.url in m.urls()
+        ]
+        for mirror in [route.mirror, *same]:
+            if mirror is not None and not ranking.was_dropped(route.kind, mirror):
+                ranking = ranking.without(route.kind, mirror)
         if last:
             ranking = ranking.upstream_next(route.kind)
     return ranking

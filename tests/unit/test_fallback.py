@@ -56,6 +56,20 @@ def test_next_ranking_drops_the_mirror_for_that_kind_only() -> None:
     assert last.of("pypi") == () and last.of("pytorch") == ("a", "b")
 
 
+def test_a_second_id_for_the_same_server_is_not_the_next_attempt() -> None:
+    """Two catalog ids with one URL: when one fails, trying the other repeats the failure."""
+    text = (ROOT / "mirrors.toml").read_text()
+    twin = (
+        'schema = 1\n[mirror.tuna2]\nname = "TUNA again"\nregion = "cn"\n'
+        '[mirror.tuna2.pypi]\nsimple = "https://pypi.tuna.tsinghua.edu.cn/simple"\n'
+    )
+    catalog = build_catalog([("mirrors.toml", text), ("user.toml", twin)])
+    ranking = Ranking(order={"pypi": ("tuna", "tuna2", "aliyun")})
+    failed = Route("pypi", "pypi", "tuna", "https://pypi.tuna.tsinghua.edu.cn/simple")
+    assert next_ranking(ranking, [failed], catalog=catalog).of("pypi") == ("aliyun",)
+    assert next_ranking(ranking, [failed]).of("pypi") == ("tuna2", "aliyun")
+
+
 def _plan(argv: list[str], ranking: Ranking):
     facts = Facts(catalog=CATALOG, ranking=ranking, conda_channels=())
     return rewrite(parse_command(argv), Context(facts))
