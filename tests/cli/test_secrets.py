@@ -67,3 +67,42 @@ def test_a_servers_escape_sequences_never_reach_the_terminal(make_farm, tmp_path
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout + proc.stderr
     assert "Blocked" in out and "\x1b" not in out and "\x07" not in out
+
+
+def test_a_canary_token_and_password_never_appear_in_output_or_the_cache(
+    make_farm, tmp_path: Path
+) -> None:
+    """The token through ``token_env``, the password on the command line, in PIP_INDEX_URL
+    and in a requirements file; bench, rewrite, --json, a dry-run install, and --debug on a
+    failing command. Left out on purpose: the rewritten copy of the requirements file, which
+    must hold the password because pip reads it there (README, Security)."""
+    farm = make_farm(MirrorSpec("a"), MirrorSpec("b"))
+    catalog = farm.write_catalog(tmp_path / "farm.toml", token_env={"a": "A_TOKEN"})
+    password = "pw-canary-4417"
+    env = {
+        "MINSTALL_CATALOG": str(catalog),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
+        "MINSTALL_NETWORK_ID": "test",
+        "A_TOKEN": CANARY,
+        "PIP_INDEX_URL": f"http://bob:{password}@127.0.0.1:9/simple",
+    }
+    req = tmp_path / "req.txt"
+    req.write_text(f"--extra-index-url http://carol:{password}@127.0.0.1:9/simple\nsix\n")
+    url = f"http://alice:{password}@127.0.0.1:9/simple"
+    runs = [
+        ("bench", "--json"),
+        ("rewrite", "--", "pip", "install", "-r", str(req), "--extra-index-url", url),
+        ("rewrite", "--json", "--", "pip", "install", "-r", str(req), "--index-url", url),
+        ("pip", "install", "--dry-run", "-r", str(req), "--extra-index-url", url),
+        ("--debug", "rewrite", "--", "pip", "install", "torch>=", "--index-url", url),
+    ]
+    for args in runs:
+        proc = minstall(*args, env=env)
+        out = proc.stdout + proc.stderr
+        assert CANARY not in out and password not in out, (args, out[-2000:])
+    cache = tmp_path / "cache"
+    for path in cache.rglob("*"):
+        if path.is_file() and "rewritten" not in path.parts:
+            data = path.read_bytes()
+            assert CANARY.encode() not in data and password.encode() not in data, path
+    assert not [r for r in farm["b"].requests if r.authorization]
