@@ -54,6 +54,7 @@ from mirrorinstall.bench.pages import (
 )
 from mirrorinstall.bench.targets import Target
 from mirrorinstall.core.catalog import is_loopback
+from mirrorinstall.core.credentials import Credential
 from mirrorinstall.core.untrusted import printable
 from mirrorinstall.core.urls import origin, split_url
 
@@ -231,19 +232,21 @@ class _Probe:
         self.limit = byte_limit
         # only what _get decodes (httpx would also offer br and zstd when their modules exist)
         self.headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
-        self.token = (environ.get(target.token_env) if target.token_env else None) or None
-        self.origin = origin(target.url)
+        token = environ.get(target.token_env) if target.token_env else None
+        where = origin(target.url)
+        self.credential = (
+            Credential(target.mirror, where, target.token_user, token)
+            if token and where and (where[0] == "https" or is_loopback(where[1]))
+            else None
+        )
 
     def _auth(self, url: str) -> dict[str, str]:
         """The token's header for ``url`` only if it is the mirror's own origin (scheme, host,
-        port) over https or loopback: a page's links and redirects can name any host, and a
-        token sent there, or in clear, is a token given away."""
-        if not self.token or origin(url) != self.origin:
+        port) over https or loopback (core/credentials.py): a page's links and redirects can
+        name any host, and a token sent there, or in clear, is a token given away."""
+        if self.credential is None or origin(url) != self.credential.origin:
             return {}
-        parts = split_url(url)
-        if parts is None or (parts.scheme != "https" and not is_loopback(parts.hostname or "")):
-            return {}
-        return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": self.credential.header}
 
     def _when(self, stamp: float | None, what: str) -> float | None:
         """A server's timestamp, or None with a warning when it cannot be true: in the future

@@ -33,6 +33,7 @@ class Target:
     channel: str | None = None
     upstream: bool = False
     token_env: str | None = None
+    token_user: str = "__token__"
     project: str = ""  # pypi/pytorch: the project whose files are listed
 
 
@@ -55,6 +56,7 @@ def target_for(
         "kind": kind,
         "upstream": mirror.upstream,
         "token_env": mirror.token_env,
+        "token_user": mirror.token_user,
     }
     if kind == "conda":
         channel = conda_channel_for(mirror)

@@ -78,6 +78,7 @@ _MIRROR_KEYS = {
     "enabled",
     "insecure",
     "token_env",
+    "token_user",
     "notes",
     "channel_alias",
     "conda",
@@ -143,6 +144,7 @@ class Mirror:
     enabled: bool = True
     insecure: bool = False
     token_env: str | None = None
+    token_user: str = "__token__"  # the user name sent with the token (HTTP Basic)
     notes: tuple[str, ...] = ()
     channel_alias: str | None = None
     conda: Mapping[str, CondaChannel] = field(default_factory=dict)
@@ -320,6 +322,11 @@ def _check_mirror(path: str, mid: str, entry: Any) -> None:
                     mid,
                     key,
                 )
+        elif key == "token_user":
+            if not isinstance(value, str) or not re.fullmatch(
+                r"[^\s:@/\\\x00-\x1f\x7f]{1,128}", value
+            ):
+                _fail(path, "must be a user name (no spaces, ':', '@' or '/')", mid, key)
         elif key == "notes":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 _fail(path, "must be a list of strings", mid, key)
@@ -582,6 +589,7 @@ def _finish_mirror(mid: str, entry: dict[str, Any], origin: dict[tuple[str, str]
         enabled=bool(entry.get("enabled", True)),
         insecure=insecure,
         token_env=entry.get("token_env"),
+        token_user=entry.get("token_user", "__token__"),
         notes=tuple(entry.get("notes", ())),
         channel_alias=url("channel_alias", alias).rstrip("/") if alias else None,
         conda=conda,

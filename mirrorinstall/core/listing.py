@@ -40,6 +40,7 @@ def mirror_to_json(mirror: Mirror) -> dict[str, object]:
             "note": mirror.pytorch.note,
         },
         "token_env": mirror.token_env,
+        "token_user": mirror.token_user,
         "sources": list(mirror.sources),
         "notes": list(mirror.notes),
         "origins": list(mirror.origins),

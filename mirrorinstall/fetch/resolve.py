@@ -139,7 +139,11 @@ def parse_report(text: str) -> Resolution:
 
 
 def alternates(
-    files: list[Resolved], mirrors: list[tuple[str, str]], origin: str, timeout_s: float = 10
+    files: list[Resolved],
+    mirrors: list[tuple[str, str]],
+    origin: str,
+    timeout_s: float = 10,
+    auth: httpx.Auth | None = None,
 ) -> list[Job]:
     """A download job per file: the URL pip chose (mirror ``origin``), plus every other mirror
     (id, simple index URL) whose project page lists the same file with the same sha256."""
@@ -150,7 +154,9 @@ def alternates(
     asks = [(m, simple, p) for m, simple in mirrors if m != origin for p in projects]
     limits = httpx.Limits(max_connections=PAGE_CONNECTIONS)
     with (
-        httpx.Client(timeout=timeout_s, headers={"Accept": SIMPLE_JSON}, limits=limits) as client,
+        httpx.Client(
+            timeout=timeout_s, headers={"Accept": SIMPLE_JSON}, limits=limits, auth=auth
+        ) as client,
         ThreadPoolExecutor(PAGE_CONNECTIONS) as pool,
     ):
         # every page at once: each costs a round trip, and there are mirrors x projects

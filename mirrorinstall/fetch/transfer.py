@@ -19,12 +19,13 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from mirrorinstall.core.credentials import Credential, Origin, credential_for
 from mirrorinstall.fetch.jobs import Job, Source
 from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing, split_span
 from mirrorinstall.fetch.store import Store
@@ -112,8 +113,10 @@ class Fetcher:
         timeout_s: float = 20.0,
         user_agent: str = "minstall",
         on_progress: Callable[[Progress], None] | None = None,
+        credentials: Mapping[Origin, Credential] | None = None,
     ) -> None:
         self.store = store
+        self.auth = OriginAuth(credentials or {})
         self.connections = max(1, connections)
         self.chunk = chunk
         self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
@@ -141,7 +144,9 @@ class Fetcher:
             if self._tls is None:
                 # the system's trust store, as minstall bench uses
                 self._tls = ssl.create_default_context()
-        return httpx.Client(headers=self.headers, timeout=self.timeout, verify=self._tls)
+        return httpx.Client(
+            headers=self.headers, timeout=self.timeout, verify=self._tls, auth=self.auth
+        )
 
     # ------------------------------------------------------------------ public
 
@@ -679,6 +684,20 @@ class Fetcher:
             flying = tuple(name for name, n in self._active.items() if n > 0)
             by_mirror = dict(self._bytes)
         self.on_progress(Progress(self.total_bytes, done, by_mirror, flying, now - self._started))
+
+
+class OriginAuth(httpx.Auth):
+    """A mirror's credential on requests to its own origins only (core/credentials.py);
+    httpx drops the header itself on a redirect to another origin."""
+
+    def __init__(self, known: Mapping[Origin, Credential]) -> None:
+        self.known = known
+
+    def auth_flow(self, request: httpx.Request):
+        found = credential_for(str(request.url), self.known)
+        if found is not None:
+            request.headers["Authorization"] = found.header
+        yield request
 
 
 def _extend(extents: list[list], mirror: str, lo: int, hi: int) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.argv import Command, parse_command
+from mirrorinstall.core.credentials import credentials, embed
 from mirrorinstall.core.defaults import QUICK_TIMEOUT_S
 from mirrorinstall.core.settings import Session
 from mirrorinstall.rewrite import Context, Plan
@@ -197,9 +198,12 @@ class _Run:
             last_step and cmd.family == "conda" and "--json" in cmd.args and not opts.json_events
         )
         label = f"step {k + 1}/{self.total}: " if self.total > 1 else ""
+        # a mirror's token rides in its URLs in the child's argv (core/credentials.py);
+        # everything minstall prints masks it
+        known = credentials(ctx.facts.catalog, environ)
         for attempt in range(1, opts.max_attempts + 1):
             write_copies(full)
-            child = list(plan.argv)
+            child = embed(list(plan.argv), known)
             if cmd.family == "conda" and (opts.yes or ci) and not opts.dry_run:
                 child = _with_flag(child, cmd, "-y", "--yes")
             log_file = None
@@ -259,7 +263,9 @@ class _Run:
                 result = self.fetch_conda(k, cmd, child, child_env, ctx)
                 log = "" if result is not None else None
             if opts.fetch and cmd.family == "pip" and cmd.action == "install":
-                ahead = self.fetch_ahead(k, attempt, cmd, plan.argv, child, child_env, ctx)
+                ahead = self.fetch_ahead(
+                    k, attempt, cmd, embed(list(plan.argv), known), child, child_env, ctx
+                )
                 if ahead.nothing:
                     events(
                         "result" if last_step else "step-done",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirrorinstall.core.argv import Command, parse_command
+from mirrorinstall.core.credentials import credentials
 from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
 from mirrorinstall.core.urls import split_url
@@ -137,6 +138,7 @@ def pip_jobs(ctx, resolution: Resolution) -> list:
     """A job per file of ``resolution``: the mirror pip resolved it on, then the next-ranked
     PyPI mirrors that carry the same file (name and sha256)."""
     from mirrorinstall.fetch.resolve import alternates
+    from mirrorinstall.fetch.transfer import OriginAuth
     from mirrorinstall.rewrite.common import ranked
 
     files = resolution.files
@@ -147,6 +149,7 @@ def pip_jobs(ctx, resolution: Resolution) -> list:
         files,
         [(m.id, m.pypi.simple) for m in pypi if m.pypi],
         origin=_owner([f.url for f in files], ctx.facts.catalog) or "origin",
+        auth=OriginAuth(credentials(ctx.facts.catalog, ctx.facts.environ)),
     )
 
 
@@ -179,7 +182,12 @@ def download(
 
     started = time.monotonic()
     store = Store(session.cache_dir / "store")
-    fetcher = Fetcher(store, connections=connections, on_progress=progress)
+    fetcher = Fetcher(
+        store,
+        connections=connections,
+        on_progress=progress,
+        credentials=credentials(session.catalog, session.environ),
+    )
     with _interruptible():
         outcomes = fetcher.run(jobs)
     limit = store_limit_mb(session.environ)

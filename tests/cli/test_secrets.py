@@ -4,6 +4,7 @@ Authorization header."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from farm import Fault, MirrorSpec
@@ -31,7 +32,8 @@ def test_a_token_goes_only_to_its_own_mirror_not_to_hosts_its_pages_link(
     proc = minstall("bench", "--kind", "pypi", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     to_a = [r for r in farm["a"].requests if r.authorization]
-    assert to_a and all(r.authorization == f"Bearer {CANARY}" for r in to_a)
+    basic = "Basic " + base64.b64encode(f"__token__:{CANARY}".encode()).decode()
+    assert to_a and all(r.authorization == basic for r in to_a)
     files_on_b = [r for r in farm["b"].requests if "/pypi/packages/" in r.path]
     assert files_on_b, "the bench fetched none of a's files from b: the test shows nothing"
     assert not [r for r in farm["b"].requests if r.authorization], "a's token reached b"
@@ -106,3 +108,62 @@ def test_a_canary_token_and_password_never_appear_in_output_or_the_cache(
             data = path.read_bytes()
             assert CANARY.encode() not in data and password.encode() not in data, path
     assert not [r for r in farm["b"].requests if r.authorization]
+
+
+def _private_farm(make_farm, tmp_path: Path):
+    """``private`` answers 401 without its token (as Basic, user __token__); ``public`` is a
+    second mirror that must never see that token. A venv to install into."""
+    import os
+    import sys
+    import venv
+
+    farm = make_farm(MirrorSpec("private"), MirrorSpec("public", latency_s=0.3))
+    want = "Basic " + base64.b64encode(f"__token__:{CANARY}".encode()).decode()
+    farm["private"].set_faults(Fault("auth-required", auth=want))
+    target = tmp_path / "target"
+    venv.EnvBuilder(with_pip=False).create(target)
+    env = {
+        "MINSTALL_CATALOG": str(
+            farm.write_catalog(tmp_path / "farm.toml", token_env={"private": "PRIVATE_TOKEN"})
+        ),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
+        "MINSTALL_NETWORK_ID": "test",
+        "PRIVATE_TOKEN": CANARY,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+        "CI": "true",
+    }
+    return farm, env, str(target / "bin" / "python"), want
+
+
+def test_a_mirrors_token_reaches_pip_and_the_fetcher_and_nobody_else(make_farm, tmp_path) -> None:
+    """Before: only the bench had the token; pip got 401, asked "User for host:" on a closed
+    stdin and minstall exited 2 without falling back."""
+    farm, env, python, want = _private_farm(make_farm, tmp_path)
+    for opts in ((), ("--no-fetch",)):
+        proc = minstall(
+            "pip",
+            "--mirror",
+            "private",
+            *opts,
+            "--python",
+            python,
+            "install",
+            "--force-reinstall",
+            "six",
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Successfully installed six" in proc.stdout
+        assert CANARY not in proc.stdout + proc.stderr
+    uv = ("uv", "--mirror", "private", "pip", "install", "--python", python, "--reinstall", "six")
+    proc = minstall(*uv, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert CANARY not in proc.stdout + proc.stderr
+    files = [
+        r for r in farm["private"].requests if r.path.endswith(".whl") and r.status in (200, 206)
+    ]
+    assert files and all(r.authorization == want for r in files)
+    assert not [r for r in farm["public"].requests if r.authorization]

@@ -363,6 +363,12 @@ def test_huge_length_declares_50_gb_and_keeps_sending(make_farm) -> None:
     assert got > 3 * 1024 * 1024
 
 
+def test_auth_required_answers_401_without_the_right_credential(make_farm) -> None:
+    m = make_farm(MirrorSpec("m", faults=[Fault("auth-required", auth="Basic eDp5")]))["m"]
+    assert httpx.get(m.simple_url + "/six/").status_code == 401
+    assert httpx.get(m.simple_url + "/six/", auth=("x", "y")).status_code == 200
+
+
 def test_norange_ignores_range_and_says_so(make_farm) -> None:
     farm = make_farm(MirrorSpec("m", faults=[Fault("norange")]))
     url = farm["m"].url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl"

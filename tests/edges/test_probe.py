@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -172,14 +173,16 @@ def test_the_deadline_holds_whatever_the_mirrors_do(make_farm, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("token", ["s3cret", None])
-def test_token_env_sends_a_bearer_token(make_farm, tmp_path: Path, token) -> None:
+def test_token_env_sends_the_token_as_basic_auth(make_farm, tmp_path: Path, token) -> None:
+    """HTTP Basic, user __token__: what pip, uv and conda send (core/credentials.py)."""
     farm = make_farm(MirrorSpec("m", conda=(), pytorch=None))
     text = farm.catalog_toml().replace('region = "farm"', 'region = "farm"\ntoken_env = "M_TOKEN"')
     catalog = build_catalog([("farm.toml", text)])
     env = {"M_TOKEN": token} if token else {}
     run_probes(plan_targets(catalog), timeout_s=5, budget_bytes=BUDGET, environ=env)
     assert farm["m"].requests
-    expected = {f"Bearer {token}"} if token else {None}
+    basic = "Basic " + base64.b64encode(f"__token__:{token}".encode()).decode()
+    expected = {basic} if token else {None}
     assert {q.authorization for q in farm["m"].requests} == expected
 
 

@@ -48,6 +48,7 @@ FAULT_MODES = (
     "gzip",  # gzips its answers when the client offers gzip (Content-Encoding: gzip)
     "gzip-bomb",  # a 64 KB gzip body that decodes to 64 MiB of zeros
     "huge-length",  # declares 50 GB and sends the page, then zeros, until the client stops
+    "auth-required",  # 401 (WWW-Authenticate: Basic) unless Authorization is ``auth``
 )
 
 FUTURE_MTIME = 4_070_908_800.0  # 2099-01-01
@@ -85,6 +86,7 @@ class Fault:
     after_bytes: int = 1024
     hold_s: float = 60.0
     page: bytes | None = None  # the page html200/forbidden403/error500 serve instead of theirs
+    auth: str | None = None  # the Authorization header auth-required wants
 
     def __post_init__(self) -> None:
         if self.mode not in FAULT_MODES:
@@ -237,6 +239,13 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "hang":
             self.close_connection = True
             st.stop.wait(fault.hold_s)
+            return
+        if mode == "auth-required" and self.headers.get("Authorization") != fault.auth:
+            self._rec.status = 401
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="farm"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if mode == "html200":
             return self._simple(200, fault.page or PORTAL_PAGE, "text/html; charset=utf-8", head)
