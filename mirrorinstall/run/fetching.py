@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirrorinstall.core.argv import Command, parse_command
-from mirrorinstall.core.credentials import credentials
+from mirrorinstall.core.credentials import credentials, embed
 from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
 from mirrorinstall.core.urls import split_url
@@ -101,9 +101,11 @@ def fetch_command(
     plan = make_plan(cmd, ctx)
     write_copies(plan)
     environ = {**session.environ, **plan.env}
+    # the resolver gets a mirror's token as the installer would (core/credentials.py)
+    planned = embed(list(plan.argv), credentials(session.catalog, session.environ))
     if cmd.family == "conda":
         exe = require_engine("conda", session.environ)
-        files = conda_dry_run([exe, *plan.argv[1:]], environ)
+        files = conda_dry_run([exe, *planned[1:]], environ)
         if isinstance(files, DryRunFailed):
             files = files.reason
         if isinstance(files, str):
@@ -113,7 +115,7 @@ def fetch_command(
             )
         jobs = conda_channel_jobs(ctx, files)
     else:
-        args = plan.argv[len(cmd.head) :]
+        args = planned[len(cmd.head) :]
         if cmd.tool == "uv":
             uv = uv_as_pip(args)
             args, python = uv.pip_args, python or uv.python

@@ -158,6 +158,12 @@ def test_a_mirrors_token_reaches_pip_and_the_fetcher_and_nobody_else(make_farm, 
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "Successfully installed six" in proc.stdout
         assert CANARY not in proc.stdout + proc.stderr
+    fetched = minstall(
+        "fetch", "--mirror", "private", "--dest", str(tmp_path / "dest"), "--", "pip", "install",
+        "six", env=env,
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr[-3000:]
+    assert [p.name for p in (tmp_path / "dest").iterdir()] == ["six-1.16.0-py2.py3-none-any.whl"]
     uv = ("uv", "--mirror", "private", "pip", "install", "--python", python, "--reinstall", "six")
     proc = minstall(*uv, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -167,3 +173,22 @@ def test_a_mirrors_token_reaches_pip_and_the_fetcher_and_nobody_else(make_farm, 
     ]
     assert files and all(r.authorization == want for r in files)
     assert not [r for r in farm["public"].requests if r.authorization]
+
+
+def test_pip_sends_the_token_to_its_mirror_not_to_the_host_its_pages_link(
+    make_farm, tmp_path
+) -> None:
+    """The private mirror's pages link their files on the public one (as a CDN would): pip
+    fetches them there without the token, which only the private origin gets."""
+    farm, env, python, want = _private_farm(make_farm, tmp_path)
+    farm["private"].set_faults(  # one fault per request: this one, not auth-required
+        Fault("cross-origin-links", path="/pypi/simple/*", target=farm["public"].url)
+    )
+    proc = minstall(
+        "pip", "--mirror", "private", "--no-fetch", "--python", python, "install", "six", env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert any(r.path.endswith(".whl") for r in farm["public"].requests)
+    assert not [r for r in farm["public"].requests if r.authorization]
+    pages = [r for r in farm["private"].requests if r.user_agent.startswith("pip/")]
+    assert pages and {r.authorization for r in pages} == {want}
