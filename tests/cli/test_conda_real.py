@@ -462,3 +462,34 @@ def test_conda_is_found_through_conda_exe_alone(conda_farm) -> None:
         "conda", "install", "-p", str(conda.prefix("q")), "pkgc", env={**env, "CONDA_EXE": ""}
     )
     assert gone.returncode == 127 and "conda was not found on PATH" in gone.stderr
+
+
+def test_a_channel_that_wants_a_token_gets_it_from_token_env(
+    make_farm, conda_python, tmp_path: Path
+) -> None:
+    """The real conda, a mirror answering 401 without its token: conda gets the token in the
+    channel URLs minstall gives it (user:token@), and the official host never sees it."""
+    import base64
+
+    farm = make_farm(MirrorSpec("first"), MirrorSpec("official", latency_s=0.15, upstream=True))
+    conda = make_home(conda_python, tmp_path / "conda", farm["official"].url, ("defaults",))
+    token = "conda-canary-5521"
+    want = "Basic " + base64.b64encode(f"__token__:{token}".encode()).decode()
+    env = env_for(farm, tmp_path, **conda.env, CI="true", FIRST_TOKEN=token)
+    env["MINSTALL_CATALOG"] = str(
+        farm.write_catalog(tmp_path / "auth.toml", token_env={"first": "FIRST_TOKEN"})
+    )
+    farm["first"].set_faults(Fault("auth-required", path="/conda/*", auth=want))
+    prefix = conda.prefix("authed")
+    proc = minstall(
+        "conda", "--mirror", "first", "create", "-p", str(prefix), "conda-forge::pkga", env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert token not in proc.stdout + proc.stderr
+    by_conda = [q for q in farm["first"].requests if q.user_agent.startswith("conda/")]
+    # conda asks for its channel notices without credentials, by its own design (a 401 there
+    # only means no notices); everything it installs from came with the token
+    needed = [q for q in by_conda if not q.path.endswith("/notices.json")]
+    assert needed and {q.authorization for q in needed} == {want}
+    assert {q.authorization for q in by_conda} <= {want, None}
+    assert not [q for q in farm["official"].requests if q.authorization]
