@@ -14,6 +14,9 @@ from typing import Any
 # carriage return can move the cursor, retitle the window or hide text on a terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # what minstall's own output may hold: a progress bar redraws its line with \r
+# a password moved out of a file into the child's environment (rewrite/pip.py), as
+# ``MINSTALL_SECRET_1=value`` in a command line or ``"MINSTALL_SECRET_1": "value"`` in JSON
+_SECRET_VALUE = re.compile(r"""(MINSTALL_SECRET_\w+(?:=|": "))(?:"[^"]*"|'[^']*'|[^\s"']+)""")
 _OUTPUT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROL_AND_NEWLINES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -31,6 +34,7 @@ def for_output(text: str, secrets: frozenset[str] = frozenset()) -> str:
     from mirrorinstall.core.urls import redact_url
 
     text = redact_url(text)
+    text = _SECRET_VALUE.sub(lambda m: m.group(1) + "****", text)
     for secret in secrets:
         text = text.replace(secret, "****")
     return _OUTPUT_CONTROL.sub("?", text)

@@ -306,7 +306,7 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         if new_text == text:
             return None
         path = ctx.facts.copy_path(opt.value)
-        plan.writes[path] = new_text
+        plan.writes[path] = _passwords_to_env(new_text, plan)
         notes.append(f"{opt.value}: index options and pins rewritten in a copy, {path}")
         return opt.same_form(path)
     if opt.name not in (
@@ -385,6 +385,24 @@ def _torch_page(url: str, page: str, ctx: Context, plan: Plan) -> list[str] | No
         "variant; left on the official host (add a variant, e.g. /whl/cu121)"
     )
     return None
+
+
+SECRET_PREFIX = "MINSTALL_SECRET_"
+# scheme://user:password@ in a requirements file (pip's own ${VAR} left alone)
+_PASSWORD_IN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:)([^\s/@$]+)(@)")
+
+
+def _passwords_to_env(text: str, plan: Plan) -> str:
+    """The copy of a requirements file holds no password: each becomes ``${MINSTALL_SECRET_N}``,
+    which pip and uv expand from the environment when they read the file, and the child's
+    environment gets its value (minstall prints it masked)."""
+
+    def swap(match: re.Match) -> str:
+        name = f"{SECRET_PREFIX}{sum(k.startswith(SECRET_PREFIX) for k in plan.env) + 1}"
+        plan.env[name] = match.group(2)
+        return match.group(1) + "${" + name + "}" + match.group(3)
+
+    return _PASSWORD_IN_URL.sub(swap, text)
 
 
 def _rewrite_requirements(text: str, ctx: Context, plan: Plan, state: _State) -> str:

@@ -89,7 +89,10 @@ def test_a_canary_token_and_password_never_appear_in_output_or_the_cache(
         "PIP_INDEX_URL": f"http://bob:{password}@127.0.0.1:9/simple",
     }
     req = tmp_path / "req.txt"
-    req.write_text(f"--extra-index-url http://carol:{password}@127.0.0.1:9/simple\nsix\n")
+    req.write_text(
+        "--index-url https://pypi.org/simple\n"  # replaced by a mirror: a copy is written
+        f"--extra-index-url http://carol:{password}@127.0.0.1:9/simple\nsix\n"
+    )
     url = f"http://alice:{password}@127.0.0.1:9/simple"
     runs = [
         ("bench", "--json"),
@@ -104,7 +107,7 @@ def test_a_canary_token_and_password_never_appear_in_output_or_the_cache(
         assert CANARY not in out and password not in out, (args, out[-2000:])
     cache = tmp_path / "cache"
     for path in cache.rglob("*"):
-        if path.is_file() and "rewritten" not in path.parts:
+        if path.is_file():
             data = path.read_bytes()
             assert CANARY.encode() not in data and password.encode() not in data, path
     assert not [r for r in farm["b"].requests if r.authorization]
@@ -192,3 +195,48 @@ def test_pip_sends_the_token_to_its_mirror_not_to_the_host_its_pages_link(
     assert not [r for r in farm["public"].requests if r.authorization]
     pages = [r for r in farm["private"].requests if r.user_agent.startswith("pip/")]
     assert pages and {r.authorization for r in pages} == {want}
+
+
+def test_a_password_in_a_requirements_file_never_lands_in_minstalls_copy(
+    make_farm, tmp_path
+) -> None:
+    """The copy minstall writes of a requirements file (its official index replaced by a
+    mirror) held the file's password; now it holds ``${MINSTALL_SECRET_1}`` and pip gets the
+    value in its environment, so the private index still authenticates."""
+    import os
+    import sys
+    import venv
+
+    farm = make_farm(MirrorSpec("public"), MirrorSpec("private", latency_s=0.3))
+    password = "file-pw-8832"
+    want = "Basic " + base64.b64encode(f"carol:{password}".encode()).decode()
+    farm["private"].set_faults(Fault("auth-required", auth=want))
+    target = tmp_path / "target"
+    venv.EnvBuilder(with_pip=False).create(target)
+    env = env_for(
+        farm,
+        tmp_path,
+        PIP_CONFIG_FILE=os.devnull,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_NO_CACHE_DIR="1",
+        CI="true",
+    )
+    private = farm["private"].simple_url.replace("://", f"://carol:{password}@")
+    req = tmp_path / "req.txt"
+    req.write_text(f"--index-url https://pypi.org/simple\n--extra-index-url {private}\nsix\n")
+    python = str(target / "bin" / "python")
+    for opts in (("--no-fetch",), ()):
+        proc = minstall("pip", *opts, "--python", python, "install", "--force-reinstall",
+                        "-r", str(req), env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert password not in proc.stdout + proc.stderr
+    uv = ("uv", "pip", "install", "--python", python, "--reinstall", "-r", str(req))
+    proc = minstall(*uv, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert password not in proc.stdout + proc.stderr
+    copies = list((tmp_path / "cache" / "rewritten").iterdir())
+    assert copies and all(password not in c.read_text() for c in copies)
+    assert "${MINSTALL_SECRET_1}" in copies[0].read_text()
+    assert any(r.authorization == want for r in farm["private"].requests)
+    assert not [r for r in farm["public"].requests if r.authorization]

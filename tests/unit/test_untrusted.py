@@ -76,3 +76,15 @@ def test_json_minstall_writes_holds_no_nan_or_infinity() -> None:
 
     doc = {"a": float("inf"), "b": [1.5, float("nan")], "c": {"d": -float("inf")}, "e": "x"}
     assert json.dumps(finite(doc)) == '{"a": null, "b": [1.5, null], "c": {"d": null}, "e": "x"}'
+
+
+def test_a_password_moved_to_the_childs_environment_is_printed_masked() -> None:
+    from mirrorinstall.core.untrusted import for_output
+
+    assert for_output("MINSTALL_SECRET_1=pw pip install -r /c/req.txt") == (
+        "MINSTALL_SECRET_1=**** pip install -r /c/req.txt"
+    )
+    assert for_output('{"MINSTALL_SECRET_2": "pw"}') == '{"MINSTALL_SECRET_2": "****"}'
+    assert for_output("--index-url https://u:${MINSTALL_SECRET_1}@h/s") == (
+        "--index-url https://u:****@h/s"
+    )
