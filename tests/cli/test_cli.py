@@ -29,6 +29,24 @@ def minstall(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def pip_target(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """A fresh venv to install into (its python) and the environment a real pip needs to
+    install there from the farm alone: no pip.conf, this environment's pip and uv on PATH, no
+    version check or cache, CI mode."""
+    import venv
+
+    target = tmp_path / "target"
+    venv.EnvBuilder(with_pip=False).create(target)
+    env = {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_CACHE_DIR": "1",
+        "CI": "true",
+    }
+    return str(target / "bin" / "python"), env
+
+
 def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[int, str]:
     """Run minstall, press Ctrl-C (SIGINT) after ``after_s``; its exit code and stderr."""
     import signal

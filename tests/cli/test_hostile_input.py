@@ -12,7 +12,7 @@ import pytest
 from farm import Fault, MirrorSpec
 
 from .test_cli import farm_env as env_for
-from .test_cli import minstall
+from .test_cli import minstall, pip_target
 
 INTERNAL = 70
 
@@ -198,24 +198,10 @@ def test_a_gzipping_mirror_is_read_a_bomb_and_an_endless_page_are_excluded(
 def test_an_install_goes_around_a_hostile_mirror(make_farm, tmp_path: Path, fault) -> None:
     """The hostile mirror is the fastest; before, the bomb and the endless page ranked first
     and pip died reading them (MemoryError at 3 GB, exit 2, no fallback)."""
-    import os
-    import sys
-    import venv
-
     farm = make_farm(MirrorSpec("hostile"), MirrorSpec("good", latency_s=0.05))
     farm["hostile"].set_faults(fault)
-    target = tmp_path / "target"
-    venv.EnvBuilder(with_pip=False).create(target)
-    env = env_for(
-        farm,
-        tmp_path,
-        PIP_CONFIG_FILE=os.devnull,
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PIP_NO_CACHE_DIR="1",
-        CI="true",
-    )
-    python = str(target / "bin" / "python")
+    python, pip_env = pip_target(tmp_path)
+    env = env_for(farm, tmp_path, **pip_env)
     proc = minstall("pip", "--python", python, "install", "six", env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Successfully installed six" in proc.stdout

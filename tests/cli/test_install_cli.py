@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import pytest
 from farm import Fault, MirrorSpec
 from farm.content import shared_dir
 
-from .test_cli import SCRIPT, interrupted, minstall
+from .test_cli import SCRIPT, interrupted, minstall, pip_target
 from .test_cli import farm_env as env_for
 
-BIN = str(Path(sys.executable).parent)  # this environment's pip and uv come first on PATH
 STANDINS = Path(__file__).resolve().parents[1] / "standins"  # mamba only: conda runs for real
 
 
@@ -28,22 +25,17 @@ def farm_env(make_farm, tmp_path: Path):
         MirrorSpec("second", latency_s=0.05, bandwidth_bps=4e6),
         MirrorSpec("third", latency_s=0.15, bandwidth_bps=1e6),
     )
-    target = tmp_path / "target"
-    venv.EnvBuilder(with_pip=False).create(target)
+    python, pip_env = pip_target(tmp_path)
     env = env_for(
         farm,
         tmp_path,
-        PIP_CONFIG_FILE=os.devnull,
-        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        **pip_env,
         PIP_RETRIES="0",  # no backoff waits against the farm
         PIP_TIMEOUT="2",
         PIP_RESUME_RETRIES="0",
         UV_HTTP_RETRIES="0",
-        PIP_NO_CACHE_DIR="1",
-        CI="true",
     )
-    return farm, env, str(target / "bin" / "python")
+    return farm, env, python
 
 
 def pip_install(env, python, *args, opts=()):

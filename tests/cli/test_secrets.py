@@ -10,7 +10,7 @@ from pathlib import Path
 from farm import Fault, MirrorSpec
 
 from .test_cli import farm_env as env_for
-from .test_cli import minstall
+from .test_cli import minstall, pip_target
 
 CANARY = "canary-token-7f3a9"
 
@@ -116,29 +116,15 @@ def test_a_canary_token_and_password_never_appear_in_output_or_the_cache(
 def _private_farm(make_farm, tmp_path: Path):
     """``private`` answers 401 without its token (as Basic, user __token__); ``public`` is a
     second mirror that must never see that token. A venv to install into."""
-    import os
-    import sys
-    import venv
-
     farm = make_farm(MirrorSpec("private"), MirrorSpec("public", latency_s=0.3))
     want = "Basic " + base64.b64encode(f"__token__:{CANARY}".encode()).decode()
     farm["private"].set_faults(Fault("auth-required", auth=want))
-    target = tmp_path / "target"
-    venv.EnvBuilder(with_pip=False).create(target)
-    env = {
-        "MINSTALL_CATALOG": str(
-            farm.write_catalog(tmp_path / "farm.toml", token_env={"private": "PRIVATE_TOKEN"})
-        ),
-        "MINSTALL_CACHE_DIR": str(tmp_path / "cache"),
-        "MINSTALL_NETWORK_ID": "test",
-        "PRIVATE_TOKEN": CANARY,
-        "PIP_CONFIG_FILE": os.devnull,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PIP_NO_CACHE_DIR": "1",
-        "CI": "true",
-    }
-    return farm, env, str(target / "bin" / "python"), want
+    python, pip_env = pip_target(tmp_path)
+    env = env_for(farm, tmp_path, **pip_env, PRIVATE_TOKEN=CANARY)
+    env["MINSTALL_CATALOG"] = str(
+        farm.write_catalog(tmp_path / "farm.toml", token_env={"private": "PRIVATE_TOKEN"})
+    )
+    return farm, env, python, want
 
 
 def test_a_mirrors_token_reaches_pip_and_the_fetcher_and_nobody_else(make_farm, tmp_path) -> None:
@@ -203,29 +189,15 @@ def test_a_password_in_a_requirements_file_never_lands_in_minstalls_copy(
     """The copy minstall writes of a requirements file (its official index replaced by a
     mirror) held the file's password; now it holds ``${MINSTALL_SECRET_1}`` and pip gets the
     value in its environment, so the private index still authenticates."""
-    import os
-    import sys
-    import venv
-
     farm = make_farm(MirrorSpec("public"), MirrorSpec("private", latency_s=0.3))
     password = "file-pw-8832"
     want = "Basic " + base64.b64encode(f"carol:{password}".encode()).decode()
     farm["private"].set_faults(Fault("auth-required", auth=want))
-    target = tmp_path / "target"
-    venv.EnvBuilder(with_pip=False).create(target)
-    env = env_for(
-        farm,
-        tmp_path,
-        PIP_CONFIG_FILE=os.devnull,
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PIP_NO_CACHE_DIR="1",
-        CI="true",
-    )
+    python, pip_env = pip_target(tmp_path)
+    env = env_for(farm, tmp_path, **pip_env)
     private = farm["private"].simple_url.replace("://", f"://carol:{password}@")
     req = tmp_path / "req.txt"
     req.write_text(f"--index-url https://pypi.org/simple\n--extra-index-url {private}\nsix\n")
-    python = str(target / "bin" / "python")
     for opts in (("--no-fetch",), ()):
         proc = minstall("pip", *opts, "--python", python, "install", "--force-reinstall",
                         "-r", str(req), env=env)  # fmt: skip
