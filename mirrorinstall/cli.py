@@ -33,6 +33,7 @@ from mirrorinstall.core.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    CacheError,
     MinstallError,
     NoMirrorError,
     UsageError,
@@ -527,6 +528,63 @@ def _doctor_text(message: str | None, log_file: str | None) -> str | None:
     if message == "-":
         return sys.stdin.buffer.read()[-_DOCTOR_LIMIT:].decode("utf-8", errors="replace")
     return message
+
+
+@cli.command(name="env")
+@click.option(
+    "--shell",
+    "shell",
+    type=click.Choice(["bash", "zsh", "fish", "powershell", "cmd", "github"]),
+    help="Write for this shell (default: $SHELL's, else bash; PowerShell on Windows); github "
+    "appends to $GITHUB_ENV.",
+)
+@click.option("--mirror", "mirror_id", metavar="ID", help="Use this mirror, without measuring.")
+@click.option("--refresh", is_flag=True, help="Measure the mirrors again, ignoring the cache.")
+@click.pass_obj
+def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refresh: bool) -> None:
+    """Print the variables that send pip, uv and conda to the fastest mirrors, for eval.
+
+    \b
+    eval "$(minstall env)"                   # bash, zsh
+    minstall env --shell fish | source
+    minstall env --shell powershell | Invoke-Expression
+    minstall env --shell github              # a GitHub Actions step: appends to $GITHUB_ENV
+    """
+    from mirrorinstall.context.facts import Facts
+    from mirrorinstall.context.gather import current_subdir, get_ranking_for
+    from mirrorinstall.rewrite import Context
+    from mirrorinstall.rewrite.envvars import default_shell, render, variables
+
+    session = app.session()
+    environ = app.environ
+    subdir = current_subdir(environ)
+    shell = shell or default_shell(environ.get("SHELL"), subdir.startswith("win"))
+    ranking = get_ranking_for(session, ["pypi", "conda"], mirror_id=mirror_id, refresh=refresh)
+    facts = Facts(catalog=session.catalog, ranking=ranking, platform=subdir, environ=environ)
+    found = variables(Context(facts))
+    if not found:
+        raise NoMirrorError(
+            "no measured mirror carries PyPI or conda's channels here",
+            "Run 'minstall bench' to see why each mirror failed.",
+        )
+    text = render(found, shell)
+    if shell == "github":
+        target = environ.get("GITHUB_ENV")
+        if not target:
+            raise UsageError(
+                "--shell github appends to the file $GITHUB_ENV names, and it is not set",
+                "Run it in a GitHub Actions step, or choose another --shell.",
+            )
+        try:
+            with open(target, "a", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            raise CacheError(
+                f"cannot append to $GITHUB_ENV ({target}): {exc.strerror or exc}",
+                "Check the runner's GITHUB_ENV file.",
+            ) from None
+        click.echo(f"minstall: appended to $GITHUB_ENV ({target}):", err=True)
+    click.echo(text, nl=False)
 
 
 def _printable(text: str) -> str:

@@ -1,0 +1,97 @@
+"""The best mirrors as environment variables, for one shell or one CI job (``minstall env``).
+Pure.
+
+Each variable is one the tool itself documents:
+- pip: ``PIP_INDEX_URL`` (any option as ``PIP_<OPTION>``,
+  https://pip.pypa.io/en/stable/topics/configuration/#environment-variables);
+- uv: ``UV_DEFAULT_INDEX`` (https://docs.astral.sh/uv/reference/environment/#uv_default_index);
+- conda: ``CONDA_DEFAULT_CHANNELS`` (comma-separated) and ``CONDA_CHANNEL_ALIAS`` (any
+  setting as ``CONDA_<KEY>``,
+  https://docs.conda.io/projects/conda/en/latest/user-guide/configuration/use-condarc.html#expand-environment-variables),
+  the alias only when one mirror serves conda-forge as ``<alias>/conda-forge``.
+The official hosts are never written: a variable pointing there changes nothing.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from mirrorinstall.rewrite.common import Context, choose_channel, pypi_mirror
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "cmd", "github")
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    value: str
+    why: str  # the mirror and its rank, for the comment beside it
+
+
+def variables(ctx: Context) -> list[Variable]:
+    """The variables that send pip, uv and conda to the best-ranked mirrors."""
+    out: list[Variable] = []
+    pypi = pypi_mirror(ctx)
+    if pypi is not None and pypi.pypi is not None and not pypi.upstream:
+        why = f"PyPI: mirror {pypi.id}"
+        out.append(Variable("PIP_INDEX_URL", pypi.pypi.simple, why))
+        out.append(Variable("UV_DEFAULT_INDEX", pypi.pypi.simple, why))
+    windows = ctx.facts.os == "windows"
+    urls, ids = [], []
+    for part in ctx.facts.catalog.expand_channel("defaults", windows=windows):
+        mirror, url = choose_channel(ctx, part)
+        if mirror is None or url is None or mirror.upstream:
+            urls = []
+            break
+        urls.append(url)
+        ids.append(mirror.id)
+    if urls:
+        out.append(
+            Variable(
+                "CONDA_DEFAULT_CHANNELS",
+                ",".join(urls),
+                "conda defaults: mirror " + ", ".join(dict.fromkeys(ids)),
+            )
+        )
+    mirror, url = choose_channel(ctx, "conda-forge")
+    served = url.rstrip("/") if url is not None else ""
+    if mirror is not None and not mirror.upstream and served.endswith("/conda-forge"):
+        # every channel named without a URL goes to <alias>/<name>: conda-forge, pytorch...;
+        # one this mirror does not carry fails there (minstall conda ... routes each one)
+        why = f"conda channels by name (conda-forge, ...): mirror {mirror.id}"
+        out.append(Variable("CONDA_CHANNEL_ALIAS", served[: -len("/conda-forge")], why))
+    return out
+
+
+def render(variables: list[Variable], shell: str) -> str:
+    """The lines that set ``variables`` in ``shell`` (``github``: for ``$GITHUB_ENV``)."""
+    lines = []
+    for v in variables:
+        if "\n" in v.value or "\r" in v.value:
+            raise ValueError(f"{v.name}'s value holds a line break")
+        if shell in ("bash", "zsh"):
+            lines += [f"# {v.why}", f"export {v.name}={shlex.quote(v.value)}"]
+        elif shell == "fish":
+            quoted = "'" + v.value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            lines += [f"# {v.why}", f"set -gx {v.name} {quoted}"]
+        elif shell == "powershell":
+            lines += [f"# {v.why}", f"$env:{v.name} = '" + v.value.replace("'", "''") + "'"]
+        elif shell == "cmd":
+            if '"' in v.value:
+                raise ValueError(f"{v.name}'s value holds a double quote, which cmd cannot set")
+            lines += [f"rem {v.why}", f'set "{v.name}={v.value}"']
+        elif shell == "github":
+            lines.append(f"{v.name}={v.value}")
+        else:
+            raise ValueError(f"unknown shell {shell!r} (known: {', '.join(SHELLS)})")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def default_shell(environ_shell: str | None, windows: bool) -> str:
+    """The shell to write for when none is named: $SHELL's, else PowerShell on Windows,
+    else bash."""
+    name = (environ_shell or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if name in ("bash", "zsh", "fish"):
+        return name
+    return "powershell" if windows else "bash"

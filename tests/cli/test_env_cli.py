@@ -1,0 +1,58 @@
+"""`minstall env` end to end: the lines it prints, evaluated by a real bash, send a real pip
+and uv to the fastest farm mirror; `--shell github` appends to $GITHUB_ENV."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from farm import MirrorSpec
+
+from .test_cli import farm_env as env_for
+from .test_cli import minstall, pip_target
+
+
+def _farm(make_farm, tmp_path: Path):
+    farm = make_farm(
+        MirrorSpec("slow", latency_s=0.2, bandwidth_bps=1e6),
+        MirrorSpec("fast", latency_s=0.005, bandwidth_bps=16e6),
+    )
+    python, pip_env = pip_target(tmp_path)
+    return farm, env_for(farm, tmp_path, **pip_env), python
+
+
+def test_eval_of_its_output_sends_pip_and_uv_to_the_fastest_mirror(make_farm, tmp_path) -> None:
+    farm, env, python = _farm(make_farm, tmp_path)
+    proc = minstall("env", "--shell", "bash", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"export PIP_INDEX_URL={farm['fast'].simple_url}" in proc.stdout
+    assert f"export CONDA_DEFAULT_CHANNELS={farm['fast'].channel_url('main')}," in proc.stdout
+    for m in farm:
+        m.reset_log()
+    shell_env = {k: v for k, v in {**os.environ, **env}.items() if k != "PIP_FIND_LINKS"}
+    script = (
+        proc.stdout
+        + f'pip download --no-deps six -d "{tmp_path / "dl"}" -q\n'
+        + f'uv pip install --python "{python}" six -q\n'
+    )
+    done = subprocess.run(["bash", "-c", script], env=shell_env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "dl" / "six-1.16.0-py2.py3-none-any.whl").is_file()
+    fast = [r.user_agent.split("/")[0] for r in farm["fast"].requests if r.path.endswith(".whl")]
+    assert {"pip", "uv"} <= set(fast), fast
+    assert not farm["slow"].requests
+
+
+def test_github_appends_to_github_env(make_farm, tmp_path) -> None:
+    farm, env, _ = _farm(make_farm, tmp_path)
+    target = tmp_path / "github_env"
+    target.write_text("EARLIER=1\n")
+    proc = minstall("env", "--shell", "github", env={**env, "GITHUB_ENV": str(target)})
+    assert proc.returncode == 0, proc.stderr
+    lines = target.read_text().splitlines()
+    assert lines[0] == "EARLIER=1"  # appended, nothing lost
+    assert f"PIP_INDEX_URL={farm['fast'].simple_url}" in lines
+    assert f"UV_DEFAULT_INDEX={farm['fast'].simple_url}" in lines
+    missing = minstall("env", "--shell", "github", env=env)
+    assert missing.returncode == 64 and "GITHUB_ENV" in missing.stderr
