@@ -3,6 +3,7 @@ and uv to the fastest farm mirror; `--shell github` appends to $GITHUB_ENV."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -56,3 +57,45 @@ def test_github_appends_to_github_env(make_farm, tmp_path) -> None:
     assert f"UV_DEFAULT_INDEX={farm['fast'].simple_url}" in lines
     missing = minstall("env", "--shell", "github", env=env)
     assert missing.returncode == 64 and "GITHUB_ENV" in missing.stderr
+
+
+def test_the_real_conda_reads_the_conda_variables(make_farm, conda_python, tmp_path) -> None:
+    """conda 26.7.1 (../shared/tools/conda) under the printed variables: its defaults and its
+    channel alias are the fastest mirror's, and `conda create` from conda-forge by name reaches
+    that mirror only."""
+    from realconda import make_home
+
+    farm, env, _ = _farm(make_farm, tmp_path)
+    conda = make_home(conda_python, tmp_path / "conda", None, ("defaults",))
+    proc = minstall("env", "--shell", "bash", env=env)
+    assert proc.returncode == 0, proc.stderr
+    exported = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in proc.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    shown = conda.run(
+        "config", "--show", "default_channels", "channel_alias", "--json", env=exported
+    )
+    assert shown.returncode == 0, shown.stderr
+    config = json.loads(shown.stdout)
+
+    def url(channel) -> str:  # conda's JSON shows a channel as its parts
+        if isinstance(channel, str):
+            return channel.rstrip("/")
+        return f"{channel['scheme']}://{channel['location']}/{channel['name']}".rstrip("/")
+
+    assert [url(c) for c in config["default_channels"]] == [
+        farm["fast"].channel_url("main").rstrip("/"),
+        farm["fast"].channel_url("r").rstrip("/"),
+    ]
+    assert url(config["channel_alias"]) == farm["fast"].url + "/conda"
+    for m in farm:
+        m.reset_log()
+    created = conda.run(
+        "create", "-p", str(conda.prefix("viaenv")), "-c", "conda-forge", "pkga", "-y",
+        env=exported,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr[-2000:]
+    assert any(r.path.startswith("/conda/conda-forge/") for r in farm["fast"].requests)
+    assert not farm["slow"].requests
