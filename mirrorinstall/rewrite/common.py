@@ -70,6 +70,19 @@ def ranked(ctx: Context, kind: str) -> list[Mirror]:
     return out
 
 
+def mirrored_defaults(ctx: Context) -> list[tuple[str, Mirror, str]]:
+    """(part, mirror, URL) for each channel conda's ``defaults`` means on this platform, each
+    from its best-ranked mirror; empty unless a mirror (not an official host) serves every
+    part."""
+    out = []
+    for part in ctx.facts.catalog.expand_channel("defaults", windows=ctx.facts.os == "windows"):
+        mirror, url = choose_channel(ctx, part)
+        if mirror is None or url is None or mirror.upstream:
+            return []
+        out.append((part, mirror, url))
+    return out
+
+
 def choose_channel(ctx: Context, channel: str) -> tuple[Mirror | None, str | None]:
     """The best-ranked mirror carrying ``channel`` for this platform, and its URL."""
     for m in ranked(ctx, "conda"):

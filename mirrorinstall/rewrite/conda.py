@@ -23,6 +23,7 @@ from mirrorinstall.rewrite.common import (
     Context,
     Plan,
     choose_channel,
+    mirrored_defaults,
     pypi_mirror,
     spec_name,
     spec_version,
@@ -508,7 +509,6 @@ def _condarc_channels_through_env(implicit: list[str], ctx: Context, plan: Plan)
     (when one mirror serves them all as <alias>/<name>); what cannot be sent is said."""
     if not implicit:
         return
-    windows = ctx.facts.os == "windows"
     environ = ctx.facts.environ
     named: list[str] = []
     for channel in implicit:
@@ -517,14 +517,10 @@ def _condarc_channels_through_env(implicit: list[str], ctx: Context, plan: Plan)
         if channel != "defaults":
             named.append(channel)
             continue
-        urls = []
-        for part in ctx.facts.catalog.expand_channel("defaults", windows=windows):
-            mirror, url = choose_channel(ctx, part)
-            if mirror is None or url is None or mirror.upstream:
-                urls = []
-                break
-            urls.append(url)
+        defaults = mirrored_defaults(ctx)
+        for part, mirror, url in defaults:
             plan.mirrors[f"conda:{part}"] = {"mirror": mirror.id, "url": url}
+        urls = [url for _, _, url in defaults]
         if urls and "CONDA_DEFAULT_CHANNELS" not in environ:
             plan.env["CONDA_DEFAULT_CHANNELS"] = ",".join(urls)
             plan.notes.append(

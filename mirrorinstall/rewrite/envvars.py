@@ -17,7 +17,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from mirrorinstall.rewrite.common import Context, choose_channel, pypi_mirror
+from mirrorinstall.rewrite.common import Context, choose_channel, mirrored_defaults, pypi_mirror
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "cmd", "github")
 
@@ -37,23 +37,11 @@ def variables(ctx: Context) -> list[Variable]:
         why = f"PyPI: mirror {pypi.id}"
         out.append(Variable("PIP_INDEX_URL", pypi.pypi.simple, why))
         out.append(Variable("UV_DEFAULT_INDEX", pypi.pypi.simple, why))
-    windows = ctx.facts.os == "windows"
-    urls, ids = [], []
-    for part in ctx.facts.catalog.expand_channel("defaults", windows=windows):
-        mirror, url = choose_channel(ctx, part)
-        if mirror is None or url is None or mirror.upstream:
-            urls = []
-            break
-        urls.append(url)
-        ids.append(mirror.id)
-    if urls:
-        out.append(
-            Variable(
-                "CONDA_DEFAULT_CHANNELS",
-                ",".join(urls),
-                "conda defaults: mirror " + ", ".join(dict.fromkeys(ids)),
-            )
-        )
+    defaults = mirrored_defaults(ctx)
+    if defaults:
+        ids = ", ".join(dict.fromkeys(m.id for _, m, _ in defaults))
+        urls = ",".join(url for _, _, url in defaults)
+        out.append(Variable("CONDA_DEFAULT_CHANNELS", urls, f"conda defaults: mirror {ids}"))
     mirror, url = choose_channel(ctx, "conda-forge")
     served = url.rstrip("/") if url is not None else ""
     if mirror is not None and not mirror.upstream and served.endswith("/conda-forge"):
