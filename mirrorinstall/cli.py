@@ -47,7 +47,7 @@ from mirrorinstall.core.settings import (
     user_catalog_path,
 )
 from mirrorinstall.core.suggest import mistyped
-from mirrorinstall.core.untrusted import finite
+from mirrorinstall.core.untrusted import finite, printable
 
 
 @dataclass
@@ -500,12 +500,12 @@ def doctor(
     elif not findings:
         click.echo("minstall doctor: no known error in the text; nothing to fix found.")
     for finding in [] if as_json else findings:
-        click.echo(f"{finding.severity}: {_printable(finding.title)}")
+        click.echo(f"{finding.severity}: {printable(finding.title)}")
         if finding.evidence:
-            click.echo(f"  seen: {_printable(finding.evidence)}")
-        click.echo(f"  why: {_printable(finding.cause)}")
+            click.echo(f"  seen: {printable(finding.evidence)}")
+        click.echo(f"  why: {printable(finding.cause)}")
         for fix in finding.fixes:
-            click.echo(f"  fix: {_printable(fix)}")
+            click.echo(f"  fix: {printable(fix)}")
         if finding.sources:
             click.echo(f"  source: {', '.join(finding.sources)}")
     return 0 if recognised and not errors else 1
@@ -585,11 +585,6 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
             ) from None
         click.echo(f"minstall: appended to $GITHUB_ENV ({target}):", err=True)
     click.echo(text, nl=False)
-
-
-def _printable(text: str) -> str:
-    """No control characters from a log or a server reach the terminal."""
-    return "".join(c if c.isprintable() or c == " " else "?" for c in text)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

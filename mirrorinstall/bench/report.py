@@ -94,9 +94,7 @@ def problem(report: Any) -> str | None:
     if not isinstance(report, dict):
         return "not a JSON object"
     for key, types in _REPORT_FIELDS.items():
-        if not isinstance(report.get(key), types) or (
-            isinstance(report.get(key), bool) and (bool not in types)
-        ):
+        if key not in report or not _is(report[key], types):
             return f"{key!r} missing or of the wrong type"
     if not all(isinstance(k, str) for k in report["kinds"]):
         return "'kinds' is not a list of names"
@@ -104,16 +102,16 @@ def problem(report: Any) -> str | None:
         if not isinstance(row, dict):
             return f"result {n} is not an object"
         for key, types in _ROW_FIELDS.items():
-            value = row.get(key)
-            if (
-                key not in row
-                or not isinstance(value, types)
-                or (isinstance(value, bool) and bool not in types)
-            ):
+            if key not in row or not _is(row[key], types):
                 return f"result {n}: {key!r} missing or of the wrong type"
         if not all(isinstance(w, str) for w in row["warnings"]):
             return f"result {n}: 'warnings' is not a list of strings"
     return None
+
+
+def _is(value: Any, types: tuple[type, ...]) -> bool:
+    """isinstance, except that JSON's true/false is no number (bool is an int in Python)."""
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
 
 
 def select(report: dict[str, Any], kinds: list[str], mirrors: list[str] | None) -> dict[str, Any]:

@@ -10,21 +10,32 @@ import math
 import re
 from typing import Any
 
-# C0 and C1 control characters and DEL, less tab and newline: ESC, CSI, BEL, backspace and
-# carriage return can move the cursor, retitle the window or hide text on a terminal
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# what minstall's own output may hold: a progress bar redraws its line with \r
+# What must not reach a terminal: C0 and C1 controls and DEL (ESC, CSI, BEL, backspace can
+# move the cursor, retitle the window or hide text), and the invisible format characters that
+# reorder or hide text (bidi overrides and isolates, zero-width characters, BOM, line and
+# paragraph separators). Each use keeps some whitespace: see _unsafe.
+_INVISIBLE = "\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+
+
+def _unsafe(keep: str) -> re.Pattern[str]:
+    controls = "".join(
+        f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in keep
+    )
+    return re.compile(f"[{controls}{_INVISIBLE}]")
+
+
+_ONE_LINE = _unsafe("")
+_LINES = _unsafe("\t\n")
+_OUTPUT = _unsafe("\t\n\r")  # minstall's own output: a progress bar redraws its line with \r
 # a password moved out of a file into the child's environment (rewrite/pip.py), as
 # ``MINSTALL_SECRET_1=value`` in a command line or ``"MINSTALL_SECRET_1": "value"`` in JSON
 _SECRET_VALUE = re.compile(r"""(MINSTALL_SECRET_\w+(?:=|": "))(?:"[^"]*"|'[^']*'|[^\s"']+)""")
-_OUTPUT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_AND_NEWLINES = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def printable(text: str, *, lines: bool = False) -> str:
-    """``text`` with every control character shown as ``?``; newlines and tabs kept only
-    when ``lines`` (a multi-line block), else they too become ``?``."""
-    return (_CONTROL if lines else _CONTROL_AND_NEWLINES).sub("?", text)
+    """``text`` with every control or invisible format character shown as ``?``; newlines
+    and tabs kept only when ``lines`` (a multi-line block), else they too become ``?``."""
+    return (_LINES if lines else _ONE_LINE).sub("?", text)
 
 
 def for_output(text: str, secrets: frozenset[str] = frozenset()) -> str:
@@ -37,7 +48,7 @@ def for_output(text: str, secrets: frozenset[str] = frozenset()) -> str:
     text = _SECRET_VALUE.sub(lambda m: m.group(1) + "****", text)
     for secret in secrets:
         text = text.replace(secret, "****")
-    return _OUTPUT_CONTROL.sub("?", text)
+    return _OUTPUT.sub("?", text)
 
 
 def finite(value: Any) -> Any:

@@ -15,6 +15,7 @@ from .test_cli import farm_env as env_for
 from .test_cli import minstall, pip_target
 
 INTERNAL = 70
+TORCH_AUTO = ("rewrite", "--cuda", "auto", "--", "pip", "install", "torch")
 
 
 @pytest.fixture
@@ -47,43 +48,16 @@ def test_an_unreadable_requirement_is_a_usage_error(env) -> None:
 @pytest.mark.parametrize("value", ["abc", "12.1abc", "-1", "nan", "12."])
 def test_a_malformed_conda_override_cuda_is_named_not_a_crash(env, value) -> None:
     env = {k: v for k, v in env.items() if k != "MINSTALL_CUDA_DRIVER"}
-    proc = minstall(
-        "rewrite",
-        "--cuda",
-        "auto",
-        "--",
-        "pip",
-        "install",
-        "torch",
-        env={**env, "CONDA_OVERRIDE_CUDA": value},
-    )
+    proc = minstall(*TORCH_AUTO, env={**env, "CONDA_OVERRIDE_CUDA": value})
     assert proc.returncode != INTERNAL, proc.stderr
     assert f"CONDA_OVERRIDE_CUDA={value!r} is not a CUDA version" in proc.stdout + proc.stderr
 
 
 def test_cuda_settings_in_other_scripts_digits_are_refused_not_a_crash(env) -> None:
     arabic_indic = "\u0665\u0663\u0665.\u0661\u0660\u0664.\u0660\u0665"  # 535.104.05
-    proc = minstall(
-        "rewrite",
-        "--cuda",
-        "auto",
-        "--",
-        "pip",
-        "install",
-        "torch",
-        env={**env, "MINSTALL_CUDA_DRIVER": arabic_indic},
-    )
+    proc = minstall(*TORCH_AUTO, env={**env, "MINSTALL_CUDA_DRIVER": arabic_indic})
     assert proc.returncode == 0 and "is not a driver version" in proc.stderr, proc.stderr
-    proc = minstall(
-        "rewrite",
-        "--cuda",
-        "auto",
-        "--",
-        "pip",
-        "install",
-        "torch",
-        env={**env, "MINSTALL_CUDA_ARCH": "\u0668.\u0666"},
-    )
+    proc = minstall(*TORCH_AUTO, env={**env, "MINSTALL_CUDA_ARCH": "\u0668.\u0666"})
     assert proc.returncode == 78 and "MINSTALL_CUDA_ARCH" in proc.stderr, proc.stderr
 
 

@@ -118,7 +118,7 @@ def test_any_command_line_rewrites_or_is_a_usage_error(head, tokens, mode, host,
         plan = rewrite(parse_command([*head, *tokens]), Context(facts, mode, False))
     except (MinstallError, CudaMismatch):  # planning turns CudaMismatch into exit 65
         return
-    assert plan.argv[: len(head)] == head or plan.argv
+    assert plan.argv[0] == head[0]  # a plan for the same tool
 
 
 _VALUES = st.recursive(

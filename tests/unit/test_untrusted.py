@@ -88,3 +88,10 @@ def test_a_password_moved_to_the_childs_environment_is_printed_masked() -> None:
     assert for_output("--index-url https://u:${MINSTALL_SECRET_1}@h/s") == (
         "--index-url https://u:****@h/s"
     )
+
+
+def test_invisible_characters_that_reorder_text_are_shown_too() -> None:
+    """A bidi override can make ``gpj.exe`` read as ``exe.jpg``; a zero-width space can hide
+    a difference. Ideographic space and CJK text are ordinary text and stay."""
+    assert printable("a\u202eb\u200bc\u2066d") == "a?b?c?d"
+    assert printable("中文\u3000镜像") == "中文\u3000镜像"
