@@ -587,6 +587,174 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
     click.echo(text, nl=False)
 
 
+@cli.group()
+def config() -> None:
+    """Write the fastest mirrors into conda's, pip's, uv's and pixi's own configuration.
+
+    \b
+    minstall config apply --conda --pip     # then plain 'conda install', 'pip install'
+    minstall config show                    # what each tool uses now, and the bench's verdict
+    minstall config undo --conda            # put back what apply replaced, byte for byte
+    """
+
+
+def _tool_flags(func):
+    for tool in reversed(("conda", "pip", "uv", "pixi")):
+        func = click.option(f"--{tool}", f"want_{tool}", is_flag=True, help=f"{tool}.")(func)
+    return func
+
+
+def _named_tools(kw: dict) -> list[str]:
+    return [t for t in ("conda", "pip", "uv", "pixi") if kw.pop(f"want_{t}")]
+
+
+def _confirm(changes: list, yes: bool, dry_run: bool) -> bool:
+    """Whether to write: never with --dry-run, always with --yes or without a terminal to
+    ask at (CI), else the user's answer."""
+    if dry_run:
+        click.echo("minstall: --dry-run: nothing written", err=True)
+        return False
+    if yes or not sys.stdin.isatty():
+        return True
+    if click.confirm("Write these changes?", default=False, err=True):
+        return True
+    click.echo("minstall: nothing written", err=True)
+    return False
+
+
+@config.command("apply")
+@_tool_flags
+@click.option("--mirror", "mirror_id", metavar="ID", help="Use this mirror, without measuring.")
+@click.option(
+    "--scope",
+    type=click.Choice(["user", "env", "system"]),
+    default="user",
+    show_default=True,
+    help="Which of each tool's files: yours, the active environment's, or the machine's.",
+)
+@click.option("--dry-run", is_flag=True, help="Show the diff, write nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Write without asking.")
+@click.option("--refresh", is_flag=True, help="Measure the mirrors again, ignoring the cache.")
+@click.pass_obj
+def config_apply(
+    app: AppContext, mirror_id: str | None, scope: str, dry_run: bool, yes: bool, refresh: bool,
+    **kw: bool,
+) -> None:  # fmt: skip
+    """Point each tool's configuration file at the fastest mirrors (diff first, backup kept).
+
+    With no tool named: every one found here (pip always; conda, uv, pixi when installed).
+    """
+    from mirrorinstall.config.actions import plan, platform_of, tools_found, write
+    from mirrorinstall.context.facts import Facts
+    from mirrorinstall.context.gather import current_subdir, get_ranking_for
+    from mirrorinstall.rewrite import Context
+
+    session = app.session()
+    tools = _named_tools(kw) or tools_found(app.environ)
+    kinds = ["conda"] if "conda" in tools or "pixi" in tools else []
+    kinds += ["pypi", "pytorch"] if {"pip", "uv", "pixi"} & set(tools) else []
+    ranking = get_ranking_for(session, kinds, mirror_id=mirror_id, refresh=refresh)
+    facts = Facts(
+        catalog=session.catalog,
+        ranking=ranking,
+        platform=current_subdir(app.environ),
+        environ=app.environ,
+    )
+    changes = plan(tools, scope, platform_of(app.environ), Context(facts))
+    for change in changes:
+        state = "" if change.changed else ": already up to date"
+        click.echo(
+            f"{change.tool}: {change.location.path} ({change.location.how}){state}", err=True
+        )
+        click.echo(change.diff(), nl=False)
+        for note in change.notes:
+            click.echo(f"  note: {note}", err=True)
+    todo = [c for c in changes if c.changed]
+    if not todo or not _confirm(todo, yes, dry_run):
+        return
+    write(todo, session.cache_dir)
+    for change in todo:
+        kept = f"backup: {change.backup}" if change.backup else "a new file"
+        click.echo(f"minstall: wrote {change.location.path} ({kept})", err=True)
+    undo = " ".join(f"--{c.tool}" for c in todo)
+    click.echo(f"minstall: to put it back: minstall config undo {undo}", err=True)
+
+
+@config.command("undo")
+@_tool_flags
+@click.option("--force", is_flag=True, help="Restore even a file edited since apply wrote it.")
+@click.option("--dry-run", is_flag=True, help="Show the diff, restore nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Restore without asking.")
+@click.pass_obj
+def config_undo(app: AppContext, force: bool, dry_run: bool, yes: bool, **kw: bool) -> None:
+    """Put back the files the last 'config apply' changed, byte for byte (diff first)."""
+    from mirrorinstall.config.actions import plan_undo, restore
+
+    tools = _named_tools(kw) or ["conda", "pip", "uv", "pixi"]
+    cache_dir = app.session().cache_dir
+    changes = plan_undo(tools, cache_dir, force)
+    if not changes:
+        click.echo(f"minstall: nothing to undo for {', '.join(tools)}", err=True)
+        return
+    for change in changes:
+        what = f"from {change.backup}" if change.backup else "removing it: apply created it"
+        click.echo(f"{change.tool}: {change.location.path}: restore {what}", err=True)
+        click.echo(change.diff(), nl=False)
+    if not _confirm(changes, yes, dry_run):
+        return
+    restore(changes, cache_dir)
+    for change in changes:
+        click.echo(f"minstall: restored {change.location.path}", err=True)
+
+
+@config.command("show")
+@_tool_flags
+@click.option("--json", "as_json", is_flag=True, help="Print every setting as JSON.")
+@click.option("--refresh", is_flag=True, help="Measure the mirrors again, ignoring the cache.")
+@click.pass_obj
+def config_show(app: AppContext, as_json: bool, refresh: bool, **kw: bool) -> int:
+    """What conda, pip, uv and pixi fetch from now, where each setting comes from, and the
+    bench's verdict on each host. Exits 1 when a setting needs fixing (the fix is printed)."""
+    from mirrorinstall.config.actions import platform_of
+    from mirrorinstall.config.files import read
+    from mirrorinstall.config.locations import read_order
+    from mirrorinstall.config.show import report
+    from mirrorinstall.context.gather import get_ranking_for
+
+    session = app.session()
+    tools = _named_tools(kw) or ["conda", "pip", "uv", "pixi"]
+    p = platform_of(app.environ)
+    texts: dict[str, list] = {tool: [] for tool in tools}
+    unreadable = []
+    for tool in tools:
+        for loc in read_order(tool, p):
+            try:
+                texts[tool].append((loc, read(loc.path).text))
+            except MinstallError as exc:  # one bad file must not hide the others
+                unreadable.append(exc.message)
+    kinds = ["conda", "pypi", "pytorch"]
+    ranking = get_ranking_for(session, kinds, mirror_id=None, refresh=refresh)
+    found = report(texts, app.environ, session.catalog, ranking)
+    found.problems[:0] = unreadable
+    if as_json:
+        rows = [s.__dict__ for s in found.seen]
+        doc = {"settings": rows, "problems": found.problems, "fixes": found.fixes}
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for tool in tools:
+            click.echo(tool)
+            for s in (s for s in found.seen if s.tool == tool):
+                mark = "*" if s.effective else " "
+                click.echo(f" {mark} {s.setting} = {s.value}")
+                click.echo(f"      from {s.source}; {s.verdict}")
+            if tool in found.fixes:
+                click.echo(f"  fix: {found.fixes[tool]}")
+        for problem in found.problems:
+            click.echo(f"minstall: {problem}", err=True)
+        click.echo("(* = the setting that takes effect)")
+    return 1 if found.fixes or found.problems else 0
+
+
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--dest", metavar="DIR", help="Also put the files here, under their own names.")
 @click.option("--json", "as_json", is_flag=True, help="Print the files and where they came from.")

@@ -40,13 +40,19 @@ EXIT_CHECK_FAILED = 1
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
-    EXIT_CHECK_FAILED: "minstall verify: the framework cannot use the GPU (the verdict says why)",
+    EXIT_CHECK_FAILED: (
+        "minstall verify: the framework cannot use the GPU (the verdict says why); "
+        "minstall config show: a setting should change"
+    ),
     EXIT_USAGE: "bad command line (unknown option, missing argument)",
     EXIT_CUDA: "the CUDA build asked for cannot run with this driver or GPU (--cuda auto fixes it)",
     EXIT_NO_MIRROR: "no enabled mirror can serve the request (all dead, or none carries it)",
     EXIT_INTERNAL: "internal error: a bug in minstall (rerun with --debug and report it)",
     EXIT_CACHE: "the cache or config directory cannot be read or written",
-    EXIT_CONFIG: "invalid configuration: mirrors.toml, a user catalog or a MINSTALL_* variable",
+    EXIT_CONFIG: (
+        "invalid configuration: mirrors.toml, a user catalog or a MINSTALL_* variable; a "
+        "tool's file minstall config cannot edit"
+    ),
     EXIT_ENGINE_NOT_FOUND: "the package manager to run (conda, mamba, pip, uv) was not found",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
     129: "stopped by SIGHUP (the terminal closed); the child got it first",

@@ -87,13 +87,13 @@ _PIP_OTHER = (
 )
 
 
-def _is_pypi(url: str) -> bool:
+def is_pypi_url(url: str) -> bool:
     parts = split_url(url)
     host = (parts.hostname if parts else None) or ""
     return host in ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 
 
-def _torch_variant_of(url: str) -> tuple[str, str] | None:
+def torch_variant_of(url: str) -> tuple[str, str] | None:
     """``https://download.pytorch.org/whl/cu121`` -> ("cu121", "") ; torch_stable pages too."""
     parts = split_url(url)
     if parts is None or parts.hostname not in _PYTORCH_HOSTS:
@@ -174,7 +174,7 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
         if ctx.facts.environ.get(var):
             env_index = var
             value = ctx.facts.environ[var]
-            if _is_pypi(value) and pypi and pypi.pypi:
+            if is_pypi_url(value) and pypi and pypi.pypi:
                 plan.env[var] = pypi.pypi.simple
                 why = why_chosen(ctx.facts.ranking, "pypi", pypi)
                 notes.append(f"{var}: pypi.org -> {pypi.pypi.simple} ({why})")
@@ -246,7 +246,7 @@ def _route_torch_indexes(
     a flat (find-links) copy of an index that was the only source needs exact pins."""
     requirements = _requirement_texts(cmd, found, ctx, replace)
     for name, url in _torch_refs(found, ctx):
-        ref = _torch_variant_of(url)
+        ref = torch_variant_of(url)
         if ref is None or not ref[0]:
             continue
         variant, exclusive = ref[0], _exclusive(name, state.uv)
@@ -318,13 +318,13 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
     ):
         return None
     url = _index_url_of(opt)
-    if _is_pypi(url) and pypi and pypi.pypi:
+    if is_pypi_url(url) and pypi and pypi.pypi:
         new = opt.value.replace(url, pypi.pypi.simple)
         why = why_chosen(ctx.facts.ranking, "pypi", pypi)
         notes.append(f"{opt.name} {url} -> {pypi.pypi.simple} ({why})")
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
         return opt.same_form(new)
-    torch_ref = _torch_variant_of(url)
+    torch_ref = torch_variant_of(url)
     if torch_ref is None:
         return None
     variant, page = torch_ref

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "mirrorinstall"
 
 # Stages, lowest first. A module may import from its own subpackage and from lower ranks
-# only; bench and cuda share a rank and do not import each other; nothing imports the CLI.
+# only; modules sharing a rank (bench and cuda, fetch and config) do not import each other;
+# nothing imports the CLI.
 LAYERS = {
     "core": 0,
     "bench": 1,
@@ -26,6 +27,7 @@ LAYERS = {
     "context": 2,
     "rewrite": 3,
     "fetch": 4,
+    "config": 4,
     "run": 5,
     "doctor": 6,
     "cli": 7,

@@ -1,0 +1,172 @@
+"""``config apply`` and ``config undo``: read each file, compute its new text, back it up,
+write it, record it; and the reverse.  [edge: disk]
+
+Functions return what they did (:class:`Change`); printing is the CLI's.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirrorinstall.config import condarc, files, pipconf, tomlconf
+from mirrorinstall.config.desired import Wanted, wanted
+from mirrorinstall.config.locations import TOOLS, Location, Platform, config_file
+from mirrorinstall.core.errors import ConfigError
+from mirrorinstall.rewrite.common import Context
+
+
+@dataclass
+class Change:
+    tool: str
+    location: Location
+    snapshot: files.Snapshot
+    new_text: str | None  # None: the file is removed (undo of a file apply created)
+    notes: list[str] = field(default_factory=list)
+    backup: str | None = None  # set once written
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text != self.snapshot.text
+
+    def diff(self) -> str:
+        return unified_diff(self.snapshot.text, self.new_text, self.location.path)
+
+
+def unified_diff(old: str | None, new: str | None, path: str) -> str:
+    """A unified diff, ``/dev/null`` standing for a missing file, as git shows one."""
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
+        fromfile=path if old is not None else "/dev/null",
+        tofile=path if new is not None else "/dev/null",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def platform_of(environ: Mapping[str, str]) -> Platform:
+    """This machine's :class:`Platform`, from the environment minstall was handed."""
+    os_name = (
+        "windows"
+        if sys.platform.startswith("win")
+        else "darwin"
+        if sys.platform == "darwin"
+        else "linux"
+    )
+    home = environ.get("HOME") or environ.get("USERPROFILE") or str(Path.home())
+    mac_pip = os.path.join(home, "Library", "Application Support", "pip")
+    existing = frozenset([mac_pip] if os.path.isdir(mac_pip) else [])
+    return Platform(os_name, environ, home, existing)
+
+
+def tools_found(environ: Mapping[str, str]) -> list[str]:
+    """The tools installed here, for ``config apply`` with no tool named: pip always (it
+    comes with Python), conda through ``CONDA_EXE`` or PATH, uv and pixi on PATH."""
+    path = environ.get("PATH")
+    found = []
+    for tool in TOOLS:
+        if (
+            tool == "pip"
+            or shutil.which(tool, path=path)
+            or (tool == "conda" and environ.get("CONDA_EXE"))
+        ):
+            found.append(tool)
+    return found
+
+
+def plan(tools: list[str], scope: str, p: Platform, ctx: Context) -> list[Change]:
+    """What ``apply`` would write, per tool (nothing is written here)."""
+    out = []
+    for tool in tools:
+        loc = config_file(tool, scope, p)
+        snap = files.read(loc.path)
+        text = snap.text
+        extra = condarc.listed_channels(text, loc.path) if tool == "conda" else ()
+        want = wanted(ctx, extra)
+        new, notes = edit(tool, text, want, loc.path)
+        notes = [*(want.notes if tool == "conda" else []), *want.token_notes, *notes]
+        out.append(Change(tool, loc, snap, new, notes))
+    return out
+
+
+def edit(tool: str, text: str | None, want: Wanted, path: str) -> tuple[str, list[str]]:
+    """The new text of one tool's file. Pure."""
+    if tool == "conda":
+        done = condarc.edit(text, want, path)
+        return done.text, done.notes
+    if tool == "pip":
+        return pipconf.edit(text, want)
+    if tool == "uv":
+        return tomlconf.edit_uv(text, want, path)
+    return tomlconf.edit_pixi(text, want, path)
+
+
+def write(changes: list[Change], cache_dir: Path) -> None:
+    """Back up, write and record every change that changes something."""
+    record = files.load_record(cache_dir)
+    for change in changes:
+        if not change.changed or change.new_text is None:
+            continue
+        snap = change.snapshot
+        files.check_unchanged(snap)  # before the backup: a refused write leaves no trace
+        saved = files.backup(snap)
+        files.commit(snap, snap.encode(change.new_text))
+        change.backup = str(saved) if saved else None
+        written = files.read(change.location.path).data
+        record[change.tool] = {
+            "path": str(snap.target),
+            "shown": change.location.path,
+            "backup": change.backup,
+            "written_sha256": files.sha256(written),
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        files.save_record(cache_dir, record)
+
+
+def plan_undo(tools: list[str], cache_dir: Path, force: bool) -> list[Change]:
+    """What ``undo`` would restore, per tool that ``apply`` wrote."""
+    record = files.load_record(cache_dir)
+    out = []
+    for tool in tools:
+        entry = record.get(tool)
+        if entry is None:
+            continue
+        snap = files.read(entry["path"])
+        if files.sha256(snap.data) != entry["written_sha256"] and not force:
+            raise ConfigError(
+                f"{entry.get('shown') or entry['path']} was edited after 'minstall config "
+                "apply' wrote it; undo would lose that edit",
+                f"Look at it and its backup ({entry['backup'] or 'none: apply created it'}), "
+                f"then run 'minstall config undo --{tool} --force' to restore the backup anyway.",
+            )
+        old = None
+        if entry["backup"] is not None:
+            kept = files.read(entry["backup"])
+            if kept.data is None:
+                raise ConfigError(
+                    f"the backup {entry['backup']} is gone; nothing to restore",
+                    "Edit the file by hand; 'minstall config show' says what it holds.",
+                )
+            old = kept
+        loc = Location(tool, entry.get("shown") or entry["path"], "written by config apply")
+        change = Change(tool, loc, snap, old.text if old is not None else None)
+        change.backup = entry["backup"]
+        out.append(change)
+    return out
+
+
+def restore(changes: list[Change], cache_dir: Path) -> None:
+    """Put every backup back, byte for byte (a file apply created is removed)."""
+    record = files.load_record(cache_dir)
+    for change in changes:
+        data = files.read(change.backup).data if change.backup else None
+        mode = files.read(change.backup).mode if change.backup else None
+        files.commit(change.snapshot, data, mode)
+        record.pop(change.tool, None)
+        files.save_record(cache_dir, record)

@@ -1,0 +1,201 @@
+"""Reading and writing the tools' configuration files safely.  [edge: disk]
+
+- A file is read once into a :class:`Snapshot` (its bytes, or its absence, and its mode); a
+  symbolic link is followed, so a dotfile manager's link stays a link and its target changes.
+- Before a write, the original is copied next to it as ``<name>.minstall-<UTC time>.bak``
+  (created exclusively: an older backup is never overwritten).
+- The write is atomic: a temporary file in the same folder, flushed to disk, given the old
+  file's permissions (a new file gets the usual ones, umask applied), then renamed over the
+  file. Just before the rename the file is read again: if it changed since the snapshot
+  (another program, an editor), nothing is written and the error says so. A change landing
+  between that check and the rename (microseconds) is not caught: no portable lock exists
+  that conda, pip, uv and editors all honour.
+- What ``apply`` wrote is recorded in ``<cache dir>/config/applied.json`` (per tool: the
+  file, its backup, the SHA-256 of what was written), which ``undo`` reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mirrorinstall.core.errors import CacheError, ConfigError
+
+MAX_CONFIG_BYTES = 1024 * 1024  # a configuration file larger than this is not one
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: str  # as located (what the user knows it as)
+    target: Path  # where the bytes are (symbolic links followed)
+    data: bytes | None  # None: no such file
+    mode: int | None
+
+    @property
+    def text(self) -> str | None:
+        """The file's text (a UTF-8 byte-order mark set aside), None if absent."""
+        if self.data is None:
+            return None
+        try:
+            return self.data.removeprefix(_BOM).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{self.path}: not UTF-8 text (byte {exc.start})",
+                "Save the file as UTF-8, then run the command again.",
+            ) from None
+
+    def encode(self, text: str) -> bytes:
+        """``text`` as this file's bytes (its byte-order mark kept)."""
+        bom = _BOM if self.data is not None and self.data.startswith(_BOM) else b""
+        return bom + text.encode("utf-8")
+
+
+def sha256(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def _read_bytes(target: Path, shown: str) -> tuple[bytes | None, int | None]:
+    try:
+        with open(target, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+            mode = os.fstat(f.fileno()).st_mode & 0o7777
+    except FileNotFoundError:
+        return None, None
+    except IsADirectoryError:
+        raise ConfigError(f"{shown} is a folder, not a file", "Move it aside.") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {shown}: {exc.strerror or exc}",
+            "Check the file's permissions (a system file needs an administrator).",
+        ) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{shown} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a configuration file",
+            "Check what the file is; minstall leaves it alone.",
+        )
+    return data, mode
+
+
+def read(path: str) -> Snapshot:
+    target = Path(os.path.realpath(path))
+    data, mode = _read_bytes(target, path)
+    return Snapshot(path, target, data, mode)
+
+
+def backup(snap: Snapshot, now: float | None = None) -> Path | None:
+    """Copy the original next to it; None when there was no file."""
+    if snap.data is None:
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
+    for n in range(100):
+        suffix = "" if n == 0 else f"-{n}"
+        dest = snap.target.with_name(f"{snap.target.name}.minstall-{stamp}{suffix}.bak")
+        try:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, snap.mode or 0o600)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot back up {snap.path} to {dest}: {exc.strerror or exc}; nothing written",
+                "Check the folder's permissions.",
+            ) from None
+        with os.fdopen(fd, "wb") as out:
+            out.write(snap.data)
+            out.flush()
+            os.fsync(out.fileno())
+        return dest
+    raise ConfigError(f"too many backups of {snap.path} this second", "Run it again.")
+
+
+def check_unchanged(snap: Snapshot) -> None:
+    """Raise if the file no longer holds what ``snap`` read."""
+    now, _ = _read_bytes(snap.target, snap.path)
+    if now != snap.data:
+        raise ConfigError(
+            f"{snap.path} changed since minstall read it (another program or an editor wrote "
+            "it); nothing was written",
+            "Run the command again: it reads the file afresh and shows the new diff.",
+        )
+
+
+def commit(snap: Snapshot, data: bytes | None, mode: int | None = None) -> None:
+    """Replace the file ``snap`` was read from with ``data`` (None: remove it), atomically,
+    unless it changed since."""
+    check_unchanged(snap)
+    if data is None:
+        with contextlib.suppress(FileNotFoundError):
+            snap.target.unlink()
+        return
+    folder = snap.target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{snap.target.name}.{secrets.token_hex(4)}.minstall.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {snap.path}: {exc.strerror or exc}; nothing was written",
+            "Check the folder's permissions (a system file needs an administrator).",
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        keep = mode if mode is not None else snap.mode
+        if keep is not None:
+            os.chmod(tmp, keep)
+        os.replace(tmp, snap.target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+# ------------------------------------------------------------------ what apply wrote
+
+
+def _record_path(cache_dir: Path) -> Path:
+    return cache_dir / "config" / "applied.json"
+
+
+def load_record(cache_dir: Path) -> dict[str, Any]:
+    """{tool: {path, backup, written_sha256, at}} of the last apply per tool."""
+    path = _record_path(cache_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return {}  # unreadable: undo then says it has nothing to restore
+    if not isinstance(data, dict):
+        return {}
+    return {
+        tool: entry
+        for tool, entry in data.items()
+        if isinstance(entry, dict)
+        and isinstance(entry.get("path"), str)
+        and isinstance(entry.get("backup"), (str, type(None)))
+        and isinstance(entry.get("written_sha256"), (str, type(None)))
+    }
+
+
+def save_record(cache_dir: Path, record: dict[str, Any]) -> None:
+    path = _record_path(cache_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".applied.{secrets.token_hex(4)}.tmp")
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CacheError(
+            f"cannot record the change in {path}: {exc.strerror or exc}",
+            "Check the cache folder (minstall cache info); the backup is next to the file.",
+        ) from None

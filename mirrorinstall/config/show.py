@@ -1,0 +1,201 @@
+"""``config show``: what each tool is configured to fetch from, where that setting comes from,
+and the bench's verdict on each host. Pure: the files' texts and the environment are handed in.
+
+Sources are read in each tool's own order (``locations.read_order``), then its environment
+variables, which override files; the one that takes effect is marked. For conda, whose merge
+rules are richer (lists merged across files), every source's value is listed and the
+authority stays ``conda config --show-sources``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mirrorinstall.config import condarc, pipconf
+from mirrorinstall.config.locations import Location
+from mirrorinstall.context.facts import Ranking
+from mirrorinstall.core.catalog import Catalog, Mirror
+from mirrorinstall.core.errors import ConfigError
+from mirrorinstall.core.urls import origin
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Seen:
+    tool: str
+    setting: str  # "index-url", "custom_channels.conda-forge", ...
+    value: str
+    source: str  # a file's path, "$PIP_INDEX_URL", "pip's default"
+    effective: bool
+    verdict: str  # "official host", "mirror tuna: rank 1 of 5 (best)", ...
+    ok: bool  # False: an official host where a mirror ranks, a failed or unknown mirror
+
+
+@dataclass
+class Report:
+    seen: list[Seen] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # files that could not be read
+    fixes: dict[str, str] = field(default_factory=dict)  # tool -> the command that fixes it
+
+
+def mirror_of(url: str, catalog: Catalog) -> Mirror | None:
+    """The catalog entry serving ``url``: the longest matching base URL, else the host."""
+    best, length = None, -1
+    for m in catalog.mirrors:
+        for base in m.urls():
+            stem = base.rstrip("/")
+            if (url.rstrip("/") + "/").startswith(stem + "/") and len(stem) > length:
+                best, length = m, len(stem)
+    if best is None:
+        where = origin(url)
+        best = next(
+            (m for m in catalog.mirrors if where and any(origin(u) == where for u in m.urls())),
+            None,
+        )
+    return best
+
+
+def verdict(url: str, kind: str, catalog: Catalog, ranking: Ranking) -> tuple[str, bool]:
+    """What the bench says of the host behind ``url``, and whether that is fine."""
+    if "://" not in url:
+        return "a channel name: conda reaches it through the settings above", True
+    mirror = mirror_of(url, catalog)
+    first = next(iter(ranking.of(kind)), None)
+    if mirror is None:
+        return "not in the catalog (a private index or an unknown mirror)", True
+    if mirror.upstream:
+        if first is not None and first != mirror.id:
+            return f"official host; mirror {first} ranks first for {kind} here", False
+        return "official host", True
+    failed = ranking.failed.get(kind, {}).get(mirror.id)
+    if failed:
+        return f"mirror {mirror.id}: failed the bench: {failed}", False
+    rank, total = ranking.rank(kind, mirror.id), ranking.ranked_count(kind)
+    if rank == 1:
+        return f"mirror {mirror.id}: best (rank 1 of {total})", True
+    if rank is not None:
+        return f"mirror {mirror.id}: rank {rank} of {total}; {first} is faster", False
+    return f"mirror {mirror.id}: not measured (minstall bench --refresh)", True
+
+
+Row = tuple[str, str, str, str]  # setting, value, source, kind
+
+
+def report(
+    texts: Mapping[str, list[tuple[Location, str | None]]],
+    environ: Mapping[str, str],
+    catalog: Catalog,
+    ranking: Ranking,
+) -> Report:
+    """The report for every tool in ``texts`` (tool -> its files in read order, with text)."""
+    out = Report()
+    readers = {"conda": _conda, "pip": _pip, "uv": _uv, "pixi": _pixi}
+    for tool, sources in texts.items():
+        rows: list[Row] = []
+        try:
+            readers[tool](sources, environ, rows, catalog)
+        except ConfigError as exc:
+            out.problems.append(exc.message)
+        winner = {setting: source for setting, _, source, _ in rows}  # the last one read
+        for setting, value, source, kind in rows:
+            effective = setting == "channels" or winner[setting] == source  # channels merge
+            text, ok = verdict(value, kind, catalog, ranking)
+            out.seen.append(Seen(tool, setting, value, source, effective, text, ok))
+        if any(not s.ok for s in out.seen if s.tool == tool and s.effective):
+            out.fixes[tool] = f"minstall config apply --{tool}"
+    return out
+
+
+def _official(catalog: Catalog, kind: str, channel: str = "") -> str:
+    """The official URL the tool uses when nothing is configured (from the catalog)."""
+    for m in catalog.mirrors:
+        if m.upstream and kind == "pypi" and m.pypi is not None:
+            return m.pypi.simple
+        if m.upstream and kind == "conda" and channel in m.conda:
+            return m.conda[channel].url
+    return ""
+
+
+def _conda(sources, environ, rows: list[Row], catalog: Catalog) -> None:
+    for loc, text in sources:
+        data = condarc.load(text, loc.path) if text and text.strip() else None
+        for key in ("default_channels", "channels"):
+            value = (data or {}).get(key)
+            for url in value if isinstance(value, list) else []:
+                rows.append((key, str(url), loc.path, "conda"))
+        custom = (data or {}).get("custom_channels")
+        for name, base in custom.items() if isinstance(custom, dict) else []:
+            rows.append((f"custom_channels.{name}", f"{base}/{name}", loc.path, "conda"))
+        alias = (data or {}).get("channel_alias")
+        if isinstance(alias, str):
+            rows.append(("channel_alias", alias, loc.path, "conda"))
+    for name, key in (
+        ("CONDA_DEFAULT_CHANNELS", "default_channels"),
+        ("CONDA_CHANNEL_ALIAS", "channel_alias"),
+    ):
+        for url in filter(None, (environ.get(name) or "").split(",")):
+            rows.append((key, url.strip(), f"${name}", "conda"))
+    if not any(r[0] == "default_channels" for r in rows):
+        for part in catalog.expand_channel("defaults", windows=False):
+            url = _official(catalog, "conda", part)
+            rows.insert(0, ("default_channels", url, "conda's default", "conda"))
+
+
+def _pip(sources, environ, rows: list[Row], catalog: Catalog) -> None:
+    for loc, text in sources:
+        _, sections = pipconf.parse(text or "")
+        for section in sections:
+            for entry in section.entries:
+                if entry.name in ("index-url", "extra-index-url"):
+                    where = "" if section.name in ("global", "") else f"{section.name}."
+                    rows += [(where + entry.name, v, loc.path, "pypi") for v in entry.values]
+    for name, setting in (
+        ("PIP_INDEX_URL", "index-url"),
+        ("PIP_EXTRA_INDEX_URL", "extra-index-url"),
+    ):
+        rows += [(setting, url, f"${name}", "pypi") for url in (environ.get(name) or "").split()]
+    if not any(r[0] == "index-url" for r in rows):
+        rows.insert(0, ("index-url", _official(catalog, "pypi"), "pip's default", "pypi"))
+
+
+def _toml(loc: Location, text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{loc.path}: not valid TOML: {exc}") from None
+
+
+def _uv(sources, environ, rows: list[Row], catalog: Catalog) -> None:
+    for loc, text in sources:
+        data = _toml(loc, text)
+        indexes = data.get("index")
+        for table in indexes if isinstance(indexes, list) else []:
+            if isinstance(table, dict) and isinstance(table.get("url"), str):
+                name = f"index {table.get('name') or ''}".strip()
+                setting = "default index" if table.get("default") is True else name
+                rows.append((setting, table["url"], loc.path, "pypi"))
+        if isinstance(data.get("index-url"), str):
+            rows.append(("default index", data["index-url"], loc.path, "pypi"))
+    for name in ("UV_INDEX_URL", "UV_DEFAULT_INDEX"):
+        if environ.get(name):
+            rows.append(("default index", environ[name], f"${name}", "pypi"))
+    if not any(r[0] == "default index" for r in rows):
+        rows.insert(0, ("default index", _official(catalog, "pypi"), "uv's default", "pypi"))
+
+
+def _pixi(sources, environ, rows: list[Row], catalog: Catalog) -> None:
+    pypi = _official(catalog, "pypi").rstrip("/")
+    for loc, text in sources:
+        mirrors = _toml(loc, text).get("mirrors")
+        for official, urls in mirrors.items() if isinstance(mirrors, dict) else []:
+            kind = "pypi" if official.rstrip("/") == pypi else "conda"
+            for url in urls if isinstance(urls, list) else []:
+                rows.append((f"mirrors[{official}]", str(url), loc.path, kind))
