@@ -165,8 +165,7 @@ def restore(changes: list[Change], cache_dir: Path) -> None:
     """Put every backup back, byte for byte (a file apply created is removed)."""
     record = files.load_record(cache_dir)
     for change in changes:
-        data = files.read(change.backup).data if change.backup else None
-        mode = files.read(change.backup).mode if change.backup else None
-        files.commit(change.snapshot, data, mode)
+        kept = files.read(change.backup) if change.backup else None
+        files.commit(change.snapshot, kept.data if kept else None, kept.mode if kept else None)
         record.pop(change.tool, None)
         files.save_record(cache_dir, record)

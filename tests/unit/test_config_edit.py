@@ -409,3 +409,24 @@ def test_show_marks_the_setting_that_takes_effect() -> None:
         "pip": "minstall config apply --pip",
         "uv": "minstall config apply --uv",
     }
+
+
+def test_a_mirror_that_needs_a_token_gets_a_note_and_no_secret_is_written() -> None:
+    private = build_catalog(
+        [
+            (
+                "c.toml",
+                'schema = 1\n[mirror.corp]\nname = "corp"\nregion = "x"\n'
+                'token_env = "CORP_TOKEN"\n[mirror.corp.pypi]\n'
+                'simple = "https://pypi.corp.example/simple"\n',
+            )
+        ]
+    )
+    ctx = Context(Facts(catalog=private, ranking=Ranking(order={"pypi": ("corp",)})))
+    want = wanted(ctx)
+    assert want.pypi is not None and want.pypi.url == "https://pypi.corp.example/simple"
+    assert want.token_notes == [
+        "mirror corp needs the token in $CORP_TOKEN; it is not written into any file: give it "
+        "to the tool yourself (keyring, netrc, or the tool's own auth settings)"
+    ]
+    assert pipconf.edit(None, want)[0] == "[global]\nindex-url = https://pypi.corp.example/simple\n"
