@@ -608,7 +608,7 @@ def _named_tools(kw: dict) -> list[str]:
     return [t for t in ("conda", "pip", "uv", "pixi") if kw.pop(f"want_{t}")]
 
 
-def _confirm(changes: list, yes: bool, dry_run: bool) -> bool:
+def _confirm(yes: bool, dry_run: bool) -> bool:
     """Whether to write: never with --dry-run, always with --yes or without a terminal to
     ask at (CI), else the user's answer."""
     if dry_run:
@@ -670,7 +670,7 @@ def config_apply(
         for note in change.notes:
             click.echo(f"  note: {note}", err=True)
     todo = [c for c in changes if c.changed]
-    if not todo or not _confirm(todo, yes, dry_run):
+    if not todo or not _confirm(yes, dry_run):
         return
     write(todo, session.cache_dir)
     for change in todo:
@@ -700,7 +700,7 @@ def config_undo(app: AppContext, force: bool, dry_run: bool, yes: bool, **kw: bo
         what = f"from {change.backup}" if change.backup else "removing it: apply created it"
         click.echo(f"{change.tool}: {change.location.path}: restore {what}", err=True)
         click.echo(change.diff(), nl=False)
-    if not _confirm(changes, yes, dry_run):
+    if not _confirm(yes, dry_run):
         return
     restore(changes, cache_dir)
     for change in changes:

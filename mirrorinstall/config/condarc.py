@@ -72,6 +72,10 @@ def load(text: str, path: str) -> Any:
 
     try:
         data = _yaml().load(text)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nested too deeply to read", "Fix the file, then run the command again."
+        ) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -95,11 +99,23 @@ def listed_channels(text: str | None, path: str) -> tuple[str, ...]:
     return tuple(c for c in channels if isinstance(c, str)) if isinstance(channels, list) else ()
 
 
-def _plain(value: Any) -> Any:
+MAX_NODES = 200_000  # a .condarc has dozens; YAML aliases can make a few lines billions
+
+
+def _plain(value: Any, path: str, budget: list[int] | None = None) -> Any:
+    """``value`` as plain dicts and lists, aliases expanded, within a node budget."""
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigError(
+            f"{path}: expands to more than {MAX_NODES} values (YAML aliases nested in "
+            "aliases?); not a configuration minstall will edit",
+            "Check the file's anchors (&) and aliases (*).",
+        )
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, path, budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, path, budget) for v in value]
     return value
 
 
@@ -113,7 +129,7 @@ def edit(text: str | None, want: Wanted, path: str) -> Edited:
     fresh = data is None
     if data is None:
         data = CommentedMap()
-    before = _plain(data)
+    before = _plain(data, path)
     if want.defaults:
         urls = [r.url for r in want.defaults.values()]
         current = data.get("default_channels")
@@ -165,7 +181,7 @@ def edit(text: str | None, want: Wanted, path: str) -> Edited:
                 f"write it as '{name}' to get it from the mirror (your channels list is left "
                 "as it is)"
             )
-    if _plain(data) == before:
+    if _plain(data, path) == before:
         return Edited(old, notes)
     offset, mapping = _indents(old)
     out = io.StringIO()
@@ -178,7 +194,7 @@ def edit(text: str | None, want: Wanted, path: str) -> Edited:
 
 
 def _check_kept(before: dict, new_text: str, path: str) -> None:
-    after = _plain(load(new_text, path) or {})
+    after = _plain(load(new_text, path) or {}, path)
     for key, value in before.items():
         if key in OWNED and key != "custom_channels":
             continue

@@ -128,10 +128,12 @@ def _conda(sources, environ, rows: list[Row], catalog: Catalog) -> None:
         for key in ("default_channels", "channels"):
             value = (data or {}).get(key)
             for url in value if isinstance(value, list) else []:
-                rows.append((key, str(url), loc.path, "conda"))
+                if isinstance(url, str):  # anything else is not a channel (nor small)
+                    rows.append((key, url, loc.path, "conda"))
         custom = (data or {}).get("custom_channels")
         for name, base in custom.items() if isinstance(custom, dict) else []:
-            rows.append((f"custom_channels.{name}", f"{base}/{name}", loc.path, "conda"))
+            if isinstance(base, str):
+                rows.append((f"custom_channels.{name}", f"{base}/{name}", loc.path, "conda"))
         alias = (data or {}).get("channel_alias")
         if isinstance(alias, str):
             rows.append(("channel_alias", alias, loc.path, "conda"))
@@ -198,4 +200,5 @@ def _pixi(sources, environ, rows: list[Row], catalog: Catalog) -> None:
         for official, urls in mirrors.items() if isinstance(mirrors, dict) else []:
             kind = "pypi" if official.rstrip("/") == pypi else "conda"
             for url in urls if isinstance(urls, list) else []:
-                rows.append((f"mirrors[{official}]", str(url), loc.path, kind))
+                if isinstance(url, str):
+                    rows.append((f"mirrors[{official}]", url, loc.path, kind))

@@ -430,3 +430,13 @@ def test_a_mirror_that_needs_a_token_gets_a_note_and_no_secret_is_written() -> N
         "to the tool yourself (keyring, netrc, or the tool's own auth settings)"
     ]
     assert pipconf.edit(None, want)[0] == "[global]\nindex-url = https://pypi.corp.example/simple\n"
+
+
+def test_a_yaml_alias_bomb_or_deep_nesting_is_refused_quickly() -> None:
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n'
+    for i in range(1, 9):  # 10**9 values once expanded
+        bomb += f"{chr(97 + i)}: &{chr(97 + i)} [" + ",".join([f"*{chr(96 + i)}"] * 10) + "]\n"
+    with pytest.raises(ConfigError, match=r"/h/\.condarc: expands to more than"):
+        condarc.edit(bomb, WANT, "/h/.condarc")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        condarc.edit("a: " + "[" * 400 + "]" * 400 + "\n", WANT, "/h/.condarc")
