@@ -19,6 +19,7 @@ from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import Catalog, Mirror
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.core.urls import origin
+from mirrorinstall.rewrite.pip import torch_variant_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,12 +104,35 @@ def report(
         except ConfigError as exc:
             out.problems.append(exc.message)
         winner = {setting: source for setting, _, source, _ in rows}  # the last one read
+        names = _by_name(rows, catalog) if tool == "conda" else {}
         for setting, value, source, kind in rows:
             effective = setting == "channels" or winner[setting] == source  # channels merge
-            text, ok = verdict(value, kind, catalog, ranking)
+            if value in names:  # a channel by name: judge the URL conda makes of it
+                text, ok = verdict(names[value], kind, catalog, ranking)
+                text = f"conda asks {names[value]}: {text}"
+            elif value == "defaults":
+                text, ok = "conda's defaults: the default_channels above", True
+            else:
+                text, ok = verdict(value, kind, catalog, ranking)
             out.seen.append(Seen(tool, setting, value, source, effective, text, ok))
         if any(not s.ok for s in out.seen if s.tool == tool and s.effective):
             out.fixes[tool] = f"minstall config apply --{tool}"
+    return out
+
+
+def _by_name(rows: list[Row], catalog: Catalog) -> dict[str, str]:
+    """The URL conda makes of each channel listed by name: its ``custom_channels`` entry,
+    else ``<channel_alias>/<name>`` (conda's default alias: the catalog's official one)."""
+    custom = {s.split(".", 1)[1]: v for s, v, _, _ in rows if s.startswith("custom_channels.")}
+    aliases = [v for s, v, _, _ in rows if s == "channel_alias"]
+    official = next(
+        (m.channel_alias for m in catalog.mirrors if m.upstream and m.channel_alias), ""
+    )
+    alias = (aliases[-1] if aliases else official or "").rstrip("/")
+    out = {}
+    for setting, value, _, _ in rows:
+        if setting == "channels" and "://" not in value and value != "defaults":
+            out[value] = custom.get(value) or (f"{alias}/{value}" if alias else value)
     return out
 
 
@@ -154,16 +178,22 @@ def _pip(sources, environ, rows: list[Row], catalog: Catalog) -> None:
         _, sections = pipconf.parse(text or "")
         for section in sections:
             for entry in section.entries:
-                if entry.name in ("index-url", "extra-index-url"):
+                if entry.name in ("index-url", "extra-index-url", "find-links"):
                     where = "" if section.name in ("global", "") else f"{section.name}."
-                    rows += [(where + entry.name, v, loc.path, "pypi") for v in entry.values]
+                    rows += [(where + entry.name, v, loc.path, _kind(v)) for v in entry.values]
     for name, setting in (
         ("PIP_INDEX_URL", "index-url"),
         ("PIP_EXTRA_INDEX_URL", "extra-index-url"),
     ):
-        rows += [(setting, url, f"${name}", "pypi") for url in (environ.get(name) or "").split()]
+        urls = (environ.get(name) or "").split()
+        rows += [(setting, url, f"${name}", _kind(url)) for url in urls]
     if not any(r[0] == "index-url" for r in rows):
         rows.insert(0, ("index-url", _official(catalog, "pypi"), "pip's default", "pypi"))
+
+
+def _kind(url: str) -> str:
+    """What a pip index or page serves: PyTorch's wheels, or PyPI's."""
+    return "pytorch" if torch_variant_of(url) is not None else "pypi"
 
 
 def _toml(loc: Location, text: str | None) -> dict:
@@ -183,7 +213,7 @@ def _uv(sources, environ, rows: list[Row], catalog: Catalog) -> None:
             if isinstance(table, dict) and isinstance(table.get("url"), str):
                 name = f"index {table.get('name') or ''}".strip()
                 setting = "default index" if table.get("default") is True else name
-                rows.append((setting, table["url"], loc.path, "pypi"))
+                rows.append((setting, table["url"], loc.path, _kind(table["url"])))
         if isinstance(data.get("index-url"), str):
             rows.append(("default index", data["index-url"], loc.path, "pypi"))
     for name in ("UV_INDEX_URL", "UV_DEFAULT_INDEX"):

@@ -440,3 +440,38 @@ def test_a_yaml_alias_bomb_or_deep_nesting_is_refused_quickly() -> None:
         condarc.edit(bomb, WANT, "/h/.condarc")
     with pytest.raises(ConfigError, match="nested too deeply"):
         condarc.edit("a: " + "[" * 400 + "]" * 400 + "\n", WANT, "/h/.condarc")
+
+
+def test_show_judges_a_channel_named_in_channels_by_the_url_conda_makes_of_it() -> None:
+    """conda resolves a name through custom_channels, else <channel_alias>/<name>, the alias
+    being https://conda.anaconda.org unless set (conda's docs, "Mirroring channels")."""
+    from mirrorinstall.config.locations import Location
+
+    ranking = Ranking(order={"conda": ("tuna",)})
+    rc = Location("conda", "/h/.condarc", "user file")
+    plain = report({"conda": [(rc, "channels: [conda-forge, defaults]\n")]}, {}, CATALOG, ranking)
+    by_value = {s.value: s for s in plain.seen if s.setting == "channels"}
+    assert by_value["conda-forge"].verdict == (
+        "conda asks https://conda.anaconda.org/conda-forge: official host; mirror tuna ranks "
+        "first for conda here"
+    )
+    assert by_value["defaults"].ok
+    assert plain.fixes == {"conda": "minstall config apply --conda"}
+    routed = report(
+        {
+            "conda": [
+                (
+                    rc,
+                    "channels: [conda-forge]\ncustom_channels:\n"
+                    "  conda-forge: https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud\n"
+                    "default_channels: [https://mirrors.tuna.tsinghua.edu.cn/anaconda/pkgs/main]\n",
+                )
+            ]
+        },
+        {},
+        CATALOG,
+        ranking,
+    )
+    (forge,) = [s for s in routed.seen if s.setting == "channels"]
+    assert forge.verdict.endswith("mirror tuna: best (rank 1 of 1)") and forge.ok
+    assert routed.fixes == {}
