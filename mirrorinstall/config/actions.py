@@ -17,7 +17,8 @@ from pathlib import Path
 
 from mirrorinstall.config import condarc, files, pipconf, tomlconf
 from mirrorinstall.config.desired import Wanted, wanted
-from mirrorinstall.config.locations import TOOLS, Location, Platform, config_file
+from mirrorinstall.config.locations import TOOLS, Location, Platform, config_file, read_order
+from mirrorinstall.config.show import overridden
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.rewrite.common import Context
 
@@ -91,8 +92,28 @@ def plan(tools: list[str], scope: str, p: Platform, ctx: Context) -> list[Change
         want = wanted(ctx, extra)
         new, notes = edit(tool, text, want, loc.path)
         notes = [*(want.notes if tool == "conda" else []), *want.token_notes, *notes]
+        notes += _overridden(tool, loc, new, p, ctx)
         out.append(Change(tool, loc, snap, new, notes))
     return out
+
+
+def _overridden(tool: str, loc: Location, new: str, p: Platform, ctx: Context) -> list[str]:
+    """Whether a file read after ``loc``, or a variable, would override what is written."""
+    sources = []
+    for other in read_order(tool, p):
+        if other.path == loc.path:
+            sources.append((other, new))
+            continue
+        try:
+            sources.append((other, files.read(other.path).text))
+        except ConfigError:
+            continue  # unreadable to us: the tool cannot read it either, or says so itself
+    if not any(s[0].path == loc.path for s in sources):
+        sources.append((loc, new))
+    try:
+        return overridden(tool, sources, loc.path, ctx.facts.environ, ctx.facts.catalog)
+    except ConfigError:
+        return []
 
 
 def edit(tool: str, text: str | None, want: Wanted, path: str) -> tuple[str, list[str]]:

@@ -232,3 +232,24 @@ def _pixi(sources, environ, rows: list[Row], catalog: Catalog) -> None:
             for url in urls if isinstance(urls, list) else []:
                 if isinstance(url, str):
                     rows.append((f"mirrors[{official}]", url, loc.path, kind))
+
+
+def overridden(
+    tool: str,
+    sources: list[tuple[Location, str | None]],
+    path: str,
+    environ: Mapping[str, str],
+    catalog: Catalog,
+) -> list[str]:
+    """Notes for each setting ``path`` holds that a later file or a variable overrides: what
+    ``apply`` writes there would not take effect."""
+    found = report({tool: sources}, environ, catalog, Ranking(order={}))
+    ours = {s.setting for s in found.seen if s.source == path}
+    notes = []
+    for s in found.seen:
+        if s.setting in ours and s.effective and s.source != path and s.setting != "channels":
+            notes.append(
+                f"{s.setting} is also set by {s.source}, which {tool} reads after {path}: "
+                f"that one ({s.value}) takes effect"
+            )
+    return list(dict.fromkeys(notes))

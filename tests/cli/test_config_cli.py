@@ -326,6 +326,10 @@ def test_show_names_each_source_and_the_bench_verdict(make_farm, tmp_path) -> No
     assert [s["source"] for s in winner] == ["$PIP_INDEX_URL"]
     assert winner[0]["verdict"].startswith("official host; mirror fast ranks first")
 
+    overriding = {**env, "PIP_INDEX_URL": farm["slow"].simple_url}
+    dry = minstall("config", "apply", "--pip", "--dry-run", env=overriding)
+    assert "index-url is also set by $PIP_INDEX_URL, which pip reads after" in dry.stderr
+
     assert minstall("config", "apply", "--pip", env=env).returncode == 0
     fixed = minstall("config", "show", "--pip", env=env)
     assert fixed.returncode == 0, fixed.stdout
