@@ -598,14 +598,22 @@ def config() -> None:
     """
 
 
+_TOOL_FILES = {
+    "conda": "conda's .condarc (mamba and micromamba read it too)",
+    "pip": "pip's pip.conf (pip.ini on Windows)",
+    "uv": "uv's uv.toml",
+    "pixi": "pixi's config.toml",
+}
+
+
 def _tool_flags(func):
-    for tool in reversed(("conda", "pip", "uv", "pixi")):
-        func = click.option(f"--{tool}", f"want_{tool}", is_flag=True, help=f"{tool}.")(func)
+    for tool, what in reversed(_TOOL_FILES.items()):
+        func = click.option(f"--{tool}", f"want_{tool}", is_flag=True, help=what)(func)
     return func
 
 
 def _named_tools(kw: dict) -> list[str]:
-    return [t for t in ("conda", "pip", "uv", "pixi") if kw.pop(f"want_{t}")]
+    return [t for t in _TOOL_FILES if kw.pop(f"want_{t}")]
 
 
 def _confirm(yes: bool, dry_run: bool) -> bool:
