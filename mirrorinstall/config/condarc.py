@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -71,7 +72,9 @@ def load(text: str, path: str) -> Any:
     from ruamel.yaml import YAMLError
 
     try:
-        data = _yaml().load(text)
+        with warnings.catch_warnings():  # a reused anchor is fine to conda: no noise here
+            warnings.simplefilter("ignore")
+            data = _yaml().load(text)
     except RecursionError:
         raise ConfigError(
             f"{path}: nested too deeply to read", "Fix the file, then run the command again."
@@ -198,9 +201,10 @@ def _check_kept(before: dict, new_text: str, path: str) -> None:
     for key, value in before.items():
         if key in OWNED and key != "custom_channels":
             continue
-        if key == "custom_channels":
-            lost = {k: v for k, v in value.items() if k not in after.get(key, {})}
-            if not lost:
+        if key == "custom_channels":  # minstall adds and changes entries, drops none
+            now = after.get(key)
+            kept = now if isinstance(now, dict) else {}
+            if all(k in kept for k in (value if isinstance(value, dict) else {})):
                 continue
         elif after.get(key) == value:
             continue

@@ -20,17 +20,25 @@ one entry per conda channel and ``defaults`` part a mirror carries, and PyPI's i
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from mirrorinstall.config.desired import Wanted
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.rewrite.pip import is_pypi_url, torch_variant_of
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 
 def _parse(text: str, path: str) -> Any:
     import tomlkit
     from tomlkit.exceptions import ParseError
 
+    if text and not text.endswith("\n"):
+        text += "\n"  # tomlkit glues a table added after a last line without one onto it
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
@@ -38,6 +46,24 @@ def _parse(text: str, path: str) -> Any:
             f"{path}: not valid TOML at line {exc.line}, column {exc.col}: {exc}",
             "Fix the file (the tool cannot read it either), then run the command again.",
         ) from None
+
+
+def _dump(doc: Any, old: str, path: str) -> str:
+    """The document's text: ``old`` itself when nothing changed; checked to read back."""
+    import tomlkit
+
+    new = tomlkit.dumps(doc)
+    if new in (old, old + "\n"):
+        return old
+    try:
+        tomllib.loads(new)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: the edited file would not be valid TOML ({exc}); nothing was written",
+            "Report this file's layout as a bug; until then add the settings 'minstall config "
+            "apply --dry-run' shows by hand.",
+        ) from None
+    return new
 
 
 def _torch_url(url: str, want: Wanted, notes: list[str]) -> str:
@@ -118,8 +144,7 @@ def edit_uv(text: str | None, want: Wanted, path: str) -> tuple[str, list[str]]:
             ]
             if kept != list(extra):
                 holder["extra-index-url"] = kept
-    new = tomlkit.dumps(doc)
-    return (old if new == old else new), notes
+    return _dump(doc, old, path), notes
 
 
 def edit_pixi(text: str | None, want: Wanted, path: str) -> tuple[str, list[str]]:
@@ -155,5 +180,4 @@ def edit_pixi(text: str | None, want: Wanted, path: str) -> tuple[str, list[str]
             notes.append(f"pixi: mirrors for {official} name hosts minstall does not know; kept")
         elif current != urls:
             mirrors[official] = urls
-    new = tomlkit.dumps(doc)
-    return (old if new == old else new), notes
+    return _dump(doc, old, path), notes

@@ -282,3 +282,70 @@ def test_any_environment_value_is_read_or_refused(environ) -> None:
         msettings.store_limit_mb(environ)
     except MinstallError:
         pass
+
+
+# lines a .condarc, pip.conf or uv.toml may hold, and broken ones, combined at random
+_CONFIG_LINES = st.sampled_from(
+    [
+        "[global]",
+        "[install]",
+        "index-url = https://pypi.org/simple",
+        "index_url=https://pypi.tuna.tsinghua.edu.cn/simple",
+        "extra-index-url =",
+        "    https://download.pytorch.org/whl/cu121",
+        "\thttps://pypi.org/simple",
+        "find-links = https://download.pytorch.org/whl/torch_stable.html",
+        "; comment",
+        "# comment",
+        "",
+        "channels:",
+        "  - conda-forge",
+        "- defaults",
+        "channels: [a, b",
+        "custom_channels:",
+        "  conda-forge: https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud",
+        "default_channels: https://x",
+        "show_channel_urls: yes",
+        "a: &x [1, 2]",
+        "b: *x",
+        "key: 'unterminated",
+        "[[index]]",
+        'url = "https://pypi.org/simple"',
+        "default = true",
+        "[mirrors]",
+        '"https://conda.anaconda.org/conda-forge" = ["https://prefix.dev/conda-forge"]',
+        "=",
+        "\x1b[31m",
+        "\u202e",
+    ]
+)
+_CONFIG_TEXT = st.lists(_CONFIG_LINES, max_size=12).map("\n".join) | st.text(max_size=200)
+
+
+@FUZZ
+@given(_CONFIG_TEXT)
+def test_any_config_file_is_edited_or_refused_and_a_second_edit_changes_nothing(text) -> None:
+    """Every editor of `minstall config apply`: a result or a ConfigError, never a crash; and
+    what it wrote, edited again, stays as it is (apply twice = apply once)."""
+    from mirrorinstall.config import condarc, pipconf, tomlconf
+    from mirrorinstall.config.desired import wanted
+
+    ctx = Context(
+        Facts(
+            catalog=CATALOG,
+            ranking=Ranking(order={"conda": ("tuna",), "pypi": ("tuna",), "pytorch": ("sjtu",)}),
+        )
+    )
+    want = wanted(ctx)
+    editors = {
+        "conda": lambda t: condarc.edit(t, want, "/h/.condarc").text,
+        "pip": lambda t: pipconf.edit(t, want)[0],
+        "uv": lambda t: tomlconf.edit_uv(t, want, "/h/uv.toml")[0],
+        "pixi": lambda t: tomlconf.edit_pixi(t, want, "/h/config.toml")[0],
+    }
+    for tool, edit in editors.items():
+        try:
+            once = edit(text)
+        except MinstallError:
+            continue
+        assert edit(once) == once, (tool, text, once)
