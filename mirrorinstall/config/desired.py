@@ -89,7 +89,8 @@ def wanted(ctx: Context, extra_channels: tuple[str, ...] = ()) -> Wanted:
             continue
         out.channels[name] = Route(url, mirror.id, why_chosen(ranking, "conda", mirror, name))
     routed = [out.pypi, *out.defaults.values(), *out.channels.values()]
-    for mid in dict.fromkeys(r.mirror for r in routed if r is not None):
+    ids = [r.mirror for r in routed if r is not None] + ([out.torch.id] if out.torch else [])
+    for mid in dict.fromkeys(ids):
         mirror = ctx.facts.catalog.get(mid)
         if mirror is not None and mirror.token_env:
             # a token in a tool's file would be a secret in a file minstall does not own
@@ -98,15 +99,12 @@ def wanted(ctx: Context, extra_channels: tuple[str, ...] = ()) -> Wanted:
                 "any file: give it to the tool yourself (keyring, netrc, or the tool's own "
                 "auth settings)"
             )
+    upstream = [m for m in ctx.facts.catalog.mirrors if m.upstream]
     for name in [*out.defaults, *out.channels]:
-        official = next(
-            (
-                m.channel_url(name)
-                for m in ctx.facts.catalog.mirrors
-                if m.upstream and m.channel_url(name)
-            ),
-            None,
-        )
+        # a host that lists the channel (repo.anaconda.com for main) before one whose alias
+        # would make up a URL for any name (conda.anaconda.org/main is another channel)
+        listed = next((m.conda[name].url for m in upstream if name in m.conda), None)
+        official = listed or next((m.channel_url(name) for m in upstream if m.channel_alias), None)
         if official:
             out.official[name] = official
     if windows and not out.defaults:

@@ -475,3 +475,15 @@ def test_show_judges_a_channel_named_in_channels_by_the_url_conda_makes_of_it() 
     (forge,) = [s for s in routed.seen if s.setting == "channels"]
     assert forge.verdict.endswith("mirror tuna: best (rank 1 of 1)") and forge.ok
     assert routed.fixes == {}
+
+
+def test_the_official_urls_pixi_maps_are_the_ones_conda_uses() -> None:
+    """conda's docs ("Mirroring channels"): defaults' main is https://repo.anaconda.com/pkgs/main,
+    a channel by name is https://conda.anaconda.org/<name>; PyPI's index is
+    https://pypi.org/simple (PEP 503)."""
+    want = wanted(_ctx({"conda": ("tuna",), "pypi": ("tuna",)}))
+    assert want.official["main"] == "https://repo.anaconda.com/pkgs/main"
+    assert want.official["r"] == "https://repo.anaconda.com/pkgs/r"
+    assert want.official["conda-forge"] == "https://conda.anaconda.org/conda-forge"
+    assert want.official["bioconda"] == "https://conda.anaconda.org/bioconda"
+    assert want.pypi_official == ("https://pypi.org/simple",)
