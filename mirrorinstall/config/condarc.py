@@ -124,61 +124,23 @@ def _plain(value: Any, path: str, budget: list[int] | None = None) -> Any:
 
 def edit(text: str | None, want: Wanted, path: str) -> Edited:
     """The file's new text (the old text itself when nothing changes)."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.comments import CommentedMap
 
     old = text or ""
     data = load(old, path) if old.strip() else None
-    notes: list[str] = []
     fresh = data is None
     if data is None:
         data = CommentedMap()
     before = _plain(data, path)
-    if want.defaults:
-        urls = [r.url for r in want.defaults.values()]
-        current = data.get("default_channels")
-        if isinstance(current, list) and not all(map(want.replaceable, current)):
-            notes.append(
-                "conda default_channels: left as it is: it names channels that are neither "
-                "official nor a known mirror's"
-            )
-        elif isinstance(current, list):
-            if list(current) != urls:
-                current[:] = urls  # in place: the list keeps its style and its comments
-        else:
-            data["default_channels"] = CommentedSeq(urls)
-    custom = data.get("custom_channels")
-    if custom is not None and not isinstance(custom, dict):
-        raise ConfigError(
-            f"{path}: custom_channels is a {type(custom).__name__}, not a mapping",
-            "Fix it to 'name: URL' pairs, then run the command again.",
-        )
-    wanted_custom = {}
-    for name, route in want.channels.items():
-        url = route.url.rstrip("/")
-        if not url.endswith(f"/{name}"):
-            notes.append(
-                f"conda channel {name}: mirror {route.mirror} serves it at {url}, which "
-                "custom_channels cannot express (<base>/<name>); left as it is"
-            )
-            continue
-        wanted_custom[name] = url[: -len(name) - 1]
-    if wanted_custom:
-        if custom is None:
-            custom = data["custom_channels"] = CommentedMap()
-        for name, base in wanted_custom.items():
-            if name in custom and not want.replaceable(custom[name]):
-                notes.append(
-                    f"conda channel {name}: custom_channels sends it to {custom[name]}, "
-                    "neither official nor a known mirror; left as it is"
-                )
-            elif custom.get(name) != base:
-                custom[name] = base
-    if (want.defaults or wanted_custom) and data.get("show_channel_urls") is not True:
+    notes: list[str] = []
+    _route_defaults(data, want, notes)
+    routed = _route_channels(data, want, notes, path)
+    if (want.defaults or routed) and data.get("show_channel_urls") is not True:
         data["show_channel_urls"] = True
     channels = data.get("channels")
     for channel in channels if isinstance(channels, list) else []:
         name = upstream_channel(channel) if isinstance(channel, str) else None
-        if name and name in wanted_custom:
+        if name and name in routed:
             notes.append(
                 f"channels: lists {channel}, a URL, which custom_channels does not route; "
                 f"write it as '{name}' to get it from the mirror (your channels list is left "
@@ -194,6 +156,59 @@ def edit(text: str | None, want: Wanted, path: str) -> Edited:
         new = old.rstrip("\n") + "\n" + new
     _check_kept(before, new, path)
     return Edited(new, notes)
+
+
+def _route_defaults(data: Any, want: Wanted, notes: list[str]) -> None:
+    from ruamel.yaml.comments import CommentedSeq
+
+    if not want.defaults:
+        return
+    urls = [r.url for r in want.defaults.values()]
+    current = data.get("default_channels")
+    if isinstance(current, list) and not all(map(want.replaceable, current)):
+        notes.append(
+            "conda default_channels: left as it is: it names channels that are neither "
+            "official nor a known mirror's"
+        )
+    elif isinstance(current, list):
+        if list(current) != urls:
+            current[:] = urls  # in place: the list keeps its style and its comments
+    else:
+        data["default_channels"] = CommentedSeq(urls)
+
+
+def _route_channels(data: Any, want: Wanted, notes: list[str], path: str) -> dict[str, str]:
+    """Set ``custom_channels``; the channels it routes now, name -> base."""
+    from ruamel.yaml.comments import CommentedMap
+
+    custom = data.get("custom_channels")
+    if custom is not None and not isinstance(custom, dict):
+        raise ConfigError(
+            f"{path}: custom_channels is a {type(custom).__name__}, not a mapping",
+            "Fix it to 'name: URL' pairs, then run the command again.",
+        )
+    routed = {}
+    for name, route in want.channels.items():
+        url = route.url.rstrip("/")
+        if not url.endswith(f"/{name}"):
+            notes.append(
+                f"conda channel {name}: mirror {route.mirror} serves it at {url}, which "
+                "custom_channels cannot express (<base>/<name>); left as it is"
+            )
+            continue
+        routed[name] = url[: -len(name) - 1]
+    if routed and custom is None:
+        custom = data["custom_channels"] = CommentedMap()
+    for name, base in list(routed.items()):
+        if name in custom and not want.replaceable(custom[name]):
+            notes.append(
+                f"conda channel {name}: custom_channels sends it to {custom[name]}, "
+                "neither official nor a known mirror; left as it is"
+            )
+            del routed[name]
+        elif custom.get(name) != base:
+            custom[name] = base
+    return routed
 
 
 def _check_kept(before: dict, new_text: str, path: str) -> None:

@@ -79,10 +79,6 @@ def _render(key: str, values: list[str], newline: str) -> list[str]:
     return [f"{key} ={newline}", *(f"    {v}{newline}" for v in values)]
 
 
-def _same(a: str, b: str) -> bool:
-    return a.rstrip("/") == b.rstrip("/")
-
-
 def edit(text: str | None, want: Wanted) -> tuple[str, list[str]]:
     """The file's new text (the old text itself when nothing changes) and notes."""
     old = text or ""
