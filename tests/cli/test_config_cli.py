@@ -105,11 +105,12 @@ def test_apply_on_a_fresh_home_sends_plain_conda_and_pip_to_the_best_mirror_and_
 
         for m in farm:
             m.reset_log()
-        downloaded = _pip("download", "--no-deps", "six", "-d", str(tmp_path / "dl"), env=env)
-        assert downloaded.returncode == 0, downloaded.stderr
-        prefix = tmp_path / "plain-conda"
+        python, _ = pip_target(tmp_path)
+        installed = _pip("--python", python, "install", "six", env=env)
+        assert installed.returncode == 0, installed.stderr
+        prefix = conda.prefix("plain")  # an existing environment: plain `conda install`
         created = conda.run(
-            "create", "-p", str(prefix), "-c", "conda-forge", "-c", "defaults", "pkga", "zlib",
+            "install", "-p", str(prefix), "-c", "conda-forge", "-c", "defaults", "pkga", "zlib",
             "-y", env=env,
         )  # fmt: skip
         assert created.returncode == 0, created.stderr[-2000:]
