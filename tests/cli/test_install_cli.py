@@ -135,7 +135,10 @@ def test_github_actions_folds_the_childs_output(farm_env) -> None:
 def test_heartbeat_when_the_child_is_silent(farm_env) -> None:
     farm, env, python = farm_env
     farm["first"].set_speed(latency_s=1.5)
-    proc = pip_install(env, python, "six", opts=("--mirror", "first", "--heartbeat-s", "0.5"))
+    # --no-fetch: pip itself waits on the slow mirror (with minstall's fetch, pip installs
+    # from local files in half a second, and whether it is ever silent for 0.5 s is luck)
+    opts = ("--mirror", "first", "--heartbeat-s", "0.5", "--no-fetch")
+    proc = pip_install(env, python, "six", opts=opts)
     assert proc.returncode == 0, proc.stderr
     assert "minstall: pip still running after" in proc.stderr
     assert "without output" in proc.stderr
