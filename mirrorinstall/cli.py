@@ -21,6 +21,7 @@ from typing import ClassVar, NoReturn
 import click
 
 from mirrorinstall import __version__
+from mirrorinstall.config.locations import SCOPES
 from mirrorinstall.core.catalog import KINDS
 from mirrorinstall.core.defaults import (
     DEFAULT_BUDGET_BYTES,
@@ -635,7 +636,7 @@ def _confirm(yes: bool, dry_run: bool) -> bool:
 @click.option("--mirror", "mirror_id", metavar="ID", help="Use this mirror, without measuring.")
 @click.option(
     "--scope",
-    type=click.Choice(["user", "env", "system"]),
+    type=click.Choice(SCOPES),
     default="user",
     show_default=True,
     help="Which of each tool's files: yours, the active environment's, or the machine's.",
