@@ -381,3 +381,35 @@ def test_the_real_conda_reads_an_edited_condarc_with_comments_at_condarc(
     assert f"{first['scheme']}://{first['location']}/{first['name']}" == (
         farm["fast"].channel_url("main").rstrip("/")
     )
+
+
+def test_scope_env_writes_the_active_environments_files_which_the_real_tools_read(
+    make_farm, conda_python, tmp_path
+) -> None:
+    """`--scope env`: `<venv>/pip.conf` (pip's "site" file, sys.prefix) and
+    `$CONDA_PREFIX/.condarc`; the real pip, run for that venv, and the real conda, with that
+    environment active, read them. The user's own files stay untouched (none are made)."""
+    from realconda import make_home
+
+    farm = _farm(make_farm)
+    home, env = _fresh_home(tmp_path)
+    python, _ = pip_target(tmp_path)
+    venv = Path(python).parent.parent
+    conda = make_home(conda_python, tmp_path / "conda", None, ())
+    prefix = conda.prefix("active")
+    env = env_for(farm, tmp_path, **{**env, "VIRTUAL_ENV": str(venv), "CONDA_PREFIX": str(prefix)})
+    proc = minstall("config", "apply", "--pip", "--conda", "--scope", "env", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (venv / "pip.conf").is_file() and (prefix / ".condarc").is_file()
+    assert not (home / ".condarc").exists() and not (home / ".config" / "pip").exists()
+    listed = _pip("--python", python, "config", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert f"global.index-url='{farm['fast'].simple_url}'" in listed.stdout.splitlines()
+    shown = conda.run(
+        "config", "--show", "default_channels", "--json", env={"CONDA_PREFIX": str(prefix)}
+    )
+    assert shown.returncode == 0, shown.stderr
+    first = json.loads(shown.stdout)["default_channels"][0]
+    assert f"{first['scheme']}://{first['location']}/{first['name']}" == (
+        farm["fast"].channel_url("main").rstrip("/")
+    )
