@@ -48,7 +48,8 @@ def unified_diff(old: str | None, new: str | None, path: str) -> str:
         fromfile=path if old is not None else "/dev/null",
         tofile=path if new is not None else "/dev/null",
     )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    # a CRLF file's lines are shown without the CR (it would move the terminal's cursor)
+    return "".join(line.rstrip("\r\n") + "\n" for line in lines)
 
 
 def platform_of(environ: Mapping[str, str]) -> Platform:
