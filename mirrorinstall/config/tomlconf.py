@@ -5,8 +5,8 @@ is not asked to change.
 
 uv (https://docs.astral.sh/uv/concepts/indexes/): the default index is the ``[[index]]``
 table with ``default = true``; minstall sets its ``url`` (keeping its name) or adds one. A
-file that still uses the older top-level ``index-url`` gets that key set instead (uv refuses
-both at once). An ``[[index]]`` pointing at PyTorch's wheel index for one CUDA variant (what
+file that still uses the older top-level ``index-url`` gets that key set instead (two defaults
+would be ambiguous). An ``[[index]]`` pointing at PyTorch's wheel index for one CUDA variant (what
 uv's PyTorch guide has users write) is pointed at the best PyTorch mirror's copy, name and
 ``explicit`` kept; minstall adds none itself: which variant a machine needs is decided per
 install (``minstall uv pip install ... --cuda auto``), and an explicit index does nothing
