@@ -153,7 +153,7 @@ def write(changes: list[Change], cache_dir: Path) -> None:
 
 def plan_undo(tools: list[str], cache_dir: Path, force: bool) -> list[Change]:
     """What ``undo`` would restore, per tool that ``apply`` wrote."""
-    record = files.load_record(cache_dir)
+    record = files.load_record(cache_dir, strict=True)
     out = []
     for tool in tools:
         entry = record.get(tool)

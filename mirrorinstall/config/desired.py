@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mirrorinstall.core.catalog import Mirror
+from mirrorinstall.core.catalog import Catalog, Mirror
 from mirrorinstall.core.urls import origin
 from mirrorinstall.rewrite.common import (
     Context,
@@ -57,9 +57,7 @@ def wanted(ctx: Context, extra_channels: tuple[str, ...] = ()) -> Wanted:
     pypi = pypi_mirror(ctx)
     if pypi is not None and pypi.pypi is not None and not pypi.upstream:
         out.pypi = Route(pypi.pypi.simple, pypi.id, why_chosen(ranking, "pypi", pypi))
-    out.pypi_official = tuple(
-        m.pypi.simple for m in ctx.facts.catalog.mirrors if m.upstream and m.pypi is not None
-    )
+    out.pypi_official = official_pypi(ctx.facts.catalog)
     torch = torch_mirror(ctx)
     if torch is not None and not torch.upstream:
         out.torch = torch
@@ -99,12 +97,8 @@ def wanted(ctx: Context, extra_channels: tuple[str, ...] = ()) -> Wanted:
                 "any file: give it to the tool yourself (keyring, netrc, or the tool's own "
                 "auth settings)"
             )
-    upstream = [m for m in ctx.facts.catalog.mirrors if m.upstream]
     for name in [*out.defaults, *out.channels]:
-        # a host that lists the channel (repo.anaconda.com for main) before one whose alias
-        # would make up a URL for any name (conda.anaconda.org/main is another channel)
-        listed = next((m.conda[name].url for m in upstream if name in m.conda), None)
-        official = listed or next((m.channel_url(name) for m in upstream if m.channel_alias), None)
+        official = official_channel(ctx.facts.catalog, name)
         if official:
             out.official[name] = official
     if windows and not out.defaults:
@@ -114,6 +108,20 @@ def wanted(ctx: Context, extra_channels: tuple[str, ...] = ()) -> Wanted:
     elif not out.defaults:
         out.notes.append("conda defaults: no mirror ranks above the official host for main and r")
     return out
+
+
+def official_channel(catalog: Catalog, name: str) -> str | None:
+    """The official URL of a conda channel or ``defaults`` part: a host that lists it
+    (repo.anaconda.com for main) before one whose alias would make up a URL for any name
+    (conda.anaconda.org/main is another channel)."""
+    upstream = [m for m in catalog.mirrors if m.upstream]
+    listed = next((m.conda[name].url for m in upstream if name in m.conda), None)
+    return listed or next((m.channel_url(name) for m in upstream if m.channel_alias), None)
+
+
+def official_pypi(catalog: Catalog) -> tuple[str, ...]:
+    """The official PyPI index URLs the catalog names."""
+    return tuple(m.pypi.simple for m in catalog.mirrors if m.upstream and m.pypi is not None)
 
 
 def _every_url(ctx: Context) -> list[str]:

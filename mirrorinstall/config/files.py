@@ -166,16 +166,24 @@ def _record_path(cache_dir: Path) -> Path:
     return cache_dir / "config" / "applied.json"
 
 
-def load_record(cache_dir: Path) -> dict[str, Any]:
-    """{tool: {path, backup, written_sha256, at}} of the last apply per tool."""
+def load_record(cache_dir: Path, strict: bool = False) -> dict[str, Any]:
+    """{tool: {path, backup, written_sha256, at}} of the last apply per tool. An unreadable
+    record is empty to ``apply`` (it writes a new one) and an error to ``undo`` (``strict``),
+    which must not say "nothing to undo" when it cannot tell."""
     path = _record_path(cache_dir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, UnicodeDecodeError, RecursionError):
-        return {}  # unreadable: undo then says it has nothing to restore
+        data = None
     if not isinstance(data, dict):
+        if strict:
+            raise CacheError(
+                f"{path}: the record of what 'minstall config apply' wrote is unreadable",
+                "Each original is kept next to its file as <name>.minstall-<time>.bak: copy "
+                "back the one you want, then delete the record.",
+            )
         return {}
     return {
         tool: entry

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mirrorinstall.config import condarc, pipconf
+from mirrorinstall.config.desired import official_channel, official_pypi
 from mirrorinstall.config.locations import Location
 from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import Catalog, Mirror
@@ -136,14 +137,9 @@ def _by_name(rows: list[Row], catalog: Catalog) -> dict[str, str]:
     return out
 
 
-def _official(catalog: Catalog, kind: str, channel: str = "") -> str:
-    """The official URL the tool uses when nothing is configured (from the catalog)."""
-    for m in catalog.mirrors:
-        if m.upstream and kind == "pypi" and m.pypi is not None:
-            return m.pypi.simple
-        if m.upstream and kind == "conda" and channel in m.conda:
-            return m.conda[channel].url
-    return ""
+def _default_pypi(catalog: Catalog) -> str:
+    """The index pip and uv use when nothing is configured: the catalog's official one."""
+    return next(iter(official_pypi(catalog)), "")
 
 
 def _conda(sources, environ, rows: list[Row], catalog: Catalog) -> None:
@@ -169,7 +165,7 @@ def _conda(sources, environ, rows: list[Row], catalog: Catalog) -> None:
             rows.append((key, url.strip(), f"${name}", "conda"))
     if not any(r[0] == "default_channels" for r in rows):
         for part in catalog.expand_channel("defaults", windows=False):
-            url = _official(catalog, "conda", part)
+            url = official_channel(catalog, part) or ""
             rows.insert(0, ("default_channels", url, "conda's default", "conda"))
 
 
@@ -188,7 +184,7 @@ def _pip(sources, environ, rows: list[Row], catalog: Catalog) -> None:
         urls = (environ.get(name) or "").split()
         rows += [(setting, url, f"${name}", _kind(url)) for url in urls]
     if not any(r[0] == "index-url" for r in rows):
-        rows.insert(0, ("index-url", _official(catalog, "pypi"), "pip's default", "pypi"))
+        rows.insert(0, ("index-url", _default_pypi(catalog), "pip's default", "pypi"))
 
 
 def _kind(url: str) -> str:
@@ -220,11 +216,11 @@ def _uv(sources, environ, rows: list[Row], catalog: Catalog) -> None:
         if environ.get(name):
             rows.append(("default index", environ[name], f"${name}", "pypi"))
     if not any(r[0] == "default index" for r in rows):
-        rows.insert(0, ("default index", _official(catalog, "pypi"), "uv's default", "pypi"))
+        rows.insert(0, ("default index", _default_pypi(catalog), "uv's default", "pypi"))
 
 
 def _pixi(sources, environ, rows: list[Row], catalog: Catalog) -> None:
-    pypi = _official(catalog, "pypi").rstrip("/")
+    pypi = _default_pypi(catalog).rstrip("/")
     for loc, text in sources:
         mirrors = _toml(loc, text).get("mirrors")
         for official, urls in mirrors.items() if isinstance(mirrors, dict) else []:

@@ -76,8 +76,15 @@ def test_oversized_files_and_folders_are_refused(tmp_path) -> None:
         files.read(str(tmp_path))
 
 
-def test_a_broken_record_means_nothing_to_undo(tmp_path) -> None:
+def test_a_broken_record_is_replaced_by_apply_and_an_error_to_undo(tmp_path) -> None:
+    from mirrorinstall.core.errors import CacheError
+
     (tmp_path / "config").mkdir()
-    for junk in ("{", "[]", '{"conda": {"path": 5}}', '{"pip": "x"}'):
+    for junk in ("{", "[]", "\xff"):
         (tmp_path / "config" / "applied.json").write_text(junk)
         assert files.load_record(tmp_path) == {}
+        with pytest.raises(CacheError, match="unreadable"):
+            files.load_record(tmp_path, strict=True)
+    for junk in ('{"conda": {"path": 5}}', '{"pip": "x"}'):  # entries that are not records
+        (tmp_path / "config" / "applied.json").write_text(junk)
+        assert files.load_record(tmp_path, strict=True) == {}

@@ -65,18 +65,20 @@ def test_linux_defaults_leave_msys2_out() -> None:
 
 
 def test_each_channel_goes_to_the_best_mirror_carrying_it() -> None:
-    """prefix.dev (an official alternative host for conda-forge) ranks first, but only
-    conda-forge is known there; bioconda then goes to the next mirror that carries it."""
+    """USTC ranks first but carries only conda-forge and bioconda (ustclug/mirrorhelp
+    docs/anaconda.md); pytorch and defaults' main then come from TUNA, ranked second."""
     want = wanted(_ctx({"conda": ("ustc", "tuna")}))
-    assert want.channels["bioconda"].mirror in ("ustc", "tuna")
-    assert all(r.mirror in ("ustc", "tuna") for r in want.channels.values())
+    assert want.channels["conda-forge"].mirror == "ustc"
+    assert want.channels["bioconda"].mirror == "ustc"
+    assert want.channels["pytorch"].mirror == "tuna"
+    assert want.defaults["main"].url == "https://mirrors.tuna.tsinghua.edu.cn/anaconda/pkgs/main"
 
 
 def test_a_channel_no_mirror_carries_gets_a_note() -> None:
     want = wanted(_ctx({"conda": ("tuna",)}), extra_channels=("my-lab-channel", "defaults"))
     assert "my-lab-channel" not in want.channels
     assert any("my-lab-channel" in n for n in want.notes)
-    assert not any("defaults:" in n and "channel defaults" in n for n in want.notes)
+    assert not any("channel defaults" in n for n in want.notes)  # a meta-channel, not a name
 
 
 WANT = Wanted(
