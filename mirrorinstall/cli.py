@@ -22,6 +22,7 @@ import click
 
 from mirrorinstall import __version__
 from mirrorinstall.config.locations import SCOPES
+from mirrorinstall.core import hostos
 from mirrorinstall.core.catalog import KINDS
 from mirrorinstall.core.defaults import (
     DEFAULT_BUDGET_BYTES,
@@ -39,7 +40,7 @@ from mirrorinstall.core.errors import (
     NoMirrorError,
     UsageError,
 )
-from mirrorinstall.core.guarded import add_secret, guard_streams
+from mirrorinstall.core.guarded import add_secret, echo, guard_streams
 from mirrorinstall.core.settings import (
     Session,
     cache_dir,
@@ -47,6 +48,7 @@ from mirrorinstall.core.settings import (
     load_catalog,
     user_catalog_path,
 )
+from mirrorinstall.core.shellquote import SHELLS
 from mirrorinstall.core.suggest import mistyped
 from mirrorinstall.core.untrusted import finite, printable
 
@@ -166,9 +168,9 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
     """List every mirror minstall knows: what it carries, its region and sources."""
     if show_path:
         path = user_catalog_path(app.environ)
-        click.echo(str(path))
+        echo(str(path))
         if not path.is_file():
-            click.echo(
+            echo(
                 "(does not exist yet; create it with 'schema = 1' and [mirror.<id>] "
                 "tables to add or override mirrors)",
                 err=True,
@@ -178,11 +180,11 @@ def mirrors(app: AppContext, as_json: bool, show_path: bool) -> None:
 
     catalog = app.session().catalog
     if as_json:
-        click.echo(json.dumps(catalog_to_json(catalog), indent=2))
+        echo(json.dumps(catalog_to_json(catalog), indent=2))
         return
-    click.echo(format_mirror_table(catalog.mirrors))
+    echo(format_mirror_table(catalog.mirrors))
     enabled = len(catalog.enabled())
-    click.echo(
+    echo(
         f"\n{len(catalog.mirrors)} mirrors ({enabled} enabled) from {', '.join(catalog.paths)}",
         err=True,
     )
@@ -277,15 +279,15 @@ def bench(
     )
     rows = result["results"]
     if as_json:
-        click.echo(json.dumps(finite(result), indent=2))
+        echo(json.dumps(finite(result), indent=2))
     else:
-        click.echo(report.format_table(result))
+        echo(report.format_table(result))
         if explain:
-            click.echo("")
+            echo("")
             for row in sorted(rows, key=lambda r: (r["kind"], r["rank"] or 1e9, r["mirror"])):
-                click.echo(explain_row(row))
+                echo(explain_row(row))
         upstream = any(r.get("upstream") for r in rows)
-        click.echo(
+        echo(
             f"\n{len(rows)} probes of {len({r['mirror'] for r in rows})} mirrors in "
             f"{result['elapsed_s']:.1f} s" + (" (* = official host)" if upstream else ""),
             err=True,
@@ -330,6 +332,12 @@ def bench(
     show_default=True,
     help="Deadline of the quick bench run when no fresh ranking is cached.",
 )
+@click.option(
+    "--shell",
+    type=click.Choice(SHELLS),
+    help="Write the command for this shell (default: the one minstall runs in; posix is "
+    "bash, zsh, fish and Git Bash; cmd is also Anaconda Prompt).",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 @click.pass_obj
 def rewrite(
@@ -341,6 +349,7 @@ def rewrite(
     strip_channels: bool,
     refresh: bool,
     timeout_s: float,
+    shell: str | None,
     command: tuple[str, ...],
 ) -> None:
     """Print COMMAND rewritten for the fastest mirrors and the CUDA build this driver runs.
@@ -352,7 +361,13 @@ def rewrite(
     from mirrorinstall.context.gather import gather
     from mirrorinstall.core.argv import parse_command
     from mirrorinstall.rewrite import Context
-    from mirrorinstall.run.planning import make_plan, quote_plan, step_json, write_copies
+    from mirrorinstall.run.planning import (
+        make_plan,
+        quote_plan,
+        step_json,
+        user_shell,
+        write_copies,
+    )
 
     cmd = parse_command(list(command))
     facts = gather(
@@ -367,8 +382,9 @@ def rewrite(
     plan = make_plan(cmd, Context(facts, cuda_mode, strip_channels))
     write_copies(plan)
     ranking = facts.ranking
+    shell = shell or user_shell(facts.environ)
     info = {
-        "command": quote_plan(plan),
+        "command": quote_plan(plan, shell),
         "platform": facts.platform,
         "ranking": {"source": ranking.source, "created_at": ranking.created_at}
         if not ranking.forced
@@ -376,7 +392,7 @@ def rewrite(
         "input": list(command),
     }
     if as_json:
-        click.echo(
+        echo(
             json.dumps(
                 {
                     **info,
@@ -386,18 +402,18 @@ def rewrite(
                     "mirrors": plan.mirrors,
                     "cuda": plan.cuda,
                     "files": sorted(w for step in plan.steps() for w in step.writes),
-                    "steps": step_json(plan),
+                    "steps": step_json(plan, shell),
                 },
                 indent=2,
             )
         )
         return
-    click.echo(info["command"])
+    echo(info["command"])
     for k, step in enumerate(plan.before, start=1):
         for note in step.notes:
-            click.echo(f"# step {k}: {note}", err=True)
+            echo(f"# step {k}: {note}", err=True)
     for note in plan.notes:
-        click.echo(f"# {note}", err=True)
+        echo(f"# {note}", err=True)
 
 
 @cli.command()
@@ -428,7 +444,7 @@ def verify(
         driver=detect_cuda(app.environ).host.driver,
     )
     if as_json:
-        click.echo(
+        echo(
             json.dumps(
                 {
                     "ok": found.ok,
@@ -441,11 +457,11 @@ def verify(
             )
         )
     else:
-        click.echo(("OK: " if found.ok else "FAILED: ") + found.message)
+        echo(("OK: " if found.ok else "FAILED: ") + found.message)
         if found.cause:
-            click.echo(f"likely cause: {found.cause}")
+            echo(f"likely cause: {found.cause}")
         if found.next_step:
-            click.echo(f"next: {found.next_step}")
+            echo(f"next: {found.next_step}")
     return 0 if found.ok else 1
 
 
@@ -488,7 +504,7 @@ def doctor(
     recognised = bool(findings) if text is not None else True
     errors = text is None and any(f.severity == "error" for f in findings)
     if as_json:
-        click.echo(
+        echo(
             json.dumps(
                 {
                     "mode": "text" if text is not None else "machine",
@@ -499,16 +515,16 @@ def doctor(
             )
         )
     elif not findings:
-        click.echo("minstall doctor: no known error in the text; nothing to fix found.")
+        echo("minstall doctor: no known error in the text; nothing to fix found.")
     for finding in [] if as_json else findings:
-        click.echo(f"{finding.severity}: {printable(finding.title)}")
+        echo(f"{finding.severity}: {printable(finding.title)}")
         if finding.evidence:
-            click.echo(f"  seen: {printable(finding.evidence)}")
-        click.echo(f"  why: {printable(finding.cause)}")
+            echo(f"  seen: {printable(finding.evidence)}")
+        echo(f"  why: {printable(finding.cause)}")
         for fix in finding.fixes:
-            click.echo(f"  fix: {printable(fix)}")
+            echo(f"  fix: {printable(fix)}")
         if finding.sources:
-            click.echo(f"  source: {', '.join(finding.sources)}")
+            echo(f"  source: {', '.join(finding.sources)}")
     return 0 if recognised and not errors else 1
 
 
@@ -559,7 +575,7 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
     session = app.session()
     environ = app.environ
     subdir = current_subdir(environ)
-    shell = shell or default_shell(environ.get("SHELL"), subdir.startswith("win"))
+    shell = shell or default_shell(environ, subdir.startswith("win") or hostos.windows_rules())
     ranking = get_ranking_for(session, ["pypi", "conda"], mirror_id=mirror_id, refresh=refresh)
     facts = Facts(catalog=session.catalog, ranking=ranking, platform=subdir, environ=environ)
     found = variables(Context(facts))
@@ -584,8 +600,8 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
                 f"cannot append to $GITHUB_ENV ({target}): {exc.strerror or exc}",
                 "Check the runner's GITHUB_ENV file.",
             ) from None
-        click.echo(f"minstall: appended to $GITHUB_ENV ({target}):", err=True)
-    click.echo(text, nl=False)
+        echo(f"minstall: appended to $GITHUB_ENV ({target}):", err=True)
+    echo(text, nl=False)
 
 
 @cli.group()
@@ -621,13 +637,13 @@ def _confirm(yes: bool, dry_run: bool) -> bool:
     """Whether to write: never with --dry-run, always with --yes or without a terminal to
     ask at (CI), else the user's answer."""
     if dry_run:
-        click.echo("minstall: --dry-run: nothing written", err=True)
+        echo("minstall: --dry-run: nothing written", err=True)
         return False
     if yes or not sys.stdin.isatty():
         return True
     if click.confirm("Write these changes?", default=False, err=True):
         return True
-    click.echo("minstall: nothing written", err=True)
+    echo("minstall: nothing written", err=True)
     return False
 
 
@@ -672,21 +688,19 @@ def config_apply(
     changes = plan(tools, scope, platform_of(app.environ), Context(facts))
     for change in changes:
         state = "" if change.changed else ": already up to date"
-        click.echo(
-            f"{change.tool}: {change.location.path} ({change.location.how}){state}", err=True
-        )
-        click.echo(change.diff(), nl=False)
+        echo(f"{change.tool}: {change.location.path} ({change.location.how}){state}", err=True)
+        echo(change.diff(), nl=False)
         for note in change.notes:
-            click.echo(f"  note: {note}", err=True)
+            echo(f"  note: {note}", err=True)
     todo = [c for c in changes if c.changed]
     if not todo or not _confirm(yes, dry_run):
         return
     write(todo, session.cache_dir)
     for change in todo:
         kept = f"backup: {change.backup}" if change.backup else "a new file"
-        click.echo(f"minstall: wrote {change.location.path} ({kept})", err=True)
+        echo(f"minstall: wrote {change.location.path} ({kept})", err=True)
     undo = " ".join(f"--{c.tool}" for c in todo)
-    click.echo(f"minstall: to put it back: minstall config undo {undo}", err=True)
+    echo(f"minstall: to put it back: minstall config undo {undo}", err=True)
 
 
 @config.command("undo")
@@ -703,17 +717,17 @@ def config_undo(app: AppContext, force: bool, dry_run: bool, yes: bool, **kw: bo
     cache_dir = app.session().cache_dir
     changes = plan_undo(tools, cache_dir, force)
     if not changes:
-        click.echo(f"minstall: nothing to undo for {', '.join(tools)}", err=True)
+        echo(f"minstall: nothing to undo for {', '.join(tools)}", err=True)
         return
     for change in changes:
         what = f"from {change.backup}" if change.backup else "removing it: apply created it"
-        click.echo(f"{change.tool}: {change.location.path}: restore {what}", err=True)
-        click.echo(change.diff(), nl=False)
+        echo(f"{change.tool}: {change.location.path}: restore {what}", err=True)
+        echo(change.diff(), nl=False)
     if not _confirm(yes, dry_run):
         return
     restore(changes, cache_dir)
     for change in changes:
-        click.echo(f"minstall: restored {change.location.path}", err=True)
+        echo(f"minstall: restored {change.location.path}", err=True)
 
 
 @config.command("show")
@@ -748,19 +762,19 @@ def config_show(app: AppContext, as_json: bool, refresh: bool, **kw: bool) -> in
     if as_json:
         rows = [s.__dict__ for s in found.seen]
         doc = {"settings": rows, "problems": found.problems, "fixes": found.fixes}
-        click.echo(json.dumps(doc, indent=2))
+        echo(json.dumps(doc, indent=2))
     else:
         for tool in tools:
-            click.echo(tool)
+            echo(tool)
             for s in (s for s in found.seen if s.tool == tool):
                 mark = "*" if s.effective else " "
-                click.echo(f" {mark} {s.setting} = {s.value}")
-                click.echo(f"      from {s.source}; {s.verdict}")
+                echo(f" {mark} {s.setting} = {s.value}")
+                echo(f"      from {s.source}; {s.verdict}")
             if tool in found.fixes:
-                click.echo(f"  fix: {found.fixes[tool]}")
+                echo(f"  fix: {found.fixes[tool]}")
         for problem in found.problems:
-            click.echo(f"minstall: {problem}", err=True)
-        click.echo("(* = the setting that takes effect)")
+            echo(f"minstall: {problem}", err=True)
+        echo("(* = the setting that takes effect)")
     return 1 if found.fixes or found.problems else 0
 
 
@@ -808,8 +822,8 @@ def fetch(
         argv = ["pip", "install", *argv]
     # --json: the files document on stdout at the end, progress events on stderr meanwhile
     line = FetchProgress(
-        None if as_json else lambda text: click.echo(text, err=True),
-        (lambda data: click.echo(json.dumps({"event": "fetch-progress", **data}), err=True))
+        None if as_json else lambda text: echo(text, err=True),
+        (lambda data: echo(json.dumps({"event": "fetch-progress", **data}), err=True))
         if as_json
         else None,
     )
@@ -827,11 +841,11 @@ def fetch(
     finally:
         line.close()
     if as_json:
-        click.echo(json.dumps(report.as_json(), indent=2))
+        echo(json.dumps(report.as_json(), indent=2))
     else:
-        click.echo("minstall: " + summary(report), err=True)
+        echo("minstall: " + summary(report), err=True)
         for path in report.files:
-            click.echo(str(path))
+            echo(str(path))
     return 0
 
 
@@ -850,9 +864,9 @@ def cache_info(app: AppContext, as_json: bool) -> None:
     root = app.session().cache_dir / "store"
     info = Store(root).info()
     if as_json:
-        click.echo(json.dumps({"path": str(root), **info.__dict__}))
+        echo(json.dumps({"path": str(root), **info.__dict__}))
         return
-    click.echo(
+    echo(
         f"{root}: {info.files} files, {info.bytes / 1024 / 1024:.1f} MiB; "
         f"{info.partial_files} partial ({info.partial_bytes / 1024 / 1024:.1f} MiB)"
     )
@@ -866,7 +880,7 @@ def cache_clean(app: AppContext, keep_mb: int) -> None:
     from mirrorinstall.fetch.store import Store
 
     freed = Store(app.session().cache_dir / "store").clean(keep_mb * 1024 * 1024)
-    click.echo(f"freed {freed / 1024 / 1024:.1f} MiB")
+    echo(f"freed {freed / 1024 / 1024:.1f} MiB")
 
 
 def _run_options(func):  # the options every installing command shares
@@ -1013,9 +1027,9 @@ for _tool in ("conda", "mamba", "micromamba", "pip", "uv"):
 
 
 def _report(message: str, hint: str | None) -> None:
-    click.echo(f"minstall: error: {message}", err=True)
+    echo(f"minstall: error: {message}", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        echo(f"hint: {hint}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -1031,7 +1045,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         received.append(signum)
         raise KeyboardInterrupt
 
-    for name in ("SIGTERM", "SIGHUP"):
+    # SIGBREAK: Ctrl-Break in a Windows console (which gives it to the child as well)
+    for name in ("SIGTERM", "SIGHUP", "SIGBREAK"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), as_interrupt)
     try:
@@ -1047,14 +1062,17 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _report(exc.format_message(), f"Run '{command} --help' for what it takes.")
         code = EXIT_USAGE
     except click.ClickException as exc:
-        exc.show()
+        _report(exc.format_message(), None)
         code = exc.exit_code
     except (KeyboardInterrupt, click.Abort):
-        if received:
-            click.echo(f"minstall: stopped by {signal.Signals(received[0]).name}", err=True)
+        if received and received[0] == getattr(signal, "SIGBREAK", None):
+            echo("minstall: interrupted (Ctrl-Break)", err=True)
+            code = EXIT_INTERRUPTED
+        elif received:
+            echo(f"minstall: stopped by {signal.Signals(received[0]).name}", err=True)
             code = 128 + received[0]
         else:
-            click.echo("minstall: interrupted", err=True)
+            echo("minstall: interrupted", err=True)
             code = EXIT_INTERRUPTED
     except Exception as exc:  # a bug: say so, and how to report it
         if debug:

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import winsim
 from farm import Content, MirrorFarm, MirrorSpec, build_content
+
+if winsim.enabled():
+    # the whole suite as on Windows (README, Testing): this process, and every minstall
+    # process a test starts, through tests/winsim_site
+    winsim.apply(whole_process=False)
+    os.environ.update(winsim.child_environ(dict(os.environ)))
 
 _SCRUB_PREFIXES = (
     "PIP_",
@@ -35,13 +42,49 @@ _SCRUB_PREFIXES = (
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """No test reads this machine's pip/conda/minstall config, caches or home."""
     for name in list(os.environ):
-        if name.startswith(_SCRUB_PREFIXES):
+        if name.startswith(_SCRUB_PREFIXES) and name != winsim.ENV_VAR:
             monkeypatch.delenv(name, raising=False)
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     return home
+
+
+@pytest.fixture
+def windows_sim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test runs as on Windows (tests/winsim.py): in this process until it ends, and in
+    every minstall process it starts."""
+    winsim.apply(whole_process=False, patch=monkeypatch)
+    for name, value in winsim.child_environ(dict(os.environ)).items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="session")
+def gbk_locale(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a Chinese Windows' code page 936, as Linux has it: a zh_CN.GBK
+    locale made with localedef (Debian's locales package; .ci/run installs it). Python run
+    in it reads files and writes pipes in GBK, as it does in cp936 on Windows."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("locales")
+    localedef = shutil.which("localedef")
+    assert localedef, "localedef is missing: apt-get install locales (see .ci/run)"
+    proc = subprocess.run(
+        [localedef, "-i", "zh_CN", "-f", "GBK", str(folder / "zh_CN.GBK")],
+        capture_output=True,
+        text=True,
+    )
+    assert (folder / "zh_CN.GBK").is_dir(), proc.stderr + " (apt-get install locales)"
+    env = {"LOCPATH": str(folder), "LC_ALL": "zh_CN.GBK", "LANG": "zh_CN.GBK"}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import locale; print(locale.getpreferredencoding(False))"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert probe.stdout.strip().lower() == "gbk", probe.stdout + probe.stderr
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from mirrorinstall.config import condarc, files, pipconf, tomlconf
 from mirrorinstall.config.desired import Wanted, wanted
 from mirrorinstall.config.locations import TOOLS, Location, Platform, config_file, read_order
 from mirrorinstall.config.show import overridden
+from mirrorinstall.core import hostos
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.rewrite.common import Context
 
@@ -61,7 +62,7 @@ def platform_of(environ: Mapping[str, str]) -> Platform:
         if sys.platform == "darwin"
         else "linux"
     )
-    home = environ.get("HOME") or environ.get("USERPROFILE") or str(Path.home())
+    home = hostos.home_of(environ, os_name == "windows")
     mac_pip = os.path.join(home, "Library", "Application Support", "pip")
     existing = frozenset([mac_pip] if os.path.isdir(mac_pip) else [])
     return Platform(os_name, environ, home, existing)

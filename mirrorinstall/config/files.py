@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mirrorinstall.core import fileops
 from mirrorinstall.core.errors import CacheError, ConfigError
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a configuration file larger than this is not one
@@ -99,7 +100,7 @@ def backup(snap: Snapshot, now: float | None = None) -> Path | None:
         suffix = "" if n == 0 else f"-{n}"
         dest = snap.target.with_name(f"{snap.target.name}.minstall-{stamp}{suffix}.bak")
         try:
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, snap.mode or 0o600)
+            fd = fileops.open_binary(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, snap.mode or 0o600)
         except FileExistsError:
             continue
         except OSError as exc:
@@ -131,14 +132,19 @@ def commit(snap: Snapshot, data: bytes | None, mode: int | None = None) -> None:
     unless it changed since."""
     check_unchanged(snap)
     if data is None:
-        with contextlib.suppress(FileNotFoundError):
-            snap.target.unlink()
+        try:
+            fileops.remove(snap.target, own=False)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot remove {snap.path}: {fileops.why(exc)}",
+                "Close the program that has it open.",
+            ) from None
         return
     folder = snap.target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{snap.target.name}.{secrets.token_hex(4)}.minstall.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+        fd = fileops.open_binary(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     except OSError as exc:
         raise ConfigError(
             f"cannot write {snap.path}: {exc.strerror or exc}; nothing was written",
@@ -152,10 +158,16 @@ def commit(snap: Snapshot, data: bytes | None, mode: int | None = None) -> None:
         keep = mode if mode is not None else snap.mode
         if keep is not None:
             os.chmod(tmp, keep)
-        os.replace(tmp, snap.target)
-    except BaseException:
+        fileops.replace(tmp, snap.target)
+    except BaseException as exc:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            fileops.remove(tmp)
+        if isinstance(exc, OSError):
+            raise ConfigError(
+                f"cannot write {snap.path}: {fileops.why(exc)}; nothing was written",
+                "Close the program that has it open, or clear its read-only flag, then run "
+                "the command again.",
+            ) from None
         raise
 
 
@@ -200,8 +212,8 @@ def save_record(cache_dir: Path, record: dict[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".applied.{secrets.token_hex(4)}.tmp")
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        tmp.write_bytes(json.dumps(record, indent=2, sort_keys=True).encode("utf-8"))
+        fileops.replace(tmp, path)
     except OSError as exc:
         raise CacheError(
             f"cannot record the change in {path}: {exc.strerror or exc}",

@@ -7,12 +7,14 @@ rewriter can replace exactly those).
 
 from __future__ import annotations
 
-import os
+import re
 from dataclasses import dataclass, field
 
 from mirrorinstall.core.errors import UsageError
 
 CONDA_TOOLS = ("conda", "mamba", "micromamba")
+# https://docs.python.org/3/using/windows.html#python-launcher-for-windows
+_PY_LAUNCHER = re.compile(r"-(\d+(\.\d+)?(-(32|64|arm64))?|V:\S+)")
 CONDA_ACTIONS = ("install", "create", "update", "upgrade")
 
 
@@ -35,7 +37,7 @@ class Command:
 
 def tool_name(token: str) -> str:
     """``/opt/conda/bin/conda.exe`` -> ``conda``: the tool a command's first word names."""
-    name = os.path.basename(token).lower()
+    name = re.split(r"[\\/]", token)[-1].lower()  # a Windows path too, whatever runs us
     for suffix in (".exe", ".bat", ".cmd"):
         name = name.removesuffix(suffix)
     return name
@@ -61,20 +63,20 @@ def parse_command(argv: list[str]) -> Command:
         )
     if first in ("pip", "pip3") or first.startswith("pip3."):
         return _pip(first, argv, 1)
-    if (
-        first.startswith("python")
-        and len(argv) >= 3
-        and argv[1] == "-m"
-        and argv[2] in ("pip", "pip3")
-    ):
-        return _pip("pip", argv, 3)
+    if first.startswith("python") or first == "py":
+        at = 1
+        # the Windows launcher's choice of Python: py -3.11, py -3.12-32, py -V:3.13
+        while first == "py" and at < len(argv) and _PY_LAUNCHER.fullmatch(argv[at]):
+            at += 1
+        if argv[at : at + 1] == ["-m"] and argv[at + 1 : at + 2] in (["pip"], ["pip3"]):
+            return _pip("pip", argv, at + 2)
     if first == "uv" and len(argv) >= 3 and argv[1] == "pip" and argv[2] == "install":
         return Command("uv", "pip", "install", tuple(argv[:3]), tuple(argv[3:]))
     raise UsageError(
         f"minstall does not know how to rewrite '{argv[0]}'",
         "It rewrites conda/mamba/micromamba install|create|update, conda env create, "
-        "pip install, python -m pip install and uv pip install; run other commands as "
-        "they are.",
+        "pip install, python -m pip install (py -m pip install on Windows) and uv pip "
+        "install; run other commands as they are.",
     )
 
 

@@ -9,6 +9,7 @@ replaced), never fatal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from mirrorinstall.core import fileops
 from mirrorinstall.core.errors import CacheError
 from mirrorinstall.core.untrusted import finite, json_object
 
@@ -26,19 +28,23 @@ def ranking_path(cache_dir: Path, network_key: str) -> Path:
     return cache_dir / "rankings" / f"{network_key}.json"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename:
-    a reader never sees half a file, and nothing is left behind if writing fails."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (UTF-8, line endings as given) or bytes to ``path`` through a temporary
+    file in the same directory and a rename: a reader never sees half a file, and nothing is
+    left behind if writing fails. Binary on every platform (Windows' text mode would turn
+    each LF into CRLF)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        fileops.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            fileops.remove(tmp)
         raise
 
 

@@ -5,6 +5,12 @@ conda: ``CONDA_EXE`` (set by ``conda activate``/``conda init``, so it names the 
 user's shell even when it is not on PATH), else ``conda`` on PATH. mamba and micromamba:
 ``MAMBA_EXE`` when it names that tool, else the tool on PATH. Anything else (pip, uv, a
 Python path) is looked up on PATH as given.
+
+On Windows, what PATH finds for conda in cmd is ``<root>\\condabin\\conda.bat``, a batch file:
+cmd reads its arguments a second time (``numpy>=1.26`` becomes a redirection), so the real
+program beside it, ``<root>\\Scripts\\conda.exe``, is taken instead (mamba likewise); a batch
+file with no program beside it runs through ``cmd /d /s /c`` with cmd's quoting
+(run/runner.py).
 """
 
 from __future__ import annotations
@@ -31,7 +37,22 @@ def find_engine(
     mamba = environ.get("MAMBA_EXE")
     if stem in ("mamba", "micromamba") and mamba and tool_name(mamba) == stem:
         return mamba if os.path.isfile(mamba) else None
-    return which(tool)
+    found = which(tool)
+    if found is not None and found.lower().endswith((".bat", ".cmd")):
+        exe = exe_beside_batch(found)
+        if exe is not None and os.path.isfile(exe):
+            return exe
+    return found
+
+
+def exe_beside_batch(batch: str, path=os.path) -> str | None:
+    """``<root>\\Scripts\\<tool>.exe`` for ``<root>\\condabin\\<tool>.bat``, the layout
+    Miniconda, Anaconda and Miniforge install; None for any other batch file."""
+    folder, name = path.split(batch)
+    root, condabin = path.split(folder)
+    if condabin.lower() != "condabin":
+        return None
+    return path.join(root, "Scripts", path.splitext(name)[0] + ".exe")
 
 
 def require_engine(tool: str, environ: Mapping[str, str]) -> str:

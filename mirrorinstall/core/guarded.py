@@ -2,10 +2,18 @@
 ``untrusted.for_output`` (passwords and tokens masked, control characters shown as ``?``).
 [edge: terminal]
 
-The child's output does not pass here: it goes to the streams' ``buffer`` as bytes, as the
-child wrote it (pip masks its own passwords and draws its own colours). Everything minstall
-says, including a server's words quoted in an error, a traceback under ``--debug`` and
-``--json`` documents, does.
+The child's output does not pass here on POSIX: it goes to the streams' ``buffer`` as bytes,
+as the child wrote it (pip masks its own passwords and draws its own colours); under
+Windows' rules it is decoded and does (run/runner.py). Everything minstall says, including a
+server's words quoted in an error, a traceback under ``--debug`` and ``--json`` documents,
+does.
+
+minstall prints with :func:`echo`, never ``click.echo`` without a file: click's default
+stream is not ``sys.stdout`` on a Windows console (it writes with WriteConsoleW itself) nor
+where the locale's encoding is ASCII (it wraps the raw buffer), so what it printed there
+skipped the guard, secrets unmasked. A character the stream's encoding cannot show (an
+emoji in a mirror's name on a cp936 console redirected to a file) is written as ``?``
+rather than ending minstall with a UnicodeEncodeError.
 """
 
 from __future__ import annotations
@@ -31,7 +39,12 @@ class GuardedStream(io.TextIOBase):
         self._stream = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(for_output(text, frozenset(_SECRETS)))
+        safe = for_output(text, frozenset(_SECRETS))
+        try:
+            self._stream.write(safe)
+        except UnicodeEncodeError:
+            encoding = self._stream.encoding or "ascii"
+            self._stream.write(safe.encode(encoding, "replace").decode(encoding))
         return len(text)
 
     def flush(self) -> None:
@@ -65,3 +78,10 @@ def guard_streams() -> None:
         sys.stdout = GuardedStream(sys.stdout)  # type: ignore[assignment]
     if not isinstance(sys.stderr, GuardedStream):
         sys.stderr = GuardedStream(sys.stderr)  # type: ignore[assignment]
+
+
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print a line of minstall's own to stdout (``err``: stderr), through the guard."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(message + ("\n" if nl else ""))
+    stream.flush()

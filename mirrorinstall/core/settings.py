@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from mirrorinstall.core import hostos
 from mirrorinstall.core.catalog import Catalog, build_catalog
 from mirrorinstall.core.errors import CatalogError, ConfigError
 
@@ -119,7 +120,7 @@ def cache_dir(
         return Setting(Path(flag), "--cache-dir")
     if environ.get("MINSTALL_CACHE_DIR"):
         return Setting(Path(environ["MINSTALL_CACHE_DIR"]), "MINSTALL_CACHE_DIR")
-    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+    home = Path(hostos.home_of(environ, platform.startswith("win")))
     if platform.startswith("win"):
         base = environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
         return Setting(Path(base) / APP / "Cache", "default")

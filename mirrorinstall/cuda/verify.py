@@ -9,13 +9,13 @@ reported into a verdict and, on failure, the likely cause and the next step.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirrorinstall.core import hostos
 from mirrorinstall.core.errors import UsageError
 
 TORCH_CHECK = r"""
@@ -137,7 +137,7 @@ def target_python(
     """The Python of the environment to check (-p PREFIX, -n NAME, --python, or the active)."""
     if python:
         return python
-    exe = "python.exe" if os.name == "nt" else "bin/python"
+    exe = "python.exe" if hostos.NATIVE_WINDOWS else "bin/python"
     if prefix:
         return str(Path(prefix) / exe)
     if name:
@@ -155,7 +155,7 @@ def target_python(
         if environ.get(var):
             return str(
                 Path(environ[var])
-                / ("Scripts/python.exe" if os.name == "nt" and var == "VIRTUAL_ENV" else exe)
+                / ("Scripts/python.exe" if hostos.NATIVE_WINDOWS and var == "VIRTUAL_ENV" else exe)
             )
     return sys.executable
 

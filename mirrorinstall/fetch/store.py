@@ -9,6 +9,10 @@ Layout under the cache dir::
 A file enters ``sha256/`` only by a rename after its hash matched, so a partial file never
 passes for a whole one; a journal is written atomically after each span, so an interrupted
 download (Ctrl-C, kill -9, a dead network) resumes from what is on disk.
+
+A partial file is written through one :class:`PartFile` (a binary handle, seek and write
+under its own lock) rather than ``os.pwrite``, which Windows' Python does not have; it is
+closed before it is renamed into the store or removed, which Windows requires.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirrorinstall.core import fileops
 from mirrorinstall.core.cache import write_atomic
 from mirrorinstall.fetch.spans import Span, merged
 
@@ -32,6 +38,44 @@ class StoreInfo:
     bytes: int
     partial_files: int
     partial_bytes: int
+
+
+class PartFile:
+    """A partial download, read and written at offsets by several threads, on every platform:
+    one binary handle, each seek and its read or write together under the file's lock."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        fd = fileops.open_binary(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._file = os.fdopen(fd, "r+b", buffering=0)
+        self._lock = threading.Lock()
+        if os.fstat(fd).st_size != size:
+            self._file.truncate(size)
+
+    def write_at(self, data: bytes, offset: int) -> None:
+        view = memoryview(data)
+        with self._lock:
+            self._file.seek(offset)
+            while view:
+                # an unbuffered write may take only part of the block
+                n = self._file.write(view)
+                view = view[n or 0 :]
+
+    def read_at(self, size: int, offset: int) -> bytes:
+        with self._lock:
+            self._file.seek(offset)
+            return self._file.read(size) or b""
+
+    def sync(self) -> None:
+        with self._lock:
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
 
 
 class Store:
@@ -64,29 +108,35 @@ class Store:
         _, journal = self.partial(sha256)
         write_atomic(journal, json.dumps({"size": size, "sha256": sha256, "done": merged(done)}))
 
-    def open_part(self, sha256: str, size: int) -> int:
-        """A file descriptor for writing the partial file at offsets (created at full size)."""
+    def open_part(self, sha256: str, size: int) -> PartFile:
+        """The partial file, for reading and writing at offsets (created at full size)."""
         part, _ = self.partial(sha256)
         part.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
-        if os.fstat(fd).st_size != size:
-            os.ftruncate(fd, size)
-        return fd
+        return PartFile(part, size)
 
     def discard(self, sha256: str) -> None:
+        """Remove a partial download (its file must be closed)."""
         for path in self.partial(sha256):
-            path.unlink(missing_ok=True)
+            fileops.remove(path)
 
     def adopt(self, sha256: str) -> Path | None:
-        """Move a finished partial file into the store if its hash matches; None if not (the
-        partial file is left for the caller to repair)."""
+        """Move a finished partial file (closed) into the store if its hash matches; None if
+        not (the partial file is left for the caller to repair)."""
         part, journal = self.partial(sha256)
         if file_sha256(part) != sha256:
             return None
         target = self.path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, target)
-        journal.unlink(missing_ok=True)
+        try:
+            fileops.replace(part, target)
+        except PermissionError:
+            if not target.is_file():
+                raise
+            # Windows: another process stored the same file first and has it open (pip
+            # installing from it); its copy passed the same hash check
+            self.discard(sha256)
+            return target
+        fileops.remove(journal)
         return target
 
     def touch(self, sha256: str) -> None:
@@ -112,7 +162,10 @@ class Store:
                 break
             if path.name in keep:
                 continue
-            path.unlink(missing_ok=True)
+            try:
+                fileops.remove(path)
+            except OSError:
+                continue  # held open (a running install reads it): trimmed next time
             total -= size
             freed += size
         return freed
@@ -132,8 +185,9 @@ class Store:
         ``keep_bytes`` remain; returns the bytes freed."""
         freed = 0
         for part in (self.root / "partial").glob("*"):
-            freed += part.stat().st_size
-            part.unlink(missing_ok=True)
+            size = part.stat().st_size
+            fileops.remove(part)
+            freed += size
         done = sorted(
             (p for p in (self.root / "sha256").glob("*/*") if p.is_file()),
             key=lambda p: p.stat().st_mtime,
@@ -143,7 +197,7 @@ class Store:
             if total <= keep_bytes:
                 break
             size = path.stat().st_size
-            path.unlink(missing_ok=True)
+            fileops.remove(path)
             total -= size
             freed += size
         return freed

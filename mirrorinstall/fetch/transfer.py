@@ -5,6 +5,12 @@ Every mirror gets ``connections`` worker threads, each with its own HTTP connect
 takes the next missing span of any file its mirror has, so a fast mirror simply does more of
 the work. Small files are one span. A span's bytes are written at their offset in the partial
 file and the journal records it; a file is moved into the store only once its sha256 matches.
+The partial file is closed before it is moved or removed (Windows refuses both on an open
+file) and opened again if it needs repair.
+
+A worker that fails with an error no fault above explains (a bug) stops the whole transfer:
+every file is finished with that error and :meth:`Fetcher.run` raises it, so no other worker
+waits forever for a span the dead one held.
 
 Faults, each dropped with its reason for that file (the span goes back to the queue):
 an HTTP error, a connection error or timeout, a body cut short; a mirror that ignores Range
@@ -15,7 +21,6 @@ mirror whose bytes differ is dropped as serving a corrupt copy, and its spans ar
 
 from __future__ import annotations
 
-import os
 import ssl
 import threading
 import time
@@ -25,10 +30,11 @@ from pathlib import Path
 
 import httpx
 
+from mirrorinstall.core import fileops
 from mirrorinstall.core.credentials import Credential, Origin, credential_for
 from mirrorinstall.fetch.jobs import Job, Source
 from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing, split_span
-from mirrorinstall.fetch.store import Store
+from mirrorinstall.fetch.store import PartFile, Store
 
 READ_BLOCK = 64 * 1024
 STALL_S = 2.0  # a span with no bytes for this long is fetched again from another mirror
@@ -82,7 +88,7 @@ class _File:
     flying: dict[Span, _Flight] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)
     by_mirror: dict[str, int] = field(default_factory=dict)
-    fd: int | None = None
+    part: PartFile | None = None
     retries: int = 0
     checkpoint: float = 0.0
     repairs: int = 0
@@ -135,6 +141,7 @@ class Fetcher:
         self._workers = 1
         self._mirrors: list[str] = []
         self._tls: ssl.SSLContext | None = None
+        self._crash: BaseException | None = None
 
     def _client(self) -> httpx.Client:
         """A client of its own for a worker (one connection per worker, no pool to share),
@@ -188,6 +195,8 @@ class Fetcher:
             for f in self._files:  # nothing left that any mirror could serve
                 self._finish(f, None, "every mirror failed: " + _reasons(f.dropped))
             self._report(force=True)
+            if self._crash is not None:
+                raise self._crash
         results = iter(f.outcome for f in self._files)
         return [outcomes[k] if k in outcomes else next(results) for k in range(len(jobs))]  # type: ignore[misc]
 
@@ -314,6 +323,17 @@ class Fetcher:
         return next((s for s in f.job.sources if s.mirror == mirror), None)
 
     def _worker(self, mirror: str) -> None:
+        try:
+            self._work(mirror)
+        except BaseException as exc:  # a bug: stop everyone, and let run() raise it
+            with self._lock:
+                if self._crash is None:
+                    self._crash = exc
+                for f in self._files:
+                    self._finish(f, None, f"internal error: {type(exc).__name__}: {exc}")
+                self._lock.notify_all()
+
+    def _work(self, mirror: str) -> None:
         with self._client() as client:
             while (task := self._take(mirror)) is not None:
                 f, span, source, flight = task
@@ -329,7 +349,7 @@ class Fetcher:
                 except OSError as exc:  # the store's disk, not a mirror: no other mirror helps
                     with self._lock:
                         self._land(f, mirror, flight)
-                        self._finish(f, None, f"cannot write to the store: {exc.strerror or exc}")
+                        self._finish(f, None, f"cannot write to the store: {fileops.why(exc)}")
                     continue
                 with self._lock:
                     seconds, total = self._spent.get(mirror, (0.0, 0))
@@ -351,10 +371,12 @@ class Fetcher:
         start, end = span
         whole = span == (0, f.size)
         headers = {} if whole else {"Range": f"bytes={start}-{end - 1}"}
-        if f.fd is None:
+        if f.part is None:
             with self._lock:
-                if f.fd is None:
-                    f.fd = self.store.open_part(f.job.sha256, f.size)
+                if f.finished:
+                    raise _Cancelled
+                if f.part is None:
+                    f.part = self.store.open_part(f.job.sha256, f.size)
         written = 0
         try:
             with client.stream("GET", source.url, headers=headers, follow_redirects=True) as r:
@@ -370,7 +392,7 @@ class Fetcher:
                     with self._lock:
                         # checked and written under the lock: once the other copy has won
                         # (and the file may be verified and closed), this one writes nothing
-                        if (flight is not None and flight.over) or f.fd is None:
+                        if (flight is not None and flight.over) or f.part is None:
                             raise _Cancelled
                         if block:
                             # each byte is written once: a second copy of the span writes only
@@ -379,7 +401,7 @@ class Fetcher:
                             lo = offset if flight is None else max(offset, start + flight.got)
                             hi = offset + len(block)
                             if hi > lo:
-                                os.pwrite(f.fd, block[lo - offset :], lo)
+                                f.part.write_at(block[lo - offset :], lo)
                                 if flight is not None:
                                     _extend(flight.extents, source.mirror, lo, hi)
                                     flight.got, flight.last = hi - start, time.monotonic()
@@ -485,17 +507,37 @@ class Fetcher:
                     self._lock.notify_all()
 
     def _complete(self, f: _File) -> None:
-        if f.fd is not None:
-            os.fsync(f.fd)
-        path = self.store.adopt(f.job.sha256)
-        if path is None:
-            path = self._repair(f)
+        try:
+            path = self._adopt(f)
+            if path is None:
+                path = self._repair(f)
+        except OSError as exc:  # the store's disk (or a file held open past every retry)
+            with self._lock:
+                self._finish(f, None, f"cannot write to the store: {fileops.why(exc)}")
+                self._lock.notify_all()
+            return
         with self._lock:
             if path is not None:
                 self._finish(f, path, None)
             elif not f.finished and not f.pending:
                 self._finish(f, None, "the file's sha256 never matched: " + _reasons(f.dropped))
             self._lock.notify_all()
+
+    def _adopt(self, f: _File) -> Path | None:
+        """The partial file closed and moved into the store if its hash matches; else opened
+        again for repair and None. No worker writes to it meanwhile: every span has landed,
+        and a losing copy still on the wire finds it closed and stops."""
+        with self._lock:
+            part, f.part = f.part, None
+        if part is not None:
+            part.sync()
+            part.close()
+        path = self.store.adopt(f.job.sha256)
+        if path is None:
+            with self._lock:
+                if not f.finished:
+                    f.part = self.store.open_part(f.job.sha256, f.size)
+        return path
 
     def _repair(self, f: _File) -> Path | None:
         """The hash did not match: find the mirror whose bytes are wrong. Writers are tried
@@ -554,10 +596,10 @@ class Fetcher:
                 if changed and changed not in suspects:
                     suspects.append(changed)
         with self._lock:
+            if f.part is not None:
+                f.part.close()
+                f.part = None
             self.store.discard(f.job.sha256)
-            if f.fd is not None:
-                os.close(f.fd)
-                f.fd = None
             if suspects:
                 f.dropped[suspects[0]] = CORRUPT
                 self._caught.add(suspects[0])
@@ -591,7 +633,7 @@ class Fetcher:
             new = [m for m, _ in results if m and m not in differed]
             differed += new
             if any(m for m, _ in results):
-                path = self.store.adopt(f.job.sha256)
+                path = self._adopt(f)
                 if path is not None:
                     return path, differed
         return None, differed
@@ -629,7 +671,8 @@ class Fetcher:
         blocks is still replaced to its end): (how far it got, None when the source failed;
         whether any block differed from what was there). A source that fails is left out for
         the file."""
-        assert f.fd is not None
+        part = f.part
+        assert part is not None
         start, end = span
         offset, differed = start, False
         try:
@@ -642,11 +685,11 @@ class Fetcher:
                         block = block[: end - offset]
                         if not block:
                             continue
-                        same = os.pread(f.fd, len(block), offset) == block
+                        same = part.read_at(len(block), offset) == block
                         if not same:
                             differed = True
                             stop.set()  # the hash is worth testing: the others pause
-                            os.pwrite(f.fd, block, offset)
+                            part.write_at(block, offset)
                         offset += len(block)
                         # a damaged run of bytes is replaced to its end before the test
                         if offset >= end or (stop.is_set() and same):
@@ -667,9 +710,9 @@ class Fetcher:
         if f.finished:
             return
         f.finished = True
-        if f.fd is not None:
-            os.close(f.fd)
-            f.fd = None
+        if f.part is not None:
+            f.part.close()
+            f.part = None
         f.outcome = Outcome(f.job, path, error, False, dict(f.by_mirror), dict(f.dropped))
 
     def _report(self, force: bool = False) -> None:

@@ -107,6 +107,11 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     channel_urls: list[str] = []
     url_for: dict[str, str] = {}
     for raw in requested:
+        if local_channel(raw):
+            url_for[raw] = raw
+            channel_urls.append(raw)
+            notes.append(f"channel {raw} is a folder on this machine; kept as given")
+            continue
         name = raw if "://" not in raw else upstream_channel(raw)
         if name is None:
             url_for[raw] = raw
@@ -446,6 +451,16 @@ def _replace_conda_pin(
         f"no {kind} build of PyTorch runs on {host.describe()}",
         "Use --cuda cpu for the CPU build, or upgrade the NVIDIA driver.",
     )
+
+
+def local_channel(channel: str) -> bool:
+    """A channel that names a folder, as conda accepts it: ``file://`` URLs, POSIX paths
+    (``/opt/chan``, ``./chan``, ``~/chan``) and Windows ones (``C:\\chan``, ``D:/chan``,
+    ``\\\\server\\share``), which must not become ``conda.anaconda.org/<path>``."""
+    return bool(_LOCAL_CHANNEL.match(channel))
+
+
+_LOCAL_CHANNEL = re.compile(r"file:|[/\\~.]|[A-Za-z]:[/\\]")
 
 
 def _yaml_list(text: str, key: str) -> list[str]:

@@ -15,8 +15,10 @@ The official hosts are never written: a variable pointing there changes nothing.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mirrorinstall.core.shellquote import POSIX, detect_shell
 from mirrorinstall.rewrite.common import Context, choose_channel, mirrored_defaults, pypi_mirror
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "cmd", "github")
@@ -76,10 +78,12 @@ def render(variables: list[Variable], shell: str) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def default_shell(environ_shell: str | None, windows: bool) -> str:
-    """The shell to write for when none is named: $SHELL's, else PowerShell on Windows,
+def default_shell(environ: Mapping[str, str], windows: bool) -> str:
+    """The shell to write for when none is named: on Windows the one minstall runs in (cmd
+    in Anaconda Prompt, PowerShell, bash in Git Bash: core/shellquote.py), else $SHELL's,
     else bash."""
-    name = (environ_shell or "").replace("\\", "/").rsplit("/", 1)[-1]
-    if name in ("bash", "zsh", "fish"):
-        return name
-    return "powershell" if windows else "bash"
+    grammar = detect_shell(environ, windows)
+    if grammar != POSIX:
+        return grammar
+    name = environ.get("SHELL", "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name if name in ("bash", "zsh", "fish") else "bash"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -110,7 +109,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
     """Run ``argv`` (a conda/pip/uv command) through the mirrors; return the exit code."""
     from mirrorinstall.context.gather import gather
     from mirrorinstall.core.engines import require_engine
-    from mirrorinstall.run.planning import make_plan, quote
+    from mirrorinstall.run.planning import make_plan, quote, user_shell
 
     events = Events(opts)
     cmd = parse_command(argv)
@@ -159,7 +158,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
                         failed_step=k + 1,
                     )
                 return code
-            done.append(f"step {k + 1}: {quote(full.steps()[k].argv, {})}")
+            done.append(f"step {k + 1}: {quote(full.steps()[k].argv, {}, user_shell(environ))}")
         if opts.dry_run:
             return 0
         if opts.verify:
@@ -185,10 +184,11 @@ class _Run:
         """Run step ``k`` of ``full`` until it succeeds or nothing is left to try. Returns
         (None: it succeeded; else the exit code to stop with), the context and the full plan
         it ended with (a fallback re-plans every step; only this one's command is taken)."""
-        from mirrorinstall.run.planning import quote, step_json, write_copies
-        from mirrorinstall.run.runner import run_child, stdin_is_tty
+        from mirrorinstall.run.planning import quote, step_json, user_shell, write_copies
+        from mirrorinstall.run.runner import interrupt_status, run_child, stdin_is_tty
 
         opts, events, environ = self.opts, self.events, self.session.environ
+        shell = user_shell(environ)
         last_step = k == self.total - 1
         plan = full.steps()[k]
         cmd = self.cmd if last_step else parse_command(plan.argv)
@@ -233,7 +233,7 @@ class _Run:
                 + f"attempt {attempt}/{opts.max_attempts}: {why}",
                 attempt=attempt,
                 step=k + 1,
-                steps=step_json(full) if first_event else None,
+                steps=step_json(full, shell) if first_event else None,
                 mirror=mirrors[0] if mirrors else None,
                 mirrors={r.what: r.mirror for r in plan_routes},
                 why=why,
@@ -243,7 +243,7 @@ class _Run:
                 cuda=plan.cuda,
             )
             if not opts.json_events:
-                opts.emit(f"minstall: {label}command: {quote(child, child_env)}")
+                opts.emit(f"minstall: {label}command: {quote(child, child_env, shell)}")
                 for note in plan.notes:
                     opts.emit(f"minstall:   {note}")
             if opts.dry_run:
@@ -286,7 +286,7 @@ class _Run:
                     env={**environ, **child_env},
                     heartbeat_s=opts.heartbeat_s,
                     github=github,
-                    title=f"minstall: {quote(child, child_env)}",
+                    title=f"minstall: {quote(child, child_env, shell)}",
                     use_pty=None if not (opts.json_events or child_json) else False,
                     # --json keeps stdout for events alone; the child's output goes to stderr
                     out=sys.stderr.buffer if opts.json_events else held,
@@ -295,7 +295,7 @@ class _Run:
             first = mirrors[0] if mirrors else None
             if result.interrupted:
                 _release(held)
-                code = 128 + (result.signal or signal.SIGINT)
+                code = interrupt_status(result.signal)
                 events(
                     "result",
                     f"{label}interrupted; the child has stopped",

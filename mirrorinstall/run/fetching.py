@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirrorinstall.core import fileops
 from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.credentials import credentials, embed
 from mirrorinstall.core.errors import NoMirrorError, UsageError
@@ -469,12 +470,12 @@ def _put(source: Path, target: Path) -> None:
             "report the mirror.",
         )
     staging = target.with_name(f".{target.name}.minstall")
-    staging.unlink(missing_ok=True)
+    fileops.remove(staging)
     try:
         os.link(source, staging)
     except OSError:
         shutil.copy2(source, staging)
-    os.replace(staging, target)
+    fileops.replace(staging, target)
 
 
 class ProgressLine:

@@ -3,39 +3,40 @@ rewritten copies of files written where the plan says.  [edge: disk]"""
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from mirrorinstall.core import hostos
 from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.errors import CacheError, CudaError
+from mirrorinstall.core.shellquote import POSIX, detect_shell, join_steps, quote_command
 from mirrorinstall.rewrite import Context, CudaMismatch, Plan, rewrite
 from mirrorinstall.rewrite.common import spec_name
 
 
-def quote(argv: list[str], env: dict[str, str]) -> str:
+def user_shell(environ: Mapping[str, str]) -> str:
+    """The grammar of the user's shell (core/shellquote.py), for every command minstall prints."""
+    return detect_shell(environ, hostos.windows_rules())
+
+
+def quote(argv: list[str], env: dict[str, str], shell: str = POSIX) -> str:
     """The command as the user's shell wants it."""
-    if os.name == "nt":
-        prefix = "".join(f"set {k}={v} && " for k, v in env.items())
-        return prefix + subprocess.list2cmdline(argv)
-    prefix = "".join(f"{k}={shlex.quote(v)} " for k, v in env.items())
-    return prefix + shlex.join(argv)
+    return quote_command(argv, env, shell)
 
 
-def quote_plan(plan: Plan) -> str:
-    """Every step of the plan as one shell line (``&&``: a failed step stops the rest)."""
-    return " && ".join(quote(step.argv, step.env) for step in plan.steps())
+def quote_plan(plan: Plan, shell: str = POSIX) -> str:
+    """Every step of the plan as one line: a failed step stops the rest."""
+    return join_steps([quote(step.argv, step.env, shell) for step in plan.steps()], shell)
 
 
-def step_json(plan: Plan) -> list[dict]:
+def step_json(plan: Plan, shell: str = POSIX) -> list[dict]:
     """Each step for --json output, in order."""
     return [
         {
             "step": k + 1,
             "why": step.step,
-            "command": quote(step.argv, step.env),
+            "command": quote(step.argv, step.env, shell),
             "argv": step.argv,
             "env": step.env,
             "mirrors": step.mirrors,
@@ -60,13 +61,13 @@ def make_plan(cmd: Command, ctx: Context) -> Plan:
             ]
             try:
                 auto = rewrite(parse_command([*cmd.head, *args]), ctx)
-                fixed = f" Fixed command: {quote_plan(auto)}"
+                fixed = f" Fixed command: {quote_plan(auto, user_shell(ctx.facts.environ))}"
             except CudaMismatch:
                 pass
         elif ctx.cuda_mode != "auto":
             try:
                 auto = rewrite(cmd, replace(ctx, cuda_mode="auto"))
-                fixed = f" Fixed command: {quote_plan(auto)}"
+                fixed = f" Fixed command: {quote_plan(auto, user_shell(ctx.facts.environ))}"
             except CudaMismatch:
                 pass
         raise CudaError(exc.message, exc.hint + fixed) from None

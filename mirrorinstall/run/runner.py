@@ -10,6 +10,16 @@
   reports ``interrupted`` with the signal (its exit code is then 128 + the signal's number).
 - A child killed by a signal gives 128 + the signal's number, as a shell reports it (Python's
   negative return code would reach the shell as 256 - N).
+
+Under Windows' rules (core/hostos.py):
+- no pseudo-terminal: the child's output always comes through pipes;
+- Ctrl-C and Ctrl-Break are not passed on: the console sends them to every process attached
+  to it, the child included (``Popen.send_signal(SIGINT)`` is "Unsupported signal" there);
+  minstall waits for the child and exits 130. A child ended by Ctrl-C returns
+  STATUS_CONTROL_C_EXIT, which is reported as 130 too;
+- Python children are asked for UTF-8 (``PYTHONIOENCODING``), their output is decoded (UTF-8,
+  else the console's code page: cmd's own messages) and written as text through minstall's
+  guarded streams, which a Windows console shows right whatever its code page.
 """
 
 from __future__ import annotations
@@ -27,10 +37,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from mirrorinstall.core.errors import EngineNotFound
+from mirrorinstall.core import hostos
+from mirrorinstall.core.childtext import OutputDecoder
+from mirrorinstall.core.errors import EngineNotFound, UsageError
+from mirrorinstall.core.shellquote import batch_command_line
 
 TAIL_BYTES = 256 * 1024
 QUEUED_CHUNKS = 16  # of at most 64 KiB each
+# NTSTATUS 0xC000013A: the exit code of a Windows program ended by Ctrl-C or Ctrl-Break
+STATUS_CONTROL_C_EXIT = 0xC000013A
 
 
 @dataclass
@@ -43,21 +58,29 @@ class RunResult:
 
 
 class _Tail:
+    """The end of a child's output, decoded stream by stream as it comes (stdout may be UTF-8
+    while stderr carries cmd's code page-936 words: one decoder each), at most ``limit``
+    characters kept."""
+
     def __init__(self, limit: int) -> None:
-        self.chunks: collections.deque[bytes] = collections.deque()
+        self.chunks: collections.deque[str] = collections.deque()
         self.size = 0
         self.limit = limit
         self.total = 0
+        self.fallback = hostos.console_encoding()
+        self.decoders: dict[int, OutputDecoder] = {}
 
-    def add(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.size += len(data)
+    def add(self, data: bytes, stream: object = None) -> None:
+        decoder = self.decoders.setdefault(id(stream), OutputDecoder(self.fallback))
+        text = decoder.feed(data)
+        self.chunks.append(text)
+        self.size += len(text)
         self.total += len(data)
         while self.size > self.limit and len(self.chunks) > 1:
             self.size -= len(self.chunks.popleft())
 
     def text(self) -> str:
-        return b"".join(self.chunks)[-self.limit :].decode("utf-8", errors="replace")
+        return "".join(self.chunks)[-self.limit :]
 
 
 def _fmt(seconds: float) -> str:
@@ -86,7 +109,15 @@ def run_child(
     err_out = err_out or sys.stderr.buffer
     say = err or (lambda line: print(line, file=sys.stderr, flush=True))
     if use_pty is None:
-        use_pty = os.name == "posix" and sys.stdout.isatty() and sys.stdin.isatty()
+        use_pty = (
+            not hostos.windows_rules()
+            and hasattr(os, "openpty")
+            and sys.stdout.isatty()
+            and sys.stdin.isatty()
+        )
+    if hostos.windows_rules():
+        env = dict(os.environ if env is None else env)
+        env.setdefault("PYTHONIOENCODING", "utf-8")
     if github:
         out.write(f"::group::{title or ' '.join(argv)}\n".encode())
         out.flush()
@@ -105,8 +136,20 @@ def run_child(
 def _spawn(
     argv: Sequence[str], env: Mapping[str, str] | None, **kwargs: object
 ) -> subprocess.Popen:
+    command: list[str] | str = list(argv)
+    if hostos.NATIVE_WINDOWS and argv[0].lower().endswith((".bat", ".cmd")):  # pragma: no cover
+        # core/engines.py takes conda.exe over conda.bat where it can; otherwise cmd must
+        # get the arguments in its own quoting
+        try:
+            command = batch_command_line(argv, os.environ.get("COMSPEC", "cmd.exe"))
+        except ValueError as exc:
+            raise UsageError(
+                f"{argv[0]} is a batch file and {exc}",
+                "Set CONDA_EXE to conda.exe (Scripts\\conda.exe of the installation), or run "
+                "minstall from Anaconda Prompt.",
+            ) from None
     try:
-        return subprocess.Popen(list(argv), env=dict(env) if env is not None else None, **kwargs)
+        return subprocess.Popen(command, env=dict(env) if env is not None else None, **kwargs)
     except FileNotFoundError:
         raise EngineNotFound(
             f"{argv[0]} was not found",
@@ -114,14 +157,14 @@ def _spawn(
         ) from None
 
 
-FORWARDED = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+def _signals(*names: str) -> tuple[int, ...]:
+    return tuple(getattr(signal, name) for name in names if hasattr(signal, name))
 
 
 class _Interrupts:
     """While a child runs, SIGINT, SIGTERM and SIGHUP go to the child (minstall waits for it
-    to finish, then cleans up and exits 128 + the signal)."""
+    to finish, then cleans up and exits 128 + the signal). Under Windows' rules the console
+    has given Ctrl-C and Ctrl-Break to the child already: they are noted, not passed on."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
         self.proc = proc
@@ -131,14 +174,16 @@ class _Interrupts:
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
-            for signum in FORWARDED:
+            for signum in _signals("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
                 self.previous[signum] = signal.signal(signum, self._forward)
         return self
 
     def _forward(self, signum: int, frame: object) -> None:
         self.hit = True
         self.signum = self.signum or signum
-        with contextlib.suppress(OSError):
+        if hostos.windows_rules() and signum in _signals("SIGINT", "SIGBREAK"):
+            return  # the console delivered it to the child too
+        with contextlib.suppress(OSError, ValueError):
             self.proc.send_signal(signum)
 
     def __exit__(self, *exc: object) -> None:
@@ -147,8 +192,19 @@ class _Interrupts:
 
 
 def exit_status(returncode: int) -> int:
-    """A child's return code as a shell reports it: killed by signal N is 128 + N."""
+    """A child's return code as a shell reports it: killed by signal N is 128 + N; a Windows
+    program ended by Ctrl-C is 130, as the same program on POSIX."""
+    if hostos.windows_rules() and returncode & 0xFFFFFFFF == STATUS_CONTROL_C_EXIT:
+        return 130
     return 128 - returncode if returncode < 0 else returncode
+
+
+def interrupt_status(signum: int | None) -> int:
+    """minstall's exit code after ``signum`` stopped a child: 128 + N, as a shell reports it;
+    130 for Ctrl-C and for Windows' Ctrl-Break alike."""
+    if signum is None or signum in _signals("SIGINT", "SIGBREAK"):
+        return 130
+    return 128 + signum
 
 
 def stdin_is_tty() -> bool:
@@ -193,6 +249,7 @@ def _run_pipe(
 
     for stream, sink in ((proc.stdout, out), (proc.stderr, err_out)):
         threading.Thread(target=reader, args=(stream, sink), daemon=True).start()
+    writers = {id(out): _writer(out), id(err_out): _writer(err_out)}
     last_output = time.monotonic()
     open_streams = 2
     with _Interrupts(proc) as interrupts:
@@ -213,11 +270,35 @@ def _run_pipe(
                 open_streams -= 1
                 continue
             last_output = time.monotonic()
-            tail.add(data)
-            sink.write(data)
-            sink.flush()
+            tail.add(data, sink)
+            writers[id(sink)](data)
         code = exit_status(proc.wait())
     return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit, interrupts.signum)
+
+
+def _writer(sink: BinaryIO) -> Callable[[bytes], None]:
+    """How a child's bytes reach ``sink``: as they are; under Windows' rules, when ``sink``
+    is our own stdout or stderr, decoded and written as text (a console shows the text right
+    whatever its code page, and the output guard sees it)."""
+    text = None
+    if hostos.windows_rules():
+        for stream in (sys.stdout, sys.stderr):
+            if getattr(stream, "buffer", None) is sink:
+                text = stream
+    if text is None:
+
+        def raw(data: bytes) -> None:
+            sink.write(data)
+            sink.flush()
+
+        return raw
+    decoder = OutputDecoder(hostos.console_encoding())
+
+    def decoded(data: bytes) -> None:
+        text.write(decoder.feed(data))
+        text.flush()
+
+    return decoded
 
 
 def _run_pty(

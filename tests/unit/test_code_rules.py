@@ -202,3 +202,27 @@ def test_readme_documents_every_exit_code() -> None:
 def test_changelog_keeps_a_changelog_shape() -> None:
     text = (ROOT / "CHANGELOG.md").read_text()
     assert text.startswith("# Changelog") and "## [Unreleased]" in text
+
+
+# POSIX-only names that Windows' Python lacks (issue 24: os.pwrite hung every install there)
+_POSIX_ONLY = {
+    "os": {"pwrite", "pread", "pwritev", "preadv", "killpg", "getpgid", "setsid", "fork"},
+    "signal": {"SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGKILL"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_posix_only_name_and_one_place_decides_the_platforms_rules(module: str) -> None:
+    """A POSIX-only function or signal is reached only through getattr/hasattr (so Windows
+    takes another path); ``os.name`` is read only by core.hostos, which the test suite's
+    Windows simulation can switch; ``os.open`` only through core.fileops (binary mode)."""
+    tree = ast.parse(MODULES[module].read_text())
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            continue
+        owner, attr = node.value.id, node.attr
+        assert attr not in _POSIX_ONLY.get(owner, ()), f"{module}:{node.lineno}: {owner}.{attr}"
+        if owner == "os" and attr == "name":
+            assert module == "mirrorinstall.core.hostos", f"{module}:{node.lineno}: os.name"
+        if owner == "os" and attr == "open":
+            assert module == "mirrorinstall.core.fileops", f"{module}:{node.lineno}: os.open"

@@ -1,0 +1,62 @@
+"""Which operating system's rules minstall follows, decided in one place.  [edge: host]
+
+minstall runs on POSIX and on native Windows, and the two differ in how things *work*:
+- signals: Windows has no SIGHUP, no process groups and no ``os.killpg``; the console sends
+  Ctrl-C (and Ctrl-Break) to every process attached to it, so a child already has it and
+  ``Popen.send_signal(SIGINT)`` raises "Unsupported signal";
+- terminals: no pseudo-terminals, so a child's output always comes through pipes;
+- files: an open file cannot be renamed or removed (the C runtime opens without
+  FILE_SHARE_DELETE), an antivirus scanner holds a new file for a moment, and a read-only
+  flag makes ``os.replace`` fail;
+- encodings: a child writes its output in the console's or the ANSI code page (cp936 on a
+  Chinese Windows), not UTF-8.
+
+Code whose *mechanics* differ asks :func:`windows_rules` instead of testing ``os.name``
+itself, so the test suite can take each Windows branch that can run on Linux (see
+``tests/winsim``). Facts about where other programs keep their files (``Scripts\\python.exe``,
+``%APPDATA%\\pip\\pip.ini``) follow the real platform, :data:`NATIVE_WINDOWS` or
+``sys.platform`` passed in as data: the sim cannot change where Linux's pip looks.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+from collections.abc import Mapping
+
+#: True on native Windows: the layout of venvs, Win32 APIs, where tools keep their files.
+NATIVE_WINDOWS: bool = os.name == "nt"
+
+#: True where Windows' rules for signals, terminals, renames and encodings apply. Only the
+#: test suite's Windows simulation sets it on Linux.
+WINDOWS_RULES: bool = NATIVE_WINDOWS
+
+
+def windows_rules() -> bool:
+    """Whether Windows' mechanics apply (read at call time, so the simulation can set it)."""
+    return WINDOWS_RULES
+
+
+def console_encoding() -> str:
+    """The code page a child writes in when it does not write UTF-8: the console's output
+    code page when there is a console (``chcp``: 936 on a Chinese Windows), else the ANSI
+    code page Python itself would use; the locale's encoding on POSIX."""
+    if NATIVE_WINDOWS:  # pragma: no cover - needs Windows
+        import ctypes
+
+        try:
+            page = ctypes.windll.kernel32.GetConsoleOutputCP()  # type: ignore[attr-defined]
+        except (AttributeError, OSError):
+            page = 0
+        if page:
+            return f"cp{page}"
+    return locale.getpreferredencoding(False) or "utf-8"
+
+
+def home_of(environ: Mapping[str, str], windows: bool) -> str:
+    """The user's home as the tools minstall configures find it: on Windows USERPROFILE, which
+    Python's ``os.path.expanduser`` reads since 3.8 (conda's ``~/.condarc`` and pip's files
+    follow it) and not HOME, which Git Bash and MSYS2 set to their own idea of home; elsewhere
+    HOME."""
+    first, second = ("USERPROFILE", "HOME") if windows else ("HOME", "USERPROFILE")
+    return environ.get(first) or environ.get(second) or os.path.expanduser("~")
