@@ -380,7 +380,7 @@ def rewrite(
         timeout_s=timeout_s,
     )
     plan = make_plan(cmd, Context(facts, cuda_mode, strip_channels))
-    write_copies(plan)
+    write_copies(plan, facts)
     ranking = facts.ranking
     shell = shell or user_shell(facts.environ)
     info = {
@@ -752,7 +752,7 @@ def config_show(app: AppContext, as_json: bool, refresh: bool, **kw: bool) -> in
     for tool in tools:
         for loc in read_order(tool, p):
             try:
-                texts[tool].append((loc, read(loc.path).text))
+                texts[tool].append((loc, read(loc.path, tool).text))
             except MinstallError as exc:  # one bad file must not hide the others
                 unreadable.append(exc.message)
     kinds = ["conda", "pypi", "pytorch"]

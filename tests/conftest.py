@@ -23,6 +23,9 @@ if winsim.enabled():
     # process a test starts, through tests/winsim_site
     winsim.apply(whole_process=False)
     os.environ.update(winsim.child_environ(dict(os.environ)))
+    # commands print for Git Bash, a Windows shell whose lines the tests read with shlex;
+    # cmd's and PowerShell's are tested by the tests that ask for them
+    os.environ.setdefault("MSYSTEM", "MINGW64")
 
 _SCRUB_PREFIXES = (
     "PIP_",

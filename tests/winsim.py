@@ -11,8 +11,9 @@ Applied to a process, it
 - refuses, as Windows does, to rename or remove a file this process holds open: the C runtime
   opens every file without FILE_SHARE_DELETE, so ``os.replace``/``os.unlink`` of an open file
   fail with WinError 32 ("being used by another process"); here a ``PermissionError``;
-- in a minstall process, ``Popen.send_signal`` takes only SIGTERM (it terminates the child),
-  as Windows' subprocess does; any other signal is "Unsupported signal";
+- in a minstall process, ``Popen.send_signal`` takes only SIGTERM, and it, ``terminate`` and
+  ``kill`` end the child at once (TerminateProcess), as Windows' subprocess does; any other
+  signal is "Unsupported signal";
 - sets ``mirrorinstall.core.hostos.WINDOWS_RULES``: minstall takes its Windows branch for
   signals, terminals, renames and the encoding of a child's output.
 
@@ -117,6 +118,8 @@ def apply(*, whole_process: bool, patch: object | None = None) -> None:
     _share_like_windows(setattr_)
     if whole_process:
         setattr_(subprocess.Popen, "send_signal", _send_signal_like_windows)
+        setattr_(subprocess.Popen, "terminate", _terminate_like_windows)
+        setattr_(subprocess.Popen, "kill", _terminate_like_windows)
     import mirrorinstall.core.hostos as hostos
 
     setattr_(hostos, "WINDOWS_RULES", True)
@@ -134,12 +137,18 @@ _posix_send_signal = subprocess.Popen.send_signal
 
 
 def _send_signal_like_windows(self: subprocess.Popen, sig: int) -> None:
-    """CPython's Lib/subprocess.py for Windows: SIGTERM terminates, CTRL_C_EVENT (0) and
-    CTRL_BREAK_EVENT (1) go to the console group, anything else raises ValueError."""
+    """CPython's Lib/subprocess.py for Windows: SIGTERM is TerminateProcess (the child ends at
+    once, as by SIGKILL here), CTRL_C_EVENT (0) and CTRL_BREAK_EVENT (1) go to the console
+    group, anything else raises ValueError."""
     if sig == signal.SIGTERM:
-        _posix_send_signal(self, sig)  # terminate() itself comes here on POSIX
+        _posix_send_signal(self, signal.SIGKILL)
         return
     raise ValueError(f"Unsupported signal: {sig}")
+
+
+def _terminate_like_windows(self: subprocess.Popen) -> None:
+    """On Windows ``kill`` and ``terminate`` are one: TerminateProcess."""
+    _send_signal_like_windows(self, signal.SIGTERM)
 
 
 # ------------------------------------------------------------------ Windows' file sharing

@@ -88,7 +88,7 @@ def plan(tools: list[str], scope: str, p: Platform, ctx: Context) -> list[Change
     out = []
     for tool in tools:
         loc = config_file(tool, scope, p)
-        snap = files.read(loc.path)
+        snap = files.read(loc.path, tool)
         text = snap.text
         extra = condarc.listed_channels(text, loc.path) if tool == "conda" else ()
         want = wanted(ctx, extra)
@@ -107,7 +107,7 @@ def _overridden(tool: str, loc: Location, new: str, p: Platform, ctx: Context) -
             sources.append((other, new))
             continue
         try:
-            sources.append((other, files.read(other.path).text))
+            sources.append((other, files.read(other.path, tool).text))
         except ConfigError:
             continue  # unreadable to us: the tool cannot read it either, or says so itself
     if not any(s[0].path == loc.path for s in sources):
@@ -141,7 +141,7 @@ def write(changes: list[Change], cache_dir: Path) -> None:
         saved = files.backup(snap)
         files.commit(snap, snap.encode(change.new_text))
         change.backup = str(saved) if saved else None
-        written = files.read(change.location.path).data
+        written = files.read(change.location.path, change.tool).data
         record[change.tool] = {
             "path": str(snap.target),
             "shown": change.location.path,
@@ -160,7 +160,7 @@ def plan_undo(tools: list[str], cache_dir: Path, force: bool) -> list[Change]:
         entry = record.get(tool)
         if entry is None:
             continue
-        snap = files.read(entry["path"])
+        snap = files.read(entry["path"], tool)
         if files.sha256(snap.data) != entry["written_sha256"] and not force:
             raise ConfigError(
                 f"{entry.get('shown') or entry['path']} was edited after 'minstall config "
@@ -170,7 +170,7 @@ def plan_undo(tools: list[str], cache_dir: Path, force: bool) -> list[Change]:
             )
         old = None
         if entry["backup"] is not None:
-            kept = files.read(entry["backup"])
+            kept = files.read(entry["backup"], tool)
             if kept.data is None:
                 raise ConfigError(
                     f"the backup {entry['backup']} is gone; nothing to restore",

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mirrorinstall.core import fileops
+from mirrorinstall.core import fileops, hostos
 from mirrorinstall.core.errors import CacheError, ConfigError
+from mirrorinstall.core.textcodec import TextForm, decode_locale_file
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a configuration file larger than this is not one
-_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -39,24 +39,46 @@ class Snapshot:
     target: Path  # where the bytes are (symbolic links followed)
     data: bytes | None  # None: no such file
     mode: int | None
+    encoding: str = "utf-8"  # the encoding its tool reads it in (core/textcodec.py)
 
     @property
     def text(self) -> str | None:
-        """The file's text (a UTF-8 byte-order mark set aside), None if absent."""
+        """The file's text as its tool reads it (a UTF-8 byte-order mark set aside), None if
+        absent."""
         if self.data is None:
             return None
+        return self._decoded()[0]
+
+    def _decoded(self) -> tuple[str, TextForm]:
         try:
-            return self.data.removeprefix(_BOM).decode("utf-8")
+            return decode_locale_file(self.data or b"", self.encoding)
         except UnicodeDecodeError as exc:
             raise ConfigError(
-                f"{self.path}: not UTF-8 text (byte {exc.start})",
-                "Save the file as UTF-8, then run the command again.",
+                f"{self.path}: not {self.encoding} text (byte {exc.start}), the encoding its "
+                "tool reads it in",
+                f"The tool cannot read it either: save it as {self.encoding}, then run the "
+                "command again.",
             ) from None
 
     def encode(self, text: str) -> bytes:
-        """``text`` as this file's bytes (its byte-order mark kept)."""
-        bom = _BOM if self.data is not None and self.data.startswith(_BOM) else b""
-        return bom + text.encode("utf-8")
+        """``text`` as this file's bytes: its encoding, its byte-order mark kept."""
+        form = self._decoded()[1] if self.data is not None else TextForm(self.encoding)
+        try:
+            return form.encode(text)
+        except UnicodeEncodeError as exc:
+            raise ConfigError(
+                f"{self.path}: {text[exc.start : exc.end]!r} cannot be written in "
+                f"{form.encoding}, the file's encoding; nothing was written",
+                "Report it: minstall writes only URLs and option names.",
+            ) from None
+
+
+def encoding_for(tool: str | None) -> str:
+    """The encoding ``tool`` reads its file in: pip and conda read theirs with the locale's
+    (pip.ini in code page 936 on a Chinese Windows); uv and pixi read TOML, which is UTF-8."""
+    if tool in ("pip", "conda"):
+        return hostos.locale_encoding()
+    return "utf-8"
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -85,10 +107,11 @@ def _read_bytes(target: Path, shown: str) -> tuple[bytes | None, int | None]:
     return data, mode
 
 
-def read(path: str) -> Snapshot:
+def read(path: str, tool: str | None = None) -> Snapshot:
+    """The file at ``path`` as it is now; ``tool``: whose file it is (its encoding)."""
     target = Path(os.path.realpath(path))
     data, mode = _read_bytes(target, path)
-    return Snapshot(path, target, data, mode)
+    return Snapshot(path, target, data, mode, encoding_for(tool))
 
 
 def backup(snap: Snapshot, now: float | None = None) -> Path | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from mirrorinstall.core.catalog import Catalog
+from mirrorinstall.core.textcodec import TextForm
 from mirrorinstall.cuda.choose import HostCuda
 from mirrorinstall.cuda.tables import Tables
 
@@ -112,6 +113,8 @@ class Facts:
     python: str | None = None  # "3.11": the target interpreter, for wheel and release checks
     environ: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)  # path -> text of files named
+    # path -> its encoding and byte-order mark, which its rewritten copy keeps
+    file_forms: Mapping[str, TextForm] = field(default_factory=dict)
     copies: Mapping[str, str] = field(default_factory=dict)  # path -> where its copy goes
     host: HostCuda | None = None  # None: CUDA was not looked at (nothing needs it)
     windows_driver: bool = False  # WSL2 reports the Windows driver: Windows thresholds apply

@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mirrorinstall.context.facts import Facts, Ranking
+from mirrorinstall.core import hostos
 from mirrorinstall.core.argv import Command
 from mirrorinstall.core.catalog import KNOWN_SUBDIRS
 from mirrorinstall.core.defaults import QUICK_TIMEOUT_S
 from mirrorinstall.core.errors import UsageError
 from mirrorinstall.core.settings import Session
+from mirrorinstall.core.textcodec import TextForm, decode_requirements
 from mirrorinstall.cuda.choose import HostCuda
 
 _FILE_OPTIONS = ("-r", "--requirement", "--file", "-f")
@@ -59,9 +61,11 @@ def current_subdir(environ: Mapping[str, str]) -> str:
     return f"linux-{arch}"
 
 
-def named_files(args: tuple[str, ...]) -> dict[str, str]:
-    """Read the files the command names with -r/--requirement/--file/-f (never written to)."""
+def named_files(args: tuple[str, ...]) -> tuple[dict[str, str], dict[str, TextForm]]:
+    """Read the files the command names with -r/--requirement/--file/-f (never written to),
+    decoded as pip reads them (core/textcodec.py); their text and their form."""
     out: dict[str, str] = {}
+    forms: dict[str, TextForm] = {}
     for i, token in enumerate(args):
         path = None
         if token in _FILE_OPTIONS and i + 1 < len(args):
@@ -72,15 +76,26 @@ def named_files(args: tuple[str, ...]) -> dict[str, str]:
             path = token[2:]
         if not path:
             continue
+        shown = path if len(path) <= 80 else path[:77] + "..."
         try:
             # is_file() raises for some names too (one longer than the system allows)
-            if Path(path).is_file():
-                out[path] = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            shown = path if len(path) <= 80 else path[:77] + "..."
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if not Path(path).is_file():
+                continue
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
             raise UsageError(f"cannot read {shown!r}: {reason}", "Check the file's path.") from None
-    return out
+        locale_encoding = hostos.locale_encoding()
+        try:
+            out[path], forms[path] = decode_requirements(data, locale_encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise UsageError(
+                f"cannot read {shown!r}: it is neither UTF-8 nor this system's encoding "
+                f"({locale_encoding}), and has no byte-order mark ({exc})",
+                "pip cannot read it either. Save it as UTF-8, as UTF-16 with a byte-order mark "
+                "(what PowerShell writes), or add a '# -*- coding: NAME -*-' first line.",
+            ) from None
+    return out, forms
 
 
 def check_cuda_mode(cuda_mode: str) -> None:
@@ -161,7 +176,7 @@ def gather(
 
             detected = detect_cuda(environ)
             host, windows_driver = detected.host, detected.windows_driver
-    files = named_files(cmd.args)
+    files, forms = named_files(cmd.args)
     out_dir = session.cache_dir / "rewritten"
     copies = {
         path: str(
@@ -189,6 +204,7 @@ def gather(
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
         environ=environ,
         files=files,
+        file_forms=forms,
         copies=copies,
         host=host,
         windows_driver=windows_driver,

@@ -37,6 +37,13 @@ def windows_rules() -> bool:
     return WINDOWS_RULES
 
 
+def locale_encoding() -> str:
+    """The encoding ``open()`` reads text in here, as pip and conda read their files with it:
+    UTF-8 in Python's UTF-8 mode, else the locale's (the ANSI code page on Windows: cp936 on
+    a Chinese one)."""
+    return locale.getpreferredencoding(False) or "utf-8"
+
+
 def console_encoding() -> str:
     """The code page a child writes in when it does not write UTF-8: the console's output
     code page when there is a console (``chcp``: 936 on a Chinese Windows), else the ANSI

@@ -202,7 +202,7 @@ class _Run:
         # everything minstall prints masks it
         known = credentials(ctx.facts.catalog, environ)
         for attempt in range(1, opts.max_attempts + 1):
-            write_copies(full)
+            write_copies(full, ctx.facts)
             child = embed(list(plan.argv), known)
             if cmd.family == "conda" and (opts.yes or ci) and not opts.dry_run:
                 child = _with_flag(child, cmd, "-y", "--yes")

@@ -100,7 +100,7 @@ def fetch_command(
     facts = gather(session, cmd, mirror_id=mirror_id, timeout_s=timeout_s)
     ctx = Context(facts)
     plan = make_plan(cmd, ctx)
-    write_copies(plan)
+    write_copies(plan, facts)
     environ = {**session.environ, **plan.env}
     # the resolver gets a mirror's token as the installer would (core/credentials.py)
     planned = embed(list(plan.argv), credentials(session.catalog, session.environ))

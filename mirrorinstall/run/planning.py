@@ -3,14 +3,17 @@ rewritten copies of files written where the plan says.  [edge: disk]"""
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from mirrorinstall.context.facts import Facts
 from mirrorinstall.core import hostos
 from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.errors import CacheError, CudaError
 from mirrorinstall.core.shellquote import POSIX, detect_shell, join_steps, quote_command
+from mirrorinstall.core.textcodec import TextForm
 from mirrorinstall.rewrite import Context, CudaMismatch, Plan, rewrite
 from mirrorinstall.rewrite.common import spec_name
 
@@ -73,13 +76,23 @@ def make_plan(cmd: Command, ctx: Context) -> Plan:
         raise CudaError(exc.message, exc.hint + fixed) from None
 
 
-def write_copies(plan: Plan) -> None:
-    """Write the rewritten copies of the user's files (never the files themselves)."""
+def write_copies(plan: Plan, facts: Facts) -> None:
+    """Write the rewritten copies of the user's files (never the files themselves), each in
+    its original's encoding and byte-order mark (pip reads the copy as it read the file): a
+    UTF-16 file from PowerShell stays UTF-16, a GBK one GBK. A character the original's
+    encoding cannot hold (never one of ours: URLs are ASCII) makes the copy UTF-8 with a
+    byte-order mark, which pip and conda read as UTF-8."""
     from mirrorinstall.core.cache import write_atomic
 
+    original = {copy: path for path, copy in facts.copies.items()}
     for path, text in (item for step in plan.steps() for item in step.writes.items()):
+        form = facts.file_forms.get(original.get(path, ""), TextForm())
         try:
-            write_atomic(Path(path), text)
+            data = form.encode(text)
+        except UnicodeEncodeError:
+            data = TextForm("utf-8", codecs.BOM_UTF8).encode(text)
+        try:
+            write_atomic(Path(path), data)
         except OSError as exc:
             raise CacheError(
                 f"cannot write the rewritten copy {path}: {exc.strerror or exc}",

@@ -48,19 +48,27 @@ def pip_target(tmp_path: Path) -> tuple[str, dict[str, str]]:
 
 
 def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[int, str]:
-    """Run minstall, press Ctrl-C (SIGINT) after ``after_s``; its exit code and stderr."""
+    """Run minstall, press Ctrl-C (SIGINT) after ``after_s``; its exit code and stderr. Under
+    the Windows simulation Ctrl-C goes where a console sends it: to minstall's whole group."""
     import signal
     import time
 
+    import winsim
+
+    console = winsim.ENV_VAR in os.environ
     child = subprocess.Popen(
         [str(SCRIPT), *args],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=console,
     )
     time.sleep(after_s)
-    child.send_signal(signal.SIGINT)
+    if console:
+        winsim.POSIX["killpg"](child.pid, signal.SIGINT)  # type: ignore[operator]
+    else:
+        child.send_signal(signal.SIGINT)
     _out, err = child.communicate(timeout=60)
     return child.returncode, err
 

@@ -63,7 +63,7 @@ def test_a_byte_order_mark_is_kept_and_non_utf8_is_an_error(tmp_path) -> None:
     assert snap.text == "[global]\r\n"
     assert snap.encode("[global]\r\nx = 1\r\n") == b"\xef\xbb\xbf[global]\r\nx = 1\r\n"
     path.write_bytes(b"[global]\n\xff\n")
-    with pytest.raises(ConfigError, match="not UTF-8"):
+    with pytest.raises(ConfigError, match="not utf-8 text"):
         _ = files.read(str(path)).text
 
 

@@ -101,3 +101,48 @@ def test_on_windows_home_is_userprofile_even_when_home_is_set() -> None:
     environ = {"HOME": "/c/Users/张三", "USERPROFILE": r"C:\Users\张三"}
     assert home_of(environ, windows=True) == r"C:\Users\张三"
     assert home_of(environ, windows=False) == "/c/Users/张三"
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "encoding", "bom"),
+    [
+        # PowerShell 5.1's `pip freeze > requirements.txt`: UTF-16 LE, its mark, CRLF
+        (b"\xff\xfes\x00i\x00x\x00\r\x00\n\x00", "six\r\n", "utf-16-le", b"\xff\xfe"),
+        (b"\xfe\xff\x00s\x00i\x00x", "six", "utf-16-be", b"\xfe\xff"),
+        # UTF-32 LE's mark starts with UTF-16 LE's: pip tries UTF-32 first
+        (b"\xff\xfe\x00\x00s\x00\x00\x00", "s", "utf-32-le", b"\xff\xfe\x00\x00"),
+        (b"\xef\xbb\xbfsix\n", "six\n", "utf-8", b"\xef\xbb\xbf"),
+        # Notepad on a Chinese Windows: GBK, read with the locale's encoding as pip does
+        (b"# \xca\xb5\xd1\xe9\r\nsix\r\n", "# 实验\r\nsix\r\n", "gbk", b""),
+        # a PEP 263 line names the encoding, whatever the locale
+        (
+            b"# -*- coding: latin-1 -*-\n# caf\xe9\n",
+            "# -*- coding: latin-1 -*-\n# café\n",
+            "iso8859-1",
+            b"",
+        ),
+        ("# 实验\nsix\n".encode(), "# 实验\nsix\n", "utf-8", b""),
+    ],
+)
+def test_requirements_files_decode_as_pip_reads_them_and_encode_back_the_same(
+    data, text, encoding, bom
+) -> None:
+    from mirrorinstall.core.textcodec import decode_requirements
+
+    got, form = decode_requirements(data, "gbk")
+    assert (got, form.encoding, form.bom) == (text, encoding, bom)
+    assert form.encode(got) == data
+
+
+def test_a_config_file_is_read_in_the_locales_encoding_its_utf8_mark_kept() -> None:
+    from mirrorinstall.core.textcodec import decode_locale_file
+
+    gbk = "[global]\r\n# 镜像\r\n".encode("gbk")
+    text, form = decode_locale_file(gbk, "cp936")
+    assert text == "[global]\r\n# 镜像\r\n" and form.encode(text) == gbk
+    text, form = decode_locale_file(b"\xef\xbb\xbf[global]\n", "cp936")
+    assert (
+        text == "[global]\n" and form.encode(text + "x = 1\n") == b"\xef\xbb\xbf[global]\nx = 1\n"
+    )
+    with pytest.raises(UnicodeDecodeError):
+        decode_locale_file("# 镜像".encode("gbk"), "utf-8")
