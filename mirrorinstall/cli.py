@@ -532,18 +532,22 @@ _DOCTOR_LIMIT = 8 * 1024 * 1024  # the tail of a bigger log is where the error i
 
 
 def _doctor_text(message: str | None, log_file: str | None) -> str | None:
+    from mirrorinstall.core.childtext import decode_log
+
     if log_file:
         try:
             with open(log_file, "rb") as f:
+                head = f.read(4)
                 f.seek(0, 2)
                 f.seek(max(0, f.tell() - _DOCTOR_LIMIT))
-                return f.read().decode("utf-8", errors="replace")
+                return decode_log(f.read(), hostos.locale_encoding(), head)
         except OSError as exc:
             raise UsageError(
                 f"cannot read {log_file}: {exc.strerror or exc}", "Check the --log path."
             ) from None
     if message == "-":
-        return sys.stdin.buffer.read()[-_DOCTOR_LIMIT:].decode("utf-8", errors="replace")
+        data = sys.stdin.buffer.read()
+        return decode_log(data[-_DOCTOR_LIMIT:], hostos.locale_encoding(), data[:4])
     return message
 
 
@@ -593,7 +597,8 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
                 "Run it in a GitHub Actions step, or choose another --shell.",
             )
         try:
-            with open(target, "a", encoding="utf-8") as out:
+            # newline="": LF on Windows too (the runner reads NAME=value lines)
+            with open(target, "a", encoding="utf-8", newline="") as out:
                 out.write(text)
         except OSError as exc:
             raise CacheError(
@@ -601,6 +606,9 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
                 "Check the runner's GITHUB_ENV file.",
             ) from None
         echo(f"minstall: appended to $GITHUB_ENV ({target}):", err=True)
+    if shell in ("bash", "zsh", "fish"):
+        # Git Bash on Windows: a CRLF line would leave a CR at the end of every value
+        sys.stdout.reconfigure(newline="\n")  # type: ignore[union-attr]
     echo(text, nl=False)
 
 
@@ -639,7 +647,7 @@ def _confirm(yes: bool, dry_run: bool) -> bool:
     if dry_run:
         echo("minstall: --dry-run: nothing written", err=True)
         return False
-    if yes or not sys.stdin.isatty():
+    if yes or not hostos.stdin_is_interactive():
         return True
     if click.confirm("Write these changes?", default=False, err=True):
         return True

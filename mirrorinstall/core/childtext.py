@@ -57,3 +57,17 @@ def _known(encoding: str) -> str:
         return codecs.lookup(encoding).name
     except LookupError:
         return "utf-8"
+
+
+def decode_log(data: bytes, fallback: str, bom: bytes = b"") -> str:
+    """A saved log as text: in the encoding its byte-order mark names (``bom``: the file's
+    first bytes, when ``data`` is its tail; PowerShell 5.1's ``> log.txt`` writes UTF-16),
+    else as :func:`decode_output` reads a child's output."""
+    from mirrorinstall.core.textcodec import BOMS
+
+    for mark, encoding in BOMS:
+        if bom.startswith(mark) or (not bom and data.startswith(mark)):
+            # a tail taken an even number of bytes before the end starts on a code unit
+            body = data[len(mark) :] if data.startswith(mark) else data
+            return body.decode(encoding, errors="replace")
+    return decode_output(data, fallback)

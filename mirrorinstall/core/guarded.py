@@ -50,6 +50,13 @@ class GuardedStream(io.TextIOBase):
     def flush(self) -> None:
         self._stream.flush()
 
+    def reconfigure(self, **settings: object) -> None:
+        """The wrapped stream's ``reconfigure`` (e.g. ``newline="\\n"``: no CRLF on Windows)."""
+        reconfigure = getattr(self._stream, "reconfigure", None)
+        if reconfigure is not None:
+            self._stream.flush()
+            reconfigure(**settings)
+
     def isatty(self) -> bool:
         return self._stream.isatty()
 

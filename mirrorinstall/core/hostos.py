@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import locale
 import os
+import sys
 from collections.abc import Mapping
 
 #: True on native Windows: the layout of venvs, Win32 APIs, where tools keep their files.
@@ -67,3 +68,38 @@ def home_of(environ: Mapping[str, str], windows: bool) -> str:
     HOME."""
     first, second = ("USERPROFILE", "HOME") if windows else ("HOME", "USERPROFILE")
     return environ.get(first) or environ.get(second) or os.path.expanduser("~")
+
+
+def stdin_is_interactive() -> bool:
+    """Whether a person can answer a prompt on stdin: a terminal, or on Windows the pipe
+    that mintty (Git Bash's window) gives a program instead of a console, which ``isatty``
+    calls no terminal."""
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            return True
+    except (ValueError, OSError):
+        return False
+    return NATIVE_WINDOWS and _msys_pty(0)
+
+
+def _msys_pty(fd: int) -> bool:  # pragma: no cover - needs Windows
+    """mintty's pseudo-terminal is a named pipe called ``\\msys-<hash>-pty<N>-from-master``
+    (``\\cygwin-...`` under Cygwin): its name, read with GetFileInformationByHandleEx
+    (FileNameInfo), tells it from a pipe of a CI runner."""
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    class FileNameInfo(ctypes.Structure):
+        _fields_ = (("length", wintypes.DWORD), ("name", wintypes.WCHAR * 512))
+
+    try:
+        handle = msvcrt.get_osfhandle(fd)
+        info = FileNameInfo()
+        ok = ctypes.windll.kernel32.GetFileInformationByHandleEx(  # type: ignore[attr-defined]
+            handle, 2, ctypes.byref(info), ctypes.sizeof(info)
+        )
+    except (OSError, AttributeError, ValueError):
+        return False
+    name = info.name[: info.length // 2]
+    return bool(ok) and ("msys-" in name or "cygwin-" in name) and "-pty" in name

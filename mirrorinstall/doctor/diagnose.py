@@ -132,6 +132,8 @@ def _from_pattern(match: Match, text: str, machine: Machine) -> Finding:
         fixes = _memory_fixes(pattern.id, frameworks, machine)
     elif fix == "conda-cuda":
         fixes = _conda_cuda_fixes(machine)
+    elif fix == "as-written":
+        fixes = [pattern.fix_text]
     else:
         host = match.groups.get("host") or match.groups.get("host2") or ""
         fixes = _mirror_fixes(_OFFICIAL.get(host.lower(), "conda"), machine)

@@ -19,6 +19,7 @@ FIX_KINDS = (
     "gpu-memory",
     "conda-cuda",
     "use-mirror",
+    "as-written",  # the row's own fix_text: a fix that needs nothing of this machine
 )
 
 
@@ -30,6 +31,7 @@ class Pattern:
     cause: str
     fix: str
     sources: tuple[str, ...]
+    fix_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,18 @@ def parse_patterns(text: str, name: str = "error_patterns.toml") -> tuple[Patter
             regex = re.compile(row["regex"], re.IGNORECASE | re.MULTILINE)
         except re.error as exc:
             raise ValueError(f"{where}: regex: {exc}") from None
+        if (row["fix"] == "as-written") != bool(row.get("fix_text")):
+            raise ValueError(f"{where}: fix_text goes with fix = 'as-written', and only there")
         out.append(
-            Pattern(row["id"], row["title"], regex, row["cause"], row["fix"], tuple(row["sources"]))
+            Pattern(
+                row["id"],
+                row["title"],
+                regex,
+                row["cause"],
+                row["fix"],
+                tuple(row["sources"]),
+                row.get("fix_text", ""),
+            )
         )
     return tuple(out)
 

@@ -21,6 +21,7 @@ mirror whose bytes differ is dropped as serving a corrupt copy, and its spans ar
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import threading
 import time
@@ -432,7 +433,14 @@ class Fetcher:
             return
         f.checkpoint = now
         flying = [(s, s + fl.got) for (s, _e), fl in f.flying.items() if fl.got and not fl.over]
-        self.store.record(f.job.sha256, f.size, f.done + flying)
+        self._journal(f, f.done + flying)
+
+    def _journal(self, f: _File, done: list[Span]) -> None:
+        """Record the spans on disk, for a resume. Best effort: a journal that cannot be
+        written now (an antivirus scanner holding it past the retries) costs a resume some
+        bytes, not the download."""
+        with contextlib.suppress(OSError):
+            self.store.record(f.job.sha256, f.size, done)
 
     def _land(self, f: _File, mirror: str, flight: _Flight) -> None:
         """This mirror's copy of a span is off the wire (the lock is held or taken)."""
@@ -487,7 +495,7 @@ class Fetcher:
             for who, a, b in flight.extents or [[mirror, *span]]:
                 f.writer[(a, b)] = who
                 f.by_mirror[who] = f.by_mirror.get(who, 0) + b - a
-            self.store.record(f.job.sha256, f.size, f.done)
+            self._journal(f, f.done)
             # a losing copy still on the wire does not hold the file (it is told to stop)
             complete = (
                 not f.finished

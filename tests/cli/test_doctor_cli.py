@@ -124,3 +124,41 @@ def test_no_control_character_from_a_log_reaches_the_terminal(tmp_path) -> None:
     proc = minstall("doctor", text, env=env)
     assert proc.returncode == 0 and "\x1b" not in proc.stdout and "\x07" not in proc.stdout
     assert "error: CUDA out of memory" in proc.stdout
+
+
+WINERROR_126 = (
+    'OSError: [WinError 126] 找不到指定的模块。 Error loading "D:\\conda\\envs\\lf\\Lib\\'
+    'site-packages\\torch\\lib\\fbgemm.dll" or one of its dependencies.\r\n'
+)  # pytorch/pytorch#131662 as a Chinese Windows prints it (hiyouga/LlamaFactory#5132)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        # PowerShell 5.1's `python train.py 2>&1 > log.txt`: UTF-16 LE with its mark
+        (
+            b"\xff\xfe"
+            + ("x" * 41 + "\r\n").encode("utf-16-le") * 2
+            + WINERROR_126.encode("utf-16-le")
+        ),
+        # the same, so long that doctor reads only its tail, where no mark is
+        (
+            b"\xff\xfe"
+            + "y".encode("utf-16-le") * (4 * 1024 * 1024 + 7)
+            + WINERROR_126.encode("utf-16-le")
+        ),
+        # cmd's `> log.txt` on a Chinese Windows: code page 936
+        ("Traceback:\r\n" + WINERROR_126).encode("cp936"),
+    ],
+    ids=["utf16", "utf16-tail", "cp936"],
+)
+def test_a_windows_log_is_read_in_its_encoding(tmp_path, saved) -> None:
+    """Before, every log was read as UTF-8: a UTF-16 log from PowerShell matched nothing."""
+    env = host_env(tmp_path, recorded_smi("r550-table.txt"))
+    log = tmp_path / "log.txt"
+    log.write_bytes(saved)
+    proc = minstall("doctor", "--log", str(log), "--json", env={**env, "LC_ALL": "C.UTF-8"})
+    found = json.loads(proc.stdout)["findings"]
+    assert proc.returncode == 0 and found[0]["id"] == "torch-dll-winerror-126", proc.stdout
+    if saved.startswith(b"\xff\xfe"):
+        assert "找不到指定的模块" in found[0]["evidence"]

@@ -109,6 +109,10 @@ CLASSICS = {
     "be incompatible with your CUDA driver:\n\n  - feature:/linux-64::__cuda==10.2=0",
     "official-host-slow": "CondaHTTPError: HTTP 000 CONNECTION FAILED for url "
     "<https://conda.anaconda.org/pytorch/win-64/current_repodata.json>",
+    # pytorch/pytorch#131662, as a Chinese Windows prints it (hiyouga/LlamaFactory#5132)
+    "torch-dll-winerror-126": 'OSError: [WinError 126] 找不到指定的模块。 Error loading "D:\\'
+    'mysoft\\anaconda3\\envs\\lf\\Lib\\site-packages\\torch\\lib\\fbgemm.dll" or one '
+    "of its dependencies.",
 }
 
 
@@ -246,3 +250,16 @@ def test_configured_official_hosts_and_failed_mirrors_are_named() -> None:
     assert "mirror tuna, the fastest for pypi" in found["pip-official"].fixes[0]
     assert "ustc, which failed the bench: HTTP 403" in found["conda-mirror-failed"].title
     assert found["conda-official"].data["value"] == "defaults"
+
+
+def test_winerror_126_in_english_names_the_fix_as_written() -> None:
+    text = (
+        "OSError: [WinError 126] The specified module could not be found. Error loading "
+        '"C:\\Users\\Noor\\anaconda3\\envs\\DL\\Lib\\site-packages\\torch\\lib\\'
+        'fbgemm.dll" or one of its dependencies.'
+    )
+    [found] = diagnose_text(text, machine(), PATTERNS)
+    assert found.id == "torch-dll-winerror-126"
+    assert found.fixes[0].startswith(
+        'Install torch 2.4.1 or newer (minstall pip install "torch>=2.4.1"'
+    )

@@ -6,8 +6,10 @@ back the same arguments, with nothing left where cmd or PowerShell would see an 
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -155,13 +157,19 @@ def test_posix_lines_give_back_the_same_arguments(args) -> None:
     assert shlex.split(quote_command(["prog", *args], {}, POSIX)) == ["prog", *args]
 
 
-def test_bash_runs_the_posix_line_with_the_same_arguments_and_variable() -> None:
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_posix_shells_run_the_line_with_the_same_arguments_and_variable(shell) -> None:
+    """bash, zsh and fish (3.1+ takes ``K=V cmd``), installed by .ci/run, run the printed line
+    for real: the child sees the same arguments and variable."""
+    exe = shutil.which(shell)
+    if exe is None:
+        pytest.skip(f"{shell} is not installed (.ci/run installs it)")
     line = quote_command(
         ["python3", "-c", "import os,sys; print(os.environ['K'], sys.argv[1:])", *ARGV[4:]],
         {"K": "a b'c"},
         POSIX,
     )
-    out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, check=True)
+    out = subprocess.run([exe, "-c", line], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "a b'c " + repr(ARGV[4:])
 
 
