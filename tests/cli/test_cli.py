@@ -47,6 +47,18 @@ def pip_target(tmp_path: Path) -> tuple[str, dict[str, str]]:
     return str(target / "bin" / "python"), env
 
 
+def started(args: list[str], env: dict[str, str], **popen: object) -> subprocess.Popen:
+    """minstall running in the background, its output in pipes."""
+    return subprocess.Popen(
+        [str(SCRIPT), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,  # type: ignore[call-overload]
+    )
+
+
 def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[int, str]:
     """Run minstall, press Ctrl-C (SIGINT) after ``after_s``; its exit code and stderr. Under
     the Windows simulation Ctrl-C goes where a console sends it: to minstall's whole group."""
@@ -56,14 +68,7 @@ def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[i
     import winsim
 
     console = winsim.ENV_VAR in os.environ
-    child = subprocess.Popen(
-        [str(SCRIPT), *args],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=console,
-    )
+    child = started(args, env, start_new_session=console)
     time.sleep(after_s)
     if console:
         winsim.POSIX["killpg"](child.pid, signal.SIGINT)  # type: ignore[operator]
@@ -71,6 +76,22 @@ def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[i
         child.send_signal(signal.SIGINT)
     _out, err = child.communicate(timeout=60)
     return child.returncode, err
+
+
+def started_until_pip_asks(
+    args: list[str], env: dict[str, str], mirror, **popen: object
+) -> subprocess.Popen:
+    """minstall started with ``args``, once pip (not the bench before it) has sent ``mirror``
+    a request."""
+    import time
+
+    child = started(args, env, **popen)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+        r.user_agent.startswith("pip/") for r in mirror.requests
+    ):
+        time.sleep(0.05)
+    return child
 
 
 def farm_env(farm, tmp_path: Path, **extra: str) -> dict[str, str]:

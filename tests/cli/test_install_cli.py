@@ -4,7 +4,6 @@ heartbeats, Ctrl-C, JSON events, and conda through a stand-in that replays real 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import pytest
 from farm import Fault, MirrorSpec
 from farm.content import shared_dir
 
-from .test_cli import SCRIPT, interrupted, minstall, pip_target
 from .test_cli import farm_env as env_for
+from .test_cli import interrupted, minstall, pip_target, started_until_pip_asks
 
 STANDINS = Path(__file__).resolve().parents[1] / "standins"  # mamba only: conda runs for real
 
@@ -161,7 +160,6 @@ def test_sigterm_and_sighup_stop_the_child_clean_up_and_exit_128_plus_n(
     """Before: minstall died at once (exit -15), the pip child went on downloading for 83 s
     and minstall's temporary directory stayed."""
     import signal
-    import time
 
     if not hasattr(signal, signame):
         pytest.skip(f"no {signame} here (Windows has none)")
@@ -169,18 +167,11 @@ def test_sigterm_and_sighup_stop_the_child_clean_up_and_exit_128_plus_n(
     farm["first"].set_faults(Fault("hang", hold_s=30))
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    child = subprocess.Popen(
-        [str(SCRIPT), "pip", "--mirror", "first", "--python", python, "install", "six"],
-        env={**os.environ, **env, "TMPDIR": str(tmp)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    child = started_until_pip_asks(
+        ["pip", "--mirror", "first", "--python", python, "install", "six"],
+        {**env, "TMPDIR": str(tmp)},
+        farm["first"],
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(
-        r.user_agent.startswith("pip/") for r in farm["first"].requests
-    ):
-        time.sleep(0.05)  # pip (not the bench before it) is waiting on the hanging mirror
     child.send_signal(getattr(signal, signame))
     _, err = child.communicate(timeout=60)
     assert child.returncode == code, err

@@ -4,17 +4,14 @@ prints going through the output guard even where click would write around it."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import time
 
 import pytest
 import winsim
 from farm import Fault, MirrorSpec
 
-from .test_cli import SCRIPT, minstall, pip_target
 from .test_cli import farm_env as env_for
+from .test_cli import minstall, pip_target, started_until_pip_asks
 
 
 @pytest.fixture
@@ -32,19 +29,12 @@ def _console_key(farm, env, python, tmp_path, signum: int) -> tuple[int, str]:
     farm["first"].set_faults(Fault("hang", hold_s=30))
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    child = subprocess.Popen(
-        [str(SCRIPT), "pip", "--mirror", "first", "--python", python, "install", "six"],
-        env={**os.environ, **env, "TMPDIR": str(tmp)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    child = started_until_pip_asks(
+        ["pip", "--mirror", "first", "--python", python, "install", "six"],
+        {**env, "TMPDIR": str(tmp)},
+        farm["first"],
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(
-        r.user_agent.startswith("pip/") for r in farm["first"].requests
-    ):
-        time.sleep(0.05)
     winsim.POSIX["killpg"](child.pid, signum)  # type: ignore[operator]
     _, err = child.communicate(timeout=60)
     assert not list(tmp.glob("minstall-*")), list(tmp.iterdir())

@@ -4,7 +4,6 @@ scanner's hold, child output in code page 936, and the sim itself checked to bit
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -12,18 +11,16 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 import winsim
 from farm import Fault, MirrorSpec
+from test_fetch import CHUNK, WHEEL, _truth
 
 from mirrorinstall.core import fileops, hostos
 from mirrorinstall.core.childtext import OutputDecoder, decode_output
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.transfer import Fetcher, Job, Source
 
-WHEEL = "/pypi/packages/bigwheel-1.0-py3-none-any.whl"
-CHUNK = 256 * 1024
 # cmd's own message for a command it cannot find, as a Chinese Windows prints it (code page
 # 936), quoted in https://www.0573cn.cn/post/33616.html; and ERROR_ACCESS_DENIED's text
 CMD_NOT_FOUND = "'conda' 不是内部或外部命令，也不是可运行的程序\r\n或批处理文件。\r\n"
@@ -31,17 +28,8 @@ ACCESS_DENIED = "拒绝访问。"
 
 
 @pytest.fixture
-def farm(make_farm):
-    return make_farm(
-        MirrorSpec("a", bandwidth_bps=8e6),
-        MirrorSpec("b", bandwidth_bps=8e6),
-        MirrorSpec("c", bandwidth_bps=8e6),
-    )
-
-
-def _truth(farm) -> tuple[bytes, str]:
-    body = httpx.get(farm["a"].url + WHEEL).content
-    return body, hashlib.sha256(body).hexdigest()
+def farm(make_farm):  # two mirrors and one that turns corrupt
+    return make_farm(*(MirrorSpec(name, bandwidth_bps=8e6) for name in ("a", "b", "c")))
 
 
 def test_the_sim_takes_away_what_windows_lacks_and_refuses_renaming_open_files(
