@@ -24,11 +24,25 @@ class Job:
 
 def plain_name(name: str) -> bool:
     """Whether a file name a server sent is a plain name in one directory (no path separator,
-    no ``..``, not hidden, no control character), safe to create under a directory of ours."""
+    no ``..``, not hidden, no control character), safe to create under a directory of ours
+    on every platform. Windows' rules too, wherever minstall runs (a store can be shared, a
+    plan made for another machine): none of ``<>:"|?*`` (``x.whl:evil`` writes an NTFS
+    alternate stream), no trailing dot or space, no device name (``NUL.whl`` is the device
+    NUL), at most 255 characters
+    (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file)."""
     return (
         bool(name)
+        and len(name) <= 255
         and name not in (".", "..")
         and not name.startswith(".")
-        and not any(c in name for c in "/\\\0")
+        and not any(c in name for c in '/\\\0<>:"|?*')
+        and not name.endswith((".", " "))
+        and name.split(".", 1)[0].rstrip(" ").upper() not in _WINDOWS_DEVICES
         and name.isprintable()
     )
+
+
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in [*"0123456789", "¹", "²", "³"]]
+)

@@ -160,12 +160,8 @@ class Store:
         for _, size, path in sorted(done):
             if total <= max_bytes:
                 break
-            if path.name in keep:
-                continue
-            try:
-                fileops.remove(path)
-            except OSError:
-                continue  # held open (a running install reads it): trimmed next time
+            if path.name in keep or not self._removed(path):
+                continue  # this run's, or held open (a running install reads it)
             total -= size
             freed += size
         return freed
@@ -185,9 +181,7 @@ class Store:
         ``keep_bytes`` remain; returns the bytes freed."""
         freed = 0
         for part in (self.root / "partial").glob("*"):
-            size = part.stat().st_size
-            fileops.remove(part)
-            freed += size
+            freed += self._removed(part)
         done = sorted(
             (p for p in (self.root / "sha256").glob("*/*") if p.is_file()),
             key=lambda p: p.stat().st_mtime,
@@ -196,11 +190,21 @@ class Store:
         for path in done:
             if total <= keep_bytes:
                 break
+            removed = self._removed(path)
+            total -= removed
+            freed += removed
+        return freed
+
+    @staticmethod
+    def _removed(path: Path) -> int:
+        """Remove one file; its size, or 0 if it stays (held open by a running install or
+        download, on Windows: it goes next time)."""
+        try:
             size = path.stat().st_size
             fileops.remove(path)
-            total -= size
-            freed += size
-        return freed
+        except OSError:
+            return 0
+        return size
 
 
 def file_sha256(path: Path) -> str | None:

@@ -282,6 +282,12 @@ def test_a_file_name_from_a_server_that_is_not_a_plain_name_is_never_written() -
     assert plain_name("torch-2.5.1-cp311-cp311-linux_x86_64.whl")
     for bad in ("..", "../x.whl", "a/b.whl", "a\\b.whl", ".hidden.whl", "x\x00.whl", ""):
         assert not plain_name(bad), bad
+    # Windows' rules (Microsoft, "Naming Files, Paths, and Namespaces"): an NTFS stream, a
+    # device, a trailing dot, a reserved character, a name too long for one path component
+    for bad in ("x.whl:evil", "NUL.whl", "com1.tar.bz2", "LPT².conda", "x.whl.", 'a"b.whl',
+                "a?.whl", "x" * 252 + ".whl"):  # fmt: skip
+        assert not plain_name(bad), bad
+    assert plain_name("numpy-2.1.0-cp311-cp311-win_amd64.whl") and plain_name("console-1.0.conda")
     report = json.loads(
         (shared_dir() / "recorded/pip/dry-run-report-file.json")
         .read_text()

@@ -174,3 +174,18 @@ def test_a_childs_chinese_output_reaches_a_chinese_console_intact(
     assert shown.decode("gbk") == ACCESS_DENIED + "\n"  # the console's encoding, intact
     assert proc.stderr.decode("gbk") == CMD_NOT_FOUND
     assert ACCESS_DENIED in tail.decode("utf-8") and "不是内部或外部命令" in tail.decode("utf-8")
+
+
+def test_cache_clean_leaves_a_file_another_program_holds_and_removes_the_rest(
+    windows_sim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the first file pip held open ended `minstall cache clean` with an error."""
+    monkeypatch.setattr(fileops, "RETRY_S", 0.1)
+    store = Store(tmp_path)
+    held, free = store.path("a" * 64), store.path("b" * 64)
+    for path in (held, free):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 10)
+    with open(held, "rb"):
+        assert store.clean() == 10
+    assert held.exists() and not free.exists()
