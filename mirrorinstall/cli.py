@@ -259,8 +259,10 @@ def bench(
     catalog = session.catalog
     unknown = [i for i in mirror_ids if catalog.get(i) is None]
     if unknown:
+        meant = [m for i in unknown if (m := mistyped(i, [x.id for x in catalog.mirrors]))]
         raise UsageError(
-            f"no mirror with id {', '.join(unknown)} in the catalog",
+            f"no mirror with id {', '.join(unknown)} in the catalog"
+            + (f" (did you mean {', '.join(meant)}?)" if meant else ""),
             "Run 'minstall mirrors' for the ids.",
         )
     kind_list = list(kinds or KINDS)
@@ -369,6 +371,9 @@ def rewrite(
         write_copies,
     )
 
+    _no_own_options(
+        list(command), ["minstall", "rewrite"], ["--", command[0]], ("--cuda", "--mirror")
+    )
     cmd = parse_command(list(command))
     facts = gather(
         app.session(),
@@ -417,7 +422,13 @@ def rewrite(
 
 
 @cli.command()
-@click.argument("framework", type=click.Choice(["torch", "tensorflow"]), default="torch")
+# pytorch and tensorflow-gpu: the names people install them by (conda's pytorch, the old
+# tensorflow-gpu wheel), for the same check
+@click.argument(
+    "framework",
+    type=click.Choice(["torch", "pytorch", "tensorflow", "tensorflow-gpu"]),
+    default="torch",
+)
 @click.option("-n", "--name", "env_name", metavar="ENV", help="A conda environment by name.")
 @click.option("-p", "--prefix", metavar="PREFIX", help="A conda environment or venv by path.")
 @click.option("--python", "python_path", metavar="PATH", help="The Python to check with.")
@@ -435,6 +446,7 @@ def verify(
     from mirrorinstall.cuda.host import detect_cuda
     from mirrorinstall.cuda.verify import check
 
+    framework = {"pytorch": "torch", "tensorflow-gpu": "tensorflow"}.get(framework, framework)
     facts, found = check(
         app.environ,
         framework,
@@ -583,6 +595,12 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
     ranking = get_ranking_for(session, ["pypi", "conda"], mirror_id=mirror_id, refresh=refresh)
     facts = Facts(catalog=session.catalog, ranking=ranking, platform=subdir, environ=environ)
     found = variables(Context(facts))
+    if not found and (ranking.measured("pypi") or ranking.measured("conda")):
+        # the official hosts answered fastest: nothing to point anywhere else
+        if shell != "github":
+            remark = "rem" if shell == "cmd" else "#"
+            echo(f"{remark} minstall: the official hosts are the fastest here; nothing to set")
+        return
     if not found:
         raise NoMirrorError(
             "no measured mirror carries PyPI or conda's channels here",
@@ -1012,6 +1030,43 @@ def install(
     return run_install(app.session(), argv, _options(kw, app.environ))  # type: ignore[arg-type]
 
 
+# minstall's options that none of conda, mamba, pip or uv has: after the tool's words they
+# would reach the child ("unrecognized arguments: --cuda")
+_OWN_ONLY = ("--cuda", "--mirror", "--max-attempts", "--fetch", "--no-fetch", "--heartbeat-s")
+
+
+def _no_own_options(
+    argv: Sequence[str],
+    head: list[str],
+    tail: list[str],
+    movable: Sequence[str] = _OWN_ONLY,
+) -> None:
+    """Refuse minstall's own options among the tool's arguments (``argv``, the tool's name
+    first). The hint is the command as it should be: ``head``, the options (those the command
+    takes, ``movable``), ``tail``, then the tool's other arguments."""
+    own: list[str] = []
+    rest: list[str] = []
+    found = None
+    words = iter(argv[1:])
+    for arg in words:
+        name = arg.split("=", 1)[0]
+        if name not in _OWN_ONLY:
+            rest.append(arg)
+            continue
+        found = found or name
+        taken = [arg]
+        if "=" not in arg and name not in ("--fetch", "--no-fetch"):
+            taken.append(next(words, ""))
+        if name in movable:
+            own += taken
+    if found:
+        raise UsageError(
+            f"{found} is minstall's option, but it stands among {argv[0]}'s arguments, where "
+            f"{argv[0]} would get it",
+            "Put minstall's options before the command: " + " ".join([*head, *own, *tail, *rest]),
+        )
+
+
 def _passthrough(tool: str):
     @cli.command(
         name=tool,
@@ -1025,6 +1080,7 @@ def _passthrough(tool: str):
     def command(app: AppContext, args: tuple[str, ...], **kw: object) -> int:
         from mirrorinstall.run.execute import run_install
 
+        _no_own_options([tool, *args], ["minstall", tool], [])
         return run_install(app.session(), [tool, *args], _options(kw, app.environ))  # type: ignore[arg-type]
 
     return command

@@ -119,7 +119,13 @@ def get_ranking_for(
     """The ranking for ``kinds``: forced by --mirror, else cached or measured now."""
     if mirror_id:
         if session.catalog.get(mirror_id) is None:
-            raise UsageError(f"no mirror with id {mirror_id}", "Run 'minstall mirrors'.")
+            from mirrorinstall.core.suggest import mistyped
+
+            meant = mistyped(mirror_id, [m.id for m in session.catalog.mirrors])
+            raise UsageError(
+                f"no mirror with id {mirror_id}" + (f" (did you mean {meant}?)" if meant else ""),
+                "Run 'minstall mirrors' for the ids.",
+            )
         return Ranking.forced_to(mirror_id, kinds)
     from mirrorinstall.bench.ranking import get_ranking
 

@@ -2,7 +2,8 @@
 
 Order (the first source that answers gives the driver; GPUs come from the first that lists them):
 
-1. ``MINSTALL_CUDA_DRIVER`` (a driver version such as 535.104.05: plan for that driver);
+1. ``MINSTALL_CUDA_DRIVER`` (a driver version such as 535 or 535.104.05: plan for that
+   driver; anything else is a ConfigError, not a plan for no driver);
 2. ``CONDA_OVERRIDE_CUDA`` as conda defines it: a CUDA version the driver supports, an empty
    or blank value meaning "no CUDA";
 3. ``/sys/module/nvidia/version``, then ``/proc/driver/nvidia/version`` (Linux);
@@ -37,6 +38,7 @@ from mirrorinstall.cuda.choose import Gpu, HostCuda
 
 # re.ASCII: \d alone also matches other scripts' digits (a value in Arabic-Indic digits
 # passed the check, then int() and packaging's Version refused it)
+_DRIVER_SETTING = re.compile(r"\d{3}(?:\.\d{1,3}){0,2}", re.ASCII)  # 535, 535.104, 535.104.05
 DRIVER_RE = re.compile(r"\b(\d{3}\.\d{1,3}(?:\.\d{1,3})?)\b", re.ASCII)
 _HEADER_DRIVER = re.compile(r"(?:Driver|KMD) Version:\s*(\d+\.\d+(?:\.\d+)?)", re.ASCII)
 _HEADER_CUDA = re.compile(r"CUDA(?: UMD)? Version:\s*(\d+)\.(\d+)", re.ASCII)
@@ -176,10 +178,13 @@ def _detect(
 ) -> HostCuda:
     if environ.get("MINSTALL_CUDA_DRIVER"):
         value = environ["MINSTALL_CUDA_DRIVER"].strip()
-        if not DRIVER_RE.fullmatch(value):
-            return HostCuda(
-                how="MINSTALL_CUDA_DRIVER",
-                error=f"MINSTALL_CUDA_DRIVER={value!r} is not a driver version such as 535.104.05",
+        if not _DRIVER_SETTING.fullmatch(value):
+            # a setting the user typed: planning for no driver instead would be a silent
+            # CPU plan
+            raise ConfigError(
+                f"MINSTALL_CUDA_DRIVER={value!r} is not a driver version such as 535 or 535.104.05",
+                "Set it to the driver version nvidia-smi shows on the machine you plan for, "
+                "or unset it to detect this machine's.",
             )
         return HostCuda(driver=value, how="MINSTALL_CUDA_DRIVER")
     if "CONDA_OVERRIDE_CUDA" in environ:

@@ -21,6 +21,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
     from mirrorinstall.core.engines import require_engine
     from mirrorinstall.run.planning import make_plan, quote, user_shell
 
+    started = time.monotonic()  # "done in" is the whole command's time: bench, fetch, install
     events = Events(opts)
     cmd = parse_command(argv)
     environ = session.environ
@@ -145,7 +147,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
         for step in full.before:
             if not opts.dry_run and step.argv[0] not in exes:
                 exes[step.argv[0]] = require_engine(step.argv[0], environ)
-        run = _Run(session, cmd, opts, events, log_dir, exes, total)
+        run = _Run(session, cmd, opts, events, log_dir, exes, total, started)
         done: list[str] = []
         for k in range(total):
             code, ctx, full = run.step(k, ctx, full)
@@ -179,6 +181,7 @@ class _Run:
     log_dir: Path
     exes: dict[str | None, str | None]  # a step's tool -> its executable (None: the last)
     total: int
+    started: float  # time.monotonic() when the command began
 
     def step(self, k: int, ctx: Context, full: Plan) -> tuple[int | None, Context, Plan]:
         """Run step ``k`` of ``full`` until it succeeds or nothing is left to try. Returns
@@ -320,9 +323,11 @@ class _Run:
                         mirrors=mirrors,
                     )
                     return None, ctx, full
+                whole = time.monotonic() - self.started
                 events(
                     "result",
-                    f"{label}done in {result.duration_s:.1f} s through {used}"
+                    f"{label}done in {whole:.1f} s ({cmd.tool} {result.duration_s:.1f} s) "
+                    f"through {used}"
                     if done
                     else f"nothing was installed: {verdict.reason}",
                     exit_code=result.exit_code,

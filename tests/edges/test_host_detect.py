@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from farm.content import shared_dir
 
+from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.cuda.host import detect_cuda, parse_proc_version
 
 STANDIN = Path(__file__).resolve().parents[1] / "standins"
@@ -169,8 +170,11 @@ def test_environment_overrides(tmp_path) -> None:
     ).host
     assert env.driver == "535.104.05" and [g.cc for g in env.gpus] == ["6.1", "8.6"]
     assert env.how == "MINSTALL_CUDA_DRIVER + MINSTALL_CUDA_ARCH"
-    bad = detect_cuda({"MINSTALL_CUDA_DRIVER": "latest"}, root=tmp_path, which=none).host
-    assert bad.error and "not a driver version" in bad.error
+    short = detect_cuda({"MINSTALL_CUDA_DRIVER": "535"}, root=tmp_path, which=none).host
+    assert short.driver == "535" and short.has_driver
+    # a mistyped setting is an error (exit 78), never a plan for a machine without a driver
+    with pytest.raises(ConfigError, match="not a driver version such as 535"):
+        detect_cuda({"MINSTALL_CUDA_DRIVER": "latest"}, root=tmp_path, which=none)
     conda = detect_cuda({"CONDA_OVERRIDE_CUDA": "11.8"}, root=tmp_path, which=none).host
     assert conda.cuda == "11.8" and conda.driver is None and conda.has_driver
     empty = detect_cuda({"CONDA_OVERRIDE_CUDA": "  "}, root=tmp_path, which=none).host
