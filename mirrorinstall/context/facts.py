@@ -116,6 +116,8 @@ class Facts:
     # path -> its encoding and byte-order mark, which its rewritten copy keeps
     file_forms: Mapping[str, TextForm] = field(default_factory=dict)
     copies: Mapping[str, str] = field(default_factory=dict)  # path -> where its copy goes
+    # path -> the absolute folder it is in (what its relative paths are relative to)
+    file_dirs: Mapping[str, str] = field(default_factory=dict)
     host: HostCuda | None = None  # None: CUDA was not looked at (nothing needs it)
     windows_driver: bool = False  # WSL2 reports the Windows driver: Windows thresholds apply
     tables: Tables | None = None

@@ -212,6 +212,7 @@ def gather(
         files=files,
         file_forms=forms,
         copies=copies,
+        file_dirs={path: os.path.dirname(os.path.abspath(path)) for path in files},
         host=host,
         windows_driver=windows_driver,
         tables=tables,

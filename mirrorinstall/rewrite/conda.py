@@ -31,6 +31,7 @@ from mirrorinstall.rewrite.common import (
     why_chosen,
 )
 from mirrorinstall.rewrite.condagpu import gpu_pins
+from mirrorinstall.rewrite.includes import absolute_pip_section
 
 
 def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
@@ -198,7 +199,11 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             if i == env_file.index + env_file.count - 1:
                 new_path = ctx.facts.copy_path(env_file.value)
                 text = ctx.facts.files[env_file.value]
-                plan.writes[new_path] = _rewrite_env_yaml(text, url_for)
+                new_text = _rewrite_env_yaml(text, url_for)
+                base = ctx.facts.file_dirs.get(env_file.value)
+                if base is not None:  # its pip: list works from the copy's folder too
+                    new_text = absolute_pip_section(new_text, base)
+                plan.writes[new_path] = new_text
                 out.append(
                     token.replace(env_file.value, new_path) if env_file.count == 1 else new_path
                 )

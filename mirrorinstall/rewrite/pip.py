@@ -31,6 +31,7 @@ from mirrorinstall.rewrite.common import (
     torch_mirror,
     why_chosen,
 )
+from mirrorinstall.rewrite.includes import absolute_includes
 from mirrorinstall.rewrite.tensorflow import rewrite_tensorflow
 
 # ------------------------------------------------------------------ pip / uv
@@ -305,6 +306,9 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         new_text = _rewrite_requirements(text, ctx, plan, state)
         if new_text == text:
             return None
+        base = ctx.facts.file_dirs.get(opt.value)
+        if base is not None:  # its -r/-c lines work from the copy's folder too
+            new_text = absolute_includes(new_text, base)
         path = ctx.facts.copy_path(opt.value)
         plan.writes[path] = _passwords_to_env(new_text, plan)
         notes.append(f"{opt.value}: index options and pins rewritten in a copy, {path}")
@@ -420,7 +424,8 @@ def _rewrite_requirements(text: str, ctx: Context, plan: Plan, state: _State) ->
             new = _rewrite_index_option(opt, ctx, plan, state)
             if new is not None:
                 pairs = [f"{new[k]} {new[k + 1]}" for k in range(0, len(new) - 1, 2)]
-                out.append("\n".join(pairs) + "\n")
+                ending = "\r\n" if line.endswith("\r\n") else "\n"  # a CRLF file stays CRLF
+                out.append(ending.join(pairs) + ending)
                 continue
         requirement = line.split(" #")[0].strip()
         if requirement in state.pins:

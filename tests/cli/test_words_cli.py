@@ -97,3 +97,33 @@ def test_done_in_is_the_whole_commands_time_with_the_installers_beside_it(
     assert found, proc.stderr
     whole, pip = float(found[1]), float(found[2])
     assert pip < whole <= took  # the bench ran first: the whole command took longer than pip
+
+
+def test_a_rewritten_requirements_copy_still_finds_the_files_it_includes(make_farm, tmp_path):
+    """Before: the copy in minstall's cache said `-r base.txt`, which pip looked for beside
+    the copy: "Could not open requirements file". Run from another folder, with the real pip."""
+    import os
+    import subprocess
+
+    from .test_cli import SCRIPT, pip_target
+
+    python, pip_env = pip_target(tmp_path)
+    farm = make_farm(MirrorSpec("first", latency_s=0.005))
+    env = env_for(farm, tmp_path, **pip_env)
+    project = tmp_path / "my project"
+    project.mkdir()
+    (project / "base.txt").write_text("six==1.16.0\n")
+    (project / "requirements.txt").write_text(
+        "--index-url https://pypi.org/simple\n-r base.txt\n-c constraints.txt\n"
+    )
+    (project / "constraints.txt").write_text("six<2\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run(
+        [str(SCRIPT), "pip", "--mirror", "first", "--python", python, "install", "-r",
+         str(project / "requirements.txt")],
+        cwd=elsewhere, capture_output=True, text=True, env={**os.environ, **env}, timeout=90,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Successfully installed six-1.16.0" in proc.stdout
+    assert any(r.path.endswith("six-1.16.0-py2.py3-none-any.whl") for r in farm["first"].requests)
