@@ -12,6 +12,9 @@
   that conda, pip, uv and editors all honour.
 - What ``apply`` wrote is recorded in ``<cache dir>/config/applied.json`` (per tool: the
   file, its backup, the SHA-256 of what was written), which ``undo`` reads.
+- Text is decoded as the file's tool reads it (pip's and conda's files in the locale's
+  encoding, code page 936 on a Chinese Windows; uv's and pixi's TOML in UTF-8) and written
+  back in the same encoding, byte-order mark and line endings; every write is binary.
 """
 
 from __future__ import annotations

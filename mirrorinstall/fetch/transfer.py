@@ -374,8 +374,8 @@ class Fetcher:
         headers = {} if whole else {"Range": f"bytes={start}-{end - 1}"}
         if f.part is None:
             with self._lock:
-                if f.finished:
-                    raise _Cancelled
+                if f.finished or (flight is not None and flight.over):
+                    raise _Cancelled  # (the file may be being verified and moved: hands off)
                 if f.part is None:
                     f.part = self.store.open_part(f.job.sha256, f.size)
         written = 0
