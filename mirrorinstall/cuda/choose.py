@@ -36,6 +36,11 @@ class CudaMismatch(Exception):
         self.instead = instead
 
 
+class UnknownRelease(CudaMismatch):
+    """The asked-for release is not in minstall's table: nothing says whether it runs here.
+    Not a reason to refuse the command: a caller keeps the user's pin, with a note."""
+
+
 @dataclass(frozen=True)
 class Gpu:
     name: str
@@ -237,7 +242,7 @@ def choose_torch(
     if not candidates:
         candidates = releases_matching(tables, spec)
     if not candidates:
-        raise CudaMismatch(
+        raise UnknownRelease(
             f"no PyTorch release matches {spec!r} in minstall's table",
             "Check the version, or update minstall (its table may be older).",
         )

@@ -17,6 +17,7 @@ from mirrorinstall.core.urls import split_url
 from mirrorinstall.cuda.choose import (
     CudaChoice,
     CudaMismatch,
+    UnknownRelease,
     choose_torch,
     driver_floor,
     supports,
@@ -499,16 +500,25 @@ def _pip_cuda(
         return
     spec = str(req.specifier) or None
     mirror = torch.id if torch is not None and torch.pytorch is not None else None
-    choice = choose_torch(
-        tables,
-        host,
-        spec=_pip_spec(spec),
-        os=ctx.facts.driver_os,
-        python=ctx.facts.python,
-        want=ctx.cuda_mode,
-        # a build must really be on the chosen mirror, else the next one down is taken
-        unavailable=(lambda r, v: wheel_missing(ctx, mirror, v, r)) if mirror else None,
-    )
+    try:
+        choice = choose_torch(
+            tables,
+            host,
+            spec=_pip_spec(spec),
+            os=ctx.facts.driver_os,
+            python=ctx.facts.python,
+            want=ctx.cuda_mode,
+            # a build must really be on the chosen mirror, else the next one down is taken
+            unavailable=(lambda r, v: wheel_missing(ctx, mirror, v, r)) if mirror else None,
+        )
+    except UnknownRelease:
+        # torch 1.8.2 LTS, 1.10.2, 2.3.1.post0: real releases the table lacks. Refusing them
+        # would refuse what may well work; the pin stays, and the note says it is unchecked
+        plan.notes.append(
+            f"CUDA: {token} is not in minstall's table of PyTorch releases, so --cuda "
+            f"{ctx.cuda_mode} cannot check which of its builds runs here; kept as written"
+        )
+        return
     if mirror and ctx.cuda_mode != "auto" and choice.variant != "cpu":
         missing = wheel_missing(ctx, mirror, choice.variant, choice.release)
         if missing:  # the variant was asked for: say so, and let the install show it

@@ -79,3 +79,17 @@ def test_every_real_command_is_planned_or_refused_in_words_never_a_crash(item) -
                     rewrite(cmd, ctx(host=host, cuda_mode=mode))
                 except (CudaMismatch, MinstallError) as exc:
                     assert exc.message and exc.hint, (argv, mode)
+
+
+@pytest.mark.parametrize(
+    "pin",
+    ["torch==1.8.2", "torch==1.10.2", "torch==2.3.1.post0"],  # LTS, a patch, a post release
+)
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_a_release_the_table_lacks_is_kept_with_a_note_not_refused(pin, host) -> None:
+    """Real releases missing from minstall's table (torch 1.8.2 is PyTorch's LTS, on its own
+    index, https://download.pytorch.org/whl/lts/1.8/torch_lts.html) were refused with "no
+    PyTorch release matches"; nothing says they cannot run, so the pin stays, unchecked."""
+    plan = rewrite(parse_command(["pip", "install", pin]), ctx(host=HOSTS[host], cuda_mode="auto"))
+    assert pin in plan.argv
+    assert any("not in minstall's table" in n and "kept as written" in n for n in plan.notes)
