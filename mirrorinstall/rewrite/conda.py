@@ -4,7 +4,7 @@ pins). Pure. See ``rewrite`` for the inputs and the plan."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.version import Version
@@ -199,7 +199,12 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             if i == env_file.index + env_file.count - 1:
                 new_path = ctx.facts.copy_path(env_file.value)
                 text = ctx.facts.files[env_file.value]
-                new_text = _rewrite_env_yaml(text, url_for)
+                defaults = [
+                    url_for[part]
+                    for part in ctx.facts.catalog.expand_channel("defaults", windows=windows)
+                    if part in url_for
+                ]
+                new_text = _rewrite_env_yaml(text, url_for, defaults)
                 base = ctx.facts.file_dirs.get(env_file.value)
                 if base is not None:  # its pip: list works from the copy's folder too
                     new_text = absolute_pip_section(new_text, base)
@@ -502,9 +507,11 @@ def _mirrored_spec(line: str, spec: str, url_for: Mapping[str, str]) -> str:
     return line.replace(f"{chan}::", f"{url_for[name]}::", 1) if name in url_for else line
 
 
-def _rewrite_env_yaml(text: str, url_for: Mapping[str, str]) -> str:
+def _rewrite_env_yaml(text: str, url_for: Mapping[str, str], defaults: Sequence[str] = ()) -> str:
     """The same environment.yml with each channel, and each ``channel::pkg`` dependency,
-    pointing at the channel's mirror. Comments and everything else are kept."""
+    pointing at the channel's mirror; ``defaults`` becomes one line per channel it stands for
+    (``defaults``: their mirror URLs, main and r, msys2 on Windows). Comments and everything
+    else are kept."""
     out, section = [], None
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
@@ -514,6 +521,13 @@ def _rewrite_env_yaml(text: str, url_for: Mapping[str, str]) -> str:
             continue
         if section in ("channels:", "dependencies:") and stripped.startswith("- "):
             item = stripped[2:].split(" #")[0].strip().strip("'\"")
+            if section == "channels:" and item == "defaults" and defaults:
+                # conda would read defaults from the official hosts; the note says mirror
+                first = line.replace(item, defaults[0], 1)
+                ending = line[len(line.rstrip("\r\n")) :]
+                bare = line.split(" #")[0].rstrip()  # the comment stays once
+                out += [first, *(bare.replace(item, url, 1) + ending for url in defaults[1:])]
+                continue
             if section == "channels:":
                 key = upstream_channel(item) or item
                 if key in url_for:

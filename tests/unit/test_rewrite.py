@@ -576,3 +576,23 @@ def test_a_channel_prefixed_pin_replaced_by_cuda_auto_still_points_at_the_mirror
     # 410.48 runs CUDA 10.0 at most (NVIDIA: 10.0 needs >= 410.48, 10.1 >= 418.39); pytorch
     # 1.7.1 was built for cudatoolkit 9.2/10.1/10.2/11.0 (pytorch.org previous versions): 9.2
     assert plan.argv[2:4] == [f"{TUNA_PT}::pytorch=1.7.1", "cudatoolkit=9.2"]
+
+
+def test_defaults_in_an_environment_file_goes_to_the_mirror_as_the_notes_say() -> None:
+    """Before: `- defaults` stayed (repo.anaconda.com) while the notes said main and r went to
+    the mirror (issue 19). It becomes one line per channel it stands for, where it stood."""
+    env_yml = (
+        "name: ml\nchannels:\n  - conda-forge\n  - defaults  # last\ndependencies:\n  - numpy\n"
+    )
+    plan = run(
+        ["conda", "env", "create", "-f", "environment.yml"],
+        files={"environment.yml": env_yml},
+        copy_path=lambda p: f"/tmp/copy-{p}",
+        conda_channels=(),
+    )
+    assert plan.writes["/tmp/copy-environment.yml"] == (
+        "name: ml\nchannels:\n"
+        f"  - {TUNA_CF}\n  - {TUNA_MAIN}  # last\n  - {TUNA_R}\n"
+        "dependencies:\n  - numpy\n"
+    )
+    assert f"channel main -> {TUNA_MAIN} (mirror tuna, rank 1 of 3 for conda)" in plan.notes
