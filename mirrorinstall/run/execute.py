@@ -187,15 +187,17 @@ class _Run:
         """Run step ``k`` of ``full`` until it succeeds or nothing is left to try. Returns
         (None: it succeeded; else the exit code to stop with), the context and the full plan
         it ended with (a fallback re-plans every step; only this one's command is taken)."""
+        from mirrorinstall.core import hostos
         from mirrorinstall.run.planning import quote, step_json, user_shell, write_copies
-        from mirrorinstall.run.runner import interrupt_status, run_child, stdin_is_tty
+        from mirrorinstall.run.runner import interrupt_status, run_child
 
         opts, events, environ = self.opts, self.events, self.session.environ
         shell = user_shell(environ)
         last_step = k == self.total - 1
         plan = full.steps()[k]
         cmd = self.cmd if last_step else parse_command(plan.argv)
-        ci = not stdin_is_tty() or environ.get("CI", "").lower() in ("1", "true", "yes")
+        in_ci = environ.get("CI", "").lower() in ("1", "true", "yes")
+        ci = in_ci or not hostos.stdin_is_interactive()
         github = environ.get("GITHUB_ACTIONS") == "true"
         child_json = (
             last_step and cmd.family == "conda" and "--json" in cmd.args and not opts.json_events

@@ -207,13 +207,6 @@ def interrupt_status(signum: int | None) -> int:
     return 128 + signum
 
 
-def stdin_is_tty() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (ValueError, OSError):
-        return False
-
-
 def _run_pipe(
     argv: Sequence[str],
     env: Mapping[str, str] | None,
@@ -229,7 +222,7 @@ def _run_pipe(
         env,
         # a prompt on a terminal still reaches the user; otherwise nobody can answer one
         # (a child asking "User for host:" would wait forever), so it reads end of file
-        stdin=None if stdin_is_tty() else subprocess.DEVNULL,
+        stdin=None if hostos.stdin_is_interactive() else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         bufsize=0,
