@@ -70,6 +70,19 @@ def home_of(environ: Mapping[str, str], windows: bool) -> str:
     return environ.get(first) or environ.get(second) or os.path.expanduser("~")
 
 
+def env_python(prefix: str, venv: bool) -> str:
+    """The Python of an environment at ``prefix`` as this platform lays it out: a venv's
+    ``Scripts\\python.exe`` or a conda environment's ``python.exe`` at its root on Windows,
+    ``bin/python`` elsewhere."""
+    if NATIVE_WINDOWS:
+        return (
+            os.path.join(prefix, "Scripts", "python.exe")
+            if venv
+            else os.path.join(prefix, "python.exe")
+        )
+    return os.path.join(prefix, "bin", "python")
+
+
 def stdin_is_interactive() -> bool:
     """Whether a person can answer a prompt on stdin: a terminal, or on Windows the pipe
     that mintty (Git Bash's window) gives a program instead of a console, which ``isatty``

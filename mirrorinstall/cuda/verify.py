@@ -137,9 +137,10 @@ def target_python(
     """The Python of the environment to check (-p PREFIX, -n NAME, --python, or the active)."""
     if python:
         return python
-    exe = "python.exe" if hostos.NATIVE_WINDOWS else "bin/python"
     if prefix:
-        return str(Path(prefix) / exe)
+        # -p names a conda environment or a venv: a venv has its own Scripts folder on Windows
+        venv = (Path(prefix) / "pyvenv.cfg").is_file()
+        return hostos.env_python(prefix, venv=venv)
     if name:
         for root in (
             environ.get("MAMBA_ROOT_PREFIX"),
@@ -147,16 +148,13 @@ def target_python(
             str(Path(environ["CONDA_EXE"]).parent.parent) if environ.get("CONDA_EXE") else None,
         ):
             if root and (Path(root) / "envs" / name).is_dir():
-                return str(Path(root) / "envs" / name / exe)
+                return hostos.env_python(str(Path(root) / "envs" / name), venv=False)
         raise UsageError(
             f"no conda environment named {name} was found", "Give its path with -p PREFIX instead."
         )
     for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         if environ.get(var):
-            return str(
-                Path(environ[var])
-                / ("Scripts/python.exe" if hostos.NATIVE_WINDOWS and var == "VIRTUAL_ENV" else exe)
-            )
+            return hostos.env_python(environ[var], venv=var == "VIRTUAL_ENV")
     return sys.executable
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mirrorinstall.core import fileops
+from mirrorinstall.core import fileops, hostos
 from mirrorinstall.core.argv import Command, parse_command
 from mirrorinstall.core.credentials import credentials, embed
 from mirrorinstall.core.errors import NoMirrorError, UsageError
@@ -392,14 +392,13 @@ def _uv_python(python: str | None, system: bool, environ) -> str | None:
         )
     for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
         if environ.get(var):
-            return _script_python(Path(environ[var]) / "bin" / "python") or str(
-                Path(environ[var]) / "bin" / "python"
-            )
+            found = hostos.env_python(environ[var], venv=var == "VIRTUAL_ENV")
+            return _script_python(Path(found)) or found
     here = Path.cwd()
     for folder in (here, *here.parents):
-        candidate = folder / ".venv" / "bin" / "python"
-        if candidate.exists():
-            return str(candidate)
+        candidate = hostos.env_python(str(folder / ".venv"), venv=True)
+        if os.path.exists(candidate):
+            return candidate
     return None
 
 

@@ -146,3 +146,23 @@ def test_a_config_file_is_read_in_the_locales_encoding_its_utf8_mark_kept() -> N
     )
     with pytest.raises(UnicodeDecodeError):
         decode_locale_file("# 镜像".encode("gbk"), "utf-8")
+
+
+def test_the_python_of_an_environment_is_where_windows_puts_it(tmp_path, monkeypatch) -> None:
+    """A venv's is Scripts\\python.exe, a conda environment's python.exe at its root (uv's and
+    pip's target, verify's check): before, minstall looked for bin/python on Windows too, and
+    took a venv's -p PREFIX for a conda environment."""
+    from mirrorinstall.core import hostos
+    from mirrorinstall.cuda.verify import target_python
+
+    monkeypatch.setattr(hostos, "NATIVE_WINDOWS", True)
+    venv, conda = tmp_path / "张 三" / ".venv", tmp_path / "miniconda3" / "envs" / "ml"
+    venv.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = C:\\Python311\n")
+    conda.mkdir(parents=True)
+    assert target_python({"VIRTUAL_ENV": str(venv)}) == str(venv / "Scripts" / "python.exe")
+    assert target_python({"CONDA_PREFIX": str(conda)}) == str(conda / "python.exe")
+    assert target_python({}, prefix=str(venv)) == str(venv / "Scripts" / "python.exe")
+    assert target_python({}, prefix=str(conda)) == str(conda / "python.exe")
+    monkeypatch.setattr(hostos, "NATIVE_WINDOWS", False)
+    assert target_python({}, prefix=str(venv)) == str(venv / "bin" / "python")
