@@ -20,7 +20,7 @@ from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import Catalog, Mirror
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.core.urls import origin
-from mirrorinstall.rewrite.pip import torch_variant_of
+from mirrorinstall.rewrite.torchurls import read_torch_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -189,7 +189,7 @@ def _pip(sources, environ, rows: list[Row], catalog: Catalog) -> None:
 
 def _kind(url: str) -> str:
     """What a pip index or page serves: PyTorch's wheels, or PyPI's."""
-    return "pytorch" if torch_variant_of(url) is not None else "pypi"
+    return "pytorch" if read_torch_url(url) is not None else "pypi"
 
 
 def _toml(loc: Location, text: str | None) -> dict:

@@ -34,10 +34,15 @@ from mirrorinstall.rewrite.common import (
 )
 from mirrorinstall.rewrite.includes import absolute_includes
 from mirrorinstall.rewrite.tensorflow import rewrite_tensorflow
+from mirrorinstall.rewrite.torchurls import (
+    TorchUrl,
+    equivalent,
+    file_name,
+    local_variants,
+    read_torch_url,
+)
 
 # ------------------------------------------------------------------ pip / uv
-
-_PYTORCH_HOSTS = ("download.pytorch.org", "download-r2.pytorch.org")
 
 _PIP_VALUED = {
     "-i": "--index-url",
@@ -96,17 +101,14 @@ def is_pypi_url(url: str) -> bool:
 
 
 def torch_variant_of(url: str) -> tuple[str, str] | None:
-    """``https://download.pytorch.org/whl/cu121`` -> ("cu121", "") ; torch_stable pages too."""
-    parts = split_url(url)
-    if parts is None or parts.hostname not in _PYTORCH_HOSTS:
+    """``https://download.pytorch.org/whl/cu121`` -> ("cu121", ""), ``.../cu118/torch_stable.html``
+    -> ("cu118", "torch_stable.html"), ``.../whl/torch_stable.html`` -> ("", ...); None for
+    anything else, PyTorch's nightly, test and LTS channels included (read as a whole, they
+    are not a stable variant: rewrite/torchurls.py)."""
+    ref = read_torch_url(url)
+    if ref is None or not ref.stable or ref.kind not in ("index", "page"):
         return None
-    path = [p for p in parts.path.split("/") if p]
-    if not path or path[0] != "whl":
-        return None
-    rest = path[1:]
-    if rest and rest[-1].endswith(".html"):
-        return (rest[0] if len(rest) == 2 else "", rest[-1])
-    return (rest[0] if rest else "", "")
+    return (ref.variant, ref.name)
 
 
 def _torch_source(mirror: Mirror, variant: str) -> list[str]:
@@ -126,6 +128,9 @@ class _State:
     routes: dict[tuple[str, bool], _TorchRoute] = field(default_factory=dict)
     pins: dict[str, str] = field(default_factory=dict)  # requirement text -> pinned
     variants: list[str] = field(default_factory=list)  # variants the command's indexes name
+    requirements: list[str] = field(default_factory=list)  # as written, files' lines too
+    # PyTorch channels other than stable releases the command's indexes name (nightly, lts/1.8)
+    channels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -152,6 +157,10 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
                 "pytorch -> torch (the PyPI name; 'pytorch' on PyPI is a placeholder that fails)"
             )
     _route_torch_indexes(cmd, found, ctx, state, replace)
+    for i, token in found.positionals:
+        new_token = _torch_file_requirement((replace.get(i) or [token])[0], ctx, plan, state)
+        if new_token is not None:
+            replace[i] = [new_token]
     has_index = any(o.name in ("--index-url", "--default-index") for o in found.options)
     torch_options: dict[int, str] = {}  # arg index -> the CUDA variant that option names
     for opt in found.options:
@@ -188,7 +197,7 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
     elif env_index is None and pypi and pypi.pypi and "pypi" not in plan.mirrors:
         plan.mirrors["pypi"] = {"mirror": None, "url": None}
-    _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options)
+    _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options, state.channels)
     out = list(cmd.head)
     for i, token in enumerate(cmd.args):
         out += replace.get(i, [token])
@@ -247,6 +256,7 @@ def _route_torch_indexes(
     """Choose a mirror for every PyTorch variant index the command names, best ranked first;
     a flat (find-links) copy of an index that was the only source needs exact pins."""
     requirements = _requirement_texts(cmd, found, ctx, replace)
+    state.requirements = requirements
     for name, url in _torch_refs(found, ctx):
         ref = torch_variant_of(url)
         if ref is None or not ref[0]:
@@ -329,12 +339,20 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         notes.append(f"{opt.name} {url} -> {pypi.pypi.simple} ({why})")
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
         return opt.same_form(new)
-    torch_ref = torch_variant_of(url)
-    if torch_ref is None:
+    ref = read_torch_url(url)
+    if ref is None:
         return None
-    variant, page = torch_ref
-    if not variant:
-        return _torch_page(url, page, ctx, plan)
+    if ref.kind in ("page", "file"):
+        return _torch_page_or_file(opt, ref, ctx, plan, state)
+    if ref.kind != "index" or not ref.stable or not ref.variant:
+        if ref.channel and ref.channel not in state.channels:
+            state.channels.append(ref.channel)
+        notes.append(
+            f"{url}: left on the official host ({ref.describe()}: no mirror in the catalog "
+            "carries it; mirrors copy the stable variant indexes only)"
+        )
+        return None
+    variant = ref.variant
     state.variants.append(variant)
     exclusive = _exclusive(opt.name, uv)
     route = state.routes.get((variant, exclusive))
@@ -371,25 +389,122 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
     return tokens
 
 
-def _torch_page(url: str, page: str, ctx: Context, plan: Plan) -> list[str] | None:
-    """A variant-less PyTorch page (torch_stable.html): a mirror with the same page, or kept."""
-    torch = torch_mirror(ctx)
-    if torch is None or torch.pytorch is None:
-        plan.notes.append(
-            f"{url}: no enabled mirror carries PyTorch wheels; left on the official host"
-        )
+def _torch_page_or_file(
+    opt: Option, ref: TorchUrl, ctx: Context, plan: Plan, state: _State
+) -> list[str] | None:
+    """A PyTorch find-links page (torch_stable.html, cu118/torch_stable.html, torch_lts.html)
+    or wheel file: the best-ranked mirror that serves the same files, checked in its listing
+    where it can be read; else the official URL, with a note that says so and why."""
+    new = _torch_equivalent(ref, ctx, plan, state)
+    if new is None:
         return None
-    wheels = torch.pytorch
-    if wheels.layout == "find-links" and wheels.listing == page:
-        new = f"{wheels.base}/{page}"
-        plan.mirrors["pytorch"] = {"mirror": torch.id, "layout": wheels.layout, "base": wheels.base}
-        plan.notes.append(f"{url} -> {new} ({why_chosen(ctx.facts.ranking, 'pytorch', torch)})")
-        return ["--find-links", new]
-    plan.notes.append(
-        f"{url}: names no CUDA variant, and mirror {torch.id} lists wheels per "
-        "variant; left on the official host (add a variant, e.g. /whl/cu121)"
-    )
+    urls, role = new
+    if ref.variant and ref.stable and ref.variant not in state.variants:
+        state.variants.append(ref.variant)
+    if ref.kind == "file" or role != "index":
+        tokens = opt.same_form(opt.value.replace(ref.url, urls[0]))
+        for url in urls[1:]:
+            tokens += [opt.spelled or opt.name, url]
+        return tokens
+    return [t for url in urls for t in ("--extra-index-url", url)]
+
+
+_URL_IN_REQUIREMENT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def _torch_file_requirement(text: str, ctx: Context, plan: Plan, state: _State) -> str | None:
+    """A requirement naming a download.pytorch.org file by URL (``URL`` or ``name @ URL``)
+    with the URL of the same file on a mirror (its ``#sha256=`` kept), or None to keep it."""
+    found = _URL_IN_REQUIREMENT.search(text)
+    ref = read_torch_url(found.group(0).rstrip(";")) if found else None
+    if ref is None or ref.kind != "file":
+        return None
+    new = _torch_equivalent(ref, ctx, plan, state)
+    return text.replace(ref.url, new[0][0]) if new is not None else None
+
+
+def _torch_equivalent(
+    ref: TorchUrl, ctx: Context, plan: Plan, state: _State
+) -> tuple[tuple[str, ...], str] | None:
+    """(URLs, role) on the best-ranked mirror serving what ``ref`` serves, or None (noted)."""
+    pinned = local_variants(state.requirements)
+    reasons: list[str] = []
+    for mirror in ranked(ctx, "pytorch"):
+        wheels = mirror.pytorch
+        if wheels is None:
+            continue
+        if mirror.upstream:
+            why = "; ".join(reasons) or why_chosen(ctx.facts.ranking, "pytorch", mirror)
+            break
+        found = equivalent(ref, wheels, pinned)
+        if isinstance(found, str):
+            reasons.append(f"mirror {mirror.id}: {found}")
+            continue
+        # a live proxy of the page itself lists the same files by construction; the
+        # listings minstall reads are of stable variants only
+        proxied = ref.kind == "page" and bool(wheels.listing)
+        checkable = ref.stable and found.variants and not proxied
+        missing = _unlisted(ref, found.variants, mirror.id, ctx, state) if checkable else None
+        if missing:
+            reasons.append(f"mirror {mirror.id}: {missing}")
+            continue
+        plan.mirrors["pytorch"] = {
+            "mirror": mirror.id,
+            "layout": wheels.layout,
+            "base": wheels.base,
+        }
+        chosen = why_chosen(ctx.facts.ranking, "pytorch", mirror)
+        shown = " ".join(found.urls)
+        how = {
+            "index": f"as {'indexes' if len(found.urls) > 1 else 'an index'} of the same "
+            "variant's wheels: this mirror serves no find-links pages",
+            "page": "the same variant's wheels, listed flat",
+        }.get(found.role, "the same path")
+        plan.notes.append(f"{ref.url} -> {shown} ({chosen}; {how})")
+        return found.urls, found.role
+    else:
+        why = "; ".join(reasons) or "no enabled mirror carries PyTorch wheels"
+    plan.notes.append(f"{ref.url}: left on the official host ({why})")
     return None
+
+
+def _unlisted(
+    ref: TorchUrl, variants: tuple[str, ...], mirror_id: str, ctx: Context, state: _State
+) -> str | None:
+    """Why the mirror's listing shows it lacks what ``ref`` would give (None: it has it, or its
+    listing could not be read)."""
+    if ctx.facts.wheels is None:
+        return None
+    if ref.kind == "file":
+        names = ctx.facts.wheels(mirror_id, variants[0])
+        if names is None or file_name(ref) in names:
+            return None
+        return f"its {variants[0]} listing has no {file_name(ref)}"
+    for text in state.requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        pins = [s.version for s in req.specifier if s.operator in ("==", "===")]
+        if canonical_family(req.name) is None or not pins:
+            continue
+        public, _, local = pins[0].partition("+")
+        for variant in [local] if local in variants else variants:
+            names = ctx.facts.wheels(mirror_id, variant)
+            if names is None:
+                return None
+            prefix = f"{req.name.replace('-', '_')}-{public}+{variant}-".lower()
+            plain = f"{req.name.replace('-', '_')}-{public}-".lower()
+            if any(n.lower().startswith((prefix, plain)) for n in names):
+                break
+        else:
+            return f"its listing of {', '.join(variants)} has no {req.name} {pins[0]}"
+    return None
+
+
+def canonical_family(name: str) -> str | None:
+    name = name.lower().replace("_", "-")
+    return name if name in ("torch", "torchvision", "torchaudio") else None
 
 
 SECRET_PREFIX = "MINSTALL_SECRET_"
@@ -429,7 +544,10 @@ def _rewrite_requirements(text: str, ctx: Context, plan: Plan, state: _State) ->
                 out.append(ending.join(pairs) + ending)
                 continue
         requirement = line.split(" #")[0].strip()
-        if requirement in state.pins:
+        by_url = _torch_file_requirement(requirement, ctx, plan, state) if requirement else None
+        if by_url is not None:
+            line = line.replace(requirement, by_url, 1)
+        elif requirement in state.pins:
             line = line.replace(requirement, state.pins[requirement], 1)
         out.append(line)
     return "".join(out)
@@ -444,6 +562,7 @@ def _pip_cuda(
     torch: Mirror | None,
     uv: bool,
     explicit: dict[int, str],
+    channels: list[str] | tuple[str, ...] = (),
 ) -> None:
     """Names across the two worlds, and the torch CUDA variant (checked, or chosen)."""
     tables, host = ctx.facts.tables, ctx.facts.host
@@ -485,6 +604,12 @@ def _pip_cuda(
                 "pip installs it, but torch.cuda.is_available() will be False"
             )
     if ctx.cuda_mode == "keep":
+        return
+    if channels:
+        plan.notes.append(
+            f"CUDA: --cuda {ctx.cuda_mode} leaves torch and PyTorch's {', '.join(channels)} "
+            "index as written: minstall's tables cover stable releases only"
+        )
         return
     try:
         req = Requirement(token)
