@@ -403,6 +403,7 @@ def rewrite(
                     **info,
                     "argv": plan.argv,
                     "env": plan.env,
+                    "unset": plan.unset,
                     "notes": plan.notes,
                     "mirrors": plan.mirrors,
                     "cuda": plan.cuda,

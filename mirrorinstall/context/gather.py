@@ -163,7 +163,11 @@ def gather(
     ranking = get_ranking_for(
         session, kinds, mirror_id=mirror_id, refresh=refresh, timeout_s=timeout_s
     )
-    needs_cuda = cuda_mode != "keep" or any(w in text for w in _CUDA_WORDS)
+    needs_cuda = (
+        cuda_mode != "keep"
+        or any(w in text for w in _CUDA_WORDS)
+        or (cmd.tool == "uv" and bool(environ.get("UV_TORCH_BACKEND")))
+    )
     host, windows_driver, tables = None, False, None
     if needs_cuda:
         from mirrorinstall.cuda.packaged import load_tables

@@ -40,6 +40,7 @@ class Context:
 class Plan:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    unset: list[str] = field(default_factory=list)  # variables the child must not see
     notes: list[str] = field(default_factory=list)
     mirrors: dict[str, dict[str, Any]] = field(default_factory=dict)
     cuda: dict[str, Any] | None = None

@@ -34,6 +34,7 @@ from mirrorinstall.rewrite.common import (
 )
 from mirrorinstall.rewrite.includes import absolute_includes
 from mirrorinstall.rewrite.tensorflow import rewrite_tensorflow
+from mirrorinstall.rewrite.torchbackend import translate_torch_backend
 from mirrorinstall.rewrite.torchurls import (
     TorchUrl,
     equivalent,
@@ -91,6 +92,7 @@ _PIP_OTHER = (
     "--keyring-provider",
     "--resolution",
     "--prerelease",
+    "--torch-backend",
 )
 
 
@@ -144,8 +146,9 @@ class _TorchRoute:
 
 def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     uv = cmd.tool == "uv"
+    cmd, backend_notes, unset = translate_torch_backend(cmd, ctx)
     found = scan(cmd.args, _PIP_VALUED, ("--no-index",), _PIP_OTHER)
-    plan = Plan(argv=[])
+    plan = Plan(argv=[], notes=backend_notes, unset=unset)
     notes = plan.notes
     state = _State(uv=uv, pypi=pypi_mirror(ctx))
     pypi = state.pypi
@@ -493,9 +496,11 @@ def _unlisted(
             names = ctx.facts.wheels(mirror_id, variant)
             if names is None:
                 return None
-            prefix = f"{req.name.replace('-', '_')}-{public}+{variant}-".lower()
-            plain = f"{req.name.replace('-', '_')}-{public}-".lower()
-            if any(n.lower().startswith((prefix, plain)) for n in names):
+            project = f"{req.name.replace('-', '_')}-".lower()
+            if not any(n.lower().startswith(project) for n in names):
+                break  # a listing of other projects (an index's torch page): unknown, not absent
+            prefix = f"{project}{public}+{variant}-"
+            if any(n.lower().startswith((prefix, f"{project}{public}-")) for n in names):
                 break
         else:
             return f"its listing of {', '.join(variants)} has no {req.name} {pins[0]}"

@@ -22,7 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,7 +288,7 @@ class _Run:
             if result is None:
                 result = run_child(
                     [self.exes.get(None if last_step else child[0]) or child[0], *child[1:]],
-                    env={**environ, **child_env},
+                    env={**_without(environ, plan.unset), **child_env},
                     heartbeat_s=opts.heartbeat_s,
                     github=github,
                     title=f"minstall: {quote(child, child_env, shell)}",
@@ -421,7 +421,7 @@ class _Run:
         quiet = io.BytesIO() if cmd.tool == "uv" else None  # pip's words are not uv's
         result = run_child(
             argv,
-            env={**environ, **child_env},
+            env={**environ, **child_env},  # pip resolves: uv's variables mean nothing to it
             heartbeat_s=opts.heartbeat_s,
             use_pty=False,
             out=quiet or sys.stderr.buffer,
@@ -639,3 +639,8 @@ def _verify(environ: Any, opts: Options, events: Events) -> int:
         cause=found.cause,
     )
     return 0 if found.ok else 1
+
+
+def _without(environ: Mapping[str, str], names: list[str]) -> dict[str, str]:
+    """``environ`` less the variables a plan says its child must not see."""
+    return {k: v for k, v in environ.items() if k not in names}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from farm import MirrorSpec
+from farm.content import _local_platform_tag
 
 from .test_cli import farm_env as env_for
 from .test_cli import minstall
@@ -28,6 +29,8 @@ TORCH = "https://download.pytorch.org/whl"
 PYPI = "https://pypi.org/simple"
 CU124 = f"{TORCH}/cu124"
 BIN = Path(sys.executable).parent
+_INTERP, _PLATFORM = _local_platform_tag()
+WHEEL_URL = f"{TORCH}/cu121/torch-2.4.1%2Bcu121-{_INTERP}-{_INTERP}-{_PLATFORM}.whl"
 
 
 @pytest.fixture
@@ -127,6 +130,18 @@ PIP_CASES = [
     ),
     # pip merges an extra index with PyPI and takes the newest: PyPI's 2.6.0, both times
     pytest.param(["torch", "--extra-index-url", CU124], {("torch", "2.6.0")}, id="extra index"),
+    # find-links pages (issue 19): a variant's page, and the every-variant page beside pins
+    pytest.param(
+        ["torch==2.4.1", "-f", f"{TORCH}/cu121/torch_stable.html"],
+        {("torch", "2.4.1+cu121")},
+        id="variant page",
+    ),
+    pytest.param(
+        ["torch==2.4.1+cu118", "torchvision==0.19.1+cu118", "-f", f"{TORCH}/torch_stable.html"],
+        {("torch", "2.4.1+cu118"), ("torchvision", "0.19.1+cu118")},
+        id="every-variant page",
+    ),
+    pytest.param([WHEEL_URL], {("torch", "2.4.1+cu121")}, id="wheel URL"),
 ]
 
 
@@ -178,4 +193,27 @@ def test_uv_resolves_the_same_distributions(torch_farm, tmp_path, layout, args, 
     before = uv_resolves(_official(original, official), tmp_path)
     assert before == expected
     argv = _rewritten(env, layout, ["uv", "pip", "install", *args])
+    assert uv_resolves(argv[3:], tmp_path) == before
+
+
+@pytest.mark.parametrize("layout", ["index", "flat"])
+def test_uv_torch_backend_resolves_as_the_index_it_stands_for(torch_farm, tmp_path, layout) -> None:
+    """``--torch-backend=cu124`` is uv's "the torch family from download.pytorch.org/whl/cu124"
+    (https://docs.astral.sh/uv/guides/integration/pytorch/); uv cannot point it elsewhere, so
+    minstall writes it as that index on the mirror. The newest torch there is 2.5.1+cu124."""
+    farm, env = torch_farm
+    official = farm["official"].url
+    before = uv_resolves(
+        [
+            "torch",
+            "--extra-index-url",
+            f"{official}/whl/cu124",
+            "--default-index",
+            f"{official}/pypi/simple",
+        ],
+        tmp_path,
+    )
+    assert before == {("torch", "2.5.1+cu124")}
+    argv = _rewritten(env, layout, ["uv", "pip", "install", "torch", "--torch-backend=cu124"])
+    assert not any("torch-backend" in a for a in argv) and TORCH not in " ".join(argv)
     assert uv_resolves(argv[3:], tmp_path) == before

@@ -204,3 +204,63 @@ def test_a_wheel_url_in_a_requirements_file_goes_to_the_mirror_too() -> None:
         copy_path=lambda p: "/c/" + p,
     )
     assert plan.writes["/c/r.txt"] == f"{ALIYUN}/cu118/{WHEEL}#sha256=0123abcd\nnumpy\n"
+
+
+# ------------------------------------------------------------------ uv's --torch-backend
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        ["uv", "pip", "install", "torch", "--torch-backend=cu126"],
+        ["uv", "pip", "install", "torch", "--torch-backend", "cu126"],
+    ],
+)
+def test_a_named_torch_backend_becomes_the_mirrors_index_of_that_variant(line) -> None:
+    plan = _run(line, order=only("nju"))
+    assert "--torch-backend" not in " ".join(plan.argv)
+    assert plan.argv[3:6] == ["torch", "--extra-index-url", f"{NJU}/cu126"]
+    assert plan.unset == []
+    assert any(
+        "uv always fetches a torch backend from download.pytorch.org" in n for n in plan.notes
+    )
+
+
+def test_torch_backend_auto_is_the_variant_this_driver_runs() -> None:
+    from test_corpus import HOSTS
+
+    line = ["uv", "pip", "install", "vllm", "--torch-backend=auto"]
+    gpu = _run(line, order=only("nju"), host=HOSTS["rtx3090-driver550"])
+    # driver 550 runs any CUDA 12.x build (minor-version compatibility from 525.60.13) and no
+    # 13.x (580 and later, NVIDIA's CUDA 13.0 release notes); the newest torch is built for
+    # cu126, cu130 and cu132 (pytorch.org's install matrix), so cu126, as uv would choose
+    assert gpu.argv[3:6] == ["vllm", "--extra-index-url", f"{NJU}/cu126"], gpu.notes
+    none = _run(line, order=only("nju"), host=HOSTS["no-driver"])
+    assert none.argv[3:6] == ["vllm", "--extra-index-url", f"{NJU}/cpu"]
+
+
+def test_the_torch_backend_variable_is_translated_and_unset_for_uv() -> None:
+    from test_corpus import HOSTS
+
+    plan = _run(
+        ["uv", "pip", "install", "torch"],
+        order=only("nju"),
+        environ={"UV_TORCH_BACKEND": "auto"},
+        host=HOSTS["no-driver"],
+    )
+    assert f"{NJU}/cpu" in plan.argv and plan.unset == ["UV_TORCH_BACKEND"]
+    # the option wins over the variable, as in uv; the variable is still unset
+    both = _run(
+        ["uv", "pip", "install", "torch", "--torch-backend=cpu"],
+        order=only("nju"),
+        environ={"UV_TORCH_BACKEND": "cu126"},
+    )
+    assert f"{NJU}/cpu" in both.argv and f"{NJU}/cu126" not in both.argv
+    assert both.unset == ["UV_TORCH_BACKEND"]
+
+
+def test_an_unknown_torch_backend_is_left_to_uv_with_a_note() -> None:
+    line = ["uv", "pip", "install", "torch", "--torch-backend=cu999x"]
+    plan = _run(line, order=only("nju"))
+    assert "--torch-backend=cu999x" in plan.argv
+    assert any("kept" in n and "download.pytorch.org" in n for n in plan.notes)
