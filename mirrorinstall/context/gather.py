@@ -19,6 +19,7 @@ from mirrorinstall.core.argv import Command
 from mirrorinstall.core.catalog import KNOWN_SUBDIRS
 from mirrorinstall.core.defaults import QUICK_TIMEOUT_S
 from mirrorinstall.core.errors import UsageError
+from mirrorinstall.core.reqincludes import MAX_FILES, included_paths
 from mirrorinstall.core.settings import Session
 from mirrorinstall.core.textcodec import TextForm, decode_requirements
 from mirrorinstall.cuda.choose import HostCuda
@@ -66,6 +67,7 @@ def named_files(args: tuple[str, ...]) -> tuple[dict[str, str], dict[str, TextFo
     decoded as pip reads them (core/textcodec.py); their text and their form."""
     out: dict[str, str] = {}
     forms: dict[str, TextForm] = {}
+    named: list[str] = []
     for i, token in enumerate(args):
         path = None
         if token in _FILE_OPTIONS and i + 1 < len(args):
@@ -74,28 +76,42 @@ def named_files(args: tuple[str, ...]) -> tuple[dict[str, str], dict[str, TextFo
             path = token.split("=", 1)[1]
         elif token.startswith("-r") and len(token) > 2 and not token.startswith("--"):
             path = token[2:]
-        if not path:
+        if path:
+            named.append(path)
+    # files the named ones include (-r base.txt), read too: their index lines are routed
+    # like the top file's (rewrite/pip.py), so their copies are needed as well
+    while named and len(out) < MAX_FILES:
+        path = named.pop(0)
+        if path in out:
             continue
-        shown = path if len(path) <= 80 else path[:77] + "..."
-        try:
-            # is_file() raises for some names too (one longer than the system allows)
-            if not Path(path).is_file():
-                continue
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise UsageError(f"cannot read {shown!r}: {reason}", "Check the file's path.") from None
-        locale_encoding = hostos.locale_encoding()
-        try:
-            out[path], forms[path] = decode_requirements(data, locale_encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise UsageError(
-                f"cannot read {shown!r}: it is neither UTF-8 nor this system's encoding "
-                f"({locale_encoding}), and has no byte-order mark ({exc})",
-                "pip cannot read it either. Save it as UTF-8, as UTF-16 with a byte-order mark "
-                "(what PowerShell writes), or add a '# -*- coding: NAME -*-' first line.",
-            ) from None
+        _read_named(path, out, forms)
+        if path in out:
+            named += included_paths(out[path], path)
     return out, forms
+
+
+def _read_named(path: str, out: dict[str, str], forms: dict[str, TextForm]) -> None:
+    """Read one named file into ``out``/``forms`` (a path that is not a file is skipped: the
+    tool says what it thinks of it)."""
+    shown = path if len(path) <= 80 else path[:77] + "..."
+    try:
+        # is_file() raises for some names too (one longer than the system allows)
+        if not Path(path).is_file():
+            return
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot read {shown!r}: {reason}", "Check the file's path.") from None
+    locale_encoding = hostos.locale_encoding()
+    try:
+        out[path], forms[path] = decode_requirements(data, locale_encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise UsageError(
+            f"cannot read {shown!r}: it is neither UTF-8 nor this system's encoding "
+            f"({locale_encoding}), and has no byte-order mark ({exc})",
+            "pip cannot read it either. Save it as UTF-8, as UTF-16 with a byte-order mark "
+            "(what PowerShell writes), or add a '# -*- coding: NAME -*-' first line.",
+        ) from None
 
 
 def check_cuda_mode(cuda_mode: str) -> None:
@@ -163,6 +179,9 @@ def gather(
     ranking = get_ranking_for(
         session, kinds, mirror_id=mirror_id, refresh=refresh, timeout_s=timeout_s
     )
+    files, forms = named_files(cmd.args)
+    # the pins may be in the files (pip install -r requirements.txt): they are checked too
+    text = " ".join([text, *files.values()]).lower()
     needs_cuda = (
         cuda_mode != "keep"
         or any(w in text for w in _CUDA_WORDS)
@@ -186,7 +205,6 @@ def gather(
 
             detected = detect_cuda(environ)
             host, windows_driver = detected.host, detected.windows_driver
-    files, forms = named_files(cmd.args)
     out_dir = session.cache_dir / "rewritten"
     copies = {
         path: str(

@@ -13,6 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from mirrorinstall.core.argv import Command, Option, scan
 from mirrorinstall.core.catalog import Mirror
 from mirrorinstall.core.errors import UsageError
+from mirrorinstall.core.reqincludes import MAX_FILES, included_paths
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.cuda.choose import (
     CudaChoice,
@@ -133,6 +134,7 @@ class _State:
     requirements: list[str] = field(default_factory=list)  # as written, files' lines too
     # PyTorch channels other than stable releases the command's indexes name (nightly, lts/1.8)
     channels: list[str] = field(default_factory=list)
+    visiting: set[str] = field(default_factory=set)  # files being rewritten (an -r cycle)
 
 
 @dataclass
@@ -230,11 +232,27 @@ def _requirement_texts(cmd: Command, found: Any, ctx: Context, replace: dict) ->
     ]
     for opt in found.options:
         if opt.name == "--requirement":
-            for line in ctx.facts.files.get(opt.value, "").splitlines():
+            for line in _tree_lines(opt.value, ctx):
                 stripped = line.split(" #")[0].strip()
                 if stripped and not stripped.startswith(("#", "-")):
                     texts.append(stripped)
     return texts
+
+
+def _tree_lines(path: str, ctx: Context) -> list[str]:
+    """The lines of requirements file ``path`` and of every file it includes (``-r``), as
+    pip reads them (core/reqincludes.py); files that were not read count as empty."""
+    lines: list[str] = []
+    todo, seen = [path], set()
+    while todo and len(seen) < MAX_FILES:
+        current = todo.pop(0)
+        if current in seen or current not in ctx.facts.files:
+            continue
+        seen.add(current)
+        text = ctx.facts.files[current]
+        lines += text.splitlines()
+        todo += included_paths(text, current)
+    return lines
 
 
 def _torch_refs(found: Any, ctx: Context) -> list[tuple[str, str]]:
@@ -242,7 +260,7 @@ def _torch_refs(found: Any, ctx: Context) -> list[tuple[str, str]]:
     refs = []
     for opt in found.options:
         if opt.name == "--requirement":
-            for line in ctx.facts.files.get(opt.value, "").splitlines():
+            for line in _tree_lines(opt.value, ctx):
                 parts = line.strip().split(None, 1)
                 if parts and parts[0].split("=")[0] in _PIP_VALUED:
                     name, eq, inline = parts[0].partition("=")
@@ -317,7 +335,11 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         text = ctx.facts.files.get(opt.value)
         if text is None:
             raise UsageError(f"cannot read the requirements file {opt.value}", "Check the path.")
-        new_text = _rewrite_requirements(text, ctx, plan, state)
+        state.visiting.add(opt.value)
+        try:
+            new_text = _rewrite_requirements(opt.value, text, ctx, plan, state)
+        finally:
+            state.visiting.discard(opt.value)
         if new_text == text:
             return None
         base = ctx.facts.file_dirs.get(opt.value)
@@ -530,7 +552,21 @@ def _passwords_to_env(text: str, plan: Plan) -> str:
     return _PASSWORD_IN_URL.sub(swap, text)
 
 
-def _rewrite_requirements(text: str, ctx: Context, plan: Plan, state: _State) -> str:
+def _rewrite_included(
+    line: str, parent: str, value: str, ctx: Context, plan: Plan, state: _State
+) -> str:
+    """An ``-r`` line: pointing at a rewritten copy of the file it names when that file's own
+    index lines or pins changed (its nested includes likewise), else as it was."""
+    nested = included_paths(line, parent)
+    if not nested or nested[0] not in ctx.facts.files or nested[0] in state.visiting:
+        return line
+    new = _rewrite_index_option(Option("--requirement", nested[0], 0, 2, "-r"), ctx, plan, state)
+    if new is None:
+        return line
+    return line.replace(value.split(" #")[0].strip(), new[-1], 1)
+
+
+def _rewrite_requirements(path: str, text: str, ctx: Context, plan: Plan, state: _State) -> str:
     out = []
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
@@ -539,7 +575,7 @@ def _rewrite_requirements(text: str, ctx: Context, plan: Plan, state: _State) ->
             name, eq, inline = parts[0].partition("=")
             value = inline if eq else (parts[1] if len(parts) > 1 else "")
             if name in ("-r", "--requirement"):
-                out.append(line)
+                out.append(_rewrite_included(line, path, value, ctx, plan, state))
                 continue
             opt = Option(_PIP_VALUED[name], value, 0, 2, name)
             new = _rewrite_index_option(opt, ctx, plan, state)

@@ -173,6 +173,32 @@ def test_a_requirements_file_resolves_the_same(torch_farm, tmp_path) -> None:
         assert pip_resolves(argv[2:], tmp_path) == before, copy.read_text()
 
 
+def test_an_included_files_index_line_resolves_the_same(torch_farm, tmp_path) -> None:
+    """``-r base/base.txt`` whose file has the PyTorch index (issue 19): the include's copy is
+    routed too, and pip, reading the top copy from minstall's cache, finds it."""
+    farm, env = torch_farm
+    official = farm["official"].url
+    (tmp_path / "base").mkdir()
+    base = tmp_path / "base" / "base.txt"
+    top = tmp_path / "requirements.txt"
+    top.write_text("-r base/base.txt\ntorch\n")
+    base.write_text(f"--index-url {CU124}\n")
+    plain = tmp_path / "plain"
+    (plain / "base").mkdir(parents=True)
+    (plain / "requirements.txt").write_text(top.read_text())
+    (plain / "base" / "base.txt").write_text(base.read_text().replace(TORCH, f"{official}/whl"))
+    before = pip_resolves(["-r", str(plain / "requirements.txt")], tmp_path)
+    assert before == {("torch", "2.5.1+cu124")}
+    for layout in ("index", "flat"):
+        argv = _rewritten(env, layout, ["pip", "install", "-r", str(top)])
+        copy = Path(argv[argv.index("-r") + 1])
+        included = copy.read_text().split()[1]
+        assert copy != top and Path(included).parent == copy.parent  # the include's copy
+        assert TORCH not in Path(included).read_text()
+        assert pip_resolves(argv[2:], tmp_path) == before, copy.read_text()
+    assert base.read_text() == f"--index-url {CU124}\n"  # the user's files untouched
+
+
 UV_CASES = [
     pytest.param(["torch", "--index-url", CU124], {("torch", "2.5.1+cu124")}, id="index-url"),
     # uv takes a package from the first index that has it, and an extra index comes first

@@ -264,3 +264,38 @@ def test_an_unknown_torch_backend_is_left_to_uv_with_a_note() -> None:
     plan = _run(line, order=only("nju"))
     assert "--torch-backend=cu999x" in plan.argv
     assert any("kept" in n and "download.pytorch.org" in n for n in plan.notes)
+
+
+# ------------------------------------------------------------------ nested requirement files
+
+
+def test_index_lines_in_an_included_file_are_routed_like_the_top_files() -> None:
+    files = {
+        "req.txt": "-r base/base.txt\ntorch==2.0.0\n",
+        # pip joins an include to the folder of the file naming it: req.txt's folder is ""
+        "base/base.txt": "--extra-index-url https://download.pytorch.org/whl/cu118\nnumpy\n",
+    }
+    plan = run(
+        ["pip", "install", "-r", "req.txt"],
+        order=only("aliyun"),
+        files=files,
+        copy_path=lambda p: "/c/" + p.replace("/", "_"),
+    )
+    assert plan.argv[2:4] == ["-r", "/c/req.txt"]
+    assert plan.writes["/c/base_base.txt"] == f"--find-links {ALIYUN}/cu118/\nnumpy\n"
+    assert plan.writes["/c/req.txt"] == "-r /c/base_base.txt\ntorch==2.0.0\n"
+
+
+def test_an_include_cycle_ends() -> None:
+    files = {
+        "a.txt": "-r b.txt\n--extra-index-url https://download.pytorch.org/whl/cu118\n",
+        "b.txt": "-r a.txt\nsix\n",
+    }
+    plan = run(
+        ["pip", "install", "-r", "a.txt"],
+        order=only("aliyun"),
+        files=files,
+        copy_path=lambda p: "/c/" + p,
+    )
+    assert plan.argv[2:4] == ["-r", "/c/a.txt"]
+    assert plan.writes["/c/a.txt"].endswith(f"--find-links {ALIYUN}/cu118/\n")
