@@ -31,7 +31,8 @@ from mirrorinstall.rewrite.common import (
     why_chosen,
 )
 from mirrorinstall.rewrite.condagpu import gpu_pins
-from mirrorinstall.rewrite.includes import absolute_pip_section
+from mirrorinstall.rewrite.includes import absolute_pip_section, map_pip_section, pip_section_items
+from mirrorinstall.rewrite.pip import pip_section_router
 
 
 def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
@@ -205,6 +206,9 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
                     if part in url_for
                 ]
                 new_text = _rewrite_env_yaml(text, url_for, defaults)
+                # conda runs pip on the pip: list as a requirements file: routed as one
+                items = pip_section_items(new_text)
+                new_text = map_pip_section(new_text, pip_section_router(items, ctx, plan))
                 base = ctx.facts.file_dirs.get(env_file.value)
                 if base is not None:  # its pip: list works from the copy's folder too
                     new_text = absolute_pip_section(new_text, base)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 _INCLUDES = ("-r", "--requirement", "-c", "--constraint")
 _PIP_SECTION_OPTIONS = (*_INCLUDES, "-e", "--editable")
@@ -55,6 +56,19 @@ def absolute_includes(text: str, base: str) -> str:
 def absolute_pip_section(text: str, base: str) -> str:
     """``text`` (an environment file from folder ``base``) with the relative paths of its
     ``pip:`` list joined to ``base``: ``-r``, ``-c``, ``-e`` values and ``./``, ``../`` items."""
+    return map_pip_section(text, lambda item: [_absolute_pip_item(item, base)])
+
+
+def pip_section_items(text: str) -> list[str]:
+    """The items of an environment file's ``pip:`` list, unquoted, in order."""
+    items: list[str] = []
+    map_pip_section(text, lambda item: items.append(item) or [item])
+    return items
+
+
+def map_pip_section(text: str, change: Callable[[str], list[str]]) -> str:
+    """``text`` (an environment file) with each item of its ``pip:`` list replaced by the
+    items ``change`` makes of it (same indentation and quoting); everything else as it was."""
     out = []
     pip_indent: int | None = None
     for line in text.splitlines(keepends=True):
@@ -69,9 +83,11 @@ def absolute_pip_section(text: str, base: str) -> str:
             item = stripped[2:].strip()
             quote = item[0] if item[:1] in "'\"" and item[-1:] == item[:1] else ""
             value = item[1:-1] if quote else item
-            new = _absolute_pip_item(value, base)
-            if new != value:
-                body = body[: len(body) - len(stripped)] + "- " + quote + new + quote
+            new = change(value)
+            if new != [value]:
+                lead = body[: len(body) - len(stripped)]
+                out += [lead + "- " + quote + v + quote + ending for v in new]
+                continue
         out.append(body + ending)
     return "".join(out)
 

@@ -5,6 +5,7 @@ plan."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,30 +280,36 @@ def _route_torch_indexes(
     requirements = _requirement_texts(cmd, found, ctx, replace)
     state.requirements = requirements
     for name, url in _torch_refs(found, ctx):
-        ref = torch_variant_of(url)
-        if ref is None or not ref[0]:
+        _route_variant(name, url, ctx, state)
+
+
+def _route_variant(option: str, url: str, ctx: Context, state: _State) -> None:
+    """The route for the PyTorch variant index ``url`` names (given with ``option``)."""
+    ref = torch_variant_of(url)
+    if ref is None or not ref[0] or ref[1]:
+        return
+    variant, exclusive = ref[0], _exclusive(option, state.uv)
+    if (variant, exclusive) in state.routes:
+        return
+    requirements = state.requirements
+    route = _TorchRoute(None, why_not="no enabled mirror carries PyTorch wheels")
+    reasons = []
+    for mirror in ranked(ctx, "pytorch"):
+        wheels = mirror.pytorch
+        if wheels is None:
             continue
-        variant, exclusive = ref[0], _exclusive(name, state.uv)
-        if (variant, exclusive) in state.routes:
-            continue
-        route = _TorchRoute(None, why_not="no enabled mirror carries PyTorch wheels")
-        reasons = []
-        for mirror in ranked(ctx, "pytorch"):
-            wheels = mirror.pytorch
-            if wheels is None:
-                continue
-            if wheels.layout == "index" or not exclusive:
-                route = _TorchRoute(mirror, why_not="; ".join(reasons) or None)
-                break
-            pins = _flat_pins(mirror, variant, requirements, ctx)
-            if isinstance(pins, dict):
-                route = _TorchRoute(mirror, pins)
-                break
-            reasons.append(f"mirror {mirror.id}: {pins}")
-        if route.mirror is None and reasons:
-            route.why_not = "; ".join(reasons)
-        state.routes[(variant, exclusive)] = route
-        state.pins.update(route.pins)
+        if wheels.layout == "index" or not exclusive:
+            route = _TorchRoute(mirror, why_not="; ".join(reasons) or None)
+            break
+        pins = _flat_pins(mirror, variant, requirements, ctx)
+        if isinstance(pins, dict):
+            route = _TorchRoute(mirror, pins)
+            break
+        reasons.append(f"mirror {mirror.id}: {pins}")
+    if route.mirror is None and reasons:
+        route.why_not = "; ".join(reasons)
+    state.routes[(variant, exclusive)] = route
+    state.pins.update(route.pins)
 
 
 def _flat_pins(mirror: Mirror, variant: str, requirements: list[str], ctx: Context):
@@ -434,6 +441,36 @@ def _torch_page_or_file(
     return [t for url in urls for t in ("--extra-index-url", url)]
 
 
+def pip_section_router(items: list[str], ctx: Context, plan: Plan) -> Callable[[str], list[str]]:
+    """For an environment file's ``pip:`` list (conda runs pip on it as a requirements file):
+    a function from one item to the items that replace it, routed as in a requirements file
+    (index options to mirrors, PyTorch pages and wheel URLs to the same files)."""
+    state = _State(uv=False, pypi=pypi_mirror(ctx))
+    state.requirements = [i for i in items if not i.startswith("-")]
+    options = []
+    for item in items:
+        parts = item.split(None, 1)
+        name, eq, inline = parts[0].partition("=") if parts else ("", "", "")
+        if name in _PIP_VALUED and name not in ("-r", "--requirement"):
+            value = inline if eq else (parts[1] if len(parts) > 1 else "")
+            options.append((item, Option(_PIP_VALUED[name], value.strip(), 0, 2, name)))
+            _route_variant(_PIP_VALUED[name], value.strip(), ctx, state)
+
+    def change(item: str) -> list[str]:
+        for text, opt in options:
+            if text == item:
+                new = _rewrite_index_option(opt, ctx, plan, state)
+                if new is None:
+                    return [item]
+                return [f"{new[k]} {new[k + 1]}" for k in range(0, len(new) - 1, 2)]
+        by_url = _torch_file_requirement(item, ctx, plan, state)
+        if by_url is not None:
+            return [by_url]
+        return [state.pins.get(item, item)]
+
+    return change
+
+
 _URL_IN_REQUIREMENT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 
@@ -442,7 +479,14 @@ def _torch_file_requirement(text: str, ctx: Context, plan: Plan, state: _State) 
     with the URL of the same file on a mirror (its ``#sha256=`` kept), or None to keep it."""
     found = _URL_IN_REQUIREMENT.search(text)
     ref = read_torch_url(found.group(0).rstrip(";")) if found else None
-    if ref is None or ref.kind != "file":
+    if ref is None:
+        return None
+    if ref.kind != "file":
+        plan.notes.append(
+            f"{text}: names {ref.describe()} where a requirement goes, which pip reads as a "
+            "file to install, not as a place to look (an index option goes on its own line, or "
+            "before the URL: --index-url/--extra-index-url); left as written, on the official host"
+        )
         return None
     new = _torch_equivalent(ref, ctx, plan, state)
     return text.replace(ref.url, new[0][0]) if new is not None else None
