@@ -124,18 +124,24 @@ def supports(tables: Tables, host: HostCuda, cuda: str, os: str) -> bool:
     return False
 
 
-def arch_list(tables: Tables, variant: str, release: str) -> tuple[str, ...] | None:
-    """Compute capabilities a PyTorch build covers; None when only the toolkit limit is known."""
+def arch_list(tables: Tables, variant: str, release: str | None) -> tuple[str, ...] | None:
+    """Compute capabilities a PyTorch build covers; None when only the toolkit limit is known
+    (or the release is not)."""
+    if release is None:
+        return None
     for row in tables.archs:
         if row.variant == variant and _v(release) in SpecifierSet(row.releases):
             return row.archs
     return None
 
 
-def covers(tables: Tables, variant: str, release: str, cc: str | None) -> bool:
+def covers(tables: Tables, variant: str, release: str | None, cc: str | None) -> bool:
     """Does the ``variant`` build of ``release`` run on a GPU of compute capability ``cc``?
 
-    A binary for sm_X.Y runs on X.Z with Z >= Y (same major), so sm_8.0 covers 8.6.
+    A binary for sm_X.Y runs on X.Z with Z >= Y (same major), so sm_8.0 covers 8.6 (CUDA C++
+    Programming Guide, "Binary Compatibility"). Without the build's own list, its toolkit's
+    newest target stands for it (PyTorch builds for the newest its toolkit can): CUDA 11.0's
+    sm_8.0 runs on 8.6, CUDA 10.2's sm_7.5 does not.
     """
     if cc is None:
         return True
@@ -149,7 +155,35 @@ def covers(tables: Tables, variant: str, release: str, cc: str | None) -> bool:
     limits = [(c, m) for c, m, _ in tables.toolkit_max_cc if _v(c) <= _v(cuda)]
     if not limits:
         return True
-    return gpu <= _v(max(limits, key=lambda cm: _v(cm[0]))[1])
+    newest = _v(max(limits, key=lambda cm: _v(cm[0]))[1])
+    return gpu <= newest or gpu.major == newest.major
+
+
+def why_not_runs(
+    tables: Tables,
+    host: HostCuda,
+    cuda: str | None,
+    os: str,
+    *,
+    variant: str | None = None,
+    release: str | None = None,
+) -> str | None:
+    """The one rule for "does this build run here", for pip wheels, conda packages and doctor
+    alike: None when a build for CUDA ``cuda`` (PyTorch ``variant`` of ``release``, where
+    known) runs on this machine's driver and has kernels for every GPU; else why not, in
+    words. A CPU build (``cuda`` None) runs anywhere."""
+    if cuda is None:
+        return None
+    variant = variant or cuda_variant(cuda)
+    if not supports(tables, host, cuda, os):
+        floor = driver_floor(tables, cuda, os)
+        return f"{variant} needs driver >= {floor}" + (
+            "" if host.has_driver else f" ({host.describe()})"
+        )
+    missing = [g for g in host.gpus if not covers(tables, variant, release, g.cc)]
+    if missing:
+        return f"{variant} has no kernels for {missing[0].name} (sm {missing[0].cc})"
+    return None
 
 
 def releases_matching(
@@ -188,13 +222,9 @@ def _runnable(
         cuda = variant_cuda(variant)
         if cuda is None:
             continue
-        if not supports(tables, host, cuda, os):
-            floor = driver_floor(tables, cuda, os)
-            skipped.append(f"{variant} needs driver >= {floor}")
-            continue
-        missing = [g for g in host.gpus if not covers(tables, variant, release, g.cc)]
-        if missing:
-            skipped.append(f"{variant} has no kernels for {missing[0].name} (sm {missing[0].cc})")
+        why = why_not_runs(tables, host, cuda, os, variant=variant, release=release)
+        if why:
+            skipped.append(why)
             continue
         why_not = unavailable(release, variant) if unavailable else None
         if why_not:

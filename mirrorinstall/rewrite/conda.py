@@ -18,6 +18,7 @@ from mirrorinstall.cuda.choose import (
     driver_floor,
     releases_matching,
     supports,
+    why_not_runs,
 )
 from mirrorinstall.rewrite.common import (
     Context,
@@ -336,6 +337,32 @@ def _conda_cuda(
                 "how": host.how,
                 "detection_error": host.error,
             }
+        # the same rule as the pip path and doctor (cuda/choose.py why_not_runs): the driver,
+        # and kernels for every GPU in the PyTorch build this pin selects
+        torch_release = _exact(spec_version(names["pytorch"])) if wants_torch else None
+        no_kernels = (
+            why_not_runs(tables, host, cuda, ctx.facts.driver_os, release=torch_release)
+            if wants_torch and host.has_driver and supports(tables, host, cuda, ctx.facts.driver_os)
+            else None
+        )
+        if no_kernels:
+            if ctx.cuda_mode == "auto":
+                _replace_conda_pin(name, cuda, positionals, names, ctx, plan, out, no_kernels)
+                continue
+            reason = (
+                f"warning: {name}={version} will not run here: {no_kernels}; conda installs "
+                "it as asked (--cuda keep), and torch will fail with 'no kernel image is "
+                "available for execution on the device' (--cuda auto picks a build that runs)"
+            )
+            plan.notes.append(f"CUDA: {reason}")
+            plan.cuda = {
+                "framework": "torch",
+                "checked": f"{name}={version}",
+                "reason": reason,
+                "driver": host.driver,
+                "how": host.how,
+            }
+            continue
         if host.has_driver and supports(tables, host, cuda, ctx.facts.driver_os):
             floor = driver_floor(tables, cuda, ctx.facts.driver_os)
             reason = f"{name}={version} needs driver >= {floor}; {host.describe()} runs it"
@@ -425,6 +452,7 @@ def _replace_conda_pin(
     ctx: Context,
     plan: Plan,
     out: dict,
+    why: str | None = None,
 ) -> None:
     """--cuda auto: swap an unrunnable cudatoolkit/pytorch-cuda pin for one that runs."""
     tables, host = ctx.facts.tables, ctx.facts.host
@@ -446,9 +474,11 @@ def _replace_conda_pin(
                     if "::" in token
                     else f"pytorch={release}"
                 )
+        why = why or (
+            f"CUDA {cuda} needs driver >= {driver_floor(tables, cuda, ctx.facts.driver_os)}"
+        )
         plan.notes.append(
-            f"{name}={cuda} replaced by {name}={chosen} (--cuda auto): CUDA {cuda} "
-            f"needs driver >= {driver_floor(tables, cuda, ctx.facts.driver_os)} and this machine "
+            f"{name}={cuda} replaced by {name}={chosen} (--cuda auto): {why}, and this machine "
             f"has {host.describe()}; torch {release} is the newest pytorch-channel "
             "release with a build it runs"
         )
@@ -461,10 +491,34 @@ def _replace_conda_pin(
             "how": host.how,
         }
         return
-    raise CudaMismatch(
-        f"no {kind} build of PyTorch runs on {host.describe()}",
-        "Use --cuda cpu for the CPU build, or upgrade the NVIDIA driver.",
+    newest = next(
+        (
+            (r, c)
+            for r, row in releases_matching(tables, None)
+            if row.conda == kind
+            for c in [choose_conda_cuda(tables, host, row, r, ctx.facts.driver_os)[0]]
+            if c
+        ),
+        None,
     )
+    asked = f"pytorch={torch_spec}" if torch_spec else "PyTorch"
+    raise CudaMismatch(
+        f"no {kind} build of {asked} runs on {host.describe()}: {why or 'the driver is too old'}",
+        (
+            f"Use pytorch={newest[0]} with {name}={newest[1]}, the newest that runs here; or "
+            if newest
+            else "Use "
+        )
+        + "--cuda cpu for the CPU build; or --cuda keep to install it as written anyway.",
+        instead=("pytorch", f"pytorch={newest[0]}") if newest else None,
+    )
+
+
+def _exact(version: str | None) -> str | None:
+    """``1.9.0`` from a conda version spec that names one release (``1.9.0``, ``1.9.0.*``)."""
+    if version and re.fullmatch(r"\d+(\.\d+)*(\.\*)?", version):
+        return version.removesuffix(".*")
+    return None
 
 
 def local_channel(channel: str) -> bool:

@@ -24,6 +24,7 @@ from mirrorinstall.cuda.choose import (
     driver_floor,
     supports,
     variant_cuda,
+    why_not_runs,
 )
 from mirrorinstall.rewrite.common import (
     Context,
@@ -688,6 +689,23 @@ def _pip_cuda(
                 f"CUDA: the {variant} build will not run here: {host.describe()}; "
                 "pip installs it, but torch.cuda.is_available() will be False"
             )
+    if host.has_driver and ctx.cuda_mode == "keep":
+        exact = re.match(r"^[A-Za-z0-9_.\-]+(?:\[[^\]]*\])?\s*===?\s*([0-9][0-9.]*)", token)
+        for variant in dict.fromkeys([*explicit.values(), *([local.group(1)] if local else [])]):
+            why = why_not_runs(
+                tables,
+                host,
+                variant_cuda(variant),
+                ctx.facts.driver_os,
+                variant=variant,
+                release=exact.group(1) if exact else None,
+            )
+            if why:  # an index variant the driver cannot run was refused above
+                plan.notes.append(
+                    f"CUDA: warning: the {variant} build will not run here: {why}; pip installs "
+                    "it as asked (--cuda keep), and torch will fail with 'no kernel image is "
+                    "available for execution on the device' (--cuda auto picks a build that runs)"
+                )
     if ctx.cuda_mode == "keep":
         return
     if channels:
