@@ -31,7 +31,7 @@ from mirrorinstall.rewrite.common import (
     upstream_channel,
     why_chosen,
 )
-from mirrorinstall.rewrite.condagpu import gpu_pins
+from mirrorinstall.rewrite.condagpu import build_pinned, gpu_pins
 from mirrorinstall.rewrite.includes import absolute_pip_section, map_pip_section, pip_section_items
 from mirrorinstall.rewrite.pip import pip_section_router
 
@@ -223,6 +223,8 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
                 out.append(token)
             continue
         new = routed.get(i, cuda_args.get(i, token))
+        if new == "":
+            continue  # a spec the plan drops (cpuonly beside an added CUDA pin)
         if i in positional_at and "::" in new:
             new = _mirrored_spec(new, new, url_for)
         out.append(new)
@@ -411,8 +413,57 @@ def _conda_cuda(
         else:
             if host.has_driver and ctx.facts.os != "macos":
                 _nothing_on_the_pytorch_channel(spec, candidates, ctx, plan)
+    _pytorch_channel_build(positionals, names, pins, channels, ctx, plan, out)
     gpu_pins(positionals, set(pins), channels, ctx, plan, out)
     return out
+
+
+def _pytorch_channel_build(
+    positionals: list[tuple[int, str]],
+    names: dict[str, str],
+    pins: dict[str, str | None],
+    channels: set[str],
+    ctx: Context,
+    plan: Plan,
+    out: dict,
+) -> None:
+    """PyTorch from the pytorch channel with a CUDA pin (the user's, or the one --cuda auto
+    added): its CPU and CUDA builds differ only in the build string and a pytorch-mutex
+    dependency, so a solver that finds the newest version only as a CPU build takes it beside
+    pytorch-cuda. The build is pinned to a CUDA one (its strings read py3.11_cuda12.1_...), so
+    the solver takes one or says why not. ``cpuonly`` beside an added CUDA pin is dropped: it
+    would force the CPU build."""
+    added = [t for t in out.get(-1, []) if spec_name(t) in ("pytorch-cuda", "cudatoolkit")]
+    cuda_pinned = [n for n in ("pytorch-cuda", "cudatoolkit") if n in pins] or added
+    host = ctx.facts.host
+    if "pytorch" not in channels or not cuda_pinned or ctx.cuda_mode == "cpu":
+        return
+    if host is None or not host.has_driver or ctx.facts.os == "macos":
+        return  # no GPU here (or macOS, where the channel has no CUDA builds): as written
+    for i, token in positionals:
+        name = spec_name(token)
+        current = out.get(i, token)
+        if name == "cpuonly":
+            if added:
+                out[i] = ""
+                plan.notes.append(
+                    f"cpuonly removed: --cuda auto chose {added[0]} for this GPU, and cpuonly "
+                    "would force the CPU build (with both, conda takes the CPU build or fails)"
+                )
+            else:
+                plan.notes.append(
+                    f"CUDA: warning: cpuonly and {cuda_pinned[0]} ask for opposite builds; "
+                    "conda takes the CPU build or fails (drop one, or use --cuda auto)"
+                )
+        elif name == "pytorch" and _channel_of(current) in (None, "pytorch"):
+            new = build_pinned(current, "*cuda*")
+            if new != current:
+                out[i] = new
+                plan.notes.append(
+                    f"{current} -> {new}: the pytorch channel's CPU build would otherwise satisfy "
+                    f"{cuda_pinned[0]} too (its builds differ only in the build string), so the "
+                    "solver is held to a CUDA build"
+                )
 
 
 def _nothing_on_the_pytorch_channel(
@@ -512,6 +563,12 @@ def _replace_conda_pin(
         + "--cuda cpu for the CPU build; or --cuda keep to install it as written anyway.",
         instead=("pytorch", f"pytorch={newest[0]}") if newest else None,
     )
+
+
+def _channel_of(spec: str) -> str | None:
+    """``pytorch`` for ``pytorch::pytorch`` or its URL form, None for a spec without one."""
+    prefix = spec.rpartition("::")[0]
+    return (upstream_channel(prefix) or prefix) if prefix else None
 
 
 def _exact(version: str | None) -> str | None:

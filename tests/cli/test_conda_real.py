@@ -24,6 +24,8 @@ from .test_cli import farm_env as env_for
 
 DRIVER = "535.104.05"
 SEED = ["install", "pytorch", "torchvision", "cudatoolkit=10.1", "-c", "pytorch"]
+# the seed as its user meant it: a CUDA build of pytorch (minstall pins the build, issue 19)
+MEANT = [SEED[0], "pytorch=*=*cuda*", *SEED[2:]]
 
 
 def make_conda_farm(make_farm, conda_python, tmp_path: Path, kinds=("conda",), **extra: str):
@@ -68,8 +70,13 @@ def test_the_seed_command_installs_what_conda_alone_would_through_the_best_mirro
     farm, conda, env = conda_farm
     original = conda.run(*SEED, "-p", str(conda.prefix("plain")), "--dry-run", "--json")
     assert original.returncode == 0, original.stdout + original.stderr
-    expected = linked(original.stdout)
+    # conda alone takes the newest pytorch, a CPU build, beside cudatoolkit 10.1 (the farm's
+    # pytorch channel does not down-weight it); what the user meant is the CUDA build
+    assert "pytorch-2.5.1-py3.11_cpu_0" in linked(original.stdout)
+    meant = conda.run(*MEANT, "-p", str(conda.prefix("plain")), "--dry-run", "--json")
+    expected = linked(meant.stdout)
     assert "cudatoolkit-10.1.243-h6bb024c_0" in expected  # from defaults (main), not -c pytorch
+    assert "pytorch-1.7.1-py3.11_cuda10.1_cudnn7.6.3_0" in expected
     farm["official"].reset_log()
     prefix = conda.prefix("seed")
     proc = minstall("conda", *SEED[:1], "-p", str(prefix), *SEED[1:], env=env)
@@ -112,7 +119,14 @@ def test_each_rewritten_shape_resolves_to_what_the_original_resolves(
         "{ENV}": str(env_yml),
     }
     args = [values.get(a, a) for a in shape]
-    original = conda.run(*args, "--dry-run", "--json")
+    # with a CUDA pin, pytorch is held to a CUDA build (issue 19): compared with the command
+    # written that way by hand, as conda alone takes the CPU build here
+    pinned = "cudatoolkit=10.1" in args
+    meant = [
+        "pytorch=*=*cuda*" if a == "pytorch" and pinned and args[k - 1] != "-c" else a
+        for k, a in enumerate(args)
+    ]
+    original = conda.run(*meant, "--dry-run", "--json")
     assert original.returncode == 0, original.stdout + original.stderr
     plan = rewrite_plan(env, *args)
     farm["official"].reset_log()
@@ -134,7 +148,10 @@ def test_pytorch_cuda_brings_the_nvidia_channel_it_depends_on(conda_farm) -> Non
     plain = conda.run(*args, "-c", "pytorch", "--dry-run", "--json")
     assert plain.returncode != 0  # as PyTorch's docs say: it needs -c nvidia
     documented = conda.run(*args, "-c", "pytorch", "-c", "nvidia", "--dry-run", "--json")
-    argv = rewritten(env, *args, "-c", "pytorch")
+    assert "pytorch-2.5.1-py3.11_cpu_0" in linked(documented.stdout)  # conda alone: the trap
+    args[3] = "pytorch=2.5.1[build=*cuda*]"  # as minstall holds it (issue 19)
+    documented = conda.run(*args, "-c", "pytorch", "-c", "nvidia", "--dry-run", "--json")
+    argv = rewritten(env, *args[:3], "pytorch=2.5.1", *args[4:], "-c", "pytorch")
     assert farm["first"].channel_url("nvidia") in argv
     again = conda.run(*argv[1:], "--dry-run", "--json")
     assert again.returncode == 0, again.stdout
@@ -493,3 +510,22 @@ def test_a_channel_that_wants_a_token_gets_it_from_token_env(
     assert needed and {q.authorization for q in needed} == {want}
     assert {q.authorization for q in by_conda} <= {want, None}
     assert not [q for q in farm["official"].requests if q.authorization]
+
+
+def test_the_pytorch_channels_cpu_build_is_not_taken_beside_pytorch_cuda(conda_farm) -> None:
+    """Issue 19: on a channel where the CPU build is not down-weighted (the farm's pytorch
+    channel: CPU and CUDA builds differ only in build string and pytorch-mutex), conda alone
+    takes the newest version, a CPU build, next to pytorch-cuda=12.1, while minstall's note
+    says the CUDA build runs. The rewrite holds pytorch to a CUDA build; real conda solves it."""
+    farm, conda, env = conda_farm
+    args = ["install", "-p", str(conda.prefix("p")), "pytorch", "pytorch-cuda=12.1"]
+    args += ["-c", "pytorch", "-c", "nvidia"]
+    plain = conda.run(*args, "--dry-run", "--json")
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "pytorch-2.5.1-py3.11_cpu_0" in linked(plain.stdout)  # the trap, by conda itself
+    plan = rewrite_plan(env, *args)
+    assert "pytorch=*=*cuda*" in plan["argv"]
+    again = conda.run(*plan["argv"][1:], "--dry-run", "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    got = linked(again.stdout)
+    assert "pytorch-2.5.1-py311_cuda12.1_cudnn9_0" in got and "pytorch-mutex-1.0-cuda" in got

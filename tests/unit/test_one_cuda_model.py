@@ -9,7 +9,7 @@ Programming Guide, "Binary Compatibility"); CUDA 10.2 targets up to sm_7.5, 11.0
 from __future__ import annotations
 
 import pytest
-from test_rewrite import TUNA_PT, run
+from test_rewrite import run
 
 from mirrorinstall.cuda.choose import CudaMismatch, Gpu, HostCuda
 
@@ -76,6 +76,30 @@ def test_the_pytorch_channels_cuda_10_2_build_on_an_ampere_card_is_replaced() ->
         host=RTX3090,
         cuda_mode="auto",
     )
-    assert plan.argv[2:4] == [f"{TUNA_PT}::pytorch=1.7.1", "cudatoolkit=11.0"] or (
-        "pytorch=1.7.1" in plan.argv and "cudatoolkit=11.0" in plan.argv
-    ), plan.argv
+    assert plan.argv[2:4] == ["pytorch=1.7.1[build=*cuda*]", "cudatoolkit=11.0"], plan.argv
+
+
+def test_cpuonly_beside_an_added_cuda_pin_is_dropped_and_kept_with_a_warning_otherwise() -> None:
+    line = ["conda", "install", "pytorch", "torchvision", "cpuonly", "-c", "pytorch"]
+    auto = run(line, host=RTX3090, cuda_mode="auto")
+    assert "cpuonly" not in auto.argv
+    assert any(a.startswith("pytorch-cuda=") for a in auto.argv)
+    assert any(n.startswith("cpuonly removed") for n in auto.notes)
+    keep = run([*line[:4], "pytorch-cuda=12.1", *line[4:]], host=RTX3090)
+    assert "cpuonly" in keep.argv
+    assert any("cpuonly and pytorch-cuda" in n for n in keep.notes)
+
+
+def test_no_build_pin_without_a_gpu_or_a_cuda_pin() -> None:
+    no_gpu = run(
+        ["conda", "install", "pytorch", "cudatoolkit=11.3", "-c", "pytorch"],
+        host=HostCuda(how="no NVIDIA driver"),
+    )
+    assert "pytorch" in no_gpu.argv
+    plain = run(["conda", "install", "pytorch", "-c", "pytorch"], host=RTX3090)
+    assert "pytorch" in plain.argv
+    other = run(
+        ["conda", "install", "conda-forge::pytorch", "cudatoolkit=11.3", "-c", "pytorch"],
+        host=RTX3090,
+    )
+    assert not any("build=" in a for a in other.argv)

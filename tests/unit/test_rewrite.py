@@ -177,11 +177,12 @@ def test_strip_channels() -> None:
 def test_the_seed_command() -> None:
     line = ["conda", "install", "pytorch", "torchvision", "cudatoolkit=10.1", "-c", "pytorch"]
     plan = run(line, host=HostCuda(driver="535.104.05", how="MINSTALL_CUDA_DRIVER"))
-    # cudatoolkit comes from defaults (main), which conda adds by itself: kept, via the mirror
+    # cudatoolkit comes from defaults (main), which conda adds by itself: kept, via the mirror;
+    # pytorch held to the channel's CUDA builds (their build strings read py3.8_cuda10.1_...)
     assert plan.argv == [
         "conda",
         "install",
-        "pytorch",
+        "pytorch=*=*cuda*",
         "torchvision",
         "cudatoolkit=10.1",
         "-c",
@@ -198,7 +199,7 @@ def test_the_seed_command() -> None:
         run(line, host=old)
     assert "cudatoolkit=10.1 needs NVIDIA driver >= 418.39" in info.value.message
     fixed = run(line, host=old, cuda_mode="auto")
-    assert "cudatoolkit=9.2" in fixed.argv and "pytorch=1.7.1" in fixed.argv
+    assert "cudatoolkit=9.2" in fixed.argv and "pytorch=1.7.1[build=*cuda*]" in fixed.argv
     assert fixed.cuda["replaced"] == "cudatoolkit=10.1"
 
 
@@ -208,11 +209,12 @@ def test_conda_auto_adds_pytorch_cuda() -> None:
         host=HostCuda(driver="535.104.05"),
         cuda_mode="auto",
     )
-    # right after the user's specs: conda's argparse takes one run of positionals
+    # right after the user's specs: conda's argparse takes one run of positionals; pytorch
+    # held to the channel's CUDA builds
     assert plan.argv == [
         "conda",
         "install",
-        "pytorch=2.5.1",
+        "pytorch=2.5.1[build=*cuda*]",
         "pytorch-cuda=12.4",
         "-c",
         TUNA_PT,
@@ -575,7 +577,7 @@ def test_a_channel_prefixed_pin_replaced_by_cuda_auto_still_points_at_the_mirror
     )
     # 410.48 runs CUDA 10.0 at most (NVIDIA: 10.0 needs >= 410.48, 10.1 >= 418.39); pytorch
     # 1.7.1 was built for cudatoolkit 9.2/10.1/10.2/11.0 (pytorch.org previous versions): 9.2
-    assert plan.argv[2:4] == [f"{TUNA_PT}::pytorch=1.7.1", "cudatoolkit=9.2"]
+    assert plan.argv[2:4] == [f"{TUNA_PT}::pytorch=1.7.1[build=*cuda*]", "cudatoolkit=9.2"]
 
 
 def test_defaults_in_an_environment_file_goes_to_the_mirror_as_the_notes_say() -> None:
