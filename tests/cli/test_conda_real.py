@@ -517,7 +517,7 @@ def test_the_pytorch_channels_cpu_build_is_not_taken_beside_pytorch_cuda(conda_f
     channel: CPU and CUDA builds differ only in build string and pytorch-mutex), conda alone
     takes the newest version, a CPU build, next to pytorch-cuda=12.1, while minstall's note
     says the CUDA build runs. The rewrite holds pytorch to a CUDA build; real conda solves it."""
-    farm, conda, env = conda_farm
+    _, conda, env = conda_farm
     args = ["install", "-p", str(conda.prefix("p")), "pytorch", "pytorch-cuda=12.1"]
     args += ["-c", "pytorch", "-c", "nvidia"]
     plain = conda.run(*args, "--dry-run", "--json")
