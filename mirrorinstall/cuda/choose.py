@@ -330,8 +330,12 @@ def choose_torch(
         + ", ".join(f"{g.name} (sm {g.cc})" for g in host.gpus)
     )
     if spec:
-        other = _other_release(tables, host, os, python)
-        fixes = [f"use torch=={other[0]} ({other[1]}), the newest that runs here"] if other else []
+        other = _other_release(tables, host, os, python, after=release)
+        fixes = (
+            [f"use torch=={other[0]} ({other[1]}), the nearest release that runs here"]
+            if other
+            else []
+        )
         fixes += [needs, "--cuda cpu installs the CPU build on purpose"]
         raise CudaMismatch(
             f"no CUDA build of torch{spec} runs on {host.describe()}: " + "; ".join(passed),
@@ -379,14 +383,22 @@ def _pinned(
 
 
 def _other_release(
-    tables: Tables, host: HostCuda, os: str, python: str | None
+    tables: Tables, host: HostCuda, os: str, python: str | None, after: str | None = None
 ) -> tuple[str, str] | None:
-    """The newest release (any version) with a build this machine runs, and that build."""
-    for release, row in releases_matching(tables, None, python) or releases_matching(tables, None):
+    """A release with a build this machine runs, and that build: the nearest one newer than
+    ``after`` (an old project's code is likelier to work on 1.7 than on 2.x), else the
+    newest."""
+    releases = releases_matching(tables, None, python) or releases_matching(tables, None)
+    runnable = []
+    for release, row in releases:
         variant, _ = _runnable(tables, host, release, row.pip, os)
         if variant:
-            return release, variant
-    return None
+            runnable.append((release, variant))
+    if after is not None:
+        newer = [rv for rv in runnable if _v(rv[0]) > _v(after)]
+        if newer:
+            return min(newer, key=lambda rv: _v(rv[0]))
+    return runnable[0] if runnable else None
 
 
 def _torchvision_for(row: TorchRelease, release: str) -> str | None:

@@ -455,6 +455,13 @@ def _pytorch_channel_build(
                     f"CUDA: warning: cpuonly and {cuda_pinned[0]} ask for opposite builds; "
                     "conda takes the CPU build or fails (drop one, or use --cuda auto)"
                 )
+        elif re.fullmatch(r"cuda\d{2,3}", name) and added:
+            # pytorch <= 1.0 chose its CUDA build through feature packages (cuda92, cuda100)
+            out[i] = ""
+            plan.notes.append(
+                f"{name} removed: the pytorch channel's CUDA feature package of torch <= 1.0; "
+                f"--cuda auto chose {added[0]}, which selects the build now"
+            )
         elif name == "pytorch" and _channel_of(current) in (None, "pytorch"):
             new = build_pinned(current, "*cuda*")
             if new != current:

@@ -89,9 +89,19 @@ def gpu_pins(
     _tf_defaults(tf, names[tf][1], ctx, plan, out)
 
 
-def _as_pip_spec(token: str) -> str | None:
-    """conda's ``=2.4``/``==2.4.1``/``>=2.0`` version part as a pip specifier (None: any)."""
+def build_of(token: str) -> str | None:
+    """The build string of a ``name=version=build`` spec (``gpu_py38h8a7d6ce_0``), or None."""
     rest = token.split("::", 1)[-1][len(spec_name(token)) :].strip()
+    found = re.match(r"^==?[^=\s\[]+=([^=\s\[]+)$", rest)
+    return found.group(1) if found else None
+
+
+def _as_pip_spec(token: str) -> str | None:
+    """conda's ``=2.4``/``==2.4.1``/``>=2.0`` version part as a pip specifier (None: any); a
+    ``=2.4.1=build`` spec names version 2.4.1 exactly."""
+    rest = token.split("::", 1)[-1][len(spec_name(token)) :].strip()
+    if build_of(token) is not None:
+        return "==" + rest.lstrip("=").split("=", 1)[0]
     fuzzy = re.match(r"^=?=?\s*(\d[\w.]*?)(\.\*)?$", rest)
     if fuzzy:
         return f"=={fuzzy.group(1)}.*"
@@ -102,6 +112,14 @@ def _tf_defaults(name: str, token: str, ctx: Context, plan: Plan, out: dict) -> 
     tables, host = ctx.facts.tables, ctx.facts.host
     assert tables is not None and host is not None
     last = tables.tf_packaging.conda_defaults_last_gpu
+    build = build_of(token)
+    if build is not None and name == "tensorflow" and build.startswith(("mkl", "eigen")):
+        # Anaconda's TensorFlow builds are named gpu_*, mkl_* or eigen_*: the user chose one
+        plan.notes.append(
+            f"CUDA: {token} names the {build.split('_')[0]} build (a CPU build) itself; "
+            "kept as written, no CUDA added"
+        )
+        return
     spec = _as_pip_spec(token)
     choice = choose_tensorflow(
         tables,

@@ -183,6 +183,15 @@ def _auto(asked: _Asked, tables: Tables, ctx: Context, plan: Plan) -> str:
     assert host is not None
     windows = ctx.facts.os == "windows"
     choice = _choose(tables, ctx, asked.spec)
+    if choice is None and not windows:
+        # tensorflow-gpu==1.4 (CUDA 8): a real release the table lacks; nothing says it cannot
+        # run, so the user's pin stays, and the note says it was not checked
+        token = _requirement(asked.name, asked.extras, asked.spec, asked.marker)
+        plan.notes.append(
+            f"CUDA: {token} is not in minstall's table of TensorFlow releases, so --cuda auto "
+            "cannot check which CUDA it needs; kept as written"
+        )
+        return token
     if choice is None or not choice.runnable:
         raise _nothing_runs(asked, choice, tables, ctx)
     _record(choice, ctx, plan)

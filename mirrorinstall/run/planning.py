@@ -15,7 +15,7 @@ from mirrorinstall.core.errors import CacheError, CudaError
 from mirrorinstall.core.shellquote import POSIX, detect_shell, join_steps, quote_command
 from mirrorinstall.core.textcodec import TextForm
 from mirrorinstall.rewrite import Context, CudaMismatch, Plan, rewrite
-from mirrorinstall.rewrite.common import spec_name
+from mirrorinstall.rewrite.fixed import fixed_args
 
 
 def user_shell(environ: Mapping[str, str]) -> str:
@@ -58,10 +58,7 @@ def make_plan(cmd: Command, ctx: Context) -> Plan:
         fixed = ""
         if exc.instead is not None:
             project, requirement = exc.instead
-            args = [
-                requirement if not t.startswith("-") and spec_name(t) == project else t
-                for t in cmd.args
-            ]
+            args = fixed_args(list(cmd.args), project, requirement, ctx.facts.tables)
             try:
                 auto = rewrite(parse_command([*cmd.head, *args]), ctx)
                 fixed = f" Fixed command: {quote_plan(auto, user_shell(ctx.facts.environ))}"

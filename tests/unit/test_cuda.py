@@ -80,7 +80,8 @@ def test_gpu_architectures() -> None:
     assert choose_torch(T, rtx5090, spec="==2.7.1").variant == "cu128"  # Blackwell needs cu128+
     with pytest.raises(CudaMismatch) as none:  # 2.6.0 has no Blackwell kernels: not CPU
         choose_torch(T, rtx5090, spec="==2.6.0")
-    assert none.value.instead == ("torch", "torch==2.13.0")
+    # the nearest newer release with Blackwell kernels: 2.7.0, its cu128 build (ARCH)
+    assert none.value.instead == ("torch", "torch==2.7.0")
     volta = HostCuda(driver="580.65.06", gpus=(Gpu("Tesla V100", "7.0"),))
     assert choose_torch(T, volta, spec="==2.11.0").variant == "cu126"
     h200 = HostCuda(driver="580.159.04", gpus=(Gpu("NVIDIA H200", "9.0"),))  # recorded host

@@ -157,8 +157,9 @@ def test_a_pinned_torch_no_build_of_which_runs_is_an_error_naming_what_runs() ->
     with pytest.raises(CudaMismatch) as info:
         plan_for("pip install torch==2.6.0", linux("575.51.03", "12.0"))
     assert "no CUDA build of torch==2.6.0 runs" in info.value.message
-    assert "use torch==2.11.0 (cu128)" in info.value.hint.lower()
-    assert info.value.instead == ("torch", "torch==2.11.0")
+    # the nearest newer release with Blackwell kernels: 2.7.0, its cu128 build (ARCH)
+    assert "use torch==2.7.0 (cu128)" in info.value.hint.lower()
+    assert info.value.instead == ("torch", "torch==2.7.0")
     # 2.5.1 needs 450.80.02 at least (cu118); R418 gets told which driver runs it
     with pytest.raises(CudaMismatch) as old:
         plan_for("pip install torch==2.5.1", linux("418.39"))
