@@ -65,7 +65,10 @@ def test_driver_too_old_exits_65_with_the_fixed_command(farm_env) -> None:
     assert proc.returncode == 65
     assert "cudatoolkit=10.1 needs NVIDIA driver >= 418.39" in proc.stderr
     # quoted: the build pin's brackets are shell syntax
-    assert "Fixed command: conda install 'pytorch=1.7.1[build=*cuda*]' torchvision cudatoolkit=9.2" in proc.stderr
+    assert (
+        "Fixed command: conda install 'pytorch=1.7.1[build=*cuda*]' torchvision cudatoolkit=9.2"
+        in proc.stderr
+    )
     auto = minstall(
         "rewrite", "--cuda", "auto", "--", *SEED, env={**env, "MINSTALL_CUDA_DRIVER": "410.48"}
     )
