@@ -62,14 +62,20 @@ def current_subdir(environ: Mapping[str, str]) -> str:
     return f"linux-{arch}"
 
 
-def named_files(args: tuple[str, ...]) -> tuple[dict[str, str], dict[str, TextForm]]:
+def named_files(
+    args: tuple[str, ...], positional: bool = False
+) -> tuple[dict[str, str], dict[str, TextForm]]:
     """Read the files the command names with -r/--requirement/--file/-f (never written to),
-    decoded as pip reads them (core/textcodec.py); their text and their form."""
+    decoded as pip reads them (core/textcodec.py); their text and their form. ``positional``:
+    bare arguments name files too (uv pip sync/compile requirements.txt)."""
     out: dict[str, str] = {}
     forms: dict[str, TextForm] = {}
     named: list[str] = []
     for i, token in enumerate(args):
         path = None
+        if positional and not token.startswith("-") and (i == 0 or not args[i - 1].startswith("-")):
+            named.append(token)
+            continue
         if token in _FILE_OPTIONS and i + 1 < len(args):
             path = args[i + 1]
         elif token.startswith(("--requirement=", "--file=")):
@@ -132,7 +138,10 @@ def get_ranking_for(
     refresh: bool = False,
     timeout_s: float = QUICK_TIMEOUT_S,
 ) -> Ranking:
-    """The ranking for ``kinds``: forced by --mirror, else cached or measured now."""
+    """The ranking for ``kinds``: forced by --mirror, else cached or measured now; none
+    for a command that downloads nothing."""
+    if not kinds:
+        return Ranking(order={}, source="not needed: the command downloads nothing")
     if mirror_id:
         if session.catalog.get(mirror_id) is None:
             from mirrorinstall.core.suggest import mistyped
@@ -179,7 +188,9 @@ def gather(
     ranking = get_ranking_for(
         session, kinds, mirror_id=mirror_id, refresh=refresh, timeout_s=timeout_s
     )
-    files, forms = named_files(cmd.args)
+    files, forms = named_files(
+        cmd.args, positional=cmd.tool == "uv" and cmd.action in ("sync", "compile")
+    )
     # the pins may be in the files (pip install -r requirements.txt): they are checked too
     text = " ".join([text, *files.values()]).lower()
     needs_cuda = (

@@ -16,6 +16,9 @@ CONDA_TOOLS = ("conda", "mamba", "micromamba")
 # https://docs.python.org/3/using/windows.html#python-launcher-for-windows
 _PY_LAUNCHER = re.compile(r"-(\d+(\.\d+)?(-(32|64|arm64))?|V:\S+)")
 CONDA_ACTIONS = ("install", "create", "update", "upgrade")
+PIP_ACTIONS = ("install", "download", "wheel")  # the pip commands that fetch from an index
+UV_PIP_ACTIONS = ("install", "sync", "compile")
+UV_PROJECT_ACTIONS = ("add", "sync", "lock", "remove", "run", "tool")
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,26 @@ class Command:
     @property
     def kinds(self) -> list[str]:
         """The mirror kinds this command draws from, the one it installs from first (an
-        environment file may have a pip: section, so env create draws from PyPI too)."""
+        environment file may have a pip: section, so env create draws from PyPI too); none
+        for a command that must not download (conda --offline)."""
+        if self.passthrough:
+            return []
         if self.family == "conda":
-            return ["conda", "pypi"] if self.action == "env-create" else ["conda"]
+            return ["conda", "pypi"] if self.env_file else ["conda"]
         return ["pypi", "pytorch"]
+
+    @property
+    def env_file(self) -> bool:
+        """conda env create/update: the command reads an environment file (-f)."""
+        return self.action in ("env-create", "env-update")
+
+    @property
+    def passthrough(self) -> bool:
+        """A command that needs no mirror: run as typed (conda --offline, which must not be
+        sent to URLs its package cache does not know). conda remove is not one: it solves
+        again, and needs the channels the environment's packages came from (a mirror's, for
+        an environment minstall installed)."""
+        return self.family == "conda" and "--offline" in self.args
 
 
 def tool_name(token: str) -> str:
@@ -52,14 +71,17 @@ def parse_command(argv: list[str]) -> Command:
         )
     first = tool_name(argv[0])
     if first in CONDA_TOOLS:
-        if len(argv) >= 3 and argv[1] == "env" and argv[2] == "create":
-            return Command(first, "conda", "env-create", tuple(argv[:3]), tuple(argv[3:]))
+        if len(argv) >= 3 and argv[1] == "env" and argv[2] in ("create", "update"):
+            action = f"env-{argv[2]}"
+            return Command(first, "conda", action, tuple(argv[:3]), tuple(argv[3:]))
         if len(argv) >= 2 and argv[1] in CONDA_ACTIONS:
             action = "update" if argv[1] == "upgrade" else argv[1]
             return Command(first, "conda", action, tuple(argv[:2]), tuple(argv[2:]))
+        if len(argv) >= 2 and argv[1] in ("remove", "uninstall"):
+            return Command(first, "conda", "remove", tuple(argv[:2]), tuple(argv[2:]))
         raise UsageError(
             f"'{' '.join(argv[:2])}' is not a command minstall rewrites",
-            f"It rewrites {first} install/create/update and conda env create -f.",
+            f"It rewrites {first} install/create/update/remove and conda env create/update -f.",
         )
     if first in ("pip", "pip3") or first.startswith("pip3."):
         return _pip(first, argv, 1)
@@ -70,13 +92,21 @@ def parse_command(argv: list[str]) -> Command:
             at += 1
         if argv[at : at + 1] == ["-m"] and argv[at + 1 : at + 2] in (["pip"], ["pip3"]):
             return _pip("pip", argv, at + 2)
-    if first == "uv" and len(argv) >= 3 and argv[1] == "pip" and argv[2] == "install":
-        return Command("uv", "pip", "install", tuple(argv[:3]), tuple(argv[3:]))
+    if first == "uv" and len(argv) >= 3 and argv[1] == "pip" and argv[2] in UV_PIP_ACTIONS:
+        return Command("uv", "pip", argv[2], tuple(argv[:3]), tuple(argv[3:]))
+    if first == "uv" and len(argv) >= 2 and argv[1] in UV_PROJECT_ACTIONS:
+        raise UsageError(
+            f"minstall does not rewrite 'uv {argv[1]}': uv records the URL of the index each "
+            "package came from in uv.lock, so a mirror chosen for this machine would be "
+            "written into the project's lock file for everyone who uses it",
+            "Rewrite 'uv pip install' commands instead, or point uv at a mirror yourself if "
+            'the lock file may name it: eval "$(minstall env)" sets UV_DEFAULT_INDEX.',
+        )
     raise UsageError(
         f"minstall does not know how to rewrite '{argv[0]}'",
-        "It rewrites conda/mamba/micromamba install|create|update, conda env create, "
-        "pip install, python -m pip install (py -m pip install on Windows) and uv pip "
-        "install; run other commands as they are.",
+        "It rewrites conda/mamba/micromamba install|create|update|remove, conda env "
+        "create|update, pip install|download|wheel, python -m pip ... (py -m pip on Windows) "
+        "and uv pip install|sync|compile; run other commands as they are.",
     )
 
 
@@ -98,11 +128,11 @@ def _pip(tool: str, argv: list[str], at: int) -> Command:
     # pip's global options may stand before the subcommand: pip --python X install ...
     while at < len(argv) and argv[at].startswith("-"):
         at += 2 if argv[at] in _PIP_GLOBAL_VALUED else 1
-    if len(argv) > at and argv[at] == "install":
-        return Command("pip", "pip", "install", tuple(argv[: at + 1]), tuple(argv[at + 1 :]))
+    if len(argv) > at and argv[at] in PIP_ACTIONS:
+        return Command("pip", "pip", argv[at], tuple(argv[: at + 1]), tuple(argv[at + 1 :]))
     raise UsageError(
-        f"'{' '.join(argv[: at + 1])}' is not followed by 'install'",
-        "minstall rewrites pip install commands only.",
+        f"'{' '.join(argv[: at + 1])}' is not followed by install, download or wheel",
+        "minstall rewrites the pip commands that download: install, download and wheel.",
     )
 
 

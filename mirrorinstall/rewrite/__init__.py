@@ -14,7 +14,14 @@ from mirrorinstall.rewrite.common import Context, Plan, choose_channel
 
 def rewrite(cmd: Command, ctx: Context) -> Plan:
     """The plan for ``cmd``: conda-family commands and pip/uv ones are rewritten apart (each
-    imported when needed: a conda rewrite does not pay for pip's wheel-tag machinery)."""
+    imported when needed: a conda rewrite does not pay for pip's wheel-tag machinery). A
+    command that downloads nothing runs as typed."""
+    if cmd.passthrough:
+        why = (
+            "--offline: conda installs from its package cache, so no mirror is used and no URL "
+            "is changed"
+        )
+        return Plan(argv=[*cmd.head, *cmd.args], notes=[f"run as typed: {why}"])
     if cmd.family == "conda":
         from mirrorinstall.rewrite.conda import rewrite_conda
 

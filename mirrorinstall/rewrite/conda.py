@@ -38,7 +38,7 @@ from mirrorinstall.rewrite.pip import pip_section_router
 
 def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     valued = {"-c": "--channel", "--channel": "--channel", "--file": "--file"}
-    if cmd.action == "env-create":
+    if cmd.env_file:
         valued["-f"] = "--file"
     found = scan(
         cmd.args,
@@ -67,7 +67,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             text = ctx.facts.files.get(opt.value)
             if text is None:
                 raise UsageError(f"cannot read {opt.value}", "Check the path of --file.")
-            if cmd.action == "env-create":
+            if cmd.env_file:
                 env_file = opt
                 requested += _yaml_list(text, "channels")
                 file_specs += _yaml_list(text, "dependencies")
@@ -88,7 +88,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     overridden = "--override-channels" in found.flags or nodefaults
     if not overridden and not ctx.strip_channels:
         implicit = [c for c in ctx.facts.conda_channels if c not in requested]
-        if cmd.action == "env-create":
+        if cmd.env_file:
             # conda env create takes no --override-channels and (conda 26) puts the condarc
             # channels first whatever the file says; conda's own settings, through the
             # environment, send them to the mirror instead
@@ -104,9 +104,12 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
                     else ""
                 )
             )
-    routed = _route_frozen_pytorch(found.positionals, requested, ctx, plan)
-    cuda_args = _conda_cuda(found.positionals, file_specs, requested, ctx, plan)
-    _add_nvidia(found.positionals, file_specs, cuda_args, routed, requested, ctx, plan)
+    routed: dict[int, str] = {}
+    cuda_args: dict = {}
+    if cmd.action != "remove":  # remove names packages to take out: no build to choose
+        routed = _route_frozen_pytorch(found.positionals, requested, ctx, plan)
+        cuda_args = _conda_cuda(found.positionals, file_specs, requested, ctx, plan)
+        _add_nvidia(found.positionals, file_specs, cuda_args, routed, requested, ctx, plan)
     channel_urls: list[str] = []
     url_for: dict[str, str] = {}
     for raw in requested:
@@ -163,9 +166,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     spec_files = {
         o.index: o
         for o in found.options
-        if o.name == "--file"
-        and cmd.action != "env-create"
-        and "::" in ctx.facts.files.get(o.value, "")
+        if o.name == "--file" and not cmd.env_file and "::" in ctx.facts.files.get(o.value, "")
     }
     spec_file_rest = {k for o in spec_files.values() for k in range(o.index + 1, o.index + o.count)}
     out: list[str] = list(cmd.head)
@@ -230,14 +231,14 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
         out.append(new)
         if i in positional_at:
             last_spec = len(out)
-    if not inserted and cmd.action != "env-create":
+    if not inserted and not cmd.env_file:
         out += channel_tokens
     if ctx.strip_channels:
         notes.append(
             "--strip-channels: channel options dropped; conda uses your .condarc "
             "(point it at a mirror: minstall bench shows the best)"
         )
-    elif "--override-channels" not in found.flags and cmd.action != "env-create":
+    elif "--override-channels" not in found.flags and not cmd.env_file:
         out.append("--override-channels")
         notes.append(
             "--override-channels added so a .condarc cannot add the slow official channels back"

@@ -96,6 +96,12 @@ _PIP_OTHER = (
     "--resolution",
     "--prerelease",
     "--torch-backend",
+    "-o",
+    "--output-file",
+    "-d",
+    "--dest",
+    "-w",
+    "--wheel-dir",
 )
 
 
@@ -163,12 +169,21 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
             notes.append(
                 "pytorch -> torch (the PyPI name; 'pytorch' on PyPI is a placeholder that fails)"
             )
+    if cmd.action in ("sync", "compile"):
+        # uv pip sync/compile name their requirements files bare: each is one, as with -r
+        found.options += [
+            Option("--requirement", token, i, 1, "")
+            for i, token in found.positionals
+            if token in ctx.facts.files
+        ]
+        found.positionals = [(i, t) for i, t in found.positionals if t not in ctx.facts.files]
     _route_torch_indexes(cmd, found, ctx, state, replace)
     for i, token in found.positionals:
         new_token = _torch_file_requirement((replace.get(i) or [token])[0], ctx, plan, state)
         if new_token is not None:
             replace[i] = [new_token]
-    has_index = any(o.name in ("--index-url", "--default-index") for o in found.options)
+    # a requirements file's own --index-url counts too: the one the user wrote stays in charge
+    has_index = any(n in ("--index-url", "--default-index") for n, _ in _torch_refs(found, ctx))
     torch_options: dict[int, str] = {}  # arg index -> the CUDA variant that option names
     for opt in found.options:
         before = len(state.variants)
@@ -356,7 +371,7 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         path = ctx.facts.copy_path(opt.value)
         plan.writes[path] = _passwords_to_env(new_text, plan)
         notes.append(f"{opt.value}: index options and pins rewritten in a copy, {path}")
-        return opt.same_form(path)
+        return opt.same_form(path) if opt.spelled or opt.count == 2 else [path]
     if opt.name not in (
         "--index-url",
         "--extra-index-url",

@@ -127,7 +127,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
         timeout_s=opts.timeout_s,
     )
     ranking = facts.ranking
-    if not ranking.forced and not ranking.measured(cmd.kinds[0]):
+    if cmd.kinds and not ranking.forced and not ranking.measured(cmd.kinds[0]):
         from mirrorinstall.core.errors import NoMirrorError
 
         failed = ranking.failed.get(cmd.kinds[0], {})
@@ -567,6 +567,8 @@ def _next(
     if not verdict.retry or ranking.forced:
         return None
     step_cmd = parse_command(plan.argv) if plan.step else cmd
+    if not step_cmd.kinds:
+        return None  # no mirror was used: none to blame or to fall back from
     blamed = blame(plan_routes, verdict.evidence, output, step_cmd.kinds[0])
     if not blamed or upstream_blamed(ctx.facts.catalog, blamed):
         return None

@@ -529,3 +529,27 @@ def test_the_pytorch_channels_cpu_build_is_not_taken_beside_pytorch_cuda(conda_f
     assert again.returncode == 0, again.stdout + again.stderr
     got = linked(again.stdout)
     assert "pytorch-2.5.1-py311_cuda12.1_cudnn9_0" in got and "pytorch-mutex-1.0-cuda" in got
+
+
+def test_conda_offline_runs_as_typed_and_remove_solves_on_the_mirror(conda_farm) -> None:
+    """Issue 19. conda --offline must not be sent to URLs its package cache does not know: it
+    runs as typed, with no bench and no request. conda remove solves again against the
+    channels, and an environment minstall installed names the mirror's: conda alone, on its
+    own channels, cannot find them (ResolvePackageNotFound), so minstall gives it the
+    mirror's, as for an install."""
+    farm, conda, env = conda_farm
+    prefix = str(conda.prefix("rm"))
+    assert minstall("conda", "create", "-p", prefix, "zlib", "-y", env=env).returncode == 0
+    for mirror in farm:
+        mirror.reset_log()
+    offline = minstall("conda", "install", "--offline", "-p", prefix, "zlib", "-y", env=env)
+    assert offline.returncode == 0, offline.stderr
+    assert "run as typed: --offline" in offline.stderr
+    assert all(not m.requests for m in farm)
+    alone = conda.run("remove", "-p", prefix, "zlib", "-y", "--dry-run")
+    assert alone.returncode != 0 and "ResolvePackageNotFound" in alone.stdout + alone.stderr
+    farm["official"].reset_log()
+    removed = minstall("conda", "remove", "-p", prefix, "zlib", "-y", env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert not any(p.startswith("zlib-") for p in conda.installed(Path(prefix)))
+    assert official_requests(farm) == [], removed.stderr

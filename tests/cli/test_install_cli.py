@@ -260,3 +260,23 @@ def test_every_mirror_dead_is_a_clear_error_not_a_run(make_farm, tmp_path) -> No
     assert "minstall: error: no mirror can serve pypi right now:" in proc.stderr
     assert "  a pypi: connection refused" in proc.stderr
     assert '  b pypi: served an HTML page ("Wi-Fi login")' in proc.stderr
+
+
+def test_pip_download_and_uv_pip_compile_go_through_the_mirror(farm_env, tmp_path) -> None:
+    """Forms people type (issue 19): pip download and uv pip compile, run by the real tools,
+    fetch from the ranked mirror, never refused."""
+    farm, env, _ = farm_env
+    dest = tmp_path / "wheels"
+    proc = minstall("pip", "--mirror", "second", "download", "six", "-d", str(dest), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in dest.iterdir()] == ["six-1.16.0-py2.py3-none-any.whl"]
+    assert any(q.path.endswith("six-1.16.0-py2.py3-none-any.whl") for q in farm["second"].requests)
+    reqs = tmp_path / "requirements.in"
+    reqs.write_text("alpha\n")
+    out = tmp_path / "requirements.txt"
+    compiled = minstall(
+        "uv", "--mirror", "second", "pip", "compile", str(reqs), "-o", str(out), env=env
+    )
+    assert compiled.returncode == 0, compiled.stderr
+    assert "alpha==1.1" in out.read_text() and "six==1.16.0" in out.read_text()
+    assert reqs.read_text() == "alpha\n"

@@ -483,9 +483,57 @@ def test_pip_variant_the_driver_cannot_run() -> None:
 
 
 def test_unknown_commands_are_usage_errors() -> None:
-    for line in (["conda", "remove", "x"], ["pip", "download", "x"], ["npm", "install"], []):
+    for line in (["conda", "list"], ["pip", "freeze"], ["npm", "install"], []):
         with pytest.raises(UsageError):
             parse_command(line)
+    for sub in ("add", "sync", "lock"):  # uv's project commands: named, with the reason
+        with pytest.raises(UsageError) as info:
+            parse_command(["uv", sub, "torch"])
+        assert f"'uv {sub}'" in info.value.message and "uv.lock" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        ["pip", "download", "six", "-d", "wheels"],
+        ["pip", "wheel", "six", "-w", "wheels"],
+        ["python", "-m", "pip", "download", "six"],
+    ],
+)
+def test_pip_download_and_wheel_go_through_the_mirror(line) -> None:
+    plan = run(line)
+    assert plan.argv[: len(line)] == line and plan.argv[-2:] == ["--index-url", TUNA_PYPI]
+
+
+def test_conda_offline_runs_as_typed() -> None:
+    line = ["conda", "install", "--offline", "numpy", "-c", "conda-forge"]
+    cmd = parse_command(line)
+    assert cmd.kinds == []  # nothing to bench
+    plan = rewrite(cmd, ctx())
+    assert plan.argv == line and "--offline" in plan.notes[0]
+
+
+def test_conda_remove_gets_the_mirror_channels_and_no_build_choice() -> None:
+    """conda remove solves again against the channels: an environment minstall installed
+    names the mirror's, so remove needs them too (real conda: tests/cli/test_conda_real.py)."""
+    plan = run(
+        ["conda", "remove", "pytorch", "-c", "pytorch"],
+        host=HostCuda(driver="535.104.05"),
+        cuda_mode="auto",
+        conda_channels=(),
+    )
+    assert plan.argv == ["conda", "remove", "pytorch", "-c", TUNA_PT, "--override-channels"]
+
+
+def test_conda_env_update_is_rewritten_like_env_create() -> None:
+    text = "channels:\n  - conda-forge\ndependencies:\n  - numpy\n"
+    plan = run(
+        ["conda", "env", "update", "-f", "env.yml", "--prune"],
+        files={"env.yml": text},
+        copy_path=lambda p: "/c/" + p,
+    )
+    assert plan.argv == ["conda", "env", "update", "-f", "/c/env.yml", "--prune"]
+    assert TUNA_CF in plan.writes["/c/env.yml"]
 
 
 # ------------------------------------------------------------------ property tests

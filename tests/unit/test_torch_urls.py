@@ -299,3 +299,16 @@ def test_an_include_cycle_ends() -> None:
     )
     assert plan.argv[2:4] == ["-r", "/c/a.txt"]
     assert plan.writes["/c/a.txt"].endswith(f"--find-links {ALIYUN}/cu118/\n")
+
+
+def test_uv_pip_sync_and_compile_route_the_files_they_name_bare() -> None:
+    text = "--index-url https://download.pytorch.org/whl/cu121\ntorch==2.5.1\n"
+    for action, extra in (("sync", []), ("compile", ["-o", "requirements.txt"])):
+        plan = _run(
+            ["uv", "pip", action, "requirements.in", *extra],
+            order=only("nju"),
+            files={"requirements.in": text},
+            copy_path=lambda p: "/c/" + p,
+        )
+        assert plan.argv[3:] == ["/c/requirements.in", *extra]
+        assert plan.writes["/c/requirements.in"].startswith(f"--index-url {NJU}/cu121\n")
