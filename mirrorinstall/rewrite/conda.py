@@ -487,6 +487,14 @@ def _nothing_on_the_pytorch_channel(
             newest = release
             break
     asked = f"pytorch={spec}" if spec else "pytorch"
+    if spec is not None and not candidates:
+        # pytorch 0.4.1, 1.0.0: real releases older than minstall's table; nothing says which
+        # of their builds runs here, so the user's command stays, unchecked
+        plan.notes.append(
+            f"CUDA: {asked} is not in minstall's table of PyTorch releases, so --cuda auto "
+            "cannot check which of its builds runs here; kept as written"
+        )
+        return
     if spec is None:
         plan.notes.append(
             f"CUDA: no CUDA build on the pytorch channel runs on {host.describe()}: conda "
@@ -524,6 +532,7 @@ def _replace_conda_pin(
         chosen, _ = choose_conda_cuda(tables, host, row, release, ctx.facts.driver_os)
         if not chosen:
             continue
+        also = ""
         for i, token in positionals:
             if spec_name(token) == name:
                 out[i] = f"{name}={chosen}"
@@ -533,12 +542,13 @@ def _replace_conda_pin(
                     if "::" in token
                     else f"pytorch={release}"
                 )
+                also = f" ({token} -> {out[i]}, the release that build is for)"
         why = why or (
             f"CUDA {cuda} needs driver >= {driver_floor(tables, cuda, ctx.facts.driver_os)}"
         )
         plan.notes.append(
-            f"{name}={cuda} replaced by {name}={chosen} (--cuda auto): {why}, and this machine "
-            f"has {host.describe()}; torch {release} is the newest pytorch-channel "
+            f"{name}={cuda} replaced by {name}={chosen} (--cuda auto){also}: {why}, and this "
+            f"machine has {host.describe()}; torch {release} is the newest pytorch-channel "
             "release with a build it runs"
         )
         plan.cuda = {

@@ -845,8 +845,9 @@ def _apply_torch_choice(
                 re.sub(rf"/{re.escape(old)}(?=/|$)", f"/{choice.variant}", t)
                 for t in replace[index]
             ]
+            urls = " ".join(t for t in replace[index] if "://" in t)
             plan.notes.append(
-                f"{old} index replaced by {choice.variant} ({ctx.cuda_mode} CUDA choice)"
+                f"{old} index replaced by {choice.variant} ({ctx.cuda_mode} CUDA choice): {urls}"
             )
         return
     if torch is None or torch.pytorch is None:
