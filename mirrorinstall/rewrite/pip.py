@@ -860,7 +860,9 @@ def _apply_torch_choice(
         )
         return
     tokens = _torch_source(torch, choice.variant)
-    replace.setdefault(-1, []).extend(tokens)
+    present = {t.rstrip("/") for new in replace.values() for t in new}
+    if tokens[-1].rstrip("/") not in present:  # a mapped find-links page may name it already
+        replace.setdefault(-1, []).extend(tokens)
     plan.mirrors["pytorch"] = {
         "mirror": torch.id,
         "layout": torch.pytorch.layout,

@@ -213,13 +213,25 @@ def test_the_checks_bite() -> None:
 
 @pytest.mark.parametrize(
     "pin",
-    ["torch==1.8.2", "torch==1.10.2", "torch==2.3.1.post0"],  # LTS, a patch, a post release
+    ["torch==1.8.2", "torch==1.3.1", "torch==2.3.1.post0"],  # LTS, older, a post release
 )
 @pytest.mark.parametrize("host", sorted(HOSTS))
 def test_a_release_the_table_lacks_is_kept_with_a_note_not_refused(pin, host) -> None:
     """Real releases missing from minstall's table (torch 1.8.2 is PyTorch's LTS, on its own
-    index, https://download.pytorch.org/whl/lts/1.8/torch_lts.html) were refused with "no
-    PyTorch release matches"; nothing says they cannot run, so the pin stays, unchecked."""
+    index, https://download.pytorch.org/whl/lts/1.8/torch_lts.html; 1.3.1 predates the table)
+    were refused with "no PyTorch release matches"; nothing says they cannot run, so the pin
+    stays, unchecked."""
     plan = rewrite(parse_command(["pip", "install", pin]), ctx(host=HOSTS[host], cuda_mode="auto"))
     assert pin in plan.argv
     assert any("not in minstall's table" in n and "kept as written" in n for n in plan.notes)
+
+
+def test_a_missing_row_was_a_data_bug_torch_1_10_2_gets_its_cu113_build() -> None:
+    """torch 1.10.2 and the cu113 builds of 1.10 were published (cuda-facts.md 3a; install
+    lines such as torch==1.10.2+cu113 -f .../cu113/torch_stable.html in many READMEs); the
+    table lacked them, so the pin was kept unchecked. CUDA 11.3 targets up to sm 8.6."""
+    plan = rewrite(
+        parse_command(["pip", "install", "torch==1.10.2"]),
+        ctx(host=HOSTS["rtx3090-driver550"], cuda_mode="auto"),
+    )
+    assert "torch==1.10.2+cu113" in plan.argv
