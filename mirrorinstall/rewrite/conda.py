@@ -26,6 +26,7 @@ from mirrorinstall.rewrite.common import (
     choose_channel,
     mirrored_defaults,
     pypi_mirror,
+    ranked,
     spec_name,
     spec_version,
     upstream_channel,
@@ -166,7 +167,9 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
     spec_files = {
         o.index: o
         for o in found.options
-        if o.name == "--file" and not cmd.env_file and "::" in ctx.facts.files.get(o.value, "")
+        if o.name == "--file"
+        and not cmd.env_file
+        and ("::" in ctx.facts.files.get(o.value, "") or _explicit(ctx.facts.files.get(o.value)))
     }
     spec_file_rest = {k for o in spec_files.values() for k in range(o.index + 1, o.index + o.count)}
     out: list[str] = list(cmd.head)
@@ -190,11 +193,18 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
         spec_file = spec_files.get(i)
         if spec_file is not None:
             new_path = ctx.facts.copy_path(spec_file.value)
-            plan.writes[new_path] = _rewrite_spec_file(ctx.facts.files[spec_file.value], url_for)
-            out += spec_file.same_form(new_path)
-            notes.append(
-                f"{spec_file.value}: channel::package specs rewritten in a copy, {new_path}"
-            )
+            text = ctx.facts.files[spec_file.value]
+            if _explicit(text):
+                new_text = explicit_urls(text, ctx, plan)
+                what = "package URLs"
+            else:
+                new_text, what = _rewrite_spec_file(text, url_for), "channel::package specs"
+            if new_text != text:
+                plan.writes[new_path] = new_text
+                out += spec_file.same_form(new_path)
+                notes.append(f"{spec_file.value}: {what} rewritten in a copy, {new_path}")
+            else:
+                out += list(cmd.args[spec_file.index : spec_file.index + spec_file.count])
             continue
         if spec_file is None and i in spec_file_rest:
             continue
@@ -619,6 +629,87 @@ def _yaml_list(text: str, key: str) -> list[str]:
             if value and not value.endswith(":"):
                 items.append(value)
     return items
+
+
+def explicit_urls(text: str, ctx: Context, plan: Plan) -> str:
+    """An ``@EXPLICIT`` spec file (``conda list --explicit``: one package URL per line, conda
+    downloads each as it is) with every official URL whose channel a ranked mirror carries for
+    that subdir pointing at the same file there (mirrors keep channel/subdir/file paths; an
+    ``#md5``/``#sha256`` fragment is kept, and conda checks it); the rest named in a note."""
+    out: list[str] = []
+    moved: dict[tuple[str, str], int] = {}
+    kept: dict[str, list[str]] = {}
+    for line in text.splitlines(keepends=True):
+        url = line.strip()
+        found = _official_package(url, ctx)
+        if found is None:
+            out.append(line)
+            continue
+        channel, subdir, rest = found
+        mirror, base = _channel_for_subdir(ctx, channel, subdir)
+        if mirror is None or base is None:
+            kept.setdefault(channel, []).append(url.split("#")[0])
+            out.append(line)
+            continue
+        moved[(channel, mirror.id)] = moved.get((channel, mirror.id), 0) + 1
+        out.append(line.replace(url, f"{base}/{subdir}/{rest}", 1))
+    for (channel, mirror_id), n in moved.items():
+        mirror = ctx.facts.catalog.get(mirror_id)
+        assert mirror is not None
+        why = why_chosen(ctx.facts.ranking, "conda", mirror, channel)
+        plan.notes.append(
+            f"@EXPLICIT: {n} package URL(s) of channel {channel} -> the same files on mirror "
+            f"{mirror_id} ({why})"
+        )
+    for channel, urls in kept.items():
+        plan.notes.append(
+            f"@EXPLICIT: channel {channel}: no enabled mirror carries it; its package URLs stay "
+            f"on the official host: {' '.join(urls)}"
+        )
+    return "".join(out)
+
+
+_EXPLICIT_URL = re.compile(
+    r"^https?://(?:conda\.anaconda\.org/(?P<channel>[^/\s]+)|repo\.anaconda\.com/pkgs/"
+    r"(?P<pkgs>[^/\s]+))/(?P<subdir>[^/\s]+)/(?P<rest>[^/\s]+)$"
+)
+
+
+def _official_package(url: str, ctx: Context) -> tuple[str, str, str] | None:
+    """(channel, subdir, file and fragment) of a package URL on an official host: the
+    catalog's official channel URLs (conda.anaconda.org/<channel>, repo.anaconda.com/pkgs/...)."""
+    found = _EXPLICIT_URL.match(url)
+    if found:
+        channel = found.group("channel") or found.group("pkgs")
+        return channel, found.group("subdir"), found.group("rest")
+    for m in ctx.facts.catalog.enabled():
+        if not m.upstream:
+            continue
+        for channel, entry in m.conda.items():
+            prefix = entry.url.rstrip("/") + "/"
+            parts = url[len(prefix) :].split("/") if url.startswith(prefix) else []
+            if len(parts) == 2 and all(parts):
+                return channel, parts[0], parts[1]
+    return None
+
+
+def _explicit(text: str | None) -> bool:
+    """A spec file of package URLs (``@EXPLICIT``, or a part of one)."""
+    return bool(text) and (
+        "@EXPLICIT" in text or any(_EXPLICIT_URL.match(ln.strip()) for ln in text.splitlines())
+    )
+
+
+def _channel_for_subdir(ctx: Context, channel: str, subdir: str) -> tuple[Any, str | None]:
+    """(mirror, channel URL) of the best-ranked non-official mirror carrying ``channel`` for
+    ``subdir``; (None, None) when none does."""
+    for m in ranked(ctx, "conda"):
+        url = m.channel_url(channel)
+        entry = m.conda.get(channel)
+        if url is None or m.upstream or entry is None or not entry.carries_subdir(subdir):
+            continue
+        return m, url
+    return None, None
 
 
 def _rewrite_spec_file(text: str, url_for: Mapping[str, str]) -> str:

@@ -488,11 +488,22 @@ def pip_section_router(items: list[str], ctx: Context, plan: Plan) -> Callable[[
 
 
 _URL_IN_REQUIREMENT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_INLINE_INDEX = re.compile(
+    r"\s(--index-url|--extra-index-url|-i|--find-links|-f)(?:=|\s+)([A-Za-z][\w+.-]*://\S+)"
+)
 
 
 def _torch_file_requirement(text: str, ctx: Context, plan: Plan, state: _State) -> str | None:
     """A requirement naming a download.pytorch.org file by URL (``URL`` or ``name @ URL``)
     with the URL of the same file on a mirror (its ``#sha256=`` kept), or None to keep it."""
+    inline = _INLINE_INDEX.findall(text)
+    if inline:
+        plan.notes.append(
+            f"{text}: index options on a requirement's line ({', '.join(u for _, u in inline)}), "
+            "which pip does not read there (it takes them on lines of their own); left as "
+            "written, on the official host"
+        )
+        return None
     found = _URL_IN_REQUIREMENT.search(text)
     ref = read_torch_url(found.group(0).rstrip(";")) if found else None
     if ref is None:
@@ -500,8 +511,8 @@ def _torch_file_requirement(text: str, ctx: Context, plan: Plan, state: _State) 
     if ref.kind != "file":
         plan.notes.append(
             f"{text}: names {ref.describe()} where a requirement goes, which pip reads as a "
-            "file to install, not as a place to look (an index option goes on its own line, or "
-            "before the URL: --index-url/--extra-index-url); left as written, on the official host"
+            "file to install, not as a place to look (write --index-url or --extra-index-url "
+            "before it); left as written, on the official host"
         )
         return None
     new = _torch_equivalent(ref, ctx, plan, state)

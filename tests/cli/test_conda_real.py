@@ -553,3 +553,33 @@ def test_conda_offline_runs_as_typed_and_remove_solves_on_the_mirror(conda_farm)
     assert removed.returncode == 0, removed.stderr
     assert not any(p.startswith("zlib-") for p in conda.installed(Path(prefix)))
     assert official_requests(farm) == [], removed.stderr
+
+
+def test_an_explicit_spec_file_installs_the_same_files_from_the_mirror(
+    conda_farm, tmp_path
+) -> None:
+    """Issue 19: an @EXPLICIT file (conda list --explicit --md5: a URL per package, which conda
+    downloads as it is) names the official hosts; the rewrite points each URL at the same file
+    on the best mirror carrying its channel, md5 kept, and the real conda installs the same
+    packages without a request to an official host."""
+    farm, conda, env = conda_farm
+    source = conda.prefix("source")
+    made = conda.run("install", "-p", str(source), "zlib", "-y")
+    assert made.returncode == 0, made.stdout + made.stderr
+    listed = conda.run("list", "--explicit", "--md5", "-p", str(source))
+    assert listed.returncode == 0 and "@EXPLICIT" in listed.stdout
+    official = farm["official"].url
+    assert f"{official}/conda/main/linux-64/zlib-1.2.13-h5eee18b_0" in listed.stdout
+    spec = tmp_path / "explicit.txt"
+    spec.write_text(listed.stdout)
+    farm["official"].reset_log()
+    target = conda.prefix("copy")
+    proc = minstall("conda", "install", "-p", str(target), "--file", str(spec), "-y", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert conda.installed(target) == conda.installed(source)
+    assert official_requests(farm) == []
+    assert any("zlib-1.2.13" in q.path for q in farm["first"].requests)
+    assert "@EXPLICIT: 2 package URL(s) of channel main -> the same files on mirror first" in (
+        proc.stderr
+    )
+    assert spec.read_text() == listed.stdout  # the user's file untouched
