@@ -89,28 +89,36 @@ OFFICIAL = re.compile(
 )
 
 
-def cases(item: dict) -> list[tuple[list[str], dict[str, str]]]:
-    """(argv, files) for each install command an item holds."""
+def cases(item: dict) -> list[tuple[list[str], dict[str, str], dict[str, str]]]:
+    """(argv, files, environment) for each install command an item holds; a shell's leading
+    ``VAR=value`` words are the command's environment."""
     if item["kind"] in FILE_COMMANDS:
         argv, name = FILE_COMMANDS[item["kind"]]
-        return [(list(argv), {name: item["text"]})]
+        return [(list(argv), {name: item["text"]}, {})]
     out = []
     for argv in _commands(item["text"]):
+        environ = {}
+        while argv and re.match(r"^[A-Z_][A-Z0-9_]*=", argv[0]):
+            name, _, value = argv.pop(0).partition("=")
+            environ[name] = value
         try:
             parse_command(argv)
         except MinstallError:
             continue  # not an install command minstall rewrites (git clone, python setup.py)
-        out.append((argv, {}))
+        out.append((argv, {}, environ))
     return out
 
 
-def plan_for(argv: list[str], files: dict[str, str], host: str, mode: str):
+def plan_for(
+    argv: list[str], files: dict[str, str], host: str, mode: str, environ: dict | None = None
+):
     return rewrite(
         parse_command(argv),
         ctx(
             host=HOSTS[host],
             cuda_mode=mode,
             files=files,
+            environ=environ or {},
             copy_path=lambda p: "/copies/" + p,
             file_dirs={p: "/src" for p in files},
         ),
@@ -174,11 +182,11 @@ def check_cuda(plan, host: str) -> None:
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda i: i["id"])
 def test_every_real_command_is_rewritten_right_or_refused_fairly(item) -> None:
-    for argv, files in cases(item):
+    for argv, files, environ in cases(item):
         for host in HOSTS:
             for mode in ("keep", "auto"):
                 try:
-                    plan = plan_for(argv, files, host, mode)
+                    plan = plan_for(argv, files, host, mode, environ)
                 except (CudaMismatch, MinstallError) as exc:
                     assert exc.message and exc.hint, (argv, mode)
                     assert fair_refusal(exc, argv, files, host), (argv, host, mode, exc.message)
