@@ -330,6 +330,18 @@ def _tool_guess(text: str) -> list[str]:
     return ["pip", "uv", "conda"]
 
 
+def _ambiguous_pip(text: str) -> bool:
+    """pip's "from versions: none" with no line that says why (no status, retry or fetch
+    error, which only -v or --log show)."""
+    if not re.search(r"from versions: none\)", text):
+        return False
+    return not re.search(
+        r"Retrying \(|HTTP error \d{3}|\b40[134]\b|Could not fetch URL|timed out|"
+        r"ConnectTimeout|Skipping link|Fetched page|Getting page|Looking up",
+        text,
+    )
+
+
 def _from_classifier(text: str, machine: Machine) -> Finding | None:
     for tool in _tool_guess(text):
         verdict = classify(tool, 1, text, text)
@@ -350,6 +362,28 @@ def _from_classifier(text: str, machine: Machine) -> Finding | None:
                 verdict.evidence,
                 ("https://github.com/conda/conda", "https://pip.pypa.io/en/stable/"),
                 {"tool": tool, "verdict": verdict.kind},
+            )
+        if verdict.kind == USER and tool == "pip" and _ambiguous_pip(text):
+            return Finding(
+                "pip-ambiguous",
+                "error",
+                f"pip: {verdict.reason}",
+                "pip prints these same words when the project or version does not exist, when "
+                "the index refused the request (403 Forbidden: a WAF or anti-abuse block, as "
+                "TUNA's), when it answered with a page that is not an index (a captive portal "
+                "or login page), and when every connection timed out: its console output cannot "
+                "tell them apart, and this text has nothing else to go on.",
+                (
+                    "Run the command again with -v: pip then prints every page it fetched and "
+                    "the HTTP status of each (a 403, an HTML login page, a timeout).",
+                    "Or add --log pip.log and run 'minstall doctor --log pip.log': the log "
+                    "holds those lines too.",
+                    "minstall pip install ... reads pip's log itself: it names a mirror's "
+                    "fault and moves to the next mirror.",
+                ),
+                verdict.evidence,
+                ("https://pip.pypa.io/en/stable/cli/pip/#cmdoption-v",),
+                {"tool": tool, "verdict": "ambiguous"},
             )
         if verdict.kind == USER:
             return Finding(

@@ -45,10 +45,17 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
         cmd.args,
         valued,
         ("--override-channels",),
-        ("-n", "--name", "-p", "--prefix", "--solver", "--repodata-fn"),
+        ("-n", "--name", "-p", "--prefix", "--solver", "--repodata-fn", "--clone"),
     )
     plan = Plan(argv=[])
     notes = plan.notes
+    clone = next((o for o in cmd.args if o == "--clone" or o.startswith("--clone=")), None)
+    if clone is not None:
+        notes.append(
+            "--clone: conda copies the source environment's packages from its package cache, "
+            "and downloads any missing one from the URL that environment recorded for it (a "
+            "mirror's, for one minstall installed); minstall does not change those"
+        )
     windows = ctx.facts.os == "windows"
     requested: list[str] = []
     for opt in found.options:

@@ -162,3 +162,60 @@ def test_a_windows_log_is_read_in_its_encoding(tmp_path, saved) -> None:
     assert proc.returncode == 0 and found[0]["id"] == "torch-dll-winerror-126", proc.stdout
     if saved.startswith(b"\xff\xfe"):
         assert "找不到指定的模块" in found[0]["evidence"]
+
+
+@pytest.mark.parametrize("fault", ["forbidden403", "html200", "missing"])
+def test_pips_ambiguous_line_is_said_to_be_ambiguous_and_its_log_tells(
+    make_farm, tmp_path, fault
+) -> None:
+    """Issue 19: real pip 26 prints the same two lines for a project that does not exist, a
+    403 from the index and a captive portal's HTML page; doctor must not pick one from that
+    text alone, and says how to tell (-v, --log). Given pip's log, it names the fault."""
+    import sys
+
+    from farm import Fault, MirrorSpec
+
+    farm = make_farm(MirrorSpec("m", conda=()))
+    mirror = farm["m"]
+    if fault != "missing":
+        mirror.set_faults(Fault(fault))
+    log = tmp_path / "pip.log"
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--no-cache-dir",
+            "--retries",
+            "0",
+            "--log",
+            str(log),
+            "-i",
+            f"{mirror.url}/pypi/simple",
+            "nosuchproject" if fault == "missing" else "alpha",
+        ],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        | {"PIP_CONFIG_FILE": os.devnull},
+        timeout=60,
+    )
+    assert pip.returncode != 0
+    assert "(from versions: none)" in pip.stderr
+    said = subprocess.run(
+        [str(SCRIPT), "doctor", "--json", "-"],
+        input=pip.stderr,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MINSTALL_CACHE_DIR": str(tmp_path / "cache")},
+        timeout=60,
+    )
+    findings = json.loads(said.stdout)["findings"]
+    assert [f["id"] for f in findings] == ["pip-ambiguous"], findings
+    assert "-v" in " ".join(findings[0]["fixes"]) and "--log" in " ".join(findings[0]["fixes"])
+    if fault == "forbidden403":
+        logged = minstall("doctor", "--json", "--log", str(log))
+        told = json.loads(logged.stdout)["findings"]
+        assert told and told[0]["id"] != "pip-ambiguous" and "403" in json.dumps(told[0]), told
