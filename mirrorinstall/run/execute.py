@@ -137,6 +137,9 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
             "Check your network and proxy; 'minstall bench --refresh' measures again, and "
             "--mirror ID uses one mirror without measuring.",
         )
+    unmeasured = _unmeasured(cmd.kinds, ranking)
+    if unmeasured:
+        events("bench", unmeasured, unmeasured=True)
     ctx = Context(facts, opts.cuda_mode)
     log_dir = Path(tempfile.mkdtemp(prefix="minstall-"))
     try:
@@ -646,3 +649,23 @@ def _verify(environ: Any, opts: Options, events: Events) -> int:
 def _without(environ: Mapping[str, str], names: list[str]) -> dict[str, str]:
     """``environ`` less the variables a plan says its child must not see."""
     return {k: v for k, v in environ.items() if k not in names}
+
+
+def _unmeasured(kinds: list[str], ranking: Ranking) -> str | None:
+    """What the bench could not measure for this command, in one line (None: all answered):
+    on a machine that cannot reach the mirrors the plan still stands, on what did answer."""
+    parts = []
+    for kind in kinds:
+        failed = ranking.failed.get(kind, {})
+        if not failed:
+            continue
+        answered = len(ranking.of(kind))
+        names = ", ".join(list(failed)[:4]) + (", ..." if len(failed) > 4 else "")
+        parts.append(f"{kind}: {len(failed)} of {len(failed) + answered} not measured ({names})")
+    if not parts:
+        return None
+    return (
+        "could not measure every mirror (no answer in time): " + "; ".join(parts) + ". The plan "
+        "uses those that answered; 'minstall bench' shows why each failed, --refresh measures "
+        "again."
+    )

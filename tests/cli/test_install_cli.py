@@ -280,3 +280,25 @@ def test_pip_download_and_uv_pip_compile_go_through_the_mirror(farm_env, tmp_pat
     assert compiled.returncode == 0, compiled.stderr
     assert "alpha==1.1" in out.read_text() and "six==1.16.0" in out.read_text()
     assert reqs.read_text() == "alpha\n"
+
+
+def test_the_readmes_first_command_shows_the_main_job(make_farm, tmp_path) -> None:
+    """README, Quickstart: the first command ends with a dry run of the main job. Against a
+    farm where one mirror is unreachable, it plans (bench, detection, the exact command) and
+    says what it could not measure (issue 19)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    first = readme.split("## Quickstart", 1)[1].split("```", 2)[1].strip().splitlines()[1]
+    tail = first.split(".venv/bin/minstall ", 1)[1].split()
+    assert tail == ["pytorch", "torchvision", "--cuda", "auto", "--dry-run"]
+    farm = make_farm(
+        MirrorSpec("first", latency_s=0.005, pytorch="index"),
+        MirrorSpec("dead", latency_s=0.005),
+    )
+    farm["dead"].set_faults(Fault("refuse"))
+    python, pip_env = pip_target(tmp_path)
+    env = env_for(farm, tmp_path, **pip_env, MINSTALL_CUDA_DRIVER="535.104.05")
+    proc = minstall(*tail, "--python", python, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "could not measure every mirror" in proc.stderr and "dead" in proc.stderr
+    assert "pytorch -> torch" in proc.stderr and "dry run" in proc.stderr
+    assert "torch==2.5.1+cu124" in proc.stderr  # the farm's newest torch in cu124, driver 535
