@@ -374,27 +374,12 @@ def _conda_cuda(
                 "it as asked (--cuda keep), and torch will fail with 'no kernel image is "
                 "available for execution on the device' (--cuda auto picks a build that runs)"
             )
-            plan.notes.append(f"CUDA: {reason}")
-            plan.cuda = {
-                "framework": "torch",
-                "checked": f"{name}={version}",
-                "reason": reason,
-                "driver": host.driver,
-                "how": host.how,
-            }
+            _checked(plan, f"{name}={version}", reason, host)
             continue
         if host.has_driver and supports(tables, host, cuda, ctx.facts.driver_os):
             floor = driver_floor(tables, cuda, ctx.facts.driver_os)
             reason = f"{name}={version} needs driver >= {floor}; {host.describe()} runs it"
-            plan.notes.append(f"CUDA: {reason}")
-            plan.cuda = {
-                "framework": "torch",
-                "checked": f"{name}={version}",
-                "reason": reason,
-                "driver": host.driver,
-                "driver_cuda": host.cuda,
-                "how": host.how,
-            }
+            _checked(plan, f"{name}={version}", reason, host)
         if host.has_driver and not supports(tables, host, cuda, ctx.facts.driver_os):
             if ctx.cuda_mode != "auto":
                 floor = driver_floor(tables, cuda, ctx.facts.driver_os)
@@ -434,6 +419,19 @@ def _conda_cuda(
     _pytorch_channel_build(positionals, names, pins, channels, ctx, plan, out)
     gpu_pins(positionals, set(pins), channels, ctx, plan, out)
     return out
+
+
+def _checked(plan: Plan, pin: str, reason: str, host: Any) -> None:
+    """A CUDA pin checked against this machine: the note, and the plan's record of it."""
+    plan.notes.append(f"CUDA: {reason}")
+    plan.cuda = {
+        "framework": "torch",
+        "checked": pin,
+        "reason": reason,
+        "driver": host.driver,
+        "driver_cuda": host.cuda,
+        "how": host.how,
+    }
 
 
 def _pytorch_channel_build(
