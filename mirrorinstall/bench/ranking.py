@@ -103,7 +103,10 @@ def get_ranking(
         max_lag_s=max_lag_s,
     )
     if any(r["ok"] for r in rows):
-        cache.save_report(path, result)
+        # the other kinds this network measured stay (fresh ones only: load_report's TTL)
+        previous, _ = cache.load_report(path, now_s=time.time(), ttl_s=ttl_s)
+        ok = previous is not None and report.problem(previous) is None
+        cache.save_report(path, report.merged(result, previous if ok else None))
     return result
 
 

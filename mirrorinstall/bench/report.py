@@ -124,6 +124,29 @@ def select(report: dict[str, Any], kinds: list[str], mirrors: list[str] | None) 
     return {**report, "results": rows}
 
 
+def merged(new: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    """``new`` with the kinds only ``old`` measured kept from it (same catalog, mirrors and
+    budget): a quick bench of one kind must not throw away the others (alternating a conda and
+    a pip command measured everything every time). The result is as old as its oldest part."""
+    if old is None or any(
+        old.get(k) != new.get(k) for k in ("schema", "catalog", "mirrors", "budget_bytes")
+    ):
+        return new
+    kept = [k for k in old["kinds"] if k not in new["kinds"]]
+    if not kept:
+        return new
+    rows = [*new["results"], *(r for r in old["results"] if r["kind"] in kept)]
+    if old["created_at_s"] >= new["created_at_s"]:
+        return {**new, "kinds": [*new["kinds"], *kept], "results": rows}
+    return {
+        **new,
+        "kinds": [*new["kinds"], *kept],
+        "results": rows,
+        "created_at": old.get("created_at", new["created_at"]),
+        "created_at_s": old["created_at_s"],
+    }
+
+
 def covers(
     report: dict[str, Any],
     *,

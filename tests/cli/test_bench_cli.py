@@ -157,3 +157,16 @@ def test_bad_filters_are_usage_errors(farm_env) -> None:
     assert unknown.returncode == EXIT_USAGE and "no mirror with id nope" in unknown.stderr
     assert minstall("bench", "--budget", "10", env=env).returncode == EXIT_USAGE
     assert minstall("bench", "--kind", "npm", env=env).returncode == EXIT_USAGE
+
+
+def test_alternating_kinds_keeps_every_kind_measured(farm_env) -> None:
+    """Issue 20: each quick bench of one kind replaced the cached others, so alternating a
+    conda and a pip command measured every time. Now the kinds measured stay together."""
+    farm, env = farm_env
+    assert minstall("bench", "--kind", "conda", env=env).returncode == 0
+    assert minstall("bench", "--kind", "pypi", env=env).returncode == 0
+    requests = sum(len(m.requests) for m in farm)
+    for kind in ("conda", "pypi", "conda"):
+        again = minstall("bench", "--json", "--kind", kind, env=env)
+        assert json.loads(again.stdout)["cached"] is True, again.stderr
+    assert sum(len(m.requests) for m in farm) == requests, "no traffic for cached kinds"

@@ -201,16 +201,23 @@ def _rewrite_in(env: dict[str, str], mirror: str, line: list[str], cwd: Path) ->
     return json.loads(proc.stdout)["argv"]
 
 
-@pytest.mark.parametrize("layout", ["index", "flat"])
-@pytest.mark.parametrize(("item", "tool", "args", "files"), CASES, ids=[c[0] for c in CASES])
+# each item through one layout, the two alternating: both layouts are covered by half the runs
+LAYOUTS = ["index" if k % 2 == 0 else "flat" for k in range(len(CASES))]
+
+
+@pytest.mark.parametrize(
+    ("item", "tool", "args", "files", "layout"),
+    [(*c, layout) for c, layout in zip(CASES, LAYOUTS, strict=True)],
+    ids=[f"{c[0]}-{layout}" for c, layout in zip(CASES, LAYOUTS, strict=True)],
+)
 def test_a_corpus_item_installs_the_same_through_the_mirror(
     torch_farm,  # noqa: F811 - the fixture, imported
     tmp_path,
-    layout,
     item,
     tool,
     args,
     files,
+    layout,
 ) -> None:
     farm, env = torch_farm
     official = farm["official"].url

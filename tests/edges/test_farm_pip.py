@@ -9,6 +9,7 @@ is where pip names why it skipped a page, as the recordings' README explains.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from farm import Fault, MirrorSpec
@@ -141,3 +142,59 @@ def test_pytorch_wheels_install_from_both_layouts(make_farm, run_pip, layout) ->
     r = run_pip(*where, *QUICK, "torch==2.5.1+cu121", "torchvision")
     assert r.returncode == 0, r.output
     assert "Successfully installed torch-2.5.1+cu121 torchvision-0.20.1+cu121" in r.stdout
+
+
+def test_the_resolver_pip_floor_is_where_dry_run_stops_downloading_wheels(
+    make_farm, tmp_path
+) -> None:
+    """Why minstall declares pip >= RESOLVER_PIP (issue 20): it resolves with ``pip install
+    --dry-run --report``. The pip a fresh venv bundles (ensurepip: 23.2.1 with Python 3.11, what
+    the README's install command starts from) downloads every wheel doing that, PEP 658
+    metadata or not; the pip the declared floor brings reads the metadata alone."""
+    import os
+    import subprocess
+    import sys
+    import venv
+
+    from packaging.version import Version
+
+    from mirrorinstall.run.fetching import RESOLVER_PIP
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert f'"pip>={RESOLVER_PIP}"' in pyproject  # the floor is declared, not just checked
+    m = make_farm(MirrorSpec("m", conda=()))["m"]
+    bundled = tmp_path / "bundled"
+    venv.EnvBuilder(with_pip=True).create(bundled)  # ensurepip: offline, the bundled pip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    wheels = {}
+    for name, python in (("bundled", str(bundled / "bin" / "python")), ("ours", sys.executable)):
+        version = subprocess.run(
+            [python, "-m", "pip", "--version"], capture_output=True, text=True, env=env
+        ).stdout.split()[1]
+        m.reset_log()
+        proc = subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--report",
+                str(tmp_path / "r.json"),
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "-i",
+                m.simple_url,
+                "alpha",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        wheels[name] = (Version(version), [q.path for q in m.requests if q.path.endswith(".whl")])
+    if wheels["bundled"][0] < Version(RESOLVER_PIP):
+        assert wheels["bundled"][1], "an old pip's dry run downloads the wheels"
+    assert wheels["ours"][0] >= Version(RESOLVER_PIP) and wheels["ours"][1] == []
