@@ -10,6 +10,14 @@ A file enters ``sha256/`` only by a rename after its hash matched, so a partial 
 passes for a whole one; a journal is written atomically after each span, so an interrupted
 download (Ctrl-C, kill -9, a dead network) resumes from what is on disk.
 
+Several minstall processes may share one store. Each file has a lock of its own
+(``store/locks/<sha256>.lock``, a ``filelock`` lock: ``fcntl.flock`` on POSIX, ``msvcrt.locking``
+on Windows, released by the system if the holder dies): a process downloads a file only while
+it holds its lock, so two runs wanting the same file download it once (the second waits, then
+finds it stored), and no process writes into a partial file another is hashing or has just
+renamed into the store (which is how a stored file once ended up not matching its name).
+A stored file is checked (size, and its hash once per run) before it is handed out.
+
 A partial file is written through one :class:`PartFile` (a binary handle, seek and write
 under its own lock) rather than ``os.pwrite``, which Windows' Python does not have; it is
 closed before it is renamed into the store or removed, which Windows requires.
@@ -24,6 +32,8 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from mirrorinstall.core import fileops
 from mirrorinstall.core.cache import write_atomic
@@ -87,6 +97,29 @@ class Store:
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def lock(self, sha256: str) -> FileLock:
+        """The inter-process lock of one file (not yet held: ``acquire``/``release``)."""
+        path = self.root / "locks" / f"{sha256}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(path))
+
+    def verified(self, sha256: str, size: int | None) -> bool:
+        """Is the stored file whole and what its name says? A wrong size or hash (a disk
+        error, a bug of an older version, a hand edit) removes it, so it is fetched again."""
+        path = self.path(sha256)
+        try:
+            if size is not None and path.stat().st_size != size:
+                raise ValueError("size")
+            if file_sha256(path) != sha256:
+                raise ValueError("hash")
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                fileops.remove(path)
+            return False
+        return True
 
     def partial(self, sha256: str) -> tuple[Path, Path]:
         base = self.root / "partial"

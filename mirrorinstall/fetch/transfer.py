@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from filelock import FileLock, Timeout
 
 from mirrorinstall.core import fileops
 from mirrorinstall.core.credentials import Credential, Origin, credential_for
@@ -44,6 +45,7 @@ MIN_SPAN = 1024 * 1024
 TAIL_SPAN = 128 * 1024
 MAX_RETRIES = 200  # per file
 MAX_REPAIRS = 3  # rounds of finding a corrupt copy, per file
+LOCK_WAIT_S = 1800.0  # longest wait for another minstall process fetching the same file
 CORRUPT = "served a corrupt copy (its bytes differ from another mirror's; sha256 mismatch)"
 
 
@@ -131,6 +133,10 @@ class Fetcher:
         self.on_progress = on_progress
         self._lock = threading.Condition()
         self._files: list[_File] = []
+        self._held: dict[str, FileLock] = {}  # sha256 -> its store lock, held while fetching
+        self._index: dict[int, int] = {}  # job number -> its _File
+        self._same: dict[int, int] = {}  # job number -> the earlier job of the same file
+        self._checked: set[str] = set()  # stored files verified in this run
         self._rangeless: set[str] = set()
         self._bytes: dict[str, int] = {}
         self._active: dict[str, int] = {}
@@ -162,12 +168,46 @@ class Fetcher:
         """Fetch every job; one outcome each, in order."""
         self._started = time.monotonic()
         outcomes: dict[int, Outcome] = {}
+        try:
+            return self._run(jobs, outcomes)
+        finally:
+            for lock in self._held.values():
+                lock.release()
+            self._held.clear()
+
+    def _run(self, jobs: list[Job], outcomes: dict[int, Outcome]) -> list[Outcome]:
+        # each file's lock, taken in sha256 order (two runs wanting overlapping files never
+        # wait on each other in a cycle); a file another run is downloading is waited for,
+        # then found in the store
+        order = sorted(range(len(jobs)), key=lambda k: jobs[k].sha256)
         with self._client() as probe:
-            for k, job in enumerate(jobs):
-                if self.store.has(job.sha256):
-                    self.store.touch(job.sha256)
+            first: dict[str, int] = {}
+            for k in order:
+                job = jobs[k]
+                if job.sha256 in first:  # the same file twice: one download, one outcome
+                    self._same[k] = first[job.sha256]
+                    continue
+                first[job.sha256] = k
+                if self._stored(job):
                     outcomes[k] = Outcome(job, self.store.path(job.sha256), reused=True)
                     continue
+                try:
+                    lock = self.store.lock(job.sha256)
+                    lock.acquire(timeout=LOCK_WAIT_S)
+                except Timeout:
+                    outcomes[k] = Outcome(
+                        job, None, f"another minstall process held it for {LOCK_WAIT_S:.0f} s"
+                    )
+                    continue
+                except OSError as exc:  # the store's disk
+                    why = f"cannot write to the store: {fileops.why(exc)}"
+                    outcomes[k] = Outcome(job, None, why)
+                    continue
+                if self._stored(job):  # the run that held the lock stored it meanwhile
+                    lock.release()
+                    outcomes[k] = Outcome(job, self.store.path(job.sha256), reused=True)
+                    continue
+                self._held[job.sha256] = lock
                 size = job.size if job.size is not None else self._size(probe, job)
                 if size is None:
                     outcomes[k] = Outcome(job, None, "no mirror told its size (HEAD failed)")
@@ -175,6 +215,7 @@ class Fetcher:
                 done = self.store.journal(job.sha256, size)
                 chunk = self._chunk(size, len(job.sources))
                 self._files.append(_File(job, size, done, missing(size, done, chunk)))
+                self._index[k] = len(self._files) - 1
         if self._files:
             mirrors = sorted({s.mirror for f in self._files for s in f.job.sources})
             self._mirrors = mirrors
@@ -198,8 +239,21 @@ class Fetcher:
             self._report(force=True)
             if self._crash is not None:
                 raise self._crash
-        results = iter(f.outcome for f in self._files)
-        return [outcomes[k] if k in outcomes else next(results) for k in range(len(jobs))]  # type: ignore[misc]
+        for k, n in self._index.items():
+            outcomes[k] = self._files[n].outcome  # type: ignore[assignment]
+        for k, same in self._same.items():
+            outcomes[k] = outcomes[same]
+        return [outcomes[k] for k in range(len(jobs))]
+
+    def _stored(self, job: Job) -> bool:
+        """The file is in the store, whole and what its name says (checked once per run)."""
+        if job.sha256 in self._checked:
+            return True
+        if not self.store.has(job.sha256) or not self.store.verified(job.sha256, job.size):
+            return False
+        self.store.touch(job.sha256)
+        self._checked.add(job.sha256)
+        return True
 
     def _chunk(self, size: int, mirrors: int) -> int:
         """Span size for one file: enough spans to keep every connection of its mirrors busy,
@@ -721,6 +775,11 @@ class Fetcher:
         if f.part is not None:
             f.part.close()
             f.part = None
+        if path is not None:
+            self._checked.add(f.job.sha256)
+        lock = self._held.pop(f.job.sha256, None)
+        if lock is not None:  # stored or given up: another run may take it now
+            lock.release()
         f.outcome = Outcome(f.job, path, error, False, dict(f.by_mirror), dict(f.dropped))
 
     def _report(self, force: bool = False) -> None:
