@@ -267,10 +267,13 @@ class _Run:
                 return None, ctx, full
             held = _Bounded() if child_json else None
             result = log = None
-            if opts.fetch and cmd.tool == "conda" and cmd.action in ("install", "create", "update"):
+            # the installer's own --dry-run downloads nothing, and neither does minstall for it
+            # (a dry run that filled the store would also hide conda's FETCH actions)
+            fetch = opts.fetch and "--dry-run" not in cmd.args
+            if fetch and cmd.tool == "conda" and cmd.action in ("install", "create", "update"):
                 result = self.fetch_conda(k, cmd, child, child_env, ctx)
                 log = "" if result is not None else None
-            if opts.fetch and cmd.family == "pip" and cmd.action == "install":
+            if fetch and cmd.family == "pip" and cmd.action == "install":
                 ahead = self.fetch_ahead(
                     k, attempt, cmd, embed(list(plan.argv), known), child, child_env, ctx
                 )

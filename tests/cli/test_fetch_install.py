@@ -311,3 +311,18 @@ def test_a_file_name_from_a_server_that_is_not_a_plain_name_is_never_written() -
     }
     with _pytest.raises(ValueError, match="not a plain name"):
         parse_dry_run(json.dumps(plan))
+
+
+def test_the_installers_own_dry_run_downloads_nothing(farm_env, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 20: `minstall pip install --dry-run ...` filled the store first; pip's own dry run
+    reads metadata only, and so does the run through minstall (no wheel fetched by anyone)."""
+    farm, env, python = farm_env
+    for m in farm:
+        m.reset_log()
+    proc = pip_install(env, python, "--dry-run", "alpha", "bigwheel")
+    assert proc.returncode == 0, proc.stderr
+    assert "Would install" in proc.stdout
+    fetched = [r.path for r in _wheel_gets(farm) if "+bench" not in r.user_agent]
+    assert not fetched, "a wheel was downloaded for a dry run"  # the bench's probes aside
+    store = Path(env["MINSTALL_CACHE_DIR"]) / "store" / "sha256"
+    assert not list(store.glob("*/*"))
