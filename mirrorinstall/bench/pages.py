@@ -133,6 +133,11 @@ def _html_links(body: bytes) -> list[str]:
     return parser.links
 
 
+def page_links(body: bytes) -> list[str]:
+    """The hrefs of an HTML page (a PEP 503 project page, a flat listing), as written."""
+    return _html_links(body)
+
+
 def _filename(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 

@@ -24,6 +24,9 @@ from mirrorinstall.fetch.jobs import Job, Source, plain_name
 
 PAGE_LIMIT = 16 * 1024 * 1024  # a project page bigger than this is not read
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+SIMPLE_HTML = ("text/html", "application/vnd.pypi.simple.v1+html")
+# JSON preferred, HTML taken (PEP 691's negotiation; most mirrors serve HTML only)
+SIMPLE_ACCEPT = f"{SIMPLE_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 PAGE_CONNECTIONS = 8
 
 
@@ -155,7 +158,7 @@ def alternates(
     limits = httpx.Limits(max_connections=PAGE_CONNECTIONS)
     with (
         httpx.Client(
-            timeout=timeout_s, headers={"Accept": SIMPLE_JSON}, limits=limits, auth=auth
+            timeout=timeout_s, headers={"Accept": SIMPLE_ACCEPT}, limits=limits, auth=auth
         ) as client,
         ThreadPoolExecutor(PAGE_CONNECTIONS) as pool,
     ):
@@ -171,10 +174,13 @@ def alternates(
 
 
 def _page(client: httpx.Client, simple: str, project: str) -> list[dict]:
+    """The files a mirror's project page lists (filename, URL, sha256, size if given): PEP 691
+    JSON, or PEP 503 HTML with ``#sha256=`` fragments (TUNA and most mirrors serve only that)."""
     page = f"{simple.rstrip('/')}/{project.lower().replace('_', '-')}/"
     try:
         with client.stream("GET", page, follow_redirects=True) as r:
-            if r.status_code != 200 or SIMPLE_JSON not in r.headers.get("content-type", ""):
+            kind = r.headers.get("content-type", "").split(";")[0].strip()
+            if r.status_code != 200 or kind not in (SIMPLE_JSON, *SIMPLE_HTML):
                 return []
             body = b""
             for block in r.iter_bytes():
@@ -184,12 +190,16 @@ def _page(client: httpx.Client, simple: str, project: str) -> list[dict]:
             base = str(r.url)
     except httpx.HTTPError:
         return []
+    if kind != SIMPLE_JSON:
+        return _html_files(body, base)
     try:
         files = json.loads(body).get("files", [])
     except ValueError:
         return []
     out = []
-    for entry in files:
+    for entry in files if isinstance(files, list) else []:
+        if not isinstance(entry, dict):
+            continue
         sha = (entry.get("hashes") or {}).get("sha256")
         url = entry.get("url")
         if isinstance(sha, str) and isinstance(url, str):
@@ -202,4 +212,20 @@ def _page(client: httpx.Client, simple: str, project: str) -> list[dict]:
                     "size": size if isinstance(size, int) and size >= 0 else None,
                 }
             )
+    return out
+
+
+def _html_files(body: bytes, base: str) -> list[dict]:
+    """A PEP 503 page's files that carry a ``#sha256=`` fragment (the only ones a copy can be
+    matched by)."""
+    from mirrorinstall.bench.pages import page_links
+
+    out = []
+    for href in page_links(body):
+        url, _, fragment = href.partition("#")
+        key, _, digest = fragment.partition("=")
+        if key != "sha256" or len(digest) != 64:
+            continue
+        name = unquote(url.rsplit("/", 1)[-1].split("?")[0])
+        out.append({"filename": name, "url": urljoin(base, url), "sha256": digest, "size": None})
     return out

@@ -140,20 +140,41 @@ def fetch_command(
 def pip_jobs(ctx, resolution: Resolution) -> list:
     """A job per file of ``resolution``: the mirror pip resolved it on, then the next-ranked
     PyPI mirrors that carry the same file (name and sha256)."""
+    from mirrorinstall.fetch.jobs import Job, Source
     from mirrorinstall.fetch.resolve import alternates
     from mirrorinstall.fetch.transfer import OriginAuth
     from mirrorinstall.rewrite.common import ranked
 
-    files = resolution.files
+    catalog = ctx.facts.catalog
+    # a file from an index the catalog does not know (a private one) is fetched from there
+    # alone: its project names are never asked about on public mirrors
+    public = [f for f in resolution.files if _public(f.url, catalog)]
+    private = [f for f in resolution.files if f not in public]
     # mirrors only: the official hosts are what minstall routes around (they stay the
     # source when the plan itself uses them)
     pypi = [m for m in ranked(ctx, "pypi") if m.pypi and not m.upstream][:ALTERNATE_MIRRORS]
-    return alternates(
-        files,
-        [(m.id, m.pypi.simple) for m in pypi if m.pypi],
-        origin=_owner([f.url for f in files], ctx.facts.catalog) or "origin",
-        auth=OriginAuth(credentials(ctx.facts.catalog, ctx.facts.environ)),
+    jobs = (
+        alternates(
+            public,
+            [(m.id, m.pypi.simple) for m in pypi if m.pypi],
+            origin=_owner([f.url for f in public], catalog) or "origin",
+            auth=OriginAuth(credentials(catalog, ctx.facts.environ)),
+        )
+        if public
+        else []
     )
+    return [*jobs, *(Job(f.filename, f.sha256, None, [Source("origin", f.url)]) for f in private)]
+
+
+_PUBLIC_HOSTS = ("files.pythonhosted.org", "pypi.org", "download.pytorch.org")
+
+
+def _public(url: str, catalog) -> bool:
+    """Is ``url`` on a catalogued mirror or an official public host?"""
+    parts = split_url(url)
+    if parts is None:
+        return False
+    return parts.hostname in _PUBLIC_HOSTS or _owner([url], catalog) is not None
 
 
 def conda_channel_jobs(ctx, files: list) -> list:

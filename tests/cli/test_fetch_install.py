@@ -326,3 +326,57 @@ def test_the_installers_own_dry_run_downloads_nothing(farm_env, tmp_path: Path) 
     assert not fetched, "a wheel was downloaded for a dry run"  # the bench's probes aside
     store = Path(env["MINSTALL_CACHE_DIR"]) / "store" / "sha256"
     assert not list(store.glob("*/*"))
+
+
+def test_a_private_index_is_never_asked_about_on_public_mirrors(make_farm, tmp_path) -> None:
+    """Issue 20: a file pip resolved on an index the catalog does not know (a company's) is
+    fetched from there alone; its project names were looked up on every public mirror."""
+    import re
+
+    from farm import MirrorSpec
+
+    from .test_cli import farm_env as env_for
+    from .test_cli import pip_target
+
+    farm = make_farm(MirrorSpec("first"), MirrorSpec("second"), MirrorSpec("private", conda=()))
+    blocks = re.split(r"(?m)^(?=\[mirror\.)", farm.catalog_toml())
+    catalog = tmp_path / "public.toml"
+    catalog.write_text("".join(b for b in blocks if not b.startswith("[mirror.private")))
+    python, pip_env = pip_target(tmp_path)
+    env = {**env_for(farm, tmp_path, **pip_env), "MINSTALL_CATALOG": str(catalog)}
+    proc = minstall(
+        "pip",
+        "--python",
+        python,
+        "install",
+        "--index-url",
+        farm["private"].simple_url,
+        "alpha",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Successfully installed alpha-1.1" in proc.stdout
+    for public in ("first", "second"):
+        asked = [q.path for q in farm[public].requests if re.search(r"/(alpha|beta)[/-]", q.path)]
+        assert asked == [], f"{public} was asked about the private index's projects: {asked}"
+    assert any(q.path.endswith("alpha-1.1-py3-none-any.whl") for q in farm["private"].requests)
+
+
+def test_alternates_are_found_on_html_pages_too(make_farm) -> None:
+    """Issue 20: most mirrors (TUNA) serve PEP 503 HTML only, with #sha256= fragments; the
+    files a page lists are read from it as from a PEP 691 JSON page."""
+    import httpx
+    from farm import MirrorSpec
+
+    from mirrorinstall.fetch.resolve import _html_files, _page
+
+    m = make_farm(MirrorSpec("m", conda=()))["m"]
+    page = f"{m.simple_url}/alpha/"
+    html = httpx.get(page, headers={"Accept": "text/html"})
+    assert html.headers["content-type"].startswith("text/html")
+    from_html = _html_files(html.content, page)
+    with httpx.Client(headers={"Accept": "application/vnd.pypi.simple.v1+json"}) as client:
+        from_json = _page(client, m.simple_url, "alpha")
+    assert from_html and {(f["filename"], f["url"], f["sha256"]) for f in from_html} == {
+        (f["filename"], f["url"], f["sha256"]) for f in from_json
+    }
