@@ -80,6 +80,15 @@ def open_binary(path: str | os.PathLike[str], flags: int, mode: int = 0o666) -> 
     return os.open(path, flags | BINARY, mode)
 
 
+def open_own(path: str | os.PathLike[str], flags: int, mode: int = 0o666) -> int:
+    """``open_binary`` for a file of minstall's own area, never through a symbolic link: a
+    link planted there (by another user, or a tool) is removed, not followed, so no write goes
+    to the file it names. POSIX also refuses one made in between (O_NOFOLLOW, where it exists)."""
+    if os.path.islink(path):
+        os.unlink(path)
+    return os.open(path, flags | BINARY | getattr(os, "O_NOFOLLOW", 0), mode)
+
+
 def why(exc: OSError) -> str:
     """An OS error in words, with the Windows reason a person can act on."""
     if hostos.windows_rules() and isinstance(exc, PermissionError):

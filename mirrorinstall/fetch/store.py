@@ -55,7 +55,7 @@ class PartFile:
     one binary handle, each seek and its read or write together under the file's lock."""
 
     def __init__(self, path: Path, size: int) -> None:
-        fd = fileops.open_binary(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = fileops.open_own(path, os.O_RDWR | os.O_CREAT, 0o644)
         self._file = os.fdopen(fd, "r+b", buffering=0)
         self._lock = threading.Lock()
         if os.fstat(fd).st_size != size:

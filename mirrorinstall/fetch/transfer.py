@@ -214,6 +214,17 @@ class Fetcher:
                     continue
                 done = self.store.journal(job.sha256, size)
                 chunk = self._chunk(size, len(job.sources))
+                if done and not missing(size, done, chunk):
+                    # every span on disk but never stored: a run killed while hashing it. The
+                    # hash decides: stored now, or the partial file starts over
+                    path = self.store.adopt(job.sha256)
+                    if path is not None:
+                        self._held.pop(job.sha256).release()
+                        self._checked.add(job.sha256)
+                        outcomes[k] = Outcome(job, path, reused=True)
+                        continue
+                    self.store.discard(job.sha256)
+                    done = []
                 self._files.append(_File(job, size, done, missing(size, done, chunk)))
                 self._index[k] = len(self._files) - 1
         if self._files:

@@ -263,3 +263,40 @@ def test_the_store_is_trimmed_least_recently_used_first_never_this_runs_files(tm
     assert store.has("aa" * 32) and store.has("bb" * 32) and not store.has("cc" * 32)
     assert part.exists()
     assert store.trim(0, keep={"aa" * 32, "bb" * 32}) == 0
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_run_killed_while_hashing_a_finished_file_is_repaired_next_time(
+    farm, tmp_path, whole
+) -> None:
+    """Issue 20: every span on disk and journalled, the process killed before the hash check
+    stored it. The next run used to find nothing left to fetch and fail (exit 69 until `cache
+    clean`); now the hash decides: the file is stored, or (damaged) fetched again."""
+    body, sha = _truth(farm)
+    store = Store(tmp_path / "store")
+    part_file = store.open_part(sha, len(body))
+    damaged = body if whole else body[:100] + bytes([body[100] ^ 0xFF]) + body[101:]
+    part_file.write_at(damaged, 0)
+    part_file.close()
+    store.record(sha, len(body), [(0, len(body))])
+    for m in farm:
+        m.reset_log()
+    [out] = Fetcher(store, chunk=CHUNK).run([_job(farm, sha, "a", "b", size=len(body))])
+    assert out.error is None and out.path is not None and out.path.read_bytes() == body
+    fetched = sum(len(m.requests) for m in farm)
+    assert (fetched == 0) if whole else (fetched > 0)
+
+
+def test_a_symlink_in_the_partial_area_is_never_followed(farm, tmp_path) -> None:
+    """Issue 20: a link planted where a partial download goes (to a file of the user's) is
+    removed, not written through."""
+    body, sha = _truth(farm)
+    store = Store(tmp_path / "store")
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    part, _ = store.partial(sha)
+    part.parent.mkdir(parents=True)
+    part.symlink_to(victim)
+    [out] = Fetcher(store, chunk=CHUNK).run([_job(farm, sha, "a", "b")])
+    assert out.error is None and out.path.read_bytes() == body
+    assert victim.read_text() == "keep me"
