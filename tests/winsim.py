@@ -123,6 +123,32 @@ def apply(*, whole_process: bool, patch: object | None = None) -> None:
     import mirrorinstall.core.hostos as hostos
 
     setattr_(hostos, "WINDOWS_RULES", True)
+    if whole_process:
+        _keep_posix_file_locks(setattr_)
+
+
+def _keep_posix_file_locks(setattr_) -> None:
+    """filelock chooses its implementation by ``sys.platform``: on real Windows,
+    ``msvcrt.locking``, which needs no ``O_NONBLOCK``; in this Linux process it takes its POSIX
+    branch, which does. The names above are removed to catch minstall's own POSIX-only calls,
+    not a library's platform branch that real Windows never takes, so that branch gets a view of
+    ``os`` with the constant back (and everything else as simulated)."""
+    import types
+
+    import importlib
+
+    for name in ("filelock._native._unix", "filelock._unix"):  # filelock 4.x, 3.x
+        try:
+            unix = importlib.import_module(name)
+            break
+        except ImportError:
+            continue
+    else:
+        return
+    view = types.ModuleType("os")
+    view.__dict__.update(os.__dict__)
+    view.O_NONBLOCK = POSIX["O_NONBLOCK"]  # type: ignore[attr-defined]
+    setattr_(unix, "os", view)
 
 
 def child_environ(environ: dict[str, str]) -> dict[str, str]:

@@ -727,10 +727,15 @@ def _pip_cuda(
                 release=exact.group(1) if exact else None,
             )
             if why:  # an index variant the driver cannot run was refused above
+                error = (
+                    "CUDA driver version is insufficient for CUDA runtime version"
+                    if "needs driver" in why
+                    else "no kernel image is available for execution on the device"
+                )
                 plan.notes.append(
                     f"CUDA: warning: the {variant} build will not run here: {why}; pip installs "
-                    "it as asked (--cuda keep), and torch will fail with 'no kernel image is "
-                    "available for execution on the device' (--cuda auto picks a build that runs)"
+                    f"it as asked (--cuda keep), and torch will fail with '{error}' (--cuda "
+                    "auto picks a build that runs)"
                 )
     if ctx.cuda_mode == "keep":
         return
