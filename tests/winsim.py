@@ -133,9 +133,8 @@ def _keep_posix_file_locks(setattr_) -> None:
     branch, which does. The names above are removed to catch minstall's own POSIX-only calls,
     not a library's platform branch that real Windows never takes, so that branch gets a view of
     ``os`` with the constant back (and everything else as simulated)."""
-    import types
-
     import importlib
+    import types
 
     for name in ("filelock._native._unix", "filelock._unix"):  # filelock 4.x, 3.x
         try:
