@@ -46,6 +46,8 @@ TAIL_SPAN = 128 * 1024
 MAX_RETRIES = 200  # per file
 MAX_REPAIRS = 3  # rounds of finding a corrupt copy, per file
 LOCK_WAIT_S = 1800.0  # longest wait for another minstall process fetching the same file
+SIZE_QUORUM = 3  # mirrors asked a file's size when no index gave it
+MAX_FILE_BYTES = 64 * 1024**3  # no wheel or conda package is near this; a bigger claim is a lie
 CORRUPT = "served a corrupt copy (its bytes differ from another mirror's; sha256 mismatch)"
 
 
@@ -137,6 +139,7 @@ class Fetcher:
         self._index: dict[int, int] = {}  # job number -> its _File
         self._same: dict[int, int] = {}  # job number -> the earlier job of the same file
         self._checked: set[str] = set()  # stored files verified in this run
+        self._liars: dict[str, dict[str, str]] = {}  # sha256 -> mirror -> the size it claimed
         self._rangeless: set[str] = set()
         self._bytes: dict[str, int] = {}
         self._active: dict[str, int] = {}
@@ -213,7 +216,7 @@ class Fetcher:
                     outcomes[k] = Outcome(job, None, "no mirror told its size (HEAD failed)")
                     continue
                 done = self.store.journal(job.sha256, size)
-                chunk = self._chunk(size, len(job.sources))
+                chunk = self._chunk(size, max(1, len(job.sources)))
                 if done and not missing(size, done, chunk):
                     # every span on disk but never stored: a run killed while hashing it. The
                     # hash decides: stored now, or the partial file starts over
@@ -226,6 +229,7 @@ class Fetcher:
                     self.store.discard(job.sha256)
                     done = []
                 self._files.append(_File(job, size, done, missing(size, done, chunk)))
+                self._files[-1].dropped.update(self._liars.get(job.sha256, {}))
                 self._index[k] = len(self._files) - 1
         if self._files:
             mirrors = sorted({s.mirror for f in self._files for s in f.job.sources})
@@ -285,15 +289,31 @@ class Fetcher:
     # ------------------------------------------------------------------ planning
 
     def _size(self, client: httpx.Client, job: Job) -> int | None:
-        for source in job.sources:
+        """The file's size, as the mirrors say it (HEAD): the size most of the first few agree
+        on (a tie: the smaller; nothing above MAX_FILE_BYTES). A mirror that said another size
+        is dropped for this file and named, so one liar (a page declaring 50 GB) costs no disk
+        and blames nobody else."""
+        said: dict[int, list[str]] = {}
+        for source in job.sources[:SIZE_QUORUM]:
             try:
                 response = client.head(source.url, follow_redirects=True)
             except httpx.HTTPError:
                 continue
             length = response.headers.get("Content-Length", "")
             if response.status_code == 200 and length.isdigit():
-                return int(length)
-        return None
+                said.setdefault(int(length), []).append(source.mirror)
+        sane = {n: ms for n, ms in said.items() if n <= MAX_FILE_BYTES}
+        if not sane:
+            return None
+        size = max(sane, key=lambda n: (len(sane[n]), -n))
+        for n, mirrors in said.items():
+            if n != size:
+                for mirror in mirrors:
+                    self._liars.setdefault(job.sha256, {})[mirror] = (
+                        f"said the file is {n} bytes; {len(sane[size])} other(s) said {size}"
+                    )
+        job.sources = [s for s in job.sources if s.mirror not in self._liars.get(job.sha256, {})]
+        return size
 
     # ------------------------------------------------------------------ workers
 

@@ -300,3 +300,21 @@ def test_a_symlink_in_the_partial_area_is_never_followed(farm, tmp_path) -> None
     [out] = Fetcher(store, chunk=CHUNK).run([_job(farm, sha, "a", "b")])
     assert out.error is None and out.path.read_bytes() == body
     assert victim.read_text() == "keep me"
+
+
+def test_a_mirror_lying_about_the_size_is_left_out_and_costs_no_disk(make_farm, tmp_path) -> None:
+    """Issue 20: the best-ranked mirror's HEAD declares 50 GB (the farm's huge-length fault).
+    The size most mirrors agree on is taken, the liar dropped and named, and no 50 GB partial
+    file is made."""
+    farm = make_farm(
+        MirrorSpec("a", faults=[Fault("huge-length")]),
+        MirrorSpec("b", bandwidth_bps=8e6),
+        MirrorSpec("c", bandwidth_bps=8e6),
+    )
+    body, sha = _truth({"a": farm["b"]})
+    store = Store(tmp_path / "store")
+    [out] = Fetcher(store, chunk=CHUNK).run([_job(farm, sha, "a", "b", "c")])
+    assert out.error is None and out.path.read_bytes() == body
+    assert "said the file is" in out.dropped.get("a", "") and set(out.by_mirror) <= {"b", "c"}
+    usage = sum(p.stat().st_blocks * 512 for p in (tmp_path / "store").rglob("*") if p.is_file())
+    assert usage < 10 * len(body)
