@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from mirrorinstall.core.argv import Command, Option, scan
 from mirrorinstall.core.catalog import Mirror
@@ -39,6 +40,7 @@ from mirrorinstall.rewrite.includes import absolute_includes
 from mirrorinstall.rewrite.tensorflow import rewrite_tensorflow
 from mirrorinstall.rewrite.torchbackend import translate_torch_backend
 from mirrorinstall.rewrite.torchurls import (
+    FAMILY,
     TorchUrl,
     equivalent,
     file_name,
@@ -582,7 +584,7 @@ def _unlisted(
         except InvalidRequirement:
             continue
         pins = [s.version for s in req.specifier if s.operator in ("==", "===")]
-        if canonical_family(req.name) is None or not pins:
+        if canonicalize_name(req.name) not in FAMILY or not pins:
             continue
         public, _, local = pins[0].partition("+")
         for variant in [local] if local in variants else variants:
@@ -598,11 +600,6 @@ def _unlisted(
         else:
             return f"its listing of {', '.join(variants)} has no {req.name} {pins[0]}"
     return None
-
-
-def canonical_family(name: str) -> str | None:
-    name = name.lower().replace("_", "-")
-    return name if name in ("torch", "torchvision", "torchaudio") else None
 
 
 SECRET_PREFIX = "MINSTALL_SECRET_"

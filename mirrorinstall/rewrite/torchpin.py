@@ -22,8 +22,7 @@ from packaging.version import Version
 
 from mirrorinstall.bench.pages import wheel_fits
 from mirrorinstall.cuda.tables import Tables
-
-FAMILY = ("torch", "torchvision", "torchaudio")
+from mirrorinstall.rewrite.torchurls import FAMILY
 
 
 def listed_builds(

@@ -33,6 +33,7 @@ from mirrorinstall.core.catalog import TorchWheels
 from mirrorinstall.core.urls import split_url
 
 PYTORCH_HOSTS = ("download.pytorch.org", "download-r2.pytorch.org")
+FAMILY = ("torch", "torchvision", "torchaudio")  # the projects PyTorch's indexes build per variant
 _VARIANT = re.compile(r"^(cpu|cu\d{2,3}|rocm\d+(\.\d+)*|xpu)(-cxx11-abi)?$")
 _CHANNEL_HEADS = ("nightly", "test", "lts")
 
@@ -108,16 +109,16 @@ class Equivalent:
 
 
 def equivalent(ref: TorchUrl, wheels: TorchWheels, pinned: list[str]) -> Equivalent | str:
-    """The URLs on a mirror with this ``wheels`` layout that serve what ``ref`` served, or why
-    there are none. ``pinned``: the variants the command's own pins name, which is what an
-    every-variant page (torch_stable.html) is for."""
+    """The URLs on a mirror with this ``wheels`` layout that serve what ``ref`` (a page or a
+    wheel; indexes are routed by variant in rewrite/pip.py) served, or why there are none.
+    ``pinned``: the variants the command's own pins name, which is what an every-variant page
+    (torch_stable.html) is for."""
     base = wheels.base.rstrip("/")
+    variants = (ref.variant,) if ref.variant else tuple(pinned)
     if wheels.layout == "find-links" and wheels.listing:
         # mirror-intel: *.html and *.whl map 1:1 onto download.pytorch.org/whl
         if ref.kind in ("page", "file"):
-            return Equivalent((f"{base}/{ref.path}{ref.fragment}",), "same", _vs(ref, pinned))
-        if ref.kind == "index" and ref.stable and ref.variant:
-            return Equivalent((wheels.variant_url(ref.variant),), "page", (ref.variant,))
+            return Equivalent((f"{base}/{ref.path}{ref.fragment}",), "same", variants)
         return f"it serves {ref.describe()} only by redirecting to the official host"
     if not ref.stable:
         return f"it carries PyTorch's stable variants only, not its {ref.channel} channel"
@@ -128,7 +129,6 @@ def equivalent(ref: TorchUrl, wheels: TorchWheels, pinned: list[str]) -> Equival
             (f"{base}/{ref.variant}/{ref.name}{ref.fragment}",), "same", (ref.variant,)
         )
     if ref.kind == "page":
-        variants = (ref.variant,) if ref.variant else tuple(pinned)
         if not variants:
             return (
                 "the page lists every variant and the command pins none (+cu118, +cpu), so "
@@ -137,10 +137,6 @@ def equivalent(ref: TorchUrl, wheels: TorchWheels, pinned: list[str]) -> Equival
         role = "page" if wheels.layout == "find-links" else "index"
         return Equivalent(tuple(wheels.variant_url(v) for v in variants), role, variants)
     return f"it has no copy of {ref.describe()}"
-
-
-def _vs(ref: TorchUrl, pinned: list[str]) -> tuple[str, ...]:
-    return (ref.variant,) if ref.variant else tuple(pinned)
 
 
 def file_name(ref: TorchUrl) -> str:
