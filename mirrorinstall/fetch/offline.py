@@ -9,6 +9,7 @@ differently from the report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # options that name where packages come from; with the files on disk they all go
@@ -74,6 +75,27 @@ def without_indexes(args: list[str]) -> list[str]:
         if arg == "--no-index":
             continue
         out.append(arg)
+    return out
+
+
+LINK_OPTIONS = ("-f", "--find-links")
+
+
+def with_indexes(args: list[str], route: Callable[[str, bool], str]) -> list[str]:
+    """``args`` with the value of every index (``links`` False) and find-links (True) option
+    replaced by ``route(value, links)``."""
+    out: list[str] = []
+    it = iter(args)
+    for arg in it:
+        name, eq, value = arg.partition("=")
+        if arg in INDEX_OPTIONS:
+            out += [arg, route(next(it, ""), arg in LINK_OPTIONS)]
+        elif eq and name in INDEX_OPTIONS and name.startswith("--"):
+            out.append(f"{name}={route(value, name in LINK_OPTIONS)}")
+        elif arg[:2] in ("-f", "-i") and not arg.startswith("--") and len(arg) > 2:
+            out.append(arg[:2] + route(arg[2:], arg[:2] == "-f"))
+        else:
+            out.append(arg)
     return out
 
 

@@ -172,6 +172,19 @@ class Store:
         fileops.remove(journal)
         return target
 
+    def put(self, sha256: str, source: Path) -> Path | None:
+        """Take the whole file ``source`` into the store if its hash is ``sha256`` (moved,
+        under the file's lock); None if it is not."""
+        with self.lock(sha256):
+            if self.has(sha256):
+                return self.path(sha256)
+            if file_sha256(source) != sha256:
+                return None
+            target = self.path(sha256)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fileops.replace(source, target)
+            return target
+
     def touch(self, sha256: str) -> None:
         """Mark a stored file as just used (its mtime orders what a trim removes first)."""
         with contextlib.suppress(OSError):

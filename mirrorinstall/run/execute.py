@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -396,7 +396,13 @@ class _Run:
         leaves the command as typed, and says why."""
         from mirrorinstall.fetch.offline import offline_argv
         from mirrorinstall.fetch.resolve import ReportError, read_report
-        from mirrorinstall.run.fetching import pip_jobs, place, resolver_for
+        from mirrorinstall.run.fetching import (
+            mapped_back,
+            pip_jobs,
+            place,
+            resolver_for,
+            through_loopback,
+        )
         from mirrorinstall.run.runner import run_child
 
         opts, events, environ = self.opts, self.events, self.session.environ
@@ -425,23 +431,31 @@ class _Run:
             *resolver.args,
         ]
         quiet = io.BytesIO() if cmd.tool == "uv" else None  # pip's words are not uv's
-        result = run_child(
+        # pip resolves: uv's variables mean nothing to it
+        with through_loopback(self.session, argv, {**environ, **child_env}) as (
             argv,
-            env={**environ, **child_env},  # pip resolves: uv's variables mean nothing to it
-            heartbeat_s=opts.heartbeat_s,
-            use_pty=False,
-            out=quiet or sys.stderr.buffer,
-            err_out=quiet,
-        )
+            env,
+            index,
+        ):
+            result = run_child(
+                argv,
+                env=env,
+                heartbeat_s=opts.heartbeat_s,
+                use_pty=False,
+                out=quiet or sys.stderr.buffer,
+                err_out=quiet,
+            )
         if result.interrupted or (result.exit_code != 0 and cmd.tool == "pip"):
             # pip's own failure is the attempt's (read as the install's would be); pip
             # failing on a uv command says nothing about uv: uv runs as typed
             log = log_file.read_text(errors="replace") if log_file.exists() else ""
-            return Ahead(failed=(result, log))
+            return Ahead(
+                failed=(replace(result, tail=index.unlooped(result.tail)), index.unlooped(log))
+            )
         if result.exit_code != 0:
             return as_typed(f"pip could not resolve it ahead (exit code {result.exit_code})")
         try:
-            resolution = read_report(report_file)
+            resolution = mapped_back(read_report(report_file), index)
         except ReportError as exc:
             return as_typed(str(exc))
         if resolution.empty:

@@ -28,6 +28,7 @@ from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch.jobs import plain_name
+from mirrorinstall.fetch.metaindex import MetaIndex
 from mirrorinstall.fetch.resolve import Resolution
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.transfer import Fetcher, Outcome, Progress
@@ -123,7 +124,12 @@ def fetch_command(
         resolver = _resolver(session.environ, python) or [require_engine("pip", session.environ)]
         if python and len(resolver) == 1:
             args = ["--python", python, *args]
-        jobs = pip_jobs(ctx, pip_report(resolver, args, environ))
+        with through_loopback(session, args, environ) as (args, routed, index):
+            try:
+                resolution = mapped_back(pip_report(resolver, args, routed), index)
+            except UsageError as exc:  # pip's words about the loopback, as the mirror's
+                raise UsageError(index.unlooped(exc.message), exc.hint) from None
+        jobs = pip_jobs(ctx, resolution)
     report = download(session, jobs, connections=connections, progress=progress)
     failed = [o for o in report.outcomes if o.path is None]
     if failed:
@@ -164,6 +170,47 @@ def pip_jobs(ctx, resolution: Resolution) -> list:
         else []
     )
     return [*jobs, *(Job(f.filename, f.sha256, None, [Source("origin", f.url)]) for f in private)]
+
+
+ROUTED_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")
+
+
+@contextmanager
+def through_loopback(
+    session: Session, args: list[str], env: dict[str, str]
+) -> Iterator[tuple[list[str], dict[str, str], MetaIndex]]:
+    """The resolve's arguments and environment with every public index and find-links page
+    (a catalogued mirror, an official host) served by a loopback MetaIndex for as long as the
+    block runs: metadata without whole wheels (fetch/metaindex.py). A private index stays
+    as it is, never asked about anywhere else."""
+    from mirrorinstall.fetch.metaindex import MetaIndex
+    from mirrorinstall.fetch.offline import with_indexes
+    from mirrorinstall.fetch.transfer import OriginAuth
+
+    catalog = session.catalog
+    auth = OriginAuth(credentials(catalog, session.environ))
+    with MetaIndex(Store(session.cache_dir / "store"), auth=auth) as index:
+
+        def route(url: str, links: bool) -> str:
+            parts = split_url(url)
+            if parts is None or parts.scheme not in ("http", "https") or not _public(url, catalog):
+                return url
+            return index.links(url) if links else index.index(url)
+
+        routed = dict(env)
+        for name in ROUTED_VARIABLES:
+            if env.get(name):
+                links = name == "PIP_FIND_LINKS"
+                routed[name] = " ".join(route(u, links) for u in env[name].split())
+        yield with_indexes(args, route), routed, index
+
+
+def mapped_back(resolution: Resolution, index: MetaIndex) -> Resolution:
+    """``resolution`` with every loopback file URL replaced by the mirror URL it stands for."""
+    from dataclasses import replace
+
+    files = [replace(f, url=index.original(f.url) or f.url) for f in resolution.files]
+    return Resolution(files, resolution.direct, resolution.unfetchable)
 
 
 _PUBLIC_HOSTS = ("files.pythonhosted.org", "pypi.org", "download.pytorch.org")

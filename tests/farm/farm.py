@@ -22,7 +22,11 @@ class MirrorSpec:
     ``"find-links"``, ``"both"`` or None. ``latency_s`` is added to every request;
     ``bandwidth_bps`` caps each connection, ``shared_bandwidth_bps`` all of them together.
     ``faults`` are active from the start; change them later with :meth:`FarmMirror.set_faults`.
-    ``upstream`` marks it as an official host in the generated catalog.
+    ``upstream`` marks it as an official host in the generated catalog. ``pages``: ``"json"``
+    (PEP 691 JSON and HTML pages, PEP 658 ``.metadata`` files: PyPI itself, a lab's proxy) or
+    ``"html"`` (HTML pages with ``#sha256=`` fragments only, no metadata attributes, every
+    ``.metadata`` a 404: TUNA and most mirrors today, see
+    ../shared/research/real-mirrors-and-fleets.md).
     """
 
     id: str
@@ -34,6 +38,7 @@ class MirrorSpec:
     pytorch: str | None = "both"
     faults: Sequence[Fault] = ()
     upstream: bool = False
+    pages: str = "json"
 
 
 @dataclass
@@ -165,6 +170,7 @@ class MirrorFarm:
                     latency_s=spec.latency_s,
                     bandwidth_bps=spec.bandwidth_bps,
                     shared_bandwidth_bps=spec.shared_bandwidth_bps,
+                    html_only=spec.pages == "html",
                 )
                 mirror = FarmMirror(spec, MirrorServer(state), state, channels)
                 self.mirrors[spec.id] = mirror

@@ -137,6 +137,7 @@ class MirrorState:
     shared_next: float = 0.0
     connections: itertools.count = field(default_factory=itertools.count)
     connections_opened: int = 0
+    html_only: bool = False  # TUNA's way: HTML pages without metadata attributes, no .metadata
 
     def fault_for(self, path: str, user_agent: str) -> Fault | None:
         with self.lock:
@@ -268,13 +269,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if res is not None and st.html_only and res.kind == "metadata":
+            res = None
         if res is None or mode == "out-of-sync":
             return self._simple(
                 404, b"<html><body><h1>404 Not Found</h1></body></html>\n", "text/html", head
             )
         if mode == "stale" and res.stale is not None:
             res = res.stale
-        body, ctype = _negotiate(self.headers.get("Accept", ""), res)
+        if st.html_only:
+            body, ctype = _without_metadata(res.body), res.content_type
+        else:
+            body, ctype = _negotiate(self.headers.get("Accept", ""), res)
         if mode == "corrupt":
             body = _corrupt(body)
         encoding = None
@@ -403,6 +409,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 SHARED_BURST_S = 0.05
+
+
+_METADATA_ATTR = re.compile(rb' data-(?:dist-info|core)-metadata="[^"]*"')
+
+
+def _without_metadata(body: bytes) -> bytes:
+    """An HTML page as a mirror without PEP 658 files serves it: no metadata attributes."""
+    return _METADATA_ATTR.sub(b"", body)
 
 
 def _sleep_until(due: float) -> None:

@@ -143,3 +143,78 @@ def test_wheel_fits_python_and_platform() -> None:
     assert wheel_fits("six-1.16.0-py2.py3-none-any.whl", "3.10", "win-64")
     flat = b'<a href="torch-2.5.1&#43;cpu-cp311-cp311-win_amd64.whl">x</a><a href="../">..</a>'
     assert listed_wheels(flat, "text/html") == ["torch-2.5.1+cpu-cp311-cp311-win_amd64.whl"]
+
+
+def test_every_index_option_form_is_routed_and_nothing_else() -> None:
+    from mirrorinstall.fetch.offline import with_indexes
+
+    seen: list[tuple[str, bool]] = []
+
+    def route(url: str, links: bool) -> str:
+        seen.append((url, links))
+        return f"L:{url}" if links else f"I:{url}"
+
+    args = [
+        "torch",
+        "-i",
+        "a",
+        "--index-url=b",
+        "--extra-index-url",
+        "c",
+        "-fd",
+        "--find-links",
+        "e",
+        "-r",
+        "req.txt",
+        "--index-strategy",
+        "x",
+    ]
+    assert with_indexes(args, route) == [
+        "torch",
+        "-i",
+        "I:a",
+        "--index-url=I:b",
+        "--extra-index-url",
+        "I:c",
+        "-fL:d",
+        "--find-links",
+        "L:e",
+        "-r",
+        "req.txt",
+        "--index-strategy",
+        "x",
+    ]
+    assert seen == [("a", False), ("b", False), ("c", False), ("d", True), ("e", True)]
+
+
+def test_simple_pages_json_and_html_read_alike() -> None:
+    """The same files from PEP 691 JSON and PEP 503 HTML (the spec's own examples' fields):
+    hashes, requires-python, yanked with its reason, metadata with its hash."""
+    from mirrorinstall.fetch.simplepage import parse_page
+
+    sha, meta = "a" * 64, "b" * 64
+    doc = (
+        '{"meta": {"api-version": "1.1"}, "name": "x", "files": ['
+        f'{{"filename": "x-1.0-py3-none-any.whl", "url": "../../p/x-1.0-py3-none-any.whl", '
+        f'"hashes": {{"sha256": "{sha}"}}, "requires-python": ">=3.9", '
+        f'"yanked": "broken", "core-metadata": {{"sha256": "{meta}"}}}},'
+        '{"filename": "x-0.9.tar.gz", "url": "https://files.example/x-0.9.tar.gz", '
+        '"hashes": {}, "yanked": false, "core-metadata": false}]}'
+    ).encode()
+    html = (
+        f'<a href="../../p/x-1.0-py3-none-any.whl#sha256={sha}" data-requires-python="&gt;=3.9"'
+        f' data-yanked="broken" data-core-metadata="sha256={meta}">x</a>'
+        '<a href="https://files.example/x-0.9.tar.gz">x</a>'
+    ).encode()
+    base = "https://m.example/simple/x/"
+    from_json = parse_page(doc, "application/vnd.pypi.simple.v1+json", base)
+    from_html = parse_page(html, "text/html", base)
+    assert from_json == from_html
+    first, second = from_json
+    assert first.url == "https://m.example/p/x-1.0-py3-none-any.whl" and first.sha256 == sha
+    assert (first.requires_python, first.yanked, first.metadata) == (
+        ">=3.9",
+        "broken",
+        f"sha256={meta}",
+    )
+    assert (second.sha256, second.yanked, second.metadata) == (None, None, None)

@@ -1,0 +1,467 @@
+"""A loopback package index for one resolve: the mirrors' own pages, each wheel with PEP 658
+metadata beside it even where the mirror has none.  [edge: network (the mirrors), a loopback
+HTTP server]
+
+Most mirrors serve PyPI as HTML pages without ``.metadata`` files (TUNA: PEP 658 open since
+2023), and PyTorch's copies as flat listings; there pip's ``--dry-run`` downloads every wheel
+it considers, whole, and the install then downloads it again. Pointed at this index instead,
+pip (or uv) asks for ``<file>.metadata``, which is answered, cheapest first, from:
+
+1. the store, when the file is already there (no network at all);
+2. the mirror's own ``.metadata`` file, when its page says it has one;
+3. byte ranges of the wheel: its last 64 KiB (the zip's directory, and for most wheels
+   METADATA itself), then at most two more ranges (fetch/zipmeta.py), as uv reads metadata;
+4. a mirror that ignores ranges: the whole file once, verified against the page's sha256 and
+   put into the store, where the fetch that follows finds it.
+
+A wheel the tail read covered whole (a small one) goes into the store too, so no byte crosses
+the network twice. Pages keep everything the installer decides by (hashes, requires-python,
+yanked); file links point here (``/f/<n>/<name>``), and :meth:`MetaIndex.original` maps them
+back to the mirror's URL, so nothing the resolve reports names the loopback address. Only the
+pages the caller registers are served: a private index is never routed here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import tempfile
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+import httpx
+from filelock import Timeout
+
+from mirrorinstall.fetch.simplepage import PageFile, parse_page, render_page
+from mirrorinstall.fetch.spans import merged
+from mirrorinstall.fetch.store import Store
+from mirrorinstall.fetch.zipmeta import METADATA_LIMIT, TAIL_BYTES, NotAWheel, wheel_metadata
+
+PAGE_LIMIT = 16 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024**3
+SIMPLE_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+@dataclass
+class MetaStats:
+    """What the resolve cost: metadata answered from each source, bytes read from mirrors."""
+
+    stored: int = 0
+    mirror_files: int = 0
+    ranges: int = 0
+    whole: int = 0
+    passed_through: int = 0
+    bytes_read: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class UpstreamError(Exception):
+    """A mirror could not give what was asked. The installer gets ``status`` with the reason
+    in the status line, worded as its own error would be, so it reads (and minstall's
+    classifier reads) the mirror's fault as if it had met it itself."""
+
+    def __init__(self, reason: str, status: int = 502, phrase: str = "Bad Gateway") -> None:
+        super().__init__(reason)
+        self.status, self.phrase = status, phrase
+
+
+def _network(exc: httpx.HTTPError, url: str) -> UpstreamError:
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamError(f"{_where(url)}: Read timed out", 504, "Read timed out at the mirror")
+    if isinstance(exc, httpx.ConnectError):
+        return UpstreamError(f"{_where(url)}: Connection refused", 502, "Connection refused")
+    return UpstreamError(f"{_where(url)}: {type(exc).__name__}", 502, "connection error")
+
+
+class MetaIndex:
+    """Use as a context manager; register pages with :meth:`index` and :meth:`links`."""
+
+    def __init__(
+        self, store: Store, *, auth: httpx.Auth | None = None, timeout_s: float = 30.0
+    ) -> None:
+        self.store = store
+        self.stats = MetaStats()
+        self._indexes: list[str] = []
+        self._pages: list[str] = []
+        self._files: list[PageFile] = []
+        self._by_url: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            follow_redirects=True,
+            auth=auth,
+            limits=httpx.Limits(max_connections=16),
+        )
+        self._server: ThreadingHTTPServer | None = None
+
+    # ------------------------------------------------------------ the caller's side
+
+    def __enter__(self) -> MetaIndex:
+        handler = type("_Bound", (_Handler,), {"index": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self._client.close()
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None, "use MetaIndex as a context manager"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def index(self, upstream: str) -> str:
+        """The loopback URL standing for the simple index at ``upstream``."""
+        return f"{self.base}/i/{self._register(self._indexes, upstream.rstrip('/') + '/')}/"
+
+    def links(self, upstream: str) -> str:
+        """The loopback URL standing for the find-links page at ``upstream``."""
+        return f"{self.base}/l/{self._register(self._pages, upstream)}/"
+
+    def original(self, url: str) -> str | None:
+        """The mirror URL a loopback file URL stands for (None: not one of ours)."""
+        if not url.startswith(self.base + "/f/"):
+            return None
+        number = url[len(self.base) + 3 :].split("/", 1)[0]
+        with self._lock:
+            if number.isdigit() and int(number) < len(self._files):
+                return self._files[int(number)].url
+        return None
+
+    def unlooped(self, text: str) -> str:
+        """``text`` (the installer's output) with loopback URLs written as the mirror's, so a
+        failure is read, blamed and shown as the mirror's own."""
+        if self._server is None:
+            return text
+
+        def back(m: re.Match[str]) -> str:
+            kind, number, rest = m.group(1), int(m.group(2)), m.group(3)
+            with self._lock:
+                if kind == "f" and number < len(self._files):
+                    return self._files[number].url
+                table = self._indexes if kind == "i" else self._pages
+                if number < len(table):
+                    return table[number] + rest
+            return m.group(0)
+
+        return re.sub(re.escape(self.base) + r"/([ilf])/(\d+)/(\S*)", back, text)
+
+    def _register(self, table: list[str], url: str) -> int:
+        with self._lock:
+            if url not in table:
+                table.append(url)
+            return table.index(url)
+
+    # ------------------------------------------------------------ answering
+
+    def page(self, upstream: str, agent: str) -> bytes | None:
+        """The upstream page with its file links pointing here (None: the mirror has no such
+        page, which the installer reads as no such project). ``agent``: the installer's
+        User-Agent, sent on (a mirror may answer pip otherwise than another client)."""
+        headers = {"Accept": SIMPLE_ACCEPT, "User-Agent": agent}
+        try:
+            with self._client.stream("GET", upstream, headers=headers) as r:
+                if r.status_code == 404:
+                    return None
+                if r.status_code != 200:
+                    raise UpstreamError(
+                        f"{_where(upstream)} answered HTTP {r.status_code}",
+                        r.status_code,
+                        r.reason_phrase or "error",
+                    )
+                body = _bounded(r, PAGE_LIMIT, "page")
+                kind, base = r.headers.get("content-type", ""), str(r.url)
+        except httpx.HTTPError as exc:
+            raise _network(exc, upstream) from None
+        try:
+            files = parse_page(body, kind, base)
+        except ValueError as exc:
+            raise UpstreamError(
+                f"{_where(upstream)} sent a page that cannot be read ({exc})"
+            ) from None
+        links = []
+        for f in files:
+            href = f"/f/{self._file(f)}/{quote(f.filename)}"
+            # every wheel's metadata is served here, the mirror's or read from the wheel
+            links.append((href, replace(f, metadata=f.metadata or "true") if _wheel(f) else f))
+        return render_page(f"Links for {upstream}", links)
+
+    def _file(self, f: PageFile) -> int:
+        with self._lock:
+            number = self._by_url.get(f.url)
+            if number is None:
+                number = self._by_url[f.url] = len(self._files)
+                self._files.append(f)
+            else:
+                self._files[number] = f
+            return number
+
+    def file(self, number: int) -> PageFile | None:
+        with self._lock:
+            return self._files[number] if 0 <= number < len(self._files) else None
+
+    def metadata(self, f: PageFile, agent: str) -> bytes:
+        """The METADATA of the wheel ``f``, from the cheapest place that has it."""
+        if f.sha256 and self.store.has(f.sha256):
+            with contextlib.suppress(OSError, zipfile.BadZipFile, NotAWheel):
+                found = _from_zip(self.store.path(f.sha256))
+                self.stats.stored += 1
+                return found
+        if f.metadata:
+            got = self._mirror_metadata(f, agent)
+            if got is not None:
+                self.stats.mirror_files += 1
+                return got
+        return self._ranged(f, agent)
+
+    def _mirror_metadata(self, f: PageFile, agent: str) -> bytes | None:
+        try:
+            with self._client.stream(
+                "GET", f.url + ".metadata", headers={"User-Agent": agent}
+            ) as r:
+                if r.status_code != 200:
+                    return None
+                body = _bounded(r, METADATA_LIMIT, "metadata file")
+        except (httpx.HTTPError, UpstreamError):
+            return None
+        self.stats.bytes_read += len(body)
+        digest = f.metadata.partition("=")[2] if f.metadata else ""
+        if digest and hashlib.sha256(body).hexdigest() != digest:
+            return None  # a damaged copy: read it from the wheel instead
+        return body
+
+    def _ranged(self, f: PageFile, agent: str) -> bytes:
+        headers = {"Range": f"bytes=-{TAIL_BYTES}", "User-Agent": agent}
+        try:
+            with self._client.stream("GET", f.url, headers=headers) as r:
+                if r.status_code == 200:
+                    return self._whole(f, r)
+                if r.status_code != 206:
+                    raise UpstreamError(
+                        f"{_where(f.url)} answered HTTP {r.status_code}",
+                        r.status_code if r.status_code >= 400 else 502,
+                        r.reason_phrase or "error",
+                    )
+                m = _CONTENT_RANGE.fullmatch(r.headers.get("content-range", "").strip())
+                if not m or int(m.group(3)) > MAX_FILE_BYTES:
+                    raise UpstreamError(f"{_where(f.url)} sent a range without a usable size")
+                tail = _bounded(r, TAIL_BYTES, "range")
+                size = int(m.group(3))
+                if int(m.group(1)) != size - len(tail):
+                    raise UpstreamError(f"{_where(f.url)} sent another range than asked for")
+        except httpx.HTTPError as exc:
+            raise _network(exc, f.url) from None
+        self.stats.bytes_read += len(tail)
+        self.stats.ranges += 1
+        self._remember(f, size, size - len(tail), tail)
+        try:
+            return wheel_metadata(size, tail, lambda a, b: self._range(f, size, a, b, agent))
+        except NotAWheel as exc:
+            raise UpstreamError(f"{f.filename} from {_where(f.url)}: {exc}") from None
+
+    def _range(self, f: PageFile, size: int, start: int, end: int, agent: str) -> bytes:
+        headers = {"Range": f"bytes={start}-{end - 1}", "User-Agent": agent}
+        try:
+            with self._client.stream("GET", f.url, headers=headers) as r:
+                if r.status_code != 206:
+                    raise NotAWheel(f"the mirror stopped serving ranges (HTTP {r.status_code})")
+                body = _bounded(r, end - start, "range")
+        except (httpx.HTTPError, UpstreamError) as exc:
+            raise NotAWheel(str(exc)) from None
+        self.stats.bytes_read += len(body)
+        self.stats.ranges += 1
+        self._remember(f, size, start, body)
+        return body
+
+    def _whole(self, f: PageFile, r: httpx.Response) -> bytes:
+        """A mirror that ignores ranges: the whole file, once, into the store."""
+        tmp_dir = self.store.root / "partial"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".whole")
+        path = Path(name)
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out:
+                total = 0
+                for block in r.iter_bytes(1024 * 1024):
+                    total += len(block)
+                    if total > MAX_FILE_BYTES:
+                        raise UpstreamError(f"{_where(f.url)} sent more than any wheel is")
+                    digest.update(block)
+                    out.write(block)
+            self.stats.bytes_read += total
+            self.stats.whole += 1
+            if f.sha256 and digest.hexdigest() != f.sha256:
+                raise UpstreamError(
+                    f"{_where(f.url)} sent a copy of {f.filename} that does not match its sha256"
+                )
+            try:
+                found = _from_zip(path)
+            except (OSError, zipfile.BadZipFile, NotAWheel) as exc:
+                raise UpstreamError(f"{f.filename} from {_where(f.url)}: {exc}") from None
+            if f.sha256:
+                self.store.put(f.sha256, path)
+            return found
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def _remember(self, f: PageFile, size: int, offset: int, data: bytes) -> None:
+        """Bytes the resolve read, written into the file's partial download and its journal:
+        the fetch that follows resumes from them (and a wheel read whole is stored, once its
+        hash matches), so no byte crosses the network twice. Only for a file whose sha256
+        the page gives: that is what the store is keyed and checked by."""
+        sha = f.sha256
+        if not sha or not data or self.store.has(sha):
+            return
+        lock = self.store.lock(sha)
+        try:
+            lock.acquire(timeout=0)  # another run downloading it: it has the bytes already
+        except Timeout:
+            return
+        try:
+            done = merged([*self.store.journal(sha, size), (offset, offset + len(data))])
+            part = self.store.open_part(sha, size)
+            try:
+                part.write_at(data, offset)
+            finally:
+                part.close()
+            self.store.record(sha, size, done)
+            if done == [(0, size)] and self.store.adopt(sha) is None:
+                self.store.discard(sha)  # not what the page says: the fetch starts afresh
+        except OSError:
+            return  # a store that cannot be written only costs the bytes again
+        finally:
+            lock.release()
+
+    @contextlib.contextmanager
+    def passthrough(self, f: PageFile, agent: str) -> Iterator[httpx.Response]:
+        """The file itself, as the mirror sends it (pip building an sdist during its resolve)."""
+        self.stats.passed_through += 1
+        try:
+            with self._client.stream("GET", f.url, headers={"User-Agent": agent}) as r:
+                yield r
+        except httpx.HTTPError as exc:
+            raise _network(exc, f.url) from None
+
+
+def _wheel(f: PageFile) -> bool:
+    return f.filename.endswith(".whl")
+
+
+def _bounded(r: httpx.Response, limit: int, what: str) -> bytes:
+    out = io.BytesIO()
+    for block in r.iter_bytes():
+        out.write(block)
+        if out.tell() > limit:
+            raise UpstreamError(f"{_where(str(r.url))} sent a {what} bigger than {limit} bytes")
+    return out.getvalue()
+
+
+def _from_zip(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as z:
+        names = [n for n in z.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+        if len(names) != 1:
+            raise NotAWheel(f"{len(names)} top-level .dist-info/METADATA files")
+        info = z.getinfo(names[0])
+        if info.file_size > METADATA_LIMIT:
+            raise NotAWheel("METADATA is bigger than metadata is")
+        return z.read(info)
+
+
+def _where(url: str) -> str:
+    """A mirror named by its host alone (a URL may carry a token)."""
+    return urlsplit(url).hostname or "the mirror"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    index: MetaIndex  # set on the subclass one MetaIndex makes
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        path = unquote(urlsplit(self.path).path)
+        parts = path.strip("/").split("/")
+        agent = self.headers.get("User-Agent", "")[:512]
+        try:
+            if len(parts) >= 2 and parts[0] == "i" and parts[1].isdigit():
+                self._page(self._upstream(self.index._indexes, parts[1], parts[2:]), agent)
+            elif len(parts) >= 2 and parts[0] == "l" and parts[1].isdigit():
+                self._page(self._upstream(self.index._pages, parts[1], []), agent)
+            elif len(parts) == 3 and parts[0] == "f" and parts[1].isdigit():
+                f = self.index.file(int(parts[1]))
+                if f is None:
+                    return self._answer(404, b"not a file of this resolve\n")
+                if parts[2].endswith(".metadata") and parts[2] != f.filename:
+                    body = self.index.metadata(f, agent)
+                    return self._answer(200, body, "application/octet-stream")
+                self._pass(f, agent)
+            else:
+                self._answer(404, b"not here\n")
+        except UpstreamError as exc:
+            with self.index._lock:
+                self.index.stats.errors.append(str(exc))
+            body = f"minstall's loopback index: {exc}\n".encode()
+            self._answer(exc.status, body, phrase=exc.phrase)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _upstream(self, table: list[str], number: str, rest: list[str]) -> str | None:
+        with self.index._lock:
+            if int(number) >= len(table):
+                return None
+            base = table[int(number)]
+        if not rest:
+            return base
+        project = re.sub(r"[-_.]+", "-", rest[0]).lower()
+        return f"{base}{quote(project)}/"
+
+    def _page(self, upstream: str | None, agent: str) -> None:
+        body = self.index.page(upstream, agent) if upstream else None
+        if body is None:
+            return self._answer(404, b"no such project\n")
+        self._answer(200, body, "text/html; charset=utf-8")
+
+    def _pass(self, f: PageFile, agent: str) -> None:
+        with self.index.passthrough(f, agent) as r:
+            if r.status_code != 200:
+                return self._answer(r.status_code if r.status_code >= 400 else 502, b"")
+            length = r.headers.get("content-length")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            if length and length.isdigit():
+                self.send_header("Content-Length", length)
+            else:
+                self.close_connection = True
+            self.end_headers()
+            for block in r.iter_raw(1024 * 1024):
+                self.wfile.write(block)
+
+    def _answer(
+        self, status: int, body: bytes, kind: str = "text/plain", phrase: str | None = None
+    ) -> None:
+        # a mirror's reason phrase goes on to the installer: printable characters only
+        clean = "".join(c for c in phrase if c.isprintable())[:200] if phrase else None
+        self.send_response(status, clean)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
