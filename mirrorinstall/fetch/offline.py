@@ -1,10 +1,8 @@
-"""The installer's command once the files are on disk, and uv's command in pip's words. Pure.
+"""An installer's index options, found and replaced, and uv's command in pip's words. Pure.
 
-Installing from fetched files runs the user's own command with its indexes replaced by
-``--no-index --find-links DIR``, DIR holding exactly the files pip's report resolved: the
-user's options (``--user``, ``--target``, ``-U``, constraints, extras) stay as typed, and the
-installer can only pick the resolved files, so nothing is fetched twice and nothing resolves
-differently from the report.
+The install runs the user's own command with its public indexes replaced by the loopback
+index's addresses (run/fetching.py), every other option as typed; ``minstall fetch`` resolves
+a ``uv pip install`` with pip, in pip's words.
 """
 
 from __future__ import annotations
@@ -57,27 +55,6 @@ class UvArgs:
     system: bool  # --system
 
 
-def without_indexes(args: list[str]) -> list[str]:
-    """``args`` less every index and find-links option (with its value)."""
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        if arg in INDEX_OPTIONS:
-            skip = True
-            continue
-        if any(arg.startswith(o + "=") for o in INDEX_OPTIONS if o.startswith("--")):
-            continue
-        if arg.startswith(("-f", "-i")) and not arg.startswith("--") and len(arg) > 2:
-            continue  # -fURL / -iURL
-        if arg == "--no-index":
-            continue
-        out.append(arg)
-    return out
-
-
 LINK_OPTIONS = ("-f", "--find-links")
 
 
@@ -97,11 +74,6 @@ def with_indexes(args: list[str], route: Callable[[str, bool], str]) -> list[str
         else:
             out.append(arg)
     return out
-
-
-def offline_argv(argv: list[str], head: int, links: str) -> list[str]:
-    """``argv`` (head tokens, then the arguments) installing from the directory ``links`` only."""
-    return [*argv[:head], "--no-index", "--find-links", links, *without_indexes(argv[head:])]
 
 
 def uv_as_pip(args: list[str]) -> UvArgs:

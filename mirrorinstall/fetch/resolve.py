@@ -163,7 +163,7 @@ def alternates(
         ThreadPoolExecutor(PAGE_CONNECTIONS) as pool,
     ):
         # every page at once: each costs a round trip, and there are mirrors x projects
-        pages = list(pool.map(lambda ask: _page(client, ask[1], ask[2]), asks))
+        pages = list(pool.map(lambda ask: page_copies(client, ask[1], ask[2]), asks))
     for (mirror, _simple, _project), entries in zip(asks, pages, strict=True):
         for entry in entries:
             job = jobs.get(entry["sha256"])
@@ -173,7 +173,7 @@ def alternates(
     return list(jobs.values())
 
 
-def _page(client: httpx.Client, simple: str, project: str) -> list[dict]:
+def page_copies(client: httpx.Client, simple: str, project: str) -> list[dict]:
     """The files a mirror's project page lists (filename, URL, sha256, size if given): PEP 691
     JSON, or PEP 503 HTML with ``#sha256=`` fragments (TUNA and most mirrors serve only that)."""
     page = f"{simple.rstrip('/')}/{project.lower().replace('_', '-')}/"

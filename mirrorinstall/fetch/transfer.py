@@ -125,8 +125,10 @@ class Fetcher:
         user_agent: str = "minstall",
         on_progress: Callable[[Progress], None] | None = None,
         credentials: Mapping[Origin, Credential] | None = None,
+        on_done: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_done = on_done  # told each file's outcome as soon as it has one (quick)
         self.auth = OriginAuth(credentials or {})
         self.connections = max(1, connections)
         self.chunk = chunk
@@ -152,6 +154,7 @@ class Fetcher:
         self._mirrors: list[str] = []
         self._tls: ssl.SSLContext | None = None
         self._crash: BaseException | None = None
+        self._stop: str | None = None  # cancel()'s reason
 
     def _client(self) -> httpx.Client:
         """A client of its own for a worker (one connection per worker, no pool to share),
@@ -187,6 +190,9 @@ class Fetcher:
             first: dict[str, int] = {}
             for k in order:
                 job = jobs[k]
+                if self._stop is not None:
+                    outcomes[k] = Outcome(job, None, self._stop)
+                    continue
                 if job.sha256 in first:  # the same file twice: one download, one outcome
                     self._same[k] = first[job.sha256]
                     continue
@@ -228,9 +234,12 @@ class Fetcher:
                         continue
                     self.store.discard(job.sha256)
                     done = []
-                self._files.append(_File(job, size, done, missing(size, done, chunk)))
-                self._files[-1].dropped.update(self._liars.get(job.sha256, {}))
-                self._index[k] = len(self._files) - 1
+                with self._lock:
+                    self._files.append(_File(job, size, done, missing(size, done, chunk)))
+                    self._files[-1].dropped.update(self._liars.get(job.sha256, {}))
+                    self._index[k] = len(self._files) - 1
+                    if self._stop is not None:  # cancelled while this one was being set up
+                        self._finish(self._files[-1], None, self._stop)
         if self._files:
             mirrors = sorted({s.mirror for f in self._files for s in f.job.sources})
             self._mirrors = mirrors
@@ -258,7 +267,38 @@ class Fetcher:
             outcomes[k] = self._files[n].outcome  # type: ignore[assignment]
         for k, same in self._same.items():
             outcomes[k] = outcomes[same]
+        if self.on_done is not None:  # those that never reached a worker (stored, no size)
+            for k in set(outcomes) - set(self._index):
+                self.on_done(outcomes[k])
         return [outcomes[k] for k in range(len(jobs))]
+
+    def ready(self, sha256: str) -> tuple[int, int] | None:
+        """How many bytes from its start a file in this transfer has on disk (in its partial
+        file), and its size; None while it is not set up here (or not part of it). The loopback
+        index streams that much to the installer while the rest arrives."""
+        with self._lock:
+            for f in self._files:
+                if f.job.sha256 != sha256:
+                    continue
+                end = 0
+                for start, stop in sorted(f.done):
+                    if start > end:
+                        break
+                    end = max(end, stop)
+                for (start, _stop), flight in f.flying.items():
+                    if start == end and not flight.over:
+                        end = start + flight.got
+                return end, f.size
+        return None
+
+    def cancel(self, why: str = "no longer wanted") -> None:
+        """Stop: every file not finished ends with ``why``; what arrived stays in its partial
+        file and journal, where a later run resumes."""
+        with self._lock:
+            self._stop = why
+            for f in self._files:
+                self._finish(f, None, why)
+            self._lock.notify_all()
 
     def _stored(self, job: Job) -> bool:
         """The file is in the store, whole and what its name says (checked once per run)."""
@@ -812,6 +852,8 @@ class Fetcher:
         if lock is not None:  # stored or given up: another run may take it now
             lock.release()
         f.outcome = Outcome(f.job, path, error, False, dict(f.by_mirror), dict(f.dropped))
+        if self.on_done is not None:
+            self.on_done(f.outcome)
 
     def _report(self, force: bool = False) -> None:
         if self.on_progress is None:

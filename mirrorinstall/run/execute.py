@@ -16,6 +16,7 @@ with conda's own ``--json`` stdout carries conda's document of the final attempt
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -273,35 +274,32 @@ class _Run:
             if fetch and cmd.tool == "conda" and cmd.action in ("install", "create", "update"):
                 result = self.fetch_conda(k, cmd, child, child_env, ctx)
                 log = "" if result is not None else None
-            if fetch and cmd.family == "pip" and cmd.action == "install":
-                ahead = self.fetch_ahead(
-                    k, attempt, cmd, embed(list(plan.argv), known), child, child_env, ctx
-                )
-                if ahead.nothing:
-                    events(
-                        "result" if last_step else "step-done",
-                        f"{label}nothing to install: pip's report lists nothing this "
-                        "environment lacks",
-                        exit_code=0,
-                        installed=True,
-                        step=k + 1,
-                        mirror=mirrors[0] if mirrors else None,
-                        mirrors=mirrors,
+            run_env = {**_without(environ, plan.unset), **child_env}
+            loop = (
+                self.loopback(cmd, child, run_env, ctx)
+                if fetch and cmd.family == "pip" and cmd.action == "install"
+                else contextlib.nullcontext(None)
+            )
+            with loop as looped:
+                if result is None:
+                    result = run_child(
+                        [
+                            self.exes.get(None if last_step else child[0]) or child[0],
+                            *(looped.argv if looped else child)[1:],
+                        ],
+                        env=looped.env
+                        if looped
+                        else {**_without(environ, plan.unset), **child_env},
+                        heartbeat_s=opts.heartbeat_s,
+                        github=github,
+                        title=f"minstall: {quote(child, child_env, shell)}",
+                        use_pty=None if not (opts.json_events or child_json) else False,
+                        # --json keeps stdout for events alone; the child's output goes to stderr
+                        out=sys.stderr.buffer if opts.json_events else held,
+                        shown=looped.index.unlooped_bytes if looped else None,
                     )
-                    return None, ctx, full
-                result, log = ahead.failed or (None, None)
-                child = ahead.argv or child
-            if result is None:
-                result = run_child(
-                    [self.exes.get(None if last_step else child[0]) or child[0], *child[1:]],
-                    env={**_without(environ, plan.unset), **child_env},
-                    heartbeat_s=opts.heartbeat_s,
-                    github=github,
-                    title=f"minstall: {quote(child, child_env, shell)}",
-                    use_pty=None if not (opts.json_events or child_json) else False,
-                    # --json keeps stdout for events alone; the child's output goes to stderr
-                    out=sys.stderr.buffer if opts.json_events else held,
-                )
+            if looped is not None:
+                result, log = self.after_loopback(looped, cmd, child, result, log_file)
             used = ", ".join(mirrors) or "no mirror"
             first = mirrors[0] if mirrors else None
             if result.interrupted:
@@ -380,104 +378,56 @@ class _Run:
             return code, ctx, full
         return 1, ctx, full  # pragma: no cover - the loop always returns
 
-    def fetch_ahead(
-        self,
-        k: int,
-        attempt: int,
-        cmd: Command,
-        planned: list[str],
-        child: list[str],
-        child_env: dict[str, str],
-        ctx: Context,
-    ) -> Ahead:
-        """pip's report of what ``planned`` would install, the files fetched by minstall, and
-        ``child`` turned into an install from them. A failed resolve is the attempt's result
-        (its output is read as the installer's would be); anything minstall cannot fetch
-        leaves the command as typed, and says why."""
-        from mirrorinstall.fetch.offline import offline_argv
-        from mirrorinstall.fetch.resolve import ReportError, read_report
-        from mirrorinstall.run.fetching import (
-            mapped_back,
-            pip_jobs,
-            place,
-            resolver_for,
-            through_loopback,
+    def loopback(self, cmd: Command, child: list[str], env: dict[str, str], ctx: Context) -> Any:
+        """The installer's command and environment with its public indexes served by a
+        loopback index for the run: pip or uv resolves there as it would on the mirror, and
+        the files it then asks for come from the multi-mirror fetch (fetch/loopback.py)."""
+        from mirrorinstall.run.fetching import FetchProgress, through_loopback
+
+        opts, events = self.opts, self.events
+        progress = FetchProgress(
+            None if opts.json_events else opts.emit,
+            (lambda data: events("fetch-progress", "", **data)) if opts.json_events else None,
+            terminal=False,  # the installer's own progress bar has the terminal
         )
-        from mirrorinstall.run.runner import run_child
-
-        opts, events, environ = self.opts, self.events, self.session.environ
-        exe = self.exes.get(None if k == self.total - 1 else planned[0])
-        resolver = resolver_for(cmd, planned, exe, environ)
-
-        def as_typed(why: str) -> Ahead:
-            events(
-                "fetch", f"{cmd.tool} downloads the files itself: {why}", fetched=False, reason=why
-            )
-            return Ahead()
-
-        if isinstance(resolver, str):
-            return as_typed(resolver)
-        report_file = self.log_dir / f"report-{k + 1}-{attempt}.json"
-        log_file = self.log_dir / f"resolve-{k + 1}-{attempt}.log"
-        argv = [
-            *resolver.argv,
-            "install",
-            "--dry-run",
-            "--quiet",
-            "--report",
-            str(report_file),
-            "--log",
-            str(log_file),
-            *resolver.args,
-        ]
-        quiet = io.BytesIO() if cmd.tool == "uv" else None  # pip's words are not uv's
-        # pip resolves: uv's variables mean nothing to it
-        with through_loopback(self.session, argv, {**environ, **child_env}) as (
-            argv,
+        timeout = env.get("PIP_TIMEOUT") or env.get("UV_HTTP_TIMEOUT") or ""
+        return through_loopback(
+            self.session,
+            child,
             env,
-            index,
-        ):
-            result = run_child(
-                argv,
-                env=env,
-                heartbeat_s=opts.heartbeat_s,
-                use_pty=False,
-                out=quiet or sys.stderr.buffer,
-                err_out=quiet,
+            ctx=ctx,
+            speculate=cmd.tool == "pip",
+            connections=opts.connections,
+            progress=progress,
+            timeout_s=float(timeout) if timeout.replace(".", "", 1).isdigit() else 30.0,
+        )
+
+    def after_loopback(
+        self, looped: Any, cmd: Command, child: list[str], result: Any, log_file: Path | None
+    ) -> tuple[Any, str]:
+        """The run's result and log as the installer would have written them against the
+        mirror (loopback URLs written back as the mirror's), the fetch said as an event, and
+        the user's own ``--report`` file written back too."""
+        from mirrorinstall.run.fetching import FetchReport, summary
+
+        index, supply = looped.index, looped.supply
+        log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
+        for k, arg in enumerate(child[:-1]):
+            if arg == "--report" and child[k + 1] != "-":
+                _unloop_file(Path(child[k + 1]), index)
+        outcomes = supply.outcomes() if supply is not None else []
+        if outcomes:
+            by_mirror = supply.bytes_by_mirror
+            report = FetchReport(
+                outcomes,
+                max(0.0, supply.finished - supply.started),
+                sum(by_mirror.values()),
+                by_mirror,
+                None,
             )
-        if result.interrupted or (result.exit_code != 0 and cmd.tool == "pip"):
-            # pip's own failure is the attempt's (read as the install's would be); pip
-            # failing on a uv command says nothing about uv: uv runs as typed
-            log = log_file.read_text(errors="replace") if log_file.exists() else ""
-            return Ahead(
-                failed=(replace(result, tail=index.unlooped(result.tail)), index.unlooped(log))
-            )
-        if result.exit_code != 0:
-            return as_typed(f"pip could not resolve it ahead (exit code {result.exit_code})")
-        try:
-            resolution = mapped_back(read_report(report_file), index)
-        except ReportError as exc:
-            return as_typed(str(exc))
-        if resolution.empty:
-            return Ahead(nothing=True)
-        if resolution.direct:
-            return as_typed(
-                "given as a URL or a path (pip builds or fetches it as typed): "
-                + ", ".join(resolution.direct)
-            )
-        if resolution.unfetchable or resolution.sdists:
-            why = resolution.unfetchable + [
-                f"{name} is a source distribution (its build needs an index)"
-                for name in resolution.sdists
-            ]
-            return as_typed("; ".join(why))
-        fetched = self._download(pip_jobs(ctx, resolution))
-        if isinstance(fetched, str):
-            return as_typed(fetched)
-        links = self.log_dir / f"files-{k + 1}-{attempt}"
-        for outcome in fetched.outcomes:
-            place(outcome, links)
-        return Ahead(argv=offline_argv(child, len(cmd.head), str(links)))
+            events = self.events
+            events("fetch", "fetched " + summary(report), fetched=True, **report.as_json())
+        return replace(result, tail=index.unlooped(result.tail)), index.unlooped(log)
 
     def _download(self, jobs: list) -> Any:
         """The jobs fetched into the store (a FetchReport, said as a ``fetch`` event), or why
@@ -557,15 +507,6 @@ class _Run:
         except OSError as exc:
             return as_typed(f"cannot write to {pkgs}: {exc.strerror or exc}")
         return None
-
-
-@dataclass
-class Ahead:
-    """What fetching ahead gave an attempt."""
-
-    argv: list[str] | None = None  # the install from the fetched files; None: as typed
-    failed: tuple[Any, str] | None = None  # the resolve's result and log, when it failed
-    nothing: bool = False  # pip's report lists nothing to install
 
 
 def _next(
@@ -661,6 +602,22 @@ def _verify(environ: Any, opts: Options, events: Events) -> int:
         cause=found.cause,
     )
     return 0 if found.ok else 1
+
+
+def _unloop_file(path: Path, index: Any) -> None:
+    """A file the installer wrote (pip's --report) with loopback URLs written back as the
+    mirror's: nothing the user keeps names this run's loopback address."""
+    try:
+        if path.stat().st_size > 64 * 1024 * 1024:
+            return
+        text = path.read_text(encoding="utf-8")
+        back = index.unlooped(text)
+        if back != text:
+            from mirrorinstall.core.cache import write_atomic
+
+            write_atomic(path, back)
+    except (OSError, UnicodeDecodeError):
+        return
 
 
 def _without(environ: Mapping[str, str], names: list[str]) -> dict[str, str]:

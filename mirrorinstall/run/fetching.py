@@ -21,16 +21,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mirrorinstall.core import fileops, hostos
-from mirrorinstall.core.argv import Command, parse_command
+from mirrorinstall.core import fileops
+from mirrorinstall.core.argv import parse_command
 from mirrorinstall.core.credentials import credentials, embed
 from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch.jobs import plain_name
-from mirrorinstall.fetch.metaindex import MetaIndex
+from mirrorinstall.fetch.loopback import LoopbackIndex
 from mirrorinstall.fetch.resolve import Resolution
 from mirrorinstall.fetch.store import Store
+from mirrorinstall.fetch.supply import FileSupply
 from mirrorinstall.fetch.transfer import Fetcher, Outcome, Progress
 
 ALTERNATE_MIRRORS = 3  # the best PyPI mirrors asked for copies of each file
@@ -124,11 +125,12 @@ def fetch_command(
         resolver = _resolver(session.environ, python) or [require_engine("pip", session.environ)]
         if python and len(resolver) == 1:
             args = ["--python", python, *args]
-        with through_loopback(session, args, environ) as (args, routed, index):
+        with through_loopback(session, args, environ) as looped:
             try:
-                resolution = mapped_back(pip_report(resolver, args, routed), index)
+                report = pip_report(resolver, looped.argv, looped.env)
             except UsageError as exc:  # pip's words about the loopback, as the mirror's
-                raise UsageError(index.unlooped(exc.message), exc.hint) from None
+                raise UsageError(looped.index.unlooped(exc.message), exc.hint) from None
+            resolution = mapped_back(report, looped.index)
         jobs = pip_jobs(ctx, resolution)
     report = download(session, jobs, connections=connections, progress=progress)
     failed = [o for o in report.outcomes if o.path is None]
@@ -172,40 +174,118 @@ def pip_jobs(ctx, resolution: Resolution) -> list:
     return [*jobs, *(Job(f.filename, f.sha256, None, [Source("origin", f.url)]) for f in private)]
 
 
-ROUTED_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")
+# where pip and uv also read indexes from (uv's UV_INDEX items may be ``name=URL``)
+ROUTED_VARIABLES = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_FIND_LINKS",
+)
+_LINK_VARIABLES = ("PIP_FIND_LINKS", "UV_FIND_LINKS")
+
+
+@dataclass
+class Looped:
+    """A command routed through a loopback index, and what served it."""
+
+    argv: list[str]
+    env: dict[str, str]
+    index: LoopbackIndex
+    supply: FileSupply | None
 
 
 @contextmanager
 def through_loopback(
-    session: Session, args: list[str], env: dict[str, str]
-) -> Iterator[tuple[list[str], dict[str, str], MetaIndex]]:
-    """The resolve's arguments and environment with every public index and find-links page
-    (a catalogued mirror, an official host) served by a loopback MetaIndex for as long as the
-    block runs: metadata without whole wheels (fetch/metaindex.py). A private index stays
-    as it is, never asked about anywhere else."""
-    from mirrorinstall.fetch.metaindex import MetaIndex
+    session: Session,
+    args: list[str],
+    env: dict[str, str],
+    *,
+    ctx=None,
+    speculate: bool = False,
+    connections: int = 6,
+    progress: Callable[[Progress], None] | None = None,
+    timeout_s: float = 30.0,
+) -> Iterator[Looped]:
+    """``args`` and ``env`` with every public index and find-links page (a catalogued mirror,
+    an official host) served by a loopback index for as long as the block runs: metadata
+    without whole wheels (fetch/loopback.py). With ``ctx`` (the run's facts) the index also
+    supplies the files, fetched across the ranked PyPI mirrors that carry them
+    (fetch/supply.py); without, files pass through from their mirror (a resolve alone).
+    A private index stays as it is, never asked about anywhere else."""
     from mirrorinstall.fetch.offline import with_indexes
+    from mirrorinstall.fetch.supply import FileSupply
     from mirrorinstall.fetch.transfer import OriginAuth
 
     catalog = session.catalog
-    auth = OriginAuth(credentials(catalog, session.environ))
-    with MetaIndex(Store(session.cache_dir / "store"), auth=auth) as index:
+    known = credentials(catalog, session.environ)
+    auth = OriginAuth(known)
+    store = Store(session.cache_dir / "store")
+    supply = None
+    copies: list[tuple[str, str]] = []
+    if ctx is not None:
+        from mirrorinstall.rewrite.common import ranked
 
-        def route(url: str, links: bool) -> str:
-            parts = split_url(url)
-            if parts is None or parts.scheme not in ("http", "https") or not _public(url, catalog):
-                return url
-            return index.links(url) if links else index.index(url)
+        pypi = [m for m in ranked(ctx, "pypi") if m.pypi and not m.upstream][:ALTERNATE_MIRRORS]
+        copies = [(m.id, m.pypi.simple) for m in pypi if m.pypi]
 
-        routed = dict(env)
-        for name in ROUTED_VARIABLES:
-            if env.get(name):
-                links = name == "PIP_FIND_LINKS"
-                routed[name] = " ".join(route(u, links) for u in env[name].split())
-        yield with_indexes(args, route), routed, index
+        def make_fetcher(on_done: Callable[[Outcome], None]) -> Fetcher:
+            return Fetcher(
+                store,
+                connections=connections,
+                on_progress=progress,
+                credentials=known,
+                on_done=on_done,
+            )
+
+        supply = FileSupply(store, make_fetcher, speculate=speculate, auth=auth)
+    try:
+        with LoopbackIndex(store, auth=auth, timeout_s=timeout_s, supply=supply) as index:
+
+            def route(value: str, links: bool) -> str:
+                name, eq, url = value.partition("=")
+                if not eq or "://" in name:
+                    name, eq, url = "", "", value
+                parts = split_url(url)
+                if parts is None or parts.scheme not in ("http", "https"):
+                    return value
+                if not _public(url, catalog):
+                    return value
+                mirror = _owner([url], catalog) or "origin"
+                if links:
+                    return name + eq + index.links(url, mirror)
+                same = _same_index(url, copies)
+                others = [c for c in copies if c[0] != same] if same else []
+                return name + eq + index.index(url, mirror, others)
+
+            routed = dict(env)
+            for variable in ROUTED_VARIABLES:
+                if env.get(variable):
+                    links = variable in _LINK_VARIABLES
+                    routed[variable] = " ".join(route(u, links) for u in env[variable].split())
+            yield Looped(with_indexes(args, route), routed, index, supply)
+    finally:
+        if supply is not None:
+            supply.close()
 
 
-def mapped_back(resolution: Resolution, index: MetaIndex) -> Resolution:
+def _same_index(url: str, copies: list[tuple[str, str]]) -> str | None:
+    """The mirror among ``copies`` whose simple index ``url`` is (credentials aside)."""
+    parts = split_url(url)
+    if parts is None:
+        return None
+    where = (parts.scheme, parts.hostname, parts.port, parts.path.rstrip("/"))
+    for mirror, simple in copies:
+        other = split_url(simple)
+        if other and (other.scheme, other.hostname, other.port, other.path.rstrip("/")) == where:
+            return mirror
+    return None
+
+
+def mapped_back(resolution: Resolution, index: LoopbackIndex) -> Resolution:
     """``resolution`` with every loopback file URL replaced by the mirror URL it stands for."""
     from dataclasses import replace
 
@@ -379,94 +459,6 @@ def conda_pkgs_dir(exe: str, environ) -> Path | None:
             continue
         if os.access(path, os.W_OK):
             return path
-    return None
-
-
-@dataclass(frozen=True)
-class Resolver:
-    """How to ask pip what an install command would install."""
-
-    argv: list[str]  # pip (with --python TARGET) up to, not including, ``install``
-    args: list[str]  # the install's arguments in pip's words
-
-
-def resolver_for(cmd: Command, child: list[str], exe: str | None, environ) -> Resolver | str:
-    """The resolve for a pip or uv pip install command, or why it cannot be resolved ahead."""
-    from mirrorinstall.fetch.offline import uv_as_pip
-
-    args = list(child[len(cmd.head) :])
-    if cmd.tool == "uv":
-        uv = uv_as_pip(args)
-        args = uv.pip_args
-        target = _uv_python(uv.python, uv.system, environ)
-    else:
-        target, args = _pip_python(cmd, args, exe, environ)
-    if target is None:
-        return "the target Python was not found"
-    pip = _resolver(environ, target)
-    if pip is None:
-        return f"minstall's own pip is older than {RESOLVER_PIP} (it resolves without downloading)"
-    return Resolver(pip, args)
-
-
-def _pip_python(cmd: Command, args: list[str], exe: str | None, environ):
-    """The interpreter a pip command installs into: its --python, the python of
-    ``python -m pip``, else the one the pip executable runs with."""
-    for tokens in (args, list(cmd.head)):
-        for k, token in enumerate(tokens[:-1]):
-            if token == "--python":
-                rest = args[:k] + args[k + 2 :] if tokens is args else args
-                return tokens[k + 1], rest
-        for k, token in enumerate(tokens):
-            if token.startswith("--python="):
-                rest = args[:k] + args[k + 1 :] if tokens is args else args
-                return token.split("=", 1)[1], rest
-    if len(cmd.head) > 2 and cmd.head[1] == "-m":
-        return shutil.which(cmd.head[0], path=environ.get("PATH")), args
-    if exe:
-        return _script_python(Path(exe)), args
-    return None, args
-
-
-def _script_python(script: Path) -> str | None:
-    """The interpreter of a console script: its shebang (also pip's ``#!/bin/sh`` + ``exec``
-    form for long paths), else the python beside it."""
-    try:
-        with script.open("rb") as f:
-            head = f.read(512).decode("utf-8", "replace").splitlines()
-    except OSError:
-        head = []
-    candidates = []
-    if head and head[0].startswith("#!"):
-        candidates.append(head[0][2:].strip().split(" ")[0])
-        if len(head) > 1 and "exec" in head[1]:
-            candidates += [part.strip("'\"") for part in head[1].split() if "python" in part]
-    for name in ("python", "python3", "python.exe", "../python.exe"):
-        candidates.append(str(script.parent / name))
-    for c in candidates:
-        if "python" in os.path.basename(c) and os.path.isfile(c):
-            return c
-    return None
-
-
-def _uv_python(python: str | None, system: bool, environ) -> str | None:
-    """The interpreter ``uv pip install`` installs into (--python, --system, an active venv or
-    conda env, else a .venv in this directory or above), as uv finds it."""
-    if python:
-        return python if os.sep in python else shutil.which(python, path=environ.get("PATH"))
-    if system:
-        return shutil.which("python3", path=environ.get("PATH")) or shutil.which(
-            "python", path=environ.get("PATH")
-        )
-    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-        if environ.get(var):
-            found = hostos.env_python(environ[var], venv=var == "VIRTUAL_ENV")
-            return _script_python(Path(found)) or found
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        candidate = hostos.env_python(str(folder / ".venv"), venv=True)
-        if os.path.exists(candidate):
-            return candidate
     return None
 
 

@@ -100,11 +100,15 @@ def run_child(
     github: bool = False,
     title: str = "",
     tail_bytes: int = TAIL_BYTES,
+    shown: Callable[[bytes], bytes] | None = None,
 ) -> RunResult:
     """Run ``argv`` to its end; its exit code is returned unchanged.
 
     The child's stdout goes to ``out`` and its stderr to ``err_out`` (default: ours), so a
-    program reading our stdout (conda's ``--json``) gets the child's stdout alone."""
+    program reading our stdout (conda's ``--json``) gets the child's stdout alone. ``shown``
+    rewrites each chunk of its output before anyone sees it (the loopback index's address
+    written as the mirror's); the tail keeps what the child wrote."""
+    shown = shown or (lambda data: data)
     out = out or sys.stdout.buffer
     err_out = err_out or sys.stderr.buffer
     say = err or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -123,9 +127,9 @@ def run_child(
         out.flush()
     try:
         if use_pty:
-            result = _run_pty(argv, env, out, tail_bytes)
+            result = _run_pty(argv, env, out, tail_bytes, shown)
         else:
-            result = _run_pipe(argv, env, out, err_out, say, heartbeat_s, tail_bytes)
+            result = _run_pipe(argv, env, out, err_out, say, heartbeat_s, tail_bytes, shown)
     finally:
         if github:
             out.write(b"::endgroup::\n")
@@ -215,6 +219,7 @@ def _run_pipe(
     say: Callable[[str], None],
     heartbeat_s: float,
     tail_bytes: int,
+    shown: Callable[[bytes], bytes],
 ) -> RunResult:
     start = time.monotonic()
     proc = _spawn(
@@ -264,7 +269,7 @@ def _run_pipe(
                 continue
             last_output = time.monotonic()
             tail.add(data, sink)
-            writers[id(sink)](data)
+            writers[id(sink)](shown(data))
         code = exit_status(proc.wait())
     return RunResult(code, tail.text(), time.monotonic() - start, interrupts.hit, interrupts.signum)
 
@@ -295,7 +300,11 @@ def _writer(sink: BinaryIO) -> Callable[[bytes], None]:
 
 
 def _run_pty(
-    argv: Sequence[str], env: Mapping[str, str] | None, out: BinaryIO, tail_bytes: int
+    argv: Sequence[str],
+    env: Mapping[str, str] | None,
+    out: BinaryIO,
+    tail_bytes: int,
+    shown: Callable[[bytes], bytes],
 ) -> RunResult:  # pragma: no cover - needs a real terminal
     import pty
     import select
@@ -317,7 +326,7 @@ def _run_pty(
                 if not data:
                     break
                 tail.add(data)
-                out.write(data)
+                out.write(shown(data))
                 out.flush()
             if stdin in ready:
                 data = os.read(stdin, 1024)

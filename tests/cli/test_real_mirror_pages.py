@@ -1,7 +1,7 @@
 """Installs from mirrors as they really serve (../shared/research/real-mirrors-and-fleets.md):
 TUNA-style HTML pages with ``#sha256=`` and no ``.metadata`` files, Aliyun-style flat PyTorch
 listings without hashes or metadata, and servers that ignore Range. Real pip resolves through
-minstall's loopback index (fetch/metaindex.py): it reads each wheel's metadata from byte ranges
+minstall's loopback index (fetch/loopback.py): it reads each wheel's metadata from byte ranges
 instead of downloading wheels whole, so the mirrors send each file's bytes about once."""
 
 from __future__ import annotations

@@ -630,7 +630,9 @@ PYPI_TORCH_RELEASE = ("2.6.0", "0.21.0", "2.6.0")
 TORCH_PAYLOAD_BYTES = 1024 * 1024
 
 
-def _torch_dists() -> dict[str, list[_Dist]]:
+def _torch_dists(big: dict[str, int]) -> dict[str, list[_Dist]]:
+    """Every variant's wheels; ``big``: variant -> payload bytes of its torch wheels for this
+    platform (a benchmark's torch-sized file), the rest stay small."""
     interp, local_platform = _local_platform_tag()
     platforms = [local_platform] + (["win_amd64"] if local_platform != "win_amd64" else [])
     out: dict[str, list[_Dist]] = {}
@@ -644,7 +646,9 @@ def _torch_dists() -> dict[str, list[_Dist]]:
                         "torch",
                         f"{torch_v}+{variant}",
                         tag,
-                        payload_bytes=TORCH_PAYLOAD_BYTES,
+                        payload_bytes=big.get(variant, TORCH_PAYLOAD_BYTES)
+                        if platform == local_platform
+                        else TORCH_PAYLOAD_BYTES,
                         files={
                             "torch/version.py": f"__version__ = '{torch_v}+{variant}'\n"
                             f"cuda = {cuda!r}\n"
@@ -678,8 +682,8 @@ def _flat_listing(title: str, names: list[tuple[str, str]]) -> bytes:
     ).encode()
 
 
-def _build_torch(b: _Builder) -> None:
-    dists = _torch_dists()
+def _build_torch(b: _Builder, big: dict[str, int]) -> None:
+    dists = _torch_dists(big)
     newest_torch = max((Version(v) for v, *_ in TORCH_RELEASES))
     stable_all = []
     for variant, items in dists.items():
@@ -791,14 +795,17 @@ def build_content(
     now: float | None = None,
     extra_wheels: tuple[WheelSpec, ...] = (),
     extra_conda: tuple[tuple[str, CondaSpec], ...] = (),
+    torch_payload: tuple[tuple[str, int], ...] = (),
 ) -> Content:
     """Build (or reuse, per process) the farm's content; a few hundred ms the first time.
     ``extra_wheels`` adds projects to the PyPI index, ``extra_conda`` (channel, package)
-    pairs to the conda channels (the benchmarks' big payloads)."""
+    pairs to the conda channels, ``torch_payload`` (variant, bytes) pairs the size of that
+    variant's torch wheels for this platform (the benchmarks' big payloads)."""
     key = (
         stale_lag_s,
         tuple((w.filename, w.requires, w.payload_bytes) for w in extra_wheels),
         tuple((c, s.stem, s.subdir, s.payload_bytes) for c, s in extra_conda),
+        torch_payload,
     )
     with _LOCK:
         if now is None and key in _CACHE:
@@ -810,7 +817,7 @@ def build_content(
         finally:
             shutil.rmtree(work, ignore_errors=True)
         _build_pypi(b, extra_wheels)
-        _build_torch(b)
+        _build_torch(b, dict(torch_payload))
         content = Content(b.resources, b.parts, b.facts)
         if now is None:
             _CACHE[key] = content

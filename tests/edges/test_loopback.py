@@ -1,4 +1,4 @@
-"""The loopback index a resolve runs against (fetch/metaindex.py), asked over real HTTP as
+"""The loopback index a resolve runs against (fetch/loopback.py), asked over real HTTP as
 pip asks it, in front of farm mirrors serving as PyPI does (JSON + .metadata) and as TUNA does
 (HTML, no .metadata), with and without Range support, and failing."""
 
@@ -11,7 +11,7 @@ import httpx
 import pytest
 from farm import Fault, MirrorSpec
 
-from mirrorinstall.fetch.metaindex import MetaIndex
+from mirrorinstall.fetch.loopback import LoopbackIndex
 from mirrorinstall.fetch.simplepage import parse_page, render_page
 from mirrorinstall.fetch.store import Store
 
@@ -26,7 +26,7 @@ def _metadata_of(farm, filename: str) -> bytes:
     return farm.content.resources[f"/pypi/packages/{filename}.metadata"].body
 
 
-def _alpha(index: MetaIndex, mirror) -> list:
+def _alpha(index: LoopbackIndex, mirror) -> list:
     page = _get(index.index(mirror.simple_url) + "alpha/")
     assert page.status_code == 200
     return parse_page(page.content, page.headers["content-type"], str(page.url))
@@ -37,7 +37,7 @@ def test_pages_keep_what_the_installer_decides_by_and_metadata_is_served(
     make_farm, tmp_path, pages: str
 ) -> None:
     farm = make_farm(MirrorSpec("m", pages=pages))
-    with MetaIndex(Store(tmp_path / "store")) as index:
+    with LoopbackIndex(Store(tmp_path / "store")) as index:
         files = _alpha(index, farm["m"])
         wheel = next(f for f in files if f.filename == "alpha-1.1-py3-none-any.whl")
         assert wheel.sha256 == farm.content.facts["pypi_files"][wheel.filename]
@@ -58,7 +58,7 @@ def test_pages_keep_what_the_installer_decides_by_and_metadata_is_served(
 def test_what_the_resolve_read_is_in_the_store_for_the_fetch(make_farm, tmp_path) -> None:
     farm = make_farm(MirrorSpec("m", pages="html"))
     store = Store(tmp_path / "store")
-    with MetaIndex(store) as index:
+    with LoopbackIndex(store) as index:
         files = _alpha(index, farm["m"])
         small = next(f for f in files if f.filename == "alpha-1.1-py3-none-any.whl")
         assert _get(small.url + ".metadata").status_code == 200
@@ -76,7 +76,7 @@ def test_what_the_resolve_read_is_in_the_store_for_the_fetch(make_farm, tmp_path
 
     # the next resolve answers from the store, asking the mirror nothing
     farm["m"].reset_log()
-    with MetaIndex(store) as index:
+    with LoopbackIndex(store) as index:
         files = _alpha(index, farm["m"])
         again = next(f for f in files if f.filename == small.filename)
         assert _get(again.url + ".metadata").content == _metadata_of(farm, small.filename)
@@ -86,7 +86,7 @@ def test_what_the_resolve_read_is_in_the_store_for_the_fetch(make_farm, tmp_path
 def test_a_mirror_without_ranges_sends_the_file_once_into_the_store(make_farm, tmp_path) -> None:
     farm = make_farm(MirrorSpec("m", pages="html", faults=[Fault("norange")]))
     store = Store(tmp_path / "store")
-    with MetaIndex(store) as index:
+    with LoopbackIndex(store) as index:
         big_page = _get(index.index(farm["m"].simple_url) + "bigwheel/")
         (big,) = parse_page(big_page.content, "text/html", str(big_page.url))
         assert _get(big.url + ".metadata").content == _metadata_of(farm, big.filename)
@@ -108,7 +108,7 @@ def test_a_failing_mirror_is_answered_as_the_installer_would_meet_it(
     make_farm, tmp_path, fault: Fault, status: int, words: str
 ) -> None:
     farm = make_farm(MirrorSpec("m", pages="html"))
-    with MetaIndex(Store(tmp_path / "store"), timeout_s=3) as index:
+    with LoopbackIndex(Store(tmp_path / "store"), timeout_s=3) as index:
         url = index.index(farm["m"].simple_url)
         farm["m"].set_faults(fault)
         r = _get(url + "alpha/")
@@ -121,7 +121,7 @@ def test_a_failing_mirror_is_answered_as_the_installer_would_meet_it(
 
 def test_a_lying_size_costs_nothing(make_farm, tmp_path) -> None:
     farm = make_farm(MirrorSpec("m", pages="html", faults=[Fault("huge-length", path="*.whl")]))
-    with MetaIndex(Store(tmp_path / "store"), timeout_s=5) as index:
+    with LoopbackIndex(Store(tmp_path / "store"), timeout_s=5) as index:
         page = _get(index.index(farm["m"].simple_url) + "six/")
         (six,) = parse_page(page.content, "text/html", str(page.url))
         r = _get(six.url + ".metadata")

@@ -16,7 +16,7 @@ pip (or uv) asks for ``<file>.metadata``, which is answered, cheapest first, fro
 
 A wheel the tail read covered whole (a small one) goes into the store too, so no byte crosses
 the network twice. Pages keep everything the installer decides by (hashes, requires-python,
-yanked); file links point here (``/f/<n>/<name>``), and :meth:`MetaIndex.original` maps them
+yanked); file links point here (``/f/<n>/<name>``), and :meth:`LoopbackIndex.original` maps them
 back to the mirror's URL, so nothing the resolve reports names the loopback address. Only the
 pages the caller registers are served: a private index is never routed here.
 """
@@ -43,6 +43,8 @@ from filelock import Timeout
 from mirrorinstall.fetch.simplepage import PageFile, parse_page, render_page
 from mirrorinstall.fetch.spans import merged
 from mirrorinstall.fetch.store import Store
+from mirrorinstall.fetch.supply import FileSupply
+from mirrorinstall.fetch.transfer import Outcome
 from mirrorinstall.fetch.zipmeta import METADATA_LIMIT, TAIL_BYTES, NotAWheel, wheel_metadata
 
 PAGE_LIMIT = 16 * 1024 * 1024
@@ -51,11 +53,13 @@ SIMPLE_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
     "text/html;q=0.01"
 )
+BLOCK = 1024 * 1024
+POLL_S = 0.05
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
 @dataclass
-class MetaStats:
+class LoopbackStats:
     """What the resolve cost: metadata answered from each source, bytes read from mirrors."""
 
     stored: int = 0
@@ -85,17 +89,23 @@ def _network(exc: httpx.HTTPError, url: str) -> UpstreamError:
     return UpstreamError(f"{_where(url)}: {type(exc).__name__}", 502, "connection error")
 
 
-class MetaIndex:
+class LoopbackIndex:
     """Use as a context manager; register pages with :meth:`index` and :meth:`links`."""
 
     def __init__(
-        self, store: Store, *, auth: httpx.Auth | None = None, timeout_s: float = 30.0
+        self,
+        store: Store,
+        *,
+        auth: httpx.Auth | None = None,
+        timeout_s: float = 30.0,
+        supply: FileSupply | None = None,
     ) -> None:
         self.store = store
-        self.stats = MetaStats()
-        self._indexes: list[str] = []
-        self._pages: list[str] = []
-        self._files: list[PageFile] = []
+        self.supply = supply  # None: files pass through from the mirror (a resolve alone)
+        self.stats = LoopbackStats()
+        self._indexes: list[_Upstream] = []
+        self._pages: list[_Upstream] = []
+        self._files: list[_Entry] = []
         self._by_url: dict[str, int] = {}
         self._lock = threading.Lock()
         self._client = httpx.Client(
@@ -108,7 +118,7 @@ class MetaIndex:
 
     # ------------------------------------------------------------ the caller's side
 
-    def __enter__(self) -> MetaIndex:
+    def __enter__(self) -> LoopbackIndex:
         handler = type("_Bound", (_Handler,), {"index": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -123,16 +133,20 @@ class MetaIndex:
 
     @property
     def base(self) -> str:
-        assert self._server is not None, "use MetaIndex as a context manager"
+        assert self._server is not None, "use LoopbackIndex as a context manager"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def index(self, upstream: str) -> str:
-        """The loopback URL standing for the simple index at ``upstream``."""
-        return f"{self.base}/i/{self._register(self._indexes, upstream.rstrip('/') + '/')}/"
+    def index(
+        self, upstream: str, mirror: str = "origin", copies: list[tuple[str, str]] | None = None
+    ) -> str:
+        """The loopback URL standing for the simple index at ``upstream`` (catalog mirror
+        ``mirror``); ``copies``: (mirror id, simple URL) of other indexes with the same files."""
+        entry = _Upstream(upstream.rstrip("/") + "/", mirror, tuple(copies or ()))
+        return f"{self.base}/i/{self._register(self._indexes, entry)}/"
 
-    def links(self, upstream: str) -> str:
+    def links(self, upstream: str, mirror: str = "origin") -> str:
         """The loopback URL standing for the find-links page at ``upstream``."""
-        return f"{self.base}/l/{self._register(self._pages, upstream)}/"
+        return f"{self.base}/l/{self._register(self._pages, _Upstream(upstream, mirror))}/"
 
     def original(self, url: str) -> str | None:
         """The mirror URL a loopback file URL stands for (None: not one of ours)."""
@@ -141,7 +155,7 @@ class MetaIndex:
         number = url[len(self.base) + 3 :].split("/", 1)[0]
         with self._lock:
             if number.isdigit() and int(number) < len(self._files):
-                return self._files[int(number)].url
+                return self._files[int(number)].file.url
         return None
 
     def unlooped(self, text: str) -> str:
@@ -154,26 +168,36 @@ class MetaIndex:
             kind, number, rest = m.group(1), int(m.group(2)), m.group(3)
             with self._lock:
                 if kind == "f" and number < len(self._files):
-                    return self._files[number].url
+                    return self._files[number].file.url
                 table = self._indexes if kind == "i" else self._pages
                 if number < len(table):
-                    return table[number] + rest
+                    return table[number].url + rest
             return m.group(0)
 
         return re.sub(re.escape(self.base) + r"/([ilf])/(\d+)/(\S*)", back, text)
 
-    def _register(self, table: list[str], url: str) -> int:
+    def unlooped_bytes(self, data: bytes) -> bytes:
+        """:meth:`unlooped` for a chunk of the installer's output as it is shown."""
+        if self._server is None or self.base.encode() not in data:
+            return data
+        return self.unlooped(data.decode("utf-8", "surrogateescape")).encode(
+            "utf-8", "surrogateescape"
+        )
+
+    def _register(self, table: list[_Upstream], entry: _Upstream) -> int:
         with self._lock:
-            if url not in table:
-                table.append(url)
-            return table.index(url)
+            if entry not in table:
+                table.append(entry)
+            return table.index(entry)
 
     # ------------------------------------------------------------ answering
 
-    def page(self, upstream: str, agent: str) -> bytes | None:
-        """The upstream page with its file links pointing here (None: the mirror has no such
-        page, which the installer reads as no such project). ``agent``: the installer's
-        User-Agent, sent on (a mirror may answer pip otherwise than another client)."""
+    def page(self, source: _Upstream, project: str | None, agent: str) -> bytes | None:
+        """The upstream page (``project``'s on an index, else the find-links page itself)
+        with its file links pointing here (None: the mirror has no such page, which the
+        installer reads as no such project). ``agent``: the installer's User-Agent, sent on
+        (a mirror may answer pip otherwise than another client)."""
+        upstream = f"{source.url}{quote(project)}/" if project else source.url
         headers = {"Accept": SIMPLE_ACCEPT, "User-Agent": agent}
         try:
             with self._client.stream("GET", upstream, headers=headers) as r:
@@ -195,29 +219,35 @@ class MetaIndex:
             raise UpstreamError(
                 f"{_where(upstream)} sent a page that cannot be read ({exc})"
             ) from None
+        if project and self.supply is not None and source.copies:
+            self.supply.page_read(project, list(source.copies))
         links = []
         for f in files:
-            href = f"/f/{self._file(f)}/{quote(f.filename)}"
+            entry = _Entry(f, source.mirror, project or _project_of(f.filename))
+            href = f"/f/{self._file(entry)}/{quote(f.filename)}"
             # every wheel's metadata is served here, the mirror's or read from the wheel
             links.append((href, replace(f, metadata=f.metadata or "true") if _wheel(f) else f))
         return render_page(f"Links for {upstream}", links)
 
-    def _file(self, f: PageFile) -> int:
+    def _file(self, entry: _Entry) -> int:
         with self._lock:
-            number = self._by_url.get(f.url)
+            number = self._by_url.get(entry.file.url)
             if number is None:
-                number = self._by_url[f.url] = len(self._files)
-                self._files.append(f)
+                number = self._by_url[entry.file.url] = len(self._files)
+                self._files.append(entry)
             else:
-                self._files[number] = f
+                self._files[number] = entry
             return number
 
-    def file(self, number: int) -> PageFile | None:
+    def file(self, number: int) -> _Entry | None:
         with self._lock:
             return self._files[number] if 0 <= number < len(self._files) else None
 
-    def metadata(self, f: PageFile, agent: str) -> bytes:
-        """The METADATA of the wheel ``f``, from the cheapest place that has it."""
+    def metadata(self, entry: _Entry, agent: str) -> bytes:
+        """The METADATA of the wheel ``entry``, from the cheapest place that has it."""
+        f = entry.file
+        if self.supply is not None:
+            self.supply.metadata_read(entry.project, f, entry.mirror)
         if f.sha256 and self.store.has(f.sha256):
             with contextlib.suppress(OSError, zipfile.BadZipFile, NotAWheel):
                 found = _from_zip(self.store.path(f.sha256))
@@ -361,6 +391,26 @@ class MetaIndex:
             raise _network(exc, f.url) from None
 
 
+@dataclass(frozen=True)
+class _Upstream:
+    url: str
+    mirror: str
+    copies: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    file: PageFile
+    mirror: str
+    project: str
+
+
+def _project_of(filename: str) -> str:
+    """The normalised project name a wheel or sdist file name starts with."""
+    stem = filename.split("-", 1)[0] if filename.endswith(".whl") else filename.rsplit("-", 1)[0]
+    return re.sub(r"[-_.]+", "-", stem).lower()
+
+
 def _wheel(f: PageFile) -> bool:
     return f.filename.endswith(".whl")
 
@@ -392,7 +442,7 @@ def _where(url: str) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    index: MetaIndex  # set on the subclass one MetaIndex makes
+    index: LoopbackIndex  # set on the subclass one LoopbackIndex makes
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -402,18 +452,21 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         agent = self.headers.get("User-Agent", "")[:512]
         try:
-            if len(parts) >= 2 and parts[0] == "i" and parts[1].isdigit():
-                self._page(self._upstream(self.index._indexes, parts[1], parts[2:]), agent)
-            elif len(parts) >= 2 and parts[0] == "l" and parts[1].isdigit():
-                self._page(self._upstream(self.index._pages, parts[1], []), agent)
+            if len(parts) == 3 and parts[0] == "i" and parts[1].isdigit():
+                project = re.sub(r"[-_.]+", "-", parts[2]).lower()
+                self._page(self._upstream(self.index._indexes, parts[1]), project, agent)
+            elif len(parts) == 2 and parts[0] == "l" and parts[1].isdigit():
+                self._page(self._upstream(self.index._pages, parts[1]), None, agent)
             elif len(parts) == 3 and parts[0] == "f" and parts[1].isdigit():
-                f = self.index.file(int(parts[1]))
-                if f is None:
-                    return self._answer(404, b"not a file of this resolve\n")
-                if parts[2].endswith(".metadata") and parts[2] != f.filename:
-                    body = self.index.metadata(f, agent)
+                entry = self.index.file(int(parts[1]))
+                if entry is None:
+                    return self._answer(404, b"not a file of this run\n")
+                if parts[2].endswith(".metadata") and parts[2] != entry.file.filename:
+                    body = self.index.metadata(entry, agent)
                     return self._answer(200, body, "application/octet-stream")
-                self._pass(f, agent)
+                if entry.file.sha256 and self.index.supply is not None:
+                    return self._supplied(entry)
+                self._pass(entry.file, agent)
             else:
                 self._answer(404, b"not here\n")
         except UpstreamError as exc:
@@ -424,21 +477,80 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _upstream(self, table: list[str], number: str, rest: list[str]) -> str | None:
+    def _upstream(self, table: list[_Upstream], number: str) -> _Upstream | None:
         with self.index._lock:
-            if int(number) >= len(table):
-                return None
-            base = table[int(number)]
-        if not rest:
-            return base
-        project = re.sub(r"[-_.]+", "-", rest[0]).lower()
-        return f"{base}{quote(project)}/"
+            return table[int(number)] if int(number) < len(table) else None
 
-    def _page(self, upstream: str | None, agent: str) -> None:
-        body = self.index.page(upstream, agent) if upstream else None
+    def _page(self, source: _Upstream | None, project: str | None, agent: str) -> None:
+        body = self.index.page(source, project, agent) if source else None
         if body is None:
             return self._answer(404, b"no such project\n")
         self._answer(200, body, "text/html; charset=utf-8")
+
+    def _supplied(self, entry: _Entry) -> None:
+        """The file as the multi-mirror fetch fills it: headers once its size is known, then
+        the bytes on disk from its start as they arrive (so the installer's own progress and
+        read timeout see a flowing download), the rest from the store once verified. A file
+        every mirror failed: the connection is cut (the installer reads a mirror's fault)."""
+        assert self.index.supply is not None
+        got = self.index.supply.request(entry.file, entry.mirror, entry.project)
+        if isinstance(got, Outcome):
+            return self._stored(got.path)
+        size = None
+        while size is None:
+            state = got.ready()
+            if state is not None:
+                size = state[1]
+            elif got.done.wait(POLL_S):
+                assert got.outcome is not None
+                if got.outcome.path is None:
+                    why = f"{entry.file.filename}: {got.outcome.error}"
+                    raise UpstreamError(why, 502, f"every mirror failed: {got.outcome.error}")
+                return self._stored(got.outcome.path)
+        self._headers(size)
+        sent = 0
+        part = self.index.store.partial(entry.file.sha256 or "")[0]
+        while sent < size:
+            if got.done.is_set():
+                assert got.outcome is not None
+                if got.outcome.path is None:
+                    self.close_connection = True  # cut short: the installer sees the fault
+                    return
+                return self._copy(got.outcome.path, sent)
+            state = got.ready()
+            ready = state[0] if state else 0
+            if ready > sent:
+                try:
+                    with open(part, "rb") as f:
+                        f.seek(sent)
+                        block = f.read(min(ready - sent, BLOCK))
+                except OSError:
+                    block = b""  # just renamed into the store: the next turn reads it there
+                if not block:
+                    got.done.wait(POLL_S)
+                    continue
+                self.wfile.write(block)
+                sent += len(block)
+            else:
+                got.done.wait(POLL_S)
+
+    def _stored(self, path: Path | None) -> None:
+        assert path is not None
+        self._headers(path.stat().st_size)
+        self._copy(path, 0)
+
+    def _headers(self, size: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+
+    def _copy(self, path: Path, offset: int) -> None:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            while block := f.read(BLOCK):
+                self.wfile.write(block)
 
     def _pass(self, f: PageFile, agent: str) -> None:
         with self.index.passthrough(f, agent) as r:
@@ -462,6 +574,8 @@ class _Handler(BaseHTTPRequestHandler):
         clean = "".join(c for c in phrase if c.isprintable())[:200] if phrase else None
         self.send_response(status, clean)
         self.send_header("Content-Type", kind)
+        # the installer keeps nothing of ours in its HTTP cache: the address is this run's
+        self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
