@@ -107,6 +107,7 @@ class LoopbackIndex:
         self._pages: list[_Upstream] = []
         self._files: list[_Entry] = []
         self._by_url: dict[str, int] = {}
+        self._sizes: dict[str, int] = {}  # file URL -> size a range answer gave
         self._lock = threading.Lock()
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
@@ -122,7 +123,9 @@ class LoopbackIndex:
         handler = type("_Bound", (_Handler,), {"index": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -245,9 +248,15 @@ class LoopbackIndex:
 
     def metadata(self, entry: _Entry, agent: str) -> bytes:
         """The METADATA of the wheel ``entry``, from the cheapest place that has it."""
-        f = entry.file
+        found = self._metadata(entry, agent)
         if self.supply is not None:
-            self.supply.metadata_read(entry.project, f, entry.mirror)
+            with self._lock:
+                size = self._sizes.get(entry.file.url, entry.file.size)
+            self.supply.metadata_read(entry.project, entry.file, entry.mirror, size)
+        return found
+
+    def _metadata(self, entry: _Entry, agent: str) -> bytes:
+        f = entry.file
         if f.sha256 and self.store.has(f.sha256):
             with contextlib.suppress(OSError, zipfile.BadZipFile, NotAWheel):
                 found = _from_zip(self.store.path(f.sha256))
@@ -293,6 +302,8 @@ class LoopbackIndex:
                     raise UpstreamError(f"{_where(f.url)} sent a range without a usable size")
                 tail = _bounded(r, TAIL_BYTES, "range")
                 size = int(m.group(3))
+                with self._lock:
+                    self._sizes[f.url] = size
                 if int(m.group(1)) != size - len(tail):
                     raise UpstreamError(f"{_where(f.url)} sent another range than asked for")
         except httpx.HTTPError as exc:

@@ -28,6 +28,7 @@ class PageFile:
     requires_python: str | None = None
     yanked: str | None = None  # None: not yanked; "" yanked without a reason
     metadata: str | None = None  # PEP 714: "true" or "sha256=<hex>" when the index serves it
+    size: int | None = None  # PEP 700 (JSON pages only)
 
 
 def parse_page(body: bytes, content_type: str, base: str) -> list[PageFile]:
@@ -82,6 +83,7 @@ def _json_files(body: bytes, base: str) -> list[PageFile]:
         sha = hashes.get("sha256") if isinstance(hashes, dict) else None
         rp = entry.get("requires-python")
         yanked = entry.get("yanked")
+        size = entry.get("size")
         meta = entry.get("core-metadata", entry.get("data-dist-info-metadata"))
         if isinstance(meta, dict):
             digest = meta.get("sha256")
@@ -94,6 +96,9 @@ def _json_files(body: bytes, base: str) -> list[PageFile]:
                 rp if isinstance(rp, str) and rp else None,
                 (yanked if isinstance(yanked, str) else "") if yanked else None,
                 "true" if meta is True else _metadata_attr(meta if isinstance(meta, str) else None),
+                size
+                if isinstance(size, int) and not isinstance(size, bool) and size >= 0
+                else None,
             )
         )
     return out

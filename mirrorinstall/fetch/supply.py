@@ -1,17 +1,18 @@
 """The files an installer asks the loopback index for, fetched across every mirror that has
-them into the store, then handed over whole and verified.  [edge: network, disk, threads]
+them into the store, and handed over as they arrive.  [edge: network, disk, threads]
 
-The installer (pip, uv) resolves first, asking only for pages and metadata; then it asks for
-the files it chose. Requests arriving together (uv asks for all at once) go into one batch of
-the multi-mirror fetch (fetch/transfer.py), so its connections are shared by all of them.
-pip asks one file at a time; for pip, the first file request also starts the files whose
-metadata it read last for each project (its picks: the resolve is over when files are asked
-for), so the later requests find their files already on the way. A pick the installer never
-asks for is cancelled when the run ends; its bytes stay in the store's partial area for next
-time.
+One open transfer (fetch/transfer.py) serves the whole run: every file joins it when it is
+wanted, so a fixed number of connections per mirror is shared by all of them (mirrors limit
+connections per address). A file is wanted when the installer asks for it, and, for pip
+(``speculate``), already when pip reads its metadata: pip resolves first and downloads one
+file at a time afterwards, so the transfer runs during the resolve instead of after it. When
+pip reads another file's metadata for the same project (it backtracked), the earlier one is
+dropped; a file nobody asked for by the end is cancelled. Either way its bytes stay in the
+store's partial area, where a later run resumes.
 
 Other copies of a file (the next-ranked PyPI mirrors listing the same name with the same
-sha256) are looked up while the installer reads the project's page, in the background.
+sha256) are looked up while the installer reads the project's page, in the background, and
+joined to the file's sources before it is fetched.
 """
 
 from __future__ import annotations
@@ -31,22 +32,21 @@ from mirrorinstall.fetch.simplepage import PageFile
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.transfer import Fetcher, Outcome
 
-WINDOW_S = 0.05  # requests this close together share a batch
 COPIES_WAIT_S = 5.0  # longest wait for the other mirrors' pages before a file is fetched
 
 
 @dataclass
 class _Ticket:
     job: Job
+    project: str
+    fetcher: Fetcher
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome | None = None
-    asked: bool = False  # the installer asked for it (not only a pick)
-    fetcher: Fetcher | None = None  # the transfer it is part of, once launched
+    asked: bool = False  # the installer asked for it (not only read its metadata)
 
     def ready(self) -> tuple[int, int] | None:
         """(bytes on disk from the start, size) while it is being fetched."""
-        fetcher = self.fetcher
-        return fetcher.ready(self.job.sha256) if fetcher is not None else None
+        return self.fetcher.ready(self.job.sha256)
 
 
 class FileSupply:
@@ -62,18 +62,13 @@ class FileSupply:
         timeout_s: float = 10.0,
     ) -> None:
         self.store = store
-        self.make_fetcher = make_fetcher
         self.speculate = speculate
         self._lock = threading.Lock()
         self._tickets: dict[str, _Ticket] = {}  # sha256 -> its ticket
-        self._queue: list[_Ticket] = []
-        self._launching = False
-        self._picks: dict[str, tuple[PageFile, str]] = {}  # project -> its last metadata read
+        self._picks: dict[str, str] = {}  # project -> sha256 of its last metadata read
         self._copies: dict[tuple[str, str], list[Source]] = {}  # (name, sha256) -> sources
         self._looked: dict[tuple[str, str], Future] = {}  # (mirror, project) -> its lookup
-        self._fetchers: list[Fetcher] = []
-        self._threads: list[threading.Thread] = []
-        self._pool = ThreadPoolExecutor(8, thread_name_prefix="minstall-copies")
+        self._pool = ThreadPoolExecutor(8, thread_name_prefix="minstall-supply")
         self._client = httpx.Client(
             timeout=timeout_s,
             headers={"Accept": SIMPLE_ACCEPT},
@@ -81,8 +76,10 @@ class FileSupply:
             auth=auth,
             follow_redirects=True,
         )
+        self._fetcher = make_fetcher(self._done)
+        self._fetcher.open()
         self.reused: list[Outcome] = []
-        self.started = 0.0  # time.monotonic() of the first transfer, and of the last file done
+        self.started = 0.0  # time.monotonic() of the first file wanted, and of the last done
         self.finished = 0.0
 
     # ------------------------------------------------------------ from the handlers
@@ -97,23 +94,33 @@ class FileSupply:
                     continue
                 self._looked[key] = self._pool.submit(self._look, mirror, simple, project)
 
-    def metadata_read(self, project: str, f: PageFile, mirror: str) -> None:
+    def metadata_read(self, project: str, f: PageFile, mirror: str, size: int | None) -> None:
+        """pip read ``f``'s metadata: its file is wanted from now (``speculate``), and an
+        earlier pick of the same project nobody asked for is dropped."""
+        if not (self.speculate and f.sha256 and f.filename.endswith(".whl")):
+            return
         with self._lock:
-            self._picks[project] = (f, mirror)
+            earlier = self._picks.get(project)
+            self._picks[project] = f.sha256
+            dropped = self._tickets.get(earlier) if earlier and earlier != f.sha256 else None
+        if dropped is not None and not dropped.asked:
+            self._fetcher.drop(dropped.job.sha256, "pip chose another version")
+        if not self.store.has(f.sha256):
+            self._want(f, mirror, project, size, asked=False)
 
     def request(self, f: PageFile, mirror: str, project: str) -> Outcome | _Ticket:
-        """The file found in the store (an outcome), or its ticket in the fetch (its ``done``
+        """The file found in the store (an outcome), or its ticket in the transfer (``done``
         is set with the outcome; ``ready()`` tells how much is on disk meanwhile)."""
         assert f.sha256
-        job = Job(f.filename, f.sha256, None, [Source(mirror, f.url)])
         with self._lock:
             ticket = self._tickets.get(f.sha256)
         if ticket is None and self.store.has(f.sha256) and self.store.verified(f.sha256, None):
+            job = Job(f.filename, f.sha256, None, [Source(mirror, f.url)])
             outcome = Outcome(job, self.store.path(f.sha256), reused=True)
             with self._lock:
                 self.reused.append(outcome)
             return outcome
-        return self._ticket(f, mirror, project, asked=True)
+        return self._want(f, mirror, project, None, asked=True)
 
     # ------------------------------------------------------------ the caller's side
 
@@ -125,24 +132,52 @@ class FileSupply:
 
     @property
     def bytes_by_mirror(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for fetcher in self._fetchers:
-            for mirror, n in fetcher.bytes_by_mirror.items():
-                out[mirror] = out.get(mirror, 0) + n
-        return out
+        return self._fetcher.bytes_by_mirror
 
     def close(self) -> None:
-        """Picks nobody asked for are cancelled (their bytes stay for a later run)."""
-        with self._lock:
-            fetchers = list(self._fetchers)
-        for fetcher in fetchers:
-            fetcher.cancel("the installer did not ask for it")
-        for thread in self._threads:
-            thread.join(timeout=5)
+        """Files nobody asked for are cancelled (their bytes stay for a later run)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._fetcher.close()
         self._client.close()
 
     # ------------------------------------------------------------ inside
+
+    def _want(
+        self, f: PageFile, mirror: str, project: str, size: int | None, asked: bool
+    ) -> _Ticket:
+        assert f.sha256
+        with self._lock:
+            ticket = self._tickets.get(f.sha256)
+            if ticket is not None and not (
+                ticket.done.is_set() and ticket.outcome and ticket.outcome.path is None and asked
+            ):
+                ticket.asked = ticket.asked or asked
+                return ticket
+            job = Job(f.filename, f.sha256, size, [Source(mirror, f.url)])
+            ticket = self._tickets[f.sha256] = _Ticket(job, project, self._fetcher, asked=asked)
+            self.started = self.started or time.monotonic()
+        self._pool.submit(self._add, ticket)
+        return ticket
+
+    def _add(self, ticket: _Ticket) -> None:
+        try:
+            self._wait_for_copies(ticket.project)
+            job = ticket.job
+            with self._lock:
+                for source in self._copies.get((job.name, job.sha256), []):
+                    if all(s.mirror != source.mirror for s in job.sources):
+                        job.sources.append(source)
+            self._fetcher.add(job)
+        except Exception as exc:  # a bug in the fetch: the waiting request hears it
+            self._done(Outcome(ticket.job, None, f"internal error: {type(exc).__name__}: {exc}"))
+
+    def _done(self, outcome: Outcome) -> None:
+        with self._lock:
+            ticket = self._tickets.get(outcome.job.sha256)
+            self.finished = time.monotonic()
+        if ticket is not None and ticket.job is outcome.job and not ticket.done.is_set():
+            ticket.outcome = outcome
+            ticket.done.set()
 
     def _look(self, mirror: str, simple: str, project: str) -> None:
         found = page_copies(self._client, simple, project)
@@ -152,80 +187,10 @@ class FileSupply:
                     key = (entry["filename"], entry["sha256"].lower())
                     self._copies.setdefault(key, []).append(Source(mirror, entry["url"]))
 
-    def _ticket(self, f: PageFile, mirror: str, project: str, asked: bool) -> _Ticket:
-        assert f.sha256
-        with self._lock:
-            ticket = self._tickets.get(f.sha256)
-            if ticket is not None:
-                ticket.asked = ticket.asked or asked
-                return ticket
-            ticket = self._tickets[f.sha256] = _Ticket(
-                Job(f.filename, f.sha256, None, [Source(mirror, f.url)]), asked=asked
-            )
-            self._queue.append(ticket)
-            if self.speculate and asked:
-                for other, (pick, pick_mirror) in self._picks.items():
-                    if other == project or not pick.sha256 or pick.sha256 in self._tickets:
-                        continue
-                    if pick.filename.endswith(".whl") and not self.store.has(pick.sha256):
-                        sources = [Source(pick_mirror, pick.url)]
-                        extra = _Ticket(Job(pick.filename, pick.sha256, None, sources))
-                        self._tickets[pick.sha256] = extra
-                        self._queue.append(extra)
-                self._picks.clear()  # picks are taken once: the resolve is over
-            launch = not self._launching
-            self._launching = True
-        if launch:
-            thread = threading.Thread(target=self._launch, daemon=True, name="minstall-batch")
-            with self._lock:
-                self._threads.append(thread)
-            thread.start()
-        return ticket
-
-    def _launch(self) -> None:
-        time.sleep(WINDOW_S)
-        with self._lock:
-            batch, self._queue = self._queue, []
-            self._launching = False
-        self._wait_for_copies()
-        with self._lock:
-            for ticket in batch:
-                job = ticket.job
-                for source in self._copies.get((job.name, job.sha256), []):
-                    if all(s.mirror != source.mirror for s in job.sources):
-                        job.sources.append(source)
-
-        def done(outcome: Outcome) -> None:
-            self.finished = time.monotonic()
-            for ticket in batch:
-                if ticket.job.sha256 == outcome.job.sha256 and not ticket.done.is_set():
-                    ticket.outcome = outcome
-                    ticket.done.set()
-
-        fetcher = self.make_fetcher(done)
-        with self._lock:
-            self._fetchers.append(fetcher)
-            for ticket in batch:
-                ticket.fetcher = fetcher
-            self.started = self.started or time.monotonic()
-        try:
-            fetcher.run([t.job for t in batch])
-        except BaseException as exc:  # a bug in the fetch: every waiting request hears it
-            for ticket in batch:
-                if not ticket.done.is_set():
-                    ticket.outcome = Outcome(ticket.job, None, f"internal error: {exc}")
-                    ticket.done.set()
-            raise
-        finally:
-            for ticket in batch:  # anything the fetcher did not report
-                if not ticket.done.is_set():
-                    ticket.outcome = Outcome(ticket.job, None, "the fetch ended without it")
-                    ticket.done.set()
-
-    def _wait_for_copies(self) -> None:
+    def _wait_for_copies(self, project: str) -> None:
         deadline = time.monotonic() + COPIES_WAIT_S
         with self._lock:
-            pending = list(self._looked.values())
+            pending = [f for (_m, p), f in self._looked.items() if p == project]
         for future in pending:
             with contextlib.suppress(Exception):
                 future.result(timeout=max(0.0, deadline - time.monotonic()))

@@ -155,6 +155,8 @@ class Fetcher:
         self._tls: ssl.SSLContext | None = None
         self._crash: BaseException | None = None
         self._stop: str | None = None  # cancel()'s reason
+        self._open = False  # open(): workers wait for files added later
+        self._threads: list[threading.Thread] = []
 
     def _client(self) -> httpx.Client:
         """A client of its own for a worker (one connection per worker, no pool to share),
@@ -190,67 +192,17 @@ class Fetcher:
             first: dict[str, int] = {}
             for k in order:
                 job = jobs[k]
-                if self._stop is not None:
-                    outcomes[k] = Outcome(job, None, self._stop)
-                    continue
                 if job.sha256 in first:  # the same file twice: one download, one outcome
                     self._same[k] = first[job.sha256]
                     continue
                 first[job.sha256] = k
-                if self._stored(job):
-                    outcomes[k] = Outcome(job, self.store.path(job.sha256), reused=True)
-                    continue
-                try:
-                    lock = self.store.lock(job.sha256)
-                    lock.acquire(timeout=LOCK_WAIT_S)
-                except Timeout:
-                    outcomes[k] = Outcome(
-                        job, None, f"another minstall process held it for {LOCK_WAIT_S:.0f} s"
-                    )
-                    continue
-                except OSError as exc:  # the store's disk
-                    why = f"cannot write to the store: {fileops.why(exc)}"
-                    outcomes[k] = Outcome(job, None, why)
-                    continue
-                if self._stored(job):  # the run that held the lock stored it meanwhile
-                    lock.release()
-                    outcomes[k] = Outcome(job, self.store.path(job.sha256), reused=True)
-                    continue
-                self._held[job.sha256] = lock
-                size = job.size if job.size is not None else self._size(probe, job)
-                if size is None:
-                    outcomes[k] = Outcome(job, None, "no mirror told its size (HEAD failed)")
-                    continue
-                done = self.store.journal(job.sha256, size)
-                chunk = self._chunk(size, max(1, len(job.sources)))
-                if done and not missing(size, done, chunk):
-                    # every span on disk but never stored: a run killed while hashing it. The
-                    # hash decides: stored now, or the partial file starts over
-                    path = self.store.adopt(job.sha256)
-                    if path is not None:
-                        self._held.pop(job.sha256).release()
-                        self._checked.add(job.sha256)
-                        outcomes[k] = Outcome(job, path, reused=True)
-                        continue
-                    self.store.discard(job.sha256)
-                    done = []
-                with self._lock:
-                    self._files.append(_File(job, size, done, missing(size, done, chunk)))
-                    self._files[-1].dropped.update(self._liars.get(job.sha256, {}))
-                    self._index[k] = len(self._files) - 1
-                    if self._stop is not None:  # cancelled while this one was being set up
-                        self._finish(self._files[-1], None, self._stop)
+                got = self._prepare(probe, job)
+                if isinstance(got, Outcome):
+                    outcomes[k] = got
+                else:
+                    self._index[k] = got
         if self._files:
-            mirrors = sorted({s.mirror for f in self._files for s in f.job.sources})
-            self._mirrors = mirrors
-            threads = [
-                threading.Thread(target=self._worker, args=(m,), daemon=True)
-                for m in mirrors
-                for _ in range(self.connections)
-            ]
-            self._workers = len(threads)
-            for t in threads:
-                t.start()
+            threads = self._spawn()
             with self._lock:
                 # timed waits: a Ctrl-C still reaches this thread within 0.2 s; a worker stuck
                 # on a silent connection (its span won by another mirror) is not waited for
@@ -272,12 +224,111 @@ class Fetcher:
                 self.on_done(outcomes[k])
         return [outcomes[k] for k in range(len(jobs))]
 
+    def _prepare(self, probe: httpx.Client, job: Job) -> Outcome | int:
+        """One job set up: its outcome at once (stored already, or it cannot be fetched), or
+        its number among the files the workers fetch (its store lock held)."""
+        if self._stop is not None:
+            return Outcome(job, None, self._stop)
+        if self._stored(job):
+            return Outcome(job, self.store.path(job.sha256), reused=True)
+        try:
+            lock = self.store.lock(job.sha256)
+            lock.acquire(timeout=LOCK_WAIT_S)
+        except Timeout:
+            return Outcome(job, None, f"another minstall process held it for {LOCK_WAIT_S:.0f} s")
+        except OSError as exc:  # the store's disk
+            return Outcome(job, None, f"cannot write to the store: {fileops.why(exc)}")
+        if self._stored(job):  # the run that held the lock stored it meanwhile
+            lock.release()
+            return Outcome(job, self.store.path(job.sha256), reused=True)
+        self._held[job.sha256] = lock
+        size = job.size if job.size is not None else self._size(probe, job)
+        if size is None:
+            self._held.pop(job.sha256).release()
+            return Outcome(job, None, "no mirror told its size (HEAD failed)")
+        done = self.store.journal(job.sha256, size)
+        chunk = self._chunk(size, max(1, len(job.sources)))
+        if done and not missing(size, done, chunk):
+            # every span on disk but never stored: a run killed while hashing it. The
+            # hash decides: stored now, or the partial file starts over
+            path = self.store.adopt(job.sha256)
+            if path is not None:
+                self._held.pop(job.sha256).release()
+                self._checked.add(job.sha256)
+                return Outcome(job, path, reused=True)
+            self.store.discard(job.sha256)
+            done = []
+        with self._lock:
+            self._files.append(_File(job, size, done, missing(size, done, chunk)))
+            self._files[-1].dropped.update(self._liars.get(job.sha256, {}))
+            if self._stop is not None:  # cancelled while this one was being set up
+                self._finish(self._files[-1], None, self._stop)
+            self._lock.notify_all()
+            return len(self._files) - 1
+
+    def _spawn(self) -> list[threading.Thread]:
+        """Workers for every mirror of the files not yet served by any (``connections``
+        each); all the workers."""
+        with self._lock:
+            mirrors = sorted({s.mirror for f in self._files for s in f.job.sources})
+            new = [m for m in mirrors if m not in self._mirrors]
+            self._mirrors = sorted({*self._mirrors, *new})
+            threads = [
+                threading.Thread(target=self._worker, args=(m,), daemon=True)
+                for m in new
+                for _ in range(self.connections)
+            ]
+            self._threads += threads
+            self._workers = len(self._threads)
+        for t in threads:
+            t.start()
+        return list(self._threads)
+
+    # ------------------------------------------------------------------ open transfers
+
+    def open(self) -> None:
+        """Keep the workers for files added later with :meth:`add` (an installer asking for
+        them one by one) until :meth:`close`."""
+        with self._lock:
+            self._open = True
+            self._started = self._started or time.monotonic()
+
+    def add(self, job: Job) -> None:
+        """Fetch ``job`` too (an open transfer); its outcome goes to ``on_done``."""
+        with self._client() as probe:
+            got = self._prepare(probe, job)
+        if isinstance(got, Outcome):
+            if self.on_done is not None:
+                self.on_done(got)
+            return
+        self._spawn()
+
+    def drop(self, sha256: str, why: str) -> None:
+        """Stop fetching one file (what arrived stays in its partial file)."""
+        with self._lock:
+            for f in self._files:
+                if f.job.sha256 == sha256:
+                    self._finish(f, None, why)
+            self._lock.notify_all()
+
+    def close(self) -> None:
+        """End an open transfer: files not finished end as cancelled (their bytes stay in
+        their partial files), workers stop, every store lock is released."""
+        self.cancel("the installer did not ask for it")
+        with self._lock:
+            self._open = False
+            self._lock.notify_all()
+        # the workers end within one wait (0.2 s) on their own: nothing waits for them
+        for lock in list(self._held.values()):
+            lock.release()
+        self._held.clear()
+
     def ready(self, sha256: str) -> tuple[int, int] | None:
         """How many bytes from its start a file in this transfer has on disk (in its partial
         file), and its size; None while it is not set up here (or not part of it). The loopback
         index streams that much to the installer while the rest arrives."""
         with self._lock:
-            for f in self._files:
+            for f in reversed(self._files):  # the latest try of a file dropped and wanted again
                 if f.job.sha256 != sha256:
                     continue
                 end = 0
@@ -392,7 +443,7 @@ class Fetcher:
                 if late is not None:
                     return late
                 busy = any(f.in_flight for f in self._files if not f.finished)
-                if not busy:
+                if not busy and not self._open:
                     return None
                 self._lock.wait(0.2)
 

@@ -240,7 +240,7 @@ def test_on_a_terminal_pips_own_bar_draws_the_transfer_as_it_arrives(farm_env) -
     farm, env, python = farm_env
     assert minstall("bench", env=env).returncode == 0
     for m in farm:
-        m.set_speed(bandwidth_bps=1e6, shared_bandwidth_bps=0.5e6)  # a few seconds in all
+        m.set_speed(bandwidth_bps=1e6, shared_bandwidth_bps=0.25e6)  # ~6 s in all
     env = {k: v for k, v in env.items() if k != "CI"}
     code, screen = _on_a_terminal(
         [str(SCRIPT), "pip", "--python", python, "install", "bigwheel"], env
