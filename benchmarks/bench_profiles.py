@@ -11,8 +11,8 @@ command installs into a fresh venv with empty caches. Profiles
 (../shared/research/real-mirrors-and-fleets.md):
 
 - ``html``: every mirror serves PyPI as TUNA does today: HTML pages with ``#sha256=``, no
-  PEP 658 ``.metadata`` files. ``pip install app`` (app needs four 16 MiB wheels, 64 MiB as in the issue's
-  measurement).
+  PEP 658 ``.metadata`` files. ``pip install app`` (app needs four 16 MiB wheels, 64 MiB as
+  in the issue's measurement).
 - ``json``: PEP 691 JSON + HTML pages with ``.metadata`` (PyPI itself, a lab's proxy).
 - ``flat``: PyTorch from Aliyun-style flat listings without hashes or metadata:
   ``pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cu121`` (torch is
