@@ -14,9 +14,10 @@ command installs into a fresh venv with empty caches. Profiles
   PEP 658 ``.metadata`` files. ``pip install app`` (app needs four 16 MiB wheels, 64 MiB as
   in the issue's measurement).
 - ``json``: PEP 691 JSON + HTML pages with ``.metadata`` (PyPI itself, a lab's proxy).
-- ``flat``: PyTorch from Aliyun-style flat listings without hashes or metadata:
+- ``flat``: PyTorch from Aliyun-style flat listings without hashes or metadata (two mirrors),
+  and an NJU-like copy in the index layout further away (the real catalog has both):
   ``pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cu121`` (torch is
-  a 32 MiB wheel here).
+  a 64 MiB wheel here).
 
 Printed per profile: seconds for pip and uv from the best mirror, minstall (pip and uv
 commands, start to end: minstall's and pip's own start-up, the resolve, the transfer, the
@@ -53,7 +54,7 @@ TOTALS = {"best": 8e6, "mid": 6e6, "low": 4e6}
 MIB16 = 16 * 1024 * 1024
 PARTS = [WheelSpec(f"part{i}", "1.0", payload_bytes=MIB16) for i in range(4)]
 APP = WheelSpec("app", "1.0", requires=tuple(p.name for p in PARTS))
-TORCH_BYTES = 32 * 1024 * 1024
+TORCH_BYTES = 64 * 1024 * 1024
 TORCH = ["torch==2.5.1", "--index-url", "https://download.pytorch.org/whl/cu121"]
 
 
@@ -104,11 +105,13 @@ def profile(name: str, minstall: str, content, floors: list) -> None:
     specs = [
         MirrorSpec(
             m,
-            latency_s=0.02,
+            # flat: the third mirror is NJU-like (PyTorch in the index layout, with hashes),
+            # further away, as the real catalog has it beside Aliyun and SJTU
+            latency_s=0.06 if name == "flat" and m == "low" else 0.02,
             bandwidth_bps=PER_CONNECTION,
             shared_bandwidth_bps=total,
             pages=pages,
-            pytorch="find-links",
+            pytorch="index" if name == "flat" and m == "low" else "find-links",
         )
         for m, total in TOTALS.items()
     ]
@@ -128,12 +131,16 @@ def profile(name: str, minstall: str, content, floors: list) -> None:
                 ["--index-url", farm["best"].simple_url, "app"],
                 "/part",
             )
+        tag = content.facts["torch_local_tag"]
         payload = sum(
             len(r.body)
             for p, r in content.resources.items()
-            if marker in p
-            and p.endswith(".whl")
-            and p.startswith("/pypi/" if marker == "/part" else "/pytorch-wheels/cu121/")
+            if p.endswith(".whl")
+            and (
+                p.startswith("/pypi/packages/part")
+                if marker == "/part"
+                else p.startswith("/pytorch-wheels/cu121/torch-2.5.1") and tag in p
+            )
         )
         pip_s = timed([PIP, "--python", target(root, "p"), "install", *direct], env)
         uv_s = timed([UV, "pip", "install", "--python", target(root, "u"), *direct], env)

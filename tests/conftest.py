@@ -97,11 +97,13 @@ def content() -> Content:
 
 @pytest.fixture
 def make_farm(content: Content) -> Iterator:
-    """``make_farm(spec, ...)`` starts a farm that is closed after the test."""
+    """``make_farm(spec, ..., content=None)`` starts a farm (the session's content, unless
+    given other) that is closed after the test."""
     farms: list[MirrorFarm] = []
 
     def start(*specs: MirrorSpec, **kwargs: object) -> MirrorFarm:
-        farm = MirrorFarm(specs, content=content, **kwargs)  # type: ignore[arg-type]
+        own = kwargs.pop("content", None) or content
+        farm = MirrorFarm(specs, content=own, **kwargs)  # type: ignore[arg-type]
         farm.start()
         farms.append(farm)
         return farm

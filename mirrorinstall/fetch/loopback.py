@@ -43,7 +43,7 @@ from filelock import Timeout
 from mirrorinstall.fetch.simplepage import PageFile, parse_page, render_page
 from mirrorinstall.fetch.spans import merged
 from mirrorinstall.fetch.store import Store
-from mirrorinstall.fetch.supply import FileSupply
+from mirrorinstall.fetch.supply import UNHASHED, FileSupply, Siblings
 from mirrorinstall.fetch.transfer import Outcome
 from mirrorinstall.fetch.zipmeta import METADATA_LIMIT, TAIL_BYTES, NotAWheel, wheel_metadata
 
@@ -147,9 +147,11 @@ class LoopbackIndex:
         entry = _Upstream(upstream.rstrip("/") + "/", mirror, tuple(copies or ()))
         return f"{self.base}/i/{self._register(self._indexes, entry)}/"
 
-    def links(self, upstream: str, mirror: str = "origin") -> str:
-        """The loopback URL standing for the find-links page at ``upstream``."""
-        return f"{self.base}/l/{self._register(self._pages, _Upstream(upstream, mirror))}/"
+    def links(self, upstream: str, mirror: str = "origin", siblings: Siblings = ()) -> str:
+        """The loopback URL standing for the find-links page at ``upstream``; ``siblings``:
+        the same directory on other mirrors (see FileSupply.request)."""
+        entry = _Upstream(upstream, mirror, (), tuple(siblings))
+        return f"{self.base}/l/{self._register(self._pages, entry)}/"
 
     def original(self, url: str) -> str | None:
         """The mirror URL a loopback file URL stands for (None: not one of ours)."""
@@ -226,7 +228,7 @@ class LoopbackIndex:
             self.supply.page_read(project, list(source.copies))
         links = []
         for f in files:
-            entry = _Entry(f, source.mirror, project or _project_of(f.filename))
+            entry = _Entry(f, source.mirror, project or _project_of(f.filename), source.siblings)
             href = f"/f/{self._file(entry)}/{quote(f.filename)}"
             # every wheel's metadata is served here, the mirror's or read from the wheel
             links.append((href, replace(f, metadata=f.metadata or "true") if _wheel(f) else f))
@@ -252,7 +254,7 @@ class LoopbackIndex:
         if self.supply is not None:
             with self._lock:
                 size = self._sizes.get(entry.file.url, entry.file.size)
-            self.supply.metadata_read(entry.project, entry.file, entry.mirror, size)
+            self.supply.metadata_read(entry.project, entry.file, entry.mirror, size, entry.siblings)
         return found
 
     def _metadata(self, entry: _Entry, agent: str) -> bytes:
@@ -406,7 +408,8 @@ class LoopbackIndex:
 class _Upstream:
     url: str
     mirror: str
-    copies: tuple[tuple[str, str], ...] = ()
+    copies: tuple[tuple[str, str], ...] = ()  # other simple indexes (mirror id, URL)
+    siblings: Siblings = ()  # a find-links page's directory on other mirrors
 
 
 @dataclass(frozen=True)
@@ -414,6 +417,7 @@ class _Entry:
     file: PageFile
     mirror: str
     project: str
+    siblings: Siblings = ()
 
 
 def _project_of(filename: str) -> str:
@@ -475,8 +479,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if parts[2].endswith(".metadata") and parts[2] != entry.file.filename:
                     body = self.index.metadata(entry, agent)
                     return self._answer(200, body, "application/octet-stream")
-                if entry.file.sha256 and self.index.supply is not None:
-                    return self._supplied(entry)
+                if (entry.file.sha256 or entry.siblings) and self.index.supply is not None:
+                    return self._supplied(entry, agent)
                 self._pass(entry.file, agent)
             else:
                 self._answer(404, b"not here\n")
@@ -498,13 +502,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(404, b"no such project\n")
         self._answer(200, body, "text/html; charset=utf-8")
 
-    def _supplied(self, entry: _Entry) -> None:
+    def _supplied(self, entry: _Entry, agent: str) -> None:
         """The file as the multi-mirror fetch fills it: headers once its size is known, then
         the bytes on disk from its start as they arrive (so the installer's own progress and
         read timeout see a flowing download), the rest from the store once verified. A file
         every mirror failed: the connection is cut (the installer reads a mirror's fault)."""
         assert self.index.supply is not None
-        got = self.index.supply.request(entry.file, entry.mirror, entry.project)
+        got = self.index.supply.request(entry.file, entry.mirror, entry.project, entry.siblings)
         if isinstance(got, Outcome):
             return self._stored(got.path)
         size = None
@@ -514,13 +518,15 @@ class _Handler(BaseHTTPRequestHandler):
                 size = state[1]
             elif got.done.wait(POLL_S):
                 assert got.outcome is not None
+                if got.outcome.error == UNHASHED:
+                    return self._pass(entry.file, agent)
                 if got.outcome.path is None:
                     why = f"{entry.file.filename}: {got.outcome.error}"
                     raise UpstreamError(why, 502, f"every mirror failed: {got.outcome.error}")
                 return self._stored(got.outcome.path)
         self._headers(size)
         sent = 0
-        part = self.index.store.partial(entry.file.sha256 or "")[0]
+        part = self.index.store.partial(got.job.sha256)[0]
         while sent < size:
             if got.done.is_set():
                 assert got.outcome is not None

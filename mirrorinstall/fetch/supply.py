@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 
@@ -32,6 +33,8 @@ from mirrorinstall.fetch.simplepage import PageFile
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.transfer import Fetcher, Outcome
 
+UNHASHED = "no page lists its sha256"  # the installer downloads it as it would
+Siblings = tuple[tuple[str, str, str], ...]  # (mirror, "index" | "flat", directory URL)
 COPIES_WAIT_S = 5.0  # longest wait for the other mirrors' pages before a file is fetched
 
 
@@ -46,7 +49,7 @@ class _Ticket:
 
     def ready(self) -> tuple[int, int] | None:
         """(bytes on disk from the start, size) while it is being fetched."""
-        return self.fetcher.ready(self.job.sha256)
+        return self.fetcher.ready(self.job.sha256) if self.job.sha256 else None
 
 
 class FileSupply:
@@ -64,8 +67,8 @@ class FileSupply:
         self.store = store
         self.speculate = speculate
         self._lock = threading.Lock()
-        self._tickets: dict[str, _Ticket] = {}  # sha256 -> its ticket
-        self._picks: dict[str, str] = {}  # project -> sha256 of its last metadata read
+        self._tickets: dict[str, _Ticket] = {}  # _key(file) -> its ticket
+        self._picks: dict[str, str] = {}  # project -> the key of its last metadata read
         self._copies: dict[tuple[str, str], list[Source]] = {}  # (name, sha256) -> sources
         self._looked: dict[tuple[str, str], Future] = {}  # (mirror, project) -> its lookup
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="minstall-supply")
@@ -94,40 +97,56 @@ class FileSupply:
                     continue
                 self._looked[key] = self._pool.submit(self._look, mirror, simple, project)
 
-    def metadata_read(self, project: str, f: PageFile, mirror: str, size: int | None) -> None:
+    def metadata_read(
+        self, project: str, f: PageFile, mirror: str, size: int | None, siblings: Siblings = ()
+    ) -> None:
         """pip read ``f``'s metadata: its file is wanted from now (``speculate``), and an
         earlier pick of the same project nobody asked for is dropped."""
-        if not (self.speculate and f.sha256 and f.filename.endswith(".whl")):
+        if not (self.speculate and f.filename.endswith(".whl") and (f.sha256 or siblings)):
             return
+        key = _key(f)
         with self._lock:
             earlier = self._picks.get(project)
-            self._picks[project] = f.sha256
-            dropped = self._tickets.get(earlier) if earlier and earlier != f.sha256 else None
-        if dropped is not None and not dropped.asked:
+            self._picks[project] = key
+            dropped = self._tickets.get(earlier) if earlier and earlier != key else None
+        if dropped is not None and not dropped.asked and dropped.job.sha256:
             self._fetcher.drop(dropped.job.sha256, "pip chose another version")
-        if not self.store.has(f.sha256):
-            self._want(f, mirror, project, size, asked=False)
+        if not (f.sha256 and self.store.has(f.sha256)):
+            self._want(f, mirror, project, size, siblings, asked=False)
 
-    def request(self, f: PageFile, mirror: str, project: str) -> Outcome | _Ticket:
+    def request(
+        self, f: PageFile, mirror: str, project: str, siblings: Siblings = ()
+    ) -> Outcome | _Ticket:
         """The file found in the store (an outcome), or its ticket in the transfer (``done``
-        is set with the outcome; ``ready()`` tells how much is on disk meanwhile)."""
-        assert f.sha256
+        is set with the outcome; ``ready()`` tells how much is on disk meanwhile). A file
+        whose page gives no sha256 is looked up on ``siblings`` (the same directory on other
+        mirrors: an index-layout copy gives the hash); when none gives it, the outcome's
+        error is UNHASHED and the file is the installer's to download."""
         with self._lock:
-            ticket = self._tickets.get(f.sha256)
-        if ticket is None and self.store.has(f.sha256) and self.store.verified(f.sha256, None):
+            ticket = self._tickets.get(_key(f))
+        if (
+            ticket is None
+            and f.sha256
+            and self.store.has(f.sha256)
+            and self.store.verified(f.sha256, None)
+        ):
             job = Job(f.filename, f.sha256, None, [Source(mirror, f.url)])
             outcome = Outcome(job, self.store.path(f.sha256), reused=True)
             with self._lock:
                 self.reused.append(outcome)
             return outcome
-        return self._want(f, mirror, project, None, asked=True)
+        return self._want(f, mirror, project, None, siblings, asked=True)
 
     # ------------------------------------------------------------ the caller's side
 
     def outcomes(self) -> list[Outcome]:
         """Every file the installer asked for: fetched, found in the store, or failed."""
         with self._lock:
-            fetched = [t.outcome for t in self._tickets.values() if t.asked and t.outcome]
+            fetched = [
+                t.outcome
+                for t in self._tickets.values()
+                if t.asked and t.outcome and t.outcome.error != UNHASHED
+            ]
             return [*self.reused, *fetched]
 
     @property
@@ -143,26 +162,34 @@ class FileSupply:
     # ------------------------------------------------------------ inside
 
     def _want(
-        self, f: PageFile, mirror: str, project: str, size: int | None, asked: bool
+        self,
+        f: PageFile,
+        mirror: str,
+        project: str,
+        size: int | None,
+        siblings: Siblings,
+        asked: bool,
     ) -> _Ticket:
-        assert f.sha256
         with self._lock:
-            ticket = self._tickets.get(f.sha256)
+            ticket = self._tickets.get(_key(f))
             if ticket is not None and not (
                 ticket.done.is_set() and ticket.outcome and ticket.outcome.path is None and asked
             ):
                 ticket.asked = ticket.asked or asked
                 return ticket
-            job = Job(f.filename, f.sha256, size, [Source(mirror, f.url)])
-            ticket = self._tickets[f.sha256] = _Ticket(job, project, self._fetcher, asked=asked)
+            job = Job(f.filename, f.sha256 or "", size, [Source(mirror, f.url)])
+            ticket = _Ticket(job, project, self._fetcher, asked=asked)
+            self._tickets[_key(f)] = ticket
             self.started = self.started or time.monotonic()
-        self._pool.submit(self._add, ticket)
+        self._pool.submit(self._add, ticket, siblings)
         return ticket
 
-    def _add(self, ticket: _Ticket) -> None:
+    def _add(self, ticket: _Ticket, siblings: Siblings = ()) -> None:
         try:
-            self._wait_for_copies(ticket.project)
             job = ticket.job
+            if not job.sha256 and not self._hash_from(job, ticket.project, siblings):
+                return self._done(Outcome(job, None, UNHASHED))
+            self._wait_for_copies(ticket.project)
             with self._lock:
                 for source in self._copies.get((job.name, job.sha256), []):
                     if all(s.mirror != source.mirror for s in job.sources):
@@ -173,11 +200,33 @@ class FileSupply:
 
     def _done(self, outcome: Outcome) -> None:
         with self._lock:
-            ticket = self._tickets.get(outcome.job.sha256)
+            mine = [t for t in self._tickets.values() if t.job is outcome.job]
             self.finished = time.monotonic()
-        if ticket is not None and ticket.job is outcome.job and not ticket.done.is_set():
-            ticket.outcome = outcome
-            ticket.done.set()
+        for ticket in mine:
+            if not ticket.done.is_set():
+                ticket.outcome = outcome
+                ticket.done.set()
+
+    def _hash_from(self, job: Job, project: str, siblings: Siblings) -> bool:
+        """The sha256 of a file its page does not hash, from a sibling directory in the index
+        layout (NJU's copy of download.pytorch.org lists it on ``<variant>/<project>/``); the
+        flat siblings become sources of the same file name. False when no sibling hashes it."""
+        found = None
+        for mirror, layout, directory in siblings:
+            if layout != "index" or found:
+                continue
+            for entry in page_copies(self._client, directory, project):
+                if entry.get("filename") == job.name and isinstance(entry.get("sha256"), str):
+                    found = entry["sha256"].lower()
+                    job.sources.append(Source(mirror, entry["url"]))
+                    break
+        if not found:
+            return False
+        job.sha256 = found
+        for mirror, layout, directory in siblings:
+            if layout == "flat" and all(s.mirror != mirror for s in job.sources):
+                job.sources.append(Source(mirror, directory + quote(job.name)))
+        return True
 
     def _look(self, mirror: str, simple: str, project: str) -> None:
         found = page_copies(self._client, simple, project)
@@ -194,3 +243,7 @@ class FileSupply:
         for future in pending:
             with contextlib.suppress(Exception):
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _key(f: PageFile) -> str:
+    return f.sha256 or f"url:{f.url}"

@@ -226,11 +226,17 @@ def through_loopback(
     store = Store(session.cache_dir / "store")
     supply = None
     copies: list[tuple[str, str]] = []
+    torch: list[tuple[str, str, str]] = []  # (mirror, layout, base) of the PyTorch copies
     if ctx is not None:
         from mirrorinstall.rewrite.common import ranked
 
         pypi = [m for m in ranked(ctx, "pypi") if m.pypi and not m.upstream][:ALTERNATE_MIRRORS]
         copies = [(m.id, m.pypi.simple) for m in pypi if m.pypi]
+        torch = [
+            (m.id, m.pytorch.layout, m.pytorch.base.rstrip("/"))
+            for m in ranked(ctx, "pytorch")
+            if m.pytorch and not m.upstream
+        ]
 
         def make_fetcher(on_done: Callable[[Outcome], None]) -> Fetcher:
             return Fetcher(
@@ -256,7 +262,7 @@ def through_loopback(
                     return value
                 mirror = _owner([url], catalog) or "origin"
                 if links:
-                    return name + eq + index.links(url, mirror)
+                    return name + eq + index.links(url, mirror, _siblings(url, mirror, torch))
                 same = _same_index(url, copies)
                 others = [c for c in copies if c[0] != same] if same else []
                 return name + eq + index.index(url, mirror, others)
@@ -270,6 +276,24 @@ def through_loopback(
     finally:
         if supply is not None:
             supply.close()
+
+
+def _siblings(
+    url: str, mirror: str, torch: list[tuple[str, str, str]]
+) -> tuple[tuple[str, str, str], ...]:
+    """A PyTorch find-links page's directory (``<base>/cu121/``) on the other ranked PyTorch
+    mirrors: (mirror, "index" | "flat", the same directory there)."""
+    base = next((b for m, _layout, b in torch if m == mirror and url.startswith(b + "/")), None)
+    if base is None:
+        return ()
+    directory = url[len(base) + 1 :].rsplit("/", 1)[0] if "/" in url[len(base) + 1 :] else ""
+    if not directory or "/" in directory or directory in (".", ".."):
+        return ()  # the every-variant page: its files are in many directories
+    return tuple(
+        (other, "index" if layout == "index" else "flat", f"{b}/{directory}/")
+        for other, layout, b in torch
+        if other != mirror
+    )
 
 
 def _same_index(url: str, copies: list[tuple[str, str]]) -> str | None:

@@ -144,3 +144,47 @@ def test_a_flat_pytorch_listing_without_hashes_sends_torch_once(make_farm, tmp_p
     assert size <= sent <= size * SLACK + 64 * 1024 + 4096, (sent, size)
     official = [(r.path, r.user_agent) for r in farm["official"].requests]
     assert not any(p.startswith("/whl/") for p, _ in official), (official, proc.stderr)
+
+
+@pytest.fixture
+def big_torch():
+    """The farm's content with cu121's torch at 8 MiB, so several spans share the mirrors."""
+    from farm.content import build_content
+
+    return build_content(torch_payload=(("cu121", 8 * 1024 * 1024),))
+
+
+def test_a_flat_listings_files_are_hashed_by_an_index_copy_and_fetched_from_both(
+    make_farm, big_torch, tmp_path: Path
+) -> None:
+    """Aliyun's listing gives no sha256; NJU's copy of the same variant (index layout) does:
+    the file is then one verified transfer from both mirrors, not pip's single download."""
+    farm, env, python = _farm(
+        lambda *specs: make_farm(*specs, content=big_torch),
+        tmp_path,
+        MirrorSpec("aliyun", conda=(), pytorch="find-links", pages="html", bandwidth_bps=8e6),
+        # ranked after aliyun (further away), so the plan takes the flat listing
+        MirrorSpec(
+            "nju", conda=(), pytorch="index", pages="html", latency_s=0.1, bandwidth_bps=4e6
+        ),
+        MirrorSpec("official", conda=(), upstream=True, latency_s=0.2, bandwidth_bps=1e6),
+    )
+    proc = minstall(
+        "pip",
+        "--json",
+        "--python",
+        python,
+        "install",
+        "torch==2.4.1",
+        "--index-url",
+        "https://download.pytorch.org/whl/cu121",
+        env=env,
+    )
+    fetch = _fetch_event(proc.stdout)
+    (torch,) = [f for f in fetch["files"] if f["name"].startswith("torch-2.4.1")]
+    assert torch["sha256"] == farm.content.facts["torch_files"][torch["name"]]
+    assert set(torch["by_mirror"]) == {"aliyun", "nju"}, torch
+    sent = _wheel_bytes(farm)[torch["name"]]
+    size = _sizes(farm, [torch["name"]])[torch["name"]]
+    assert sent <= size * SLACK + 64 * 1024, (sent, size)
+    assert not any(r.path.startswith("/whl/") for r in farm["official"].requests)
