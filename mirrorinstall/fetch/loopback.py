@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import re
 import tempfile
@@ -40,6 +39,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 from filelock import Timeout
 
+from mirrorinstall.fetch import paced
 from mirrorinstall.fetch.simplepage import PageFile, parse_page, render_page
 from mirrorinstall.fetch.spans import merged
 from mirrorinstall.fetch.store import Store
@@ -431,12 +431,12 @@ def _wheel(f: PageFile) -> bool:
 
 
 def _bounded(r: httpx.Response, limit: int, what: str) -> bytes:
-    out = io.BytesIO()
-    for block in r.iter_bytes():
-        out.write(block)
-        if out.tell() > limit:
-            raise UpstreamError(f"{_where(str(r.url))} sent a {what} bigger than {limit} bytes")
-    return out.getvalue()
+    try:
+        return paced.body(r, limit, what)
+    except paced.Unfit as exc:
+        if exc.slow:
+            raise UpstreamError(f"{_where(str(r.url))} {exc}", 504, "Read timed out") from None
+        raise UpstreamError(f"{_where(str(r.url))} {exc}") from None
 
 
 def _from_zip(path: Path) -> bytes:

@@ -20,6 +20,7 @@ import httpx
 
 from mirrorinstall.core.errors import UsageError
 from mirrorinstall.core.urls import split_url
+from mirrorinstall.fetch import paced
 from mirrorinstall.fetch.jobs import Job, Source, plain_name
 
 PAGE_LIMIT = 16 * 1024 * 1024  # a project page bigger than this is not read
@@ -182,13 +183,9 @@ def page_copies(client: httpx.Client, simple: str, project: str) -> list[dict]:
             kind = r.headers.get("content-type", "").split(";")[0].strip()
             if r.status_code != 200 or kind not in (SIMPLE_JSON, *SIMPLE_HTML):
                 return []
-            body = b""
-            for block in r.iter_bytes():
-                body += block
-                if len(body) > PAGE_LIMIT:
-                    return []
+            body = paced.body(r, PAGE_LIMIT, "page")
             base = str(r.url)
-    except httpx.HTTPError:
+    except (httpx.HTTPError, paced.Unfit):
         return []
     if kind != SIMPLE_JSON:
         return _html_files(body, base)

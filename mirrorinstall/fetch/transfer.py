@@ -47,6 +47,8 @@ MAX_RETRIES = 200  # per file
 MAX_REPAIRS = 3  # rounds of finding a corrupt copy, per file
 LOCK_WAIT_S = 1800.0  # longest wait for another minstall process fetching the same file
 SIZE_QUORUM = 3  # mirrors asked a file's size when no index gave it
+PROGRESS_WINDOW_S = 60.0  # files left and less than MIN_PROGRESS in this long: the fetch ends
+MIN_PROGRESS = 64 * 1024
 MAX_FILE_BYTES = 64 * 1024**3  # no wheel or conda package is near this; a bigger claim is a lie
 CORRUPT = "served a corrupt copy (its bytes differ from another mirror's; sha256 mismatch)"
 
@@ -99,6 +101,7 @@ class _File:
     repairs: int = 0
     finished: bool = False
     outcome: Outcome | None = None
+    checking: bool = False  # every byte is in: its hash is being checked (no bytes flow)
 
 
 class _Cancelled(Exception):
@@ -126,8 +129,10 @@ class Fetcher:
         on_progress: Callable[[Progress], None] | None = None,
         credentials: Mapping[Origin, Credential] | None = None,
         on_done: Callable[[Outcome], None] | None = None,
+        progress_window_s: float = PROGRESS_WINDOW_S,
     ) -> None:
         self.store = store
+        self.progress_window_s = progress_window_s
         self.on_done = on_done  # told each file's outcome as soon as it has one (quick)
         self.auth = OriginAuth(credentials or {})
         self.connections = max(1, connections)
@@ -278,11 +283,45 @@ class Fetcher:
                 for m in new
                 for _ in range(self.connections)
             ]
+            watch = not self._threads and bool(threads)
             self._threads += threads
             self._workers = len(self._threads)
         for t in threads:
             t.start()
+        if watch:
+            threading.Thread(target=self._watch, daemon=True, name="minstall-watch").start()
         return list(self._threads)
+
+    def _watch(self) -> None:
+        """The overall progress deadline: a read timeout never fires on mirrors that each
+        send a byte now and then, and the spans' own stall check needs another mirror to go
+        to. When the files still wanted gained less than MIN_PROGRESS bytes over the last
+        ``progress_window_s``, they end with that reason (the installer then falls back)."""
+        samples: list[tuple[float, int]] = []
+        while True:
+            time.sleep(min(1.0, self.progress_window_s / 10))
+            with self._lock:
+                left = [f for f in self._files if not f.finished]
+                if not left or any(f.checking for f in left):
+                    if not left and not self._open:
+                        return
+                    samples.clear()
+                    continue
+                now, total = time.monotonic(), sum(self._bytes.values())
+                samples.append((now, total))
+                samples = [(t, n) for t, n in samples if now - t <= self.progress_window_s]
+                first_t, first_n = samples[0]
+                if now - first_t >= 0.9 * self.progress_window_s and total - first_n < MIN_PROGRESS:
+                    for f in left:
+                        self._finish(
+                            f,
+                            None,
+                            f"the mirrors sent {total - first_n} bytes in "
+                            f"{now - first_t:.0f} s (dripping or stalled)"
+                            + (f": {_reasons(f.dropped)}" if f.dropped else ""),
+                        )
+                    samples.clear()
+                    self._lock.notify_all()
 
     # ------------------------------------------------------------------ open transfers
 
@@ -681,6 +720,7 @@ class Fetcher:
             )
             if complete:
                 f.in_flight += 1  # busy: workers wait while the hash is checked (and repaired)
+                f.checking = True
             self._lock.notify_all()
         if complete:
             try:
@@ -688,6 +728,7 @@ class Fetcher:
             finally:
                 with self._lock:
                     f.in_flight -= 1
+                    f.checking = False
                     self._lock.notify_all()
 
     def _complete(self, f: _File) -> None:
@@ -914,7 +955,11 @@ class Fetcher:
             return
         self._last_report = now
         with self._lock:
-            done = sum(covered(f.size, f.done) for f in self._files)
+            # bytes on disk: finished spans, and what each span on the wire has so far (a
+            # bar counting finished spans only sat at 0% for the first span's whole time)
+            done = sum(covered(f.size, f.done) for f in self._files) + sum(
+                fl.got for f in self._files for fl in f.flying.values() if not fl.over
+            )
             flying = tuple(name for name, n in self._active.items() if n > 0)
             by_mirror = dict(self._bytes)
         self.on_progress(Progress(self.total_bytes, done, by_mirror, flying, now - self._started))

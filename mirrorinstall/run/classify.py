@@ -158,6 +158,13 @@ def _pip(out: str, log: str) -> Verdict:
     if re.search(r"too many 5\d\d error responses|5\d\d Server Error", both):
         return Verdict(MIRROR, "the mirror answered with server errors (5xx)")
     if "from versions: none" in out:
+        if "Skipping link: No sources permitted for" in log and "Found link" not in log:
+            # pip's LinkEvaluator: the index has only sdists, and --only-binary refuses them
+            return Verdict(
+                USER,
+                "the index has only source distributions of it, and --only-binary (or "
+                "--prefer-binary's settings) refuses them",
+            )
         if re.search(r"Could not fetch URL \S+: 404 Client Error", log):
             return Verdict(USER, "the project is not on the index (404)")
         if (
@@ -204,3 +211,19 @@ def _uv(exit_code: int, out: str) -> Verdict:
     if exit_code == 2:
         return Verdict(MIRROR, "uv failed on the network (exit code 2)")
     return Verdict(UNKNOWN, "uv failed for a reason minstall does not recognise")
+
+
+def wrong_hash_given(out: str, verified: set[str]) -> Verdict | None:
+    """pip's hash-mismatch error when every file it got had been verified against the index's
+    own sha256 (the loopback index hands over nothing else): the ``--hash`` the user gave is
+    wrong, not the mirror's copy, and no other mirror would change that. None otherwise."""
+    if "DO NOT MATCH THE HASHES" not in out:
+        return None
+    got = re.findall(r"Got\s+([0-9a-f]{64})", out)
+    if not got or not set(got) <= verified:
+        return None
+    return Verdict(
+        USER,
+        "the file matches the index's sha256 but not the --hash given for it (a wrong or "
+        "outdated hash in the requirements; pip's message lists both)",
+    )

@@ -34,7 +34,14 @@ from mirrorinstall.core.credentials import credentials, embed
 from mirrorinstall.core.defaults import QUICK_TIMEOUT_S
 from mirrorinstall.core.settings import Session
 from mirrorinstall.rewrite import Context, Plan
-from mirrorinstall.run.classify import DECLINED, MISSING, OK, Verdict, classify
+from mirrorinstall.run.classify import (
+    DECLINED,
+    MISSING,
+    OK,
+    Verdict,
+    classify,
+    wrong_hash_given,
+)
 from mirrorinstall.run.fallback import (
     Route,
     blame,
@@ -316,6 +323,9 @@ class _Run:
             if log is None:
                 log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
             verdict = classify(cmd.tool, result.exit_code, result.tail, log)
+            if looped is not None and looped.supply is not None:
+                served = {o.job.sha256 for o in looped.supply.outcomes() if o.path}
+                verdict = wrong_hash_given(result.tail, served) or verdict
             if verdict.kind in (OK, DECLINED):
                 _release(held)
                 done = verdict.kind == OK

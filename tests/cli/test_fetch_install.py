@@ -365,3 +365,19 @@ def test_alternates_are_found_on_html_pages_too(make_farm) -> None:
     assert from_html and {(f["filename"], f["url"], f["sha256"]) for f in from_html} == {
         (f["filename"], f["url"], f["sha256"]) for f in from_json
     }
+
+
+def test_a_wrong_hash_in_the_requirements_is_the_users_error_said_once(
+    farm_env,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Issue 20: the file the loopback index hands over matched the index's sha256, so pip's
+    hash mismatch is the requirement's hash: no "corrupt copy", no retry on every mirror."""
+    _farm, env, python = farm_env
+    req = tmp_path / "req.txt"
+    req.write_text("six==1.16.0 --hash=sha256:" + "0" * 64 + "\n")
+    proc = pip_install(env, python, "-r", str(req))
+    assert proc.returncode != 0
+    assert "not the --hash given for it" in proc.stderr, proc.stderr
+    assert "fallback" not in proc.stderr and "attempt 2/" not in proc.stderr, proc.stderr
+    assert "corrupt" not in proc.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -318,3 +319,50 @@ def test_a_mirror_lying_about_the_size_is_left_out_and_costs_no_disk(make_farm, 
     assert "said the file is" in out.dropped.get("a", "") and set(out.by_mirror) <= {"b", "c"}
     usage = sum(p.stat().st_blocks * 512 for p in (tmp_path / "store").rglob("*") if p.is_file())
     assert usage < 10 * len(body)
+
+
+def test_progress_counts_the_bytes_of_spans_still_on_the_wire(make_farm, tmp_path) -> None:
+    """Issue 20: one slow connection fetching one big span: the progress rises while the span
+    arrives (it sat at 0% until the span's end, and CI printed 0% after 10 s)."""
+    farm = make_farm(MirrorSpec("a", bandwidth_bps=2e6))
+    body, sha = _truth(farm)
+    seen: list[int] = []
+    fetcher = Fetcher(
+        Store(tmp_path / "store"),
+        connections=1,
+        chunk=len(body),  # one span: nothing finishes before the end
+        on_progress=lambda p: seen.append(p.done),
+    )
+    [out] = fetcher.run([_job(farm, sha, "a")])
+    assert out.error is None
+    during = [d for d in seen if 0 < d < len(body)]
+    assert len(during) >= 5 and during == sorted(during), seen
+
+
+def test_mirrors_that_all_drip_end_the_fetch_with_the_reason(make_farm, tmp_path) -> None:
+    """Issue 20: every mirror sends the file a byte at a time: no read timeout ever fires, and
+    the fetch used to go on for ever; the overall progress deadline ends it, naming why."""
+    drip = Fault("drip", path="*.whl", delay_s=0.2, hold_s=30)
+    farm = make_farm(MirrorSpec("a", faults=[drip]), MirrorSpec("b", faults=[drip]))
+    sha = farm.content.facts["pypi_files"]["bigwheel-1.0-py3-none-any.whl"]
+    size = len(farm.content.resources[WHEEL].body)
+    fetcher = Fetcher(Store(tmp_path / "store"), connections=2, progress_window_s=3)
+    started = time.monotonic()
+    [out] = fetcher.run([_job(farm, sha, "a", "b", size=size)])
+    assert out.path is None and "dripping or stalled" in (out.error or ""), out
+    assert time.monotonic() - started < 15
+
+
+def test_a_dripping_page_is_given_up_with_the_reason(make_farm, tmp_path, monkeypatch) -> None:
+    """The loopback index's page read: a page arriving a byte at a time is abandoned as a read
+    timeout (the installer then falls back), within the pace rule's time, not never."""
+    from mirrorinstall.fetch import paced
+    from mirrorinstall.fetch.loopback import LoopbackIndex
+
+    monkeypatch.setattr(paced, "SLOW_AFTER_S", 1.0)
+    farm = make_farm(MirrorSpec("a", faults=[Fault("drip", path="*/simple/six/", hold_s=30)]))
+    with LoopbackIndex(Store(tmp_path / "store")) as index:
+        started = time.monotonic()
+        r = httpx.get(index.index(farm["a"].simple_url) + "six/", timeout=30)
+    assert r.status_code == 504 and "Read timed out" in r.reason_phrase
+    assert time.monotonic() - started < 10

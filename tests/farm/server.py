@@ -49,6 +49,7 @@ FAULT_MODES = (
     "gzip-bomb",  # a 64 KB gzip body that decodes to 64 MiB of zeros
     "huge-length",  # declares 50 GB and sends the page, then zeros, until the client stops
     "auth-required",  # 401 (WWW-Authenticate: Basic) unless Authorization is ``auth``
+    "drip",  # the answer byte by byte, one every ``delay_s`` (default 0.5 s), for ``hold_s``
 )
 
 FUTURE_MTIME = 4_070_908_800.0  # 2099-01-01
@@ -347,6 +348,16 @@ class _Handler(BaseHTTPRequestHandler):
             zeros = memoryview(bytes(1024 * 1024))
             while not st.stop.is_set() and self._rec.bytes_sent < HUGE_SENT_MAX:
                 self._write(zeros)  # until the client hangs up (BrokenPipe ends the handler)
+            self.close_connection = True
+            return
+        if mode == "drip":  # alive, never silent long enough for a read timeout, useless
+            until = time.monotonic() + fault.hold_s
+            for k in range(len(payload)):
+                if st.stop.is_set() or time.monotonic() > until:
+                    break
+                self._write(payload[k : k + 1])
+                self.wfile.flush()
+                time.sleep(fault.delay_s or 0.5)
             self.close_connection = True
             return
         if mode == "stall":

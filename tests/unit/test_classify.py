@@ -138,3 +138,37 @@ def test_a_missing_virtual_package_is_the_machines_not_a_mirrors() -> None:
     verdict = classify("conda", 1, out)
     assert verdict.kind == "user" and not verdict.retry
     assert "this machine lacks __cuda[version='>=12']" in verdict.reason
+
+
+def test_an_sdist_only_project_under_only_binary_is_the_users_error() -> None:
+    """Issue 20: pip's own words (pip/_internal/index/package_finder.py, LinkEvaluator:
+    "No sources permitted for {project}", logged as "Skipping link: {reason}: {link}"); was
+    read as a captive portal and retried on every mirror."""
+    out = (
+        "ERROR: Could not find a version that satisfies the requirement demo "
+        "(from versions: none)\nERROR: No matching distribution found for demo\n"
+    )
+    log = (
+        "Fetched page https://mirror.example/simple/demo/ as text/html\n"
+        "Skipping link: No sources permitted for demo: "
+        "https://mirror.example/packages/demo-1.0.tar.gz\n"
+    )
+    verdict = classify("pip", 1, out, log)
+    assert verdict.kind == USER and "only source distributions" in verdict.reason
+
+
+def test_a_hash_mismatch_on_a_verified_file_is_the_requirements_hash() -> None:
+    from mirrorinstall.run.classify import wrong_hash_given
+
+    good, wrong = "8" * 64, "0" * 64
+    out = (
+        "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. If you have "
+        "updated the package versions, please update the hashes. Otherwise, examine the "
+        "package contents carefully; someone may have tampered with them.\n"
+        f"    six==1.16.0 from http://m/six-1.16.0-py2.py3-none-any.whl:\n"
+        f"        Expected sha256 {wrong}\n             Got        {good}\n"
+    )
+    assert classify("pip", 1, out, "").kind == MIRROR  # alone, it reads as a corrupt copy
+    verdict = wrong_hash_given(out, {good})
+    assert verdict is not None and verdict.kind == USER
+    assert wrong_hash_given(out, {"1" * 64}) is None  # a file not verified: the mirror's
