@@ -282,6 +282,13 @@ def test_conda_installs_what_minstall_fetched_into_its_package_cache(conda_farm,
     ]
     assert "minstall: mirror first" not in proc.stderr  # no fallback: nothing failed conda
     assert official_requests(farm) == [] or fault is None
+    # issue 20: the dry run and the install share each channel's repodata (the install's
+    # conda revalidates it: 304, no body), so each index crosses the network once
+    bodies: dict[str, int] = {}
+    for q in (q for m in farm for q in m.requests):
+        if "repodata" in q.path and q.status == 200 and q.bytes_sent:
+            bodies[q.path] = bodies.get(q.path, 0) + 1
+    assert bodies and max(bodies.values()) == 1, bodies
 
 
 def test_fetch_of_a_conda_command_puts_its_packages_in_dest(conda_farm, tmp_path) -> None:

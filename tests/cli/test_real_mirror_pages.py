@@ -188,3 +188,44 @@ def test_a_flat_listings_files_are_hashed_by_an_index_copy_and_fetched_from_both
     size = _sizes(farm, [torch["name"]])[torch["name"]]
     assert sent <= size * SLACK + 64 * 1024, (sent, size)
     assert not any(r.path.startswith("/whl/") for r in farm["official"].requests)
+
+
+def _installed_versions(python: str) -> dict[str, str]:
+    site = next(Path(python).parent.parent.glob("lib/python*/site-packages"))
+    out = {}
+    for d in site.glob("*.dist-info"):
+        name, _, version = d.name[: -len(".dist-info")].partition("-")
+        out[name.lower()] = version
+    return out
+
+
+def test_uv_resolves_as_uv_does(make_farm, tmp_path: Path) -> None:
+    """Issue 20: uv commands were resolved with pip, which ignores uv's own strategy. Through
+    the loopback index uv resolves itself: ``--resolution lowest-direct`` takes alpha 1.0 (pip
+    took the newest, 1.1), and an ``--extra-index-url`` that has torch wins over PyPI's newer
+    torch (uv's first-index rule; pip takes the newest across both)."""
+    farm, env, python = _farm(
+        make_farm,
+        tmp_path,
+        MirrorSpec("nju", conda=(), pytorch="index", pages="html", bandwidth_bps=16e6),
+        MirrorSpec("official", conda=(), upstream=True, latency_s=0.2, bandwidth_bps=1e6),
+    )
+    lowest = minstall(
+        "uv", "pip", "install", "--python", python, "alpha", "--resolution", "lowest-direct",
+        env=env,
+    )  # fmt: skip
+    assert lowest.returncode == 0, lowest.stderr
+    assert _installed_versions(python)["alpha"] == "1.0"
+
+    other = tmp_path / "other"
+    import venv
+
+    venv.EnvBuilder(with_pip=False).create(other)
+    first = minstall(
+        "uv", "pip", "install", "--python", str(other / "bin" / "python"), "torch",
+        "--extra-index-url", "https://download.pytorch.org/whl/cu124", env=env,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert _installed_versions(str(other / "bin" / "python"))["torch"] == "2.5.1+cu124"
+    newest = farm.content.facts["pypi_newest"]["torch"]
+    assert newest == "2.6.0"  # what pip would have taken: the case tells the two apart
