@@ -1,24 +1,29 @@
-"""A loopback package index for one resolve: the mirrors' own pages, each wheel with PEP 658
-metadata beside it even where the mirror has none.  [edge: network (the mirrors), a loopback
-HTTP server]
+"""A loopback package index for one command: the mirrors' own pages, each wheel with PEP 658
+metadata beside it even where the mirror has none, and the files from minstall's transfer.
+[edge: network (the mirrors), a loopback HTTP server]
 
-Most mirrors serve PyPI as HTML pages without ``.metadata`` files (TUNA: PEP 658 open since
-2023), and PyTorch's copies as flat listings; there pip's ``--dry-run`` downloads every wheel
-it considers, whole, and the install then downloads it again. Pointed at this index instead,
-pip (or uv) asks for ``<file>.metadata``, which is answered, cheapest first, from:
+The installer (pip, uv) runs as typed with its public indexes pointed here, so it resolves by
+its own rules. Most mirrors serve PyPI as HTML pages without ``.metadata`` files (TUNA: PEP
+658 open since 2023), and PyTorch's copies as flat listings; there pip downloads every wheel it
+considers, whole, to resolve. Here it asks for ``<file>.metadata``, answered, cheapest first,
+from:
 
 1. the store, when the file is already there (no network at all);
 2. the mirror's own ``.metadata`` file, when its page says it has one;
 3. byte ranges of the wheel: its last 64 KiB (the zip's directory, and for most wheels
    METADATA itself), then at most two more ranges (fetch/zipmeta.py), as uv reads metadata;
+   what they bring is written into the file's partial download, where the transfer resumes
+   (a small wheel read whole goes into the store), so no byte crosses the network twice;
 4. a mirror that ignores ranges: the whole file once, verified against the page's sha256 and
-   put into the store, where the fetch that follows finds it.
+   put into the store.
 
-A wheel the tail read covered whole (a small one) goes into the store too, so no byte crosses
-the network twice. Pages keep everything the installer decides by (hashes, requires-python,
-yanked); file links point here (``/f/<n>/<name>``), and :meth:`LoopbackIndex.original` maps them
-back to the mirror's URL, so nothing the resolve reports names the loopback address. Only the
-pages the caller registers are served: a private index is never routed here.
+The files themselves come from a FileSupply (fetch/supply.py): the multi-mirror transfer,
+streamed to the installer as it fills; without one (``minstall fetch``'s resolve) they pass
+through from the mirror. Pages keep everything the installer decides by (hashes, requires-
+python, yanked); file links point here (``/f/<n>/<name>``), and :meth:`LoopbackIndex.original`
+and :meth:`LoopbackIndex.unlooped` write them back as the mirror's URLs, so nothing the
+installer shows or reports names the loopback address. Only the pages the caller registers
+are served: a private index is never routed here.
 """
 
 from __future__ import annotations
@@ -40,19 +45,14 @@ import httpx
 from filelock import Timeout
 
 from mirrorinstall.fetch import paced
+from mirrorinstall.fetch.resolve import PAGE_LIMIT, SIMPLE_ACCEPT
 from mirrorinstall.fetch.simplepage import PageFile, parse_page, render_page
 from mirrorinstall.fetch.spans import merged
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.supply import UNHASHED, FileSupply, Siblings
-from mirrorinstall.fetch.transfer import Outcome
+from mirrorinstall.fetch.transfer import MAX_FILE_BYTES, Outcome
 from mirrorinstall.fetch.zipmeta import METADATA_LIMIT, TAIL_BYTES, NotAWheel, wheel_metadata
 
-PAGE_LIMIT = 16 * 1024 * 1024
-MAX_FILE_BYTES = 64 * 1024**3
-SIMPLE_ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-    "text/html;q=0.01"
-)
 BLOCK = 1024 * 1024
 POLL_S = 0.05
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
