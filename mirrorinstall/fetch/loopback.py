@@ -179,7 +179,8 @@ class LoopbackIndex:
                     return table[number].url + rest
             return m.group(0)
 
-        return re.sub(re.escape(self.base) + r"/([ilf])/(\d+)/(\S*)", back, text)
+        # the rest of a URL only: a quote, a comma or a bracket after it (JSON, logs) stays
+        return re.sub(re.escape(self.base) + r"/([ilf])/(\d+)/([^\s\"'<>(),;]*)", back, text)
 
     def unlooped_bytes(self, data: bytes) -> bytes:
         """:meth:`unlooped` for a chunk of the installer's output as it is shown."""

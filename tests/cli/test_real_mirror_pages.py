@@ -229,3 +229,44 @@ def test_uv_resolves_as_uv_does(make_farm, tmp_path: Path) -> None:
     assert _installed_versions(str(other / "bin" / "python"))["torch"] == "2.5.1+cu124"
     newest = farm.content.facts["pypi_newest"]["torch"]
     assert newest == "2.6.0"  # what pip would have taken: the case tells the two apart
+
+
+def test_a_users_report_names_the_mirror(make_farm, tmp_path: Path) -> None:
+    """pip's own --report works through the loopback index and names the mirror's files."""
+    farm, env, python = _farm(make_farm, tmp_path, *HTML_ONLY)
+    report = tmp_path / "report.json"
+    proc = minstall(
+        "pip", "--python", python, "install", "--report", str(report), "alpha", env=env
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    urls = [i["download_info"]["url"] for i in json.loads(report.read_text())["install"]]
+    assert len(urls) == 4
+    assert all(u.startswith(farm["tuna"].url + "/pypi/packages/") for u in urls), urls
+
+
+def test_a_target_with_pythons_bundled_pip_sends_every_wheel_once(
+    make_farm, tmp_path: Path
+) -> None:
+    """The pip a fresh venv bundles (23.2 on Python 3.11) installing through minstall: it reads
+    PEP 658 metadata from the loopback index too (pip >= 22.3), so on TUNA-like mirrors no
+    wheel is downloaded to resolve, and the files come from minstall's transfer."""
+    import subprocess
+    import venv
+
+    farm, env, _python = _farm(make_farm, tmp_path, *HTML_ONLY)
+    old = tmp_path / "old"
+    venv.EnvBuilder(with_pip=True).create(old)
+    version = subprocess.run(
+        [str(old / "bin" / "python"), "-m", "pip", "--version"], capture_output=True, text=True
+    ).stdout
+    assert version.startswith("pip 2") and not version.startswith(("pip 24", "pip 25", "pip 26"))
+    import os
+
+    path = f"{old / 'bin'}{os.pathsep}{os.environ['PATH']}"  # `pip` is that venv's
+    proc = minstall("pip", "install", "alpha", "bigwheel", env={**env, "PATH": path})
+    assert proc.returncode == 0, proc.stderr
+    assert "minstall: fetched 5 files" in proc.stderr, proc.stderr
+    assert {"alpha", "bigwheel"} <= set(_installed_versions(str(old / "bin" / "python")))
+    sent, sizes = _wheel_bytes(farm), _sizes(farm, set(_wheel_bytes(farm)))
+    for name, n in sent.items():
+        assert n <= sizes[name] * SLACK + 1024, (name, n, sizes[name])

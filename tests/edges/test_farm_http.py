@@ -377,6 +377,21 @@ def test_norange_ignores_range_and_says_so(make_farm) -> None:
     assert r.headers["Accept-Ranges"] == "none" and "Content-Range" not in r.headers
 
 
+def test_drip_keeps_a_read_timeout_from_firing_and_sends_almost_nothing(make_farm) -> None:
+    farm = make_farm(MirrorSpec("m", faults=[Fault("drip", path="*.whl", delay_s=0.1)]))
+    got = b""
+    started = time.monotonic()
+    # a read timeout of 0.5 s never fires: a byte comes every 0.1 s
+    url = farm["m"].url + "/pypi/packages/bigwheel-1.0-py3-none-any.whl"
+    with httpx.stream("GET", url, timeout=0.5) as r:
+        assert r.status_code == 200
+        for block in r.iter_bytes():
+            got += block
+            if time.monotonic() - started > 1.5:
+                break
+    assert 3 <= len(got) <= 30, len(got)
+
+
 def test_every_fault_mode_has_a_test_here() -> None:
     """A new fault mode must come with its httpx test in this file."""
     source = Path(__file__).read_text()
