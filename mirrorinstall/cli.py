@@ -10,6 +10,7 @@ so ``minstall --help`` stays fast; a test holds that line.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import traceback
@@ -587,7 +588,7 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
     from mirrorinstall.context.facts import Facts
     from mirrorinstall.context.gather import current_subdir, get_ranking_for
     from mirrorinstall.rewrite import Context
-    from mirrorinstall.rewrite.envvars import default_shell, render, variables
+    from mirrorinstall.rewrite.envvars import Unwritable, default_shell, render, variables
 
     session = app.session()
     environ = app.environ
@@ -607,7 +608,14 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
             "no measured mirror carries PyPI or conda's channels here",
             "Run 'minstall bench' to see why each mirror failed.",
         )
-    text = render(found, shell)
+    try:
+        text = render(found, shell)
+    except Unwritable as exc:
+        raise UsageError(
+            f"cannot write the variables for {shell}: {exc}",
+            "The value comes from the mirror catalog: fix that mirror's URL there, or choose "
+            "another --shell (or --mirror).",
+        ) from None
     if shell == "github":
         target = environ.get("GITHUB_ENV")
         if not target:
@@ -616,9 +624,22 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
                 "Run it in a GitHub Actions step, or choose another --shell.",
             )
         try:
-            # newline="": LF on Windows too (the runner reads NAME=value lines)
-            with open(target, "a", encoding="utf-8", newline="") as out:
-                out.write(text)
+            # newline="": LF on Windows too (the runner reads NAME=value lines); a file whose
+            # last line has no line break yet (an earlier step's printf) gets one first, or
+            # our first line would be glued to it
+            if os.path.exists(target) and not os.path.isfile(target):
+                raise OSError(
+                    0, "not a regular file (a FIFO or a device would block or swallow it)"
+                )
+            with open(target, "a+b") as out:
+                out.seek(0, os.SEEK_END)
+                if out.tell():
+                    out.seek(out.tell() - 1)
+                    last = out.read(1)
+                    out.seek(0, os.SEEK_END)
+                    if last != b"\n":
+                        out.write(b"\n")
+                out.write(text.encode("utf-8"))
         except OSError as exc:
             raise CacheError(
                 f"cannot append to $GITHUB_ENV ({target}): {exc.strerror or exc}",

@@ -448,9 +448,22 @@ def _want_url_list(path: str, mid: str, key: str, value: Any) -> None:
         _want_url(path, mid, key, item)
 
 
+# RFC 3986 section 2: a URL holds these only percent-encoded; raw, a line break in one would
+# start a new line in every config file and shell line minstall writes it into
+_NOT_IN_URLS = set(' "<>\\^`{|}')
+
+
 def _want_url(path: str, mid: str, key: str, value: Any) -> None:
     if not isinstance(value, str):
         _fail(path, f"must be a URL string, not {type(value).__name__}", mid, key)
+    if any(not c.isprintable() or c in _NOT_IN_URLS for c in value):
+        _fail(
+            path,
+            f"{redact_url(value)!r} holds a character a URL cannot hold unencoded (a control "
+            'character, a line break, a space or one of "<>\\^`{|}); percent-encode it',
+            mid,
+            key,
+        )
     parts = split_url(value)
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         # never the password: the error is printed, and may be pasted into a bug report

@@ -57,10 +57,14 @@ def quote_arg(arg: str, shell: str) -> str:
     if shell == CMD:
         return arg if _CMD_PLAIN.fullmatch(arg) else _cmd_quoted(arg)
     if shell == POWERSHELL:
-        if _PS_PLAIN.fullmatch(arg):
-            return arg
-        return "'" + "".join(c * 2 if c in _PS_QUOTES else c for c in arg) + "'"
+        return arg if _PS_PLAIN.fullmatch(arg) else ps_single_quoted(arg)
     return shlex.quote(arg)
+
+
+def ps_single_quoted(text: str) -> str:
+    """``text`` as one PowerShell single-quoted string: every character PowerShell ends such
+    a string at (the ASCII quote and U+2018-U+201B) doubled."""
+    return "'" + "".join(c * 2 if c in _PS_QUOTES else c for c in text) + "'"
 
 
 def _cmd_quoted(arg: str) -> str:

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mirrorinstall.core.shellquote import POSIX, detect_shell
+from mirrorinstall.core.shellquote import POSIX, detect_shell, ps_single_quoted
 from mirrorinstall.rewrite.common import Context, choose_channel, mirrored_defaults, pypi_mirror
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "cmd", "github")
@@ -54,23 +54,38 @@ def variables(ctx: Context) -> list[Variable]:
     return out
 
 
+class Unwritable(ValueError):
+    """A value this shell's grammar cannot carry safely (said, never written)."""
+
+
 def render(variables: list[Variable], shell: str) -> str:
-    """The lines that set ``variables`` in ``shell`` (``github``: for ``$GITHUB_ENV``)."""
+    """The lines that set ``variables`` in ``shell`` (``github``: for ``$GITHUB_ENV``), each
+    value quoted by that shell's own rules. A value holding a character no quoting makes safe
+    there (a control character or line break anywhere; cmd: a double quote) raises
+    Unwritable: nothing is written rather than a line that runs something else."""
     lines = []
     for v in variables:
-        if "\n" in v.value or "\r" in v.value:
-            raise ValueError(f"{v.name}'s value holds a line break")
+        bad = next((c for c in v.value if not c.isprintable()), None)
+        if bad is not None:
+            raise Unwritable(
+                f"{v.name}'s value holds the control character U+{ord(bad):04X}, which would "
+                "end the line it is written on"
+            )
+        why = "".join(c for c in v.why if c.isprintable())
         if shell in ("bash", "zsh"):
-            lines += [f"# {v.why}", f"export {v.name}={shlex.quote(v.value)}"]
+            lines += [f"# {why}", f"export {v.name}={shlex.quote(v.value)}"]
         elif shell == "fish":
+            # fish: inside single quotes only \\ and \' are escapes
             quoted = "'" + v.value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-            lines += [f"# {v.why}", f"set -gx {v.name} {quoted}"]
+            lines += [f"# {why}", f"set -gx {v.name} {quoted}"]
         elif shell == "powershell":
-            lines += [f"# {v.why}", f"$env:{v.name} = '" + v.value.replace("'", "''") + "'"]
+            lines += [f"# {why}", f"$env:{v.name} = {ps_single_quoted(v.value)}"]
         elif shell == "cmd":
             if '"' in v.value:
-                raise ValueError(f"{v.name}'s value holds a double quote, which cmd cannot set")
-            lines += [f"rem {v.why}", f'set "{v.name}={v.value}"']
+                raise Unwritable(f"{v.name}'s value holds a double quote, which ends cmd's quoting")
+            # in a batch file (where this output is meant to run) %% is one literal %; a
+            # single % would expand %NAME% from the environment when the file runs
+            lines += [f"rem {why}", f'set "{v.name}={v.value.replace("%", "%%")}"']
         elif shell == "github":
             lines.append(f"{v.name}={v.value}")
         else:

@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from farm import MirrorSpec
 
 from .test_cli import farm_env as env_for
@@ -99,3 +100,26 @@ def test_the_real_conda_reads_the_conda_variables(make_farm, conda_python, tmp_p
     assert created.returncode == 0, created.stderr[-2000:]
     assert any(r.path.startswith("/conda/conda-forge/") for r in farm["fast"].requests)
     assert not farm["slow"].requests
+
+
+def test_github_env_without_a_final_line_break_keeps_both_lines(make_farm, tmp_path) -> None:
+    """Issue 21: an earlier step's `printf 'A=1' >> $GITHUB_ENV` left no line break; our first
+    line was glued to it (A=1PIP_INDEX_URL=...), changing A and losing ours."""
+    farm, env, _ = _farm(make_farm, tmp_path)
+    target = tmp_path / "github_env"
+    target.write_bytes(b"EARLIER=1")
+    proc = minstall("env", "--shell", "github", env={**env, "GITHUB_ENV": str(target)})
+    assert proc.returncode == 0, proc.stderr
+    lines = target.read_text().splitlines()
+    assert lines[0] == "EARLIER=1"
+    assert f"PIP_INDEX_URL={farm['fast'].simple_url}" in lines
+
+
+def test_github_env_that_is_a_fifo_is_refused_not_waited_on(make_farm, tmp_path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    _f, env, _ = _farm(make_farm, tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = minstall("env", "--shell", "github", env={**env, "GITHUB_ENV": str(fifo)})
+    assert proc.returncode != 0 and "not a regular file" in proc.stderr, proc.stderr

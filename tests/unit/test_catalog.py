@@ -170,6 +170,29 @@ def error_of(*texts: str) -> CatalogError:
             "plain http:// is refused",
             id="http-refused",
         ),
+        # issue 21: a line break in a URL reached pip.conf raw, planting an option on the
+        # next line (install.trusted-host = evil.example)
+        pytest.param(
+            BASE.replace("/simple", "/simple\\ninstall.trusted-host = evil.example"),
+            "m",
+            "pypi.simple",
+            "holds a character a URL cannot hold unencoded",
+            id="line-break",
+        ),
+        pytest.param(
+            BASE.replace("/simple", "/sim ple"),
+            "m",
+            "pypi.simple",
+            "a control character, a line break, a space",
+            id="space",
+        ),
+        pytest.param(
+            BASE.replace("/simple", "/simple\\u0085x"),
+            "m",
+            "pypi.simple",
+            "holds a character a URL cannot hold unencoded",
+            id="next-line-c1",
+        ),
         pytest.param(
             BASE.replace("https://m.example", "https://u:secret@m.example"),
             "m",
