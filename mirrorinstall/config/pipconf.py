@@ -16,13 +16,18 @@ or a find-links page, whichever layout that mirror serves.
 
 from __future__ import annotations
 
+import configparser
 import re
 from dataclasses import dataclass, field
 
 from mirrorinstall.config.desired import Wanted
+from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.rewrite.pip import is_pypi_url, torch_variant_of
 
-_SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+# a section header exactly as configparser (what pip reads the file with) finds one: on the
+# stripped line, anything after the closing bracket ignored, the name as written (pip looks
+# up "global" and "install": [GLOBAL] and [ global ] are other sections to it)
+_SECTION = configparser.RawConfigParser.SECTCRE
 _ENTRY = re.compile(r"^([A-Za-z0-9_.\-]+)\s*[=:]\s*(.*?)\s*$")
 _LISTS = ("index-url", "extra-index-url", "find-links")
 
@@ -54,10 +59,11 @@ def parse(text: str) -> tuple[list[str], list[Section]]:
     entry: Entry | None = None
     for i, line in enumerate(lines):
         bare = line.rstrip("\r\n")
-        header = _SECTION.match(bare)
+        continued = entry is not None and bare[:1] in (" ", "\t") and bare.strip()
+        header = None if continued else _SECTION.match(bare.strip())
         if header:
             sections[-1].end = i
-            sections.append(Section(header.group(1).strip().lower(), i, i + 1))
+            sections.append(Section(header.group("header"), i, i + 1))
             entry = None
             continue
         if entry is not None and bare[:1] in (" ", "\t") and bare.strip():
@@ -74,6 +80,14 @@ def parse(text: str) -> tuple[list[str], list[Section]]:
 
 
 def _render(key: str, values: list[str], newline: str) -> list[str]:
+    for value in values:
+        if not value.isprintable() or any(c.isspace() for c in value):
+            # a line break would plant whatever follows as an option of its own
+            raise ConfigError(
+                f"refusing to write {value!r} into pip's configuration: it holds a space or "
+                "a control character",
+                "Fix that mirror's URL in the catalog.",
+            )
     if len(values) == 1:
         return [f"{key} = {values[0]}{newline}"]
     return [f"{key} ={newline}", *(f"    {v}{newline}" for v in values)]
@@ -127,7 +141,56 @@ def edit(text: str | None, want: Wanted) -> tuple[str, list[str]]:
         if i in appended:
             out += appended[i]
     new_text = "".join(out)
+    if new_text != old:
+        _check_as_pip_reads(old, new_text, want)
     return (old if new_text == old else new_text), notes
+
+
+def _pip_reads(text: str) -> configparser.RawConfigParser:
+    """The file as pip reads it (configparser, as pip's configuration module does)."""
+    parser = configparser.RawConfigParser()
+    parser.read_string(text)
+    return parser
+
+
+def _check_as_pip_reads(old: str, new: str, want: Wanted) -> None:
+    """The edit leaves a file pip reads, saying what was meant; else nothing is written."""
+    try:
+        before = _pip_reads(old)
+    except configparser.Error as exc:
+        raise ConfigError(
+            f"pip cannot read this file as it is ({_first_line(exc)})",
+            "Fix it by hand first (pip ignores it meanwhile); minstall changes nothing in it.",
+        ) from None
+    try:
+        after = _pip_reads(new)
+    except configparser.Error as exc:  # a bug of ours: better nothing than a broken file
+        raise ConfigError(
+            f"the edited file would not be readable by pip ({_first_line(exc)}); nothing "
+            "was written",
+            "Report this with the file's text; set the mirror with 'pip config set' meanwhile.",
+        ) from None
+    was, now = _index_url(before), _index_url(after)
+    if want.pypi is not None and now != was and want.pypi.url not in (now or "").split():
+        raise ConfigError(
+            "the edited file would not make pip use the mirror (pip reads another index-url "
+            "from its [global] section); nothing was written",
+            "Look at the file's [global] section.",
+        )
+
+
+def _index_url(parser: configparser.RawConfigParser) -> str | None:
+    """global.index-url as pip finds it (its keys compared with '_' read as '-')."""
+    if not parser.has_section("global"):
+        return None
+    for key, value in parser.items("global"):
+        if key.replace("_", "-") == "index-url":
+            return value
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _last_line(section: Section) -> int:

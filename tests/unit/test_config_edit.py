@@ -489,3 +489,48 @@ def test_the_official_urls_pixi_maps_are_the_ones_conda_uses() -> None:
     assert want.official["conda-forge"] == "https://conda.anaconda.org/conda-forge"
     assert want.official["bioconda"] == "https://conda.anaconda.org/bioconda"
     assert want.pypi_official == ("https://pypi.org/simple",)
+
+
+def _pip_reads(text: str) -> dict[str, dict[str, str]]:
+    """The file as pip reads it: configparser, section names as written."""
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    parser.read_string(text)
+    return {s: dict(parser.items(s)) for s in parser.sections()}
+
+
+@pytest.mark.parametrize(
+    "header", ["[global] # pip's index", "[global]   ; mirror", "  [global]"], ids=range(3)
+)
+def test_a_global_header_with_a_comment_is_the_global_section(header) -> None:
+    """Issue 21: `[global] # comment` was not seen as [global]: a second [global] was added
+    and pip rejected the whole file (DuplicateSectionError)."""
+    text = f"{header}\nindex-url = https://pypi.org/simple\n"
+    new, _ = pipconf.edit(text, WANT)
+    assert _pip_reads(new)["global"]["index-url"] == "https://m.example/pypi/simple"
+    assert new.count("[global]") == 1
+
+
+@pytest.mark.parametrize("header", ["[GLOBAL]", "[ global ]"])
+def test_sections_pip_does_not_read_as_global_are_left_and_global_is_added(header) -> None:
+    """pip looks up [global] by its exact name; [GLOBAL] and [ global ] are other sections
+    to it. Before, only they were edited, success was reported, and pip still used PyPI."""
+    text = f"{header}\nindex-url = https://pypi.org/simple\n"
+    new, _ = pipconf.edit(text, WANT)
+    read = _pip_reads(new)
+    assert read["global"]["index-url"] == "https://m.example/pypi/simple"
+    assert header in new and new.count("[global]") == 1
+
+
+def test_a_file_pip_cannot_read_is_left_alone_with_the_reason() -> None:
+    text = "[global]\ntimeout = 5\n[global]\nretries = 1\n"
+    with pytest.raises(ConfigError, match="pip cannot read this file"):
+        pipconf.edit(text, WANT)
+
+
+def test_a_value_with_a_line_break_is_never_written() -> None:
+    evil = Route("https://e.example/simple\ntrusted-host = evil", "e", "rank 1")
+    want = Wanted(**{**WANT.__dict__, "pypi": evil})
+    with pytest.raises(ConfigError, match="control character"):
+        pipconf.edit("[global]\nindex-url = https://pypi.org/simple\n", want)
