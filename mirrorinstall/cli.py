@@ -543,6 +543,7 @@ def doctor(
 
 
 _DOCTOR_LIMIT = 8 * 1024 * 1024  # the tail of a bigger log is where the error is
+_DOCTOR_STREAM_CAP = 64 * 1024 * 1024  # read from a pipe or device at most, then stop
 
 
 def _doctor_text(message: str | None, log_file: str | None) -> str | None:
@@ -551,18 +552,45 @@ def _doctor_text(message: str | None, log_file: str | None) -> str | None:
     if log_file:
         try:
             with open(log_file, "rb") as f:
-                head = f.read(4)
-                f.seek(0, 2)
-                f.seek(max(0, f.tell() - _DOCTOR_LIMIT))
-                return decode_log(f.read(), hostos.locale_encoding(), head)
+                head, data = _bounded_tail(f)
         except OSError as exc:
             raise UsageError(
                 f"cannot read {log_file}: {exc.strerror or exc}", "Check the --log path."
             ) from None
+        return decode_log(data, hostos.locale_encoding(), head)
     if message == "-":
-        data = sys.stdin.buffer.read()
-        return decode_log(data[-_DOCTOR_LIMIT:], hostos.locale_encoding(), data[:4])
+        head, data = _bounded_tail(sys.stdin.buffer)
+        return decode_log(data, hostos.locale_encoding(), head)
     return message
+
+
+def _bounded_tail(f) -> tuple[bytes, bytes]:
+    """The first 4 bytes and at most the last _DOCTOR_LIMIT bytes of ``f``: a regular file's
+    tail by seeking; a pipe or a device (``yes |``, /dev/zero) read for at most
+    _DOCTOR_STREAM_CAP bytes, keeping the last _DOCTOR_LIMIT (it never ends by itself)."""
+    import stat
+
+    try:
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        regular = False
+    if regular:
+        head = f.read(4)
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - _DOCTOR_LIMIT))
+        return head, f.read(_DOCTOR_LIMIT)
+    kept = bytearray()
+    head, total = b"", 0
+    while total < _DOCTOR_STREAM_CAP:
+        block = f.read(min(1024 * 1024, _DOCTOR_STREAM_CAP - total))
+        if not block:
+            break
+        head = head or block[:4]
+        total += len(block)
+        kept += block
+        if len(kept) > 2 * _DOCTOR_LIMIT:
+            del kept[: len(kept) - _DOCTOR_LIMIT]
+    return head, bytes(kept[-_DOCTOR_LIMIT:])
 
 
 @cli.command(name="env")

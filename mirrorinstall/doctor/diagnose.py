@@ -92,8 +92,30 @@ class Finding:
 # ------------------------------------------------------------------ text
 
 
+WINDOW_CHARS = 200_000  # the end of a log, where its error is
+LINE_CHARS = 400  # a longer line is read as its first and last 200 characters
+
+
+def scan_window(text: str) -> str:
+    """The part of ``text`` the patterns read: its last WINDOW_CHARS characters, a run of one
+    repeated line (blank ones too) once, each line cut to LINE_CHARS. Some patterns are ``A.*B``: Python's
+    regular expressions try each A against the rest of the line, so their time grows with
+    the square of a line's length (a 100 KB line of ReadTimeout took 64 s); cut this way the
+    worst text takes well under a second, and no real error line is that long."""
+    out: list[str] = []
+    for line in text[-WINDOW_CHARS:].splitlines():
+        if len(line) > LINE_CHARS:
+            line = line[: LINE_CHARS // 2] + " ... " + line[-LINE_CHARS // 2 :]
+        if not line.strip():
+            line = ""  # a run of blank lines is one: a `^\s*X` pattern spans them all
+        if not out or out[-1] != line:
+            out.append(line)
+    return "\n".join(out)
+
+
 def diagnose_text(text: str, machine: Machine, patterns: tuple[Pattern, ...]) -> list[Finding]:
     """The findings a pasted message or log shows, each with this machine's fix."""
+    text = scan_window(text)
     out = [_from_pattern(m, text, machine) for m in find(patterns, text)]
     if not out:
         fault = _from_classifier(text, machine)

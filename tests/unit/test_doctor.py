@@ -263,3 +263,35 @@ def test_winerror_126_in_english_names_the_fix_as_written() -> None:
     assert found.fixes[0].startswith(
         'Install torch 2.4.1 or newer (minstall pip install "torch>=2.4.1"'
     )
+
+
+ADVERSARIAL = {
+    "blank lines": "\n" * 100_000,
+    "blank lines, mixed": " \n\t\n" * 50_000,
+    "one ReadTimeout line": "ReadTimeout" * 10_000,
+    "ReadTimeout lines": ("ReadTimeout" * 300 + "\n") * 2_000,
+    "varied long lines": "".join(f"ReadTimeout{'x' * (k % 7)}" * 200 + "\n" for k in range(3_000)),
+    "a long URL": "https://pypi.org/" + "a:" * 50_000 + "@x",
+    "y lines": "y\n" * 4_000_000,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_adversarial_text_is_read_in_bounded_time(name) -> None:
+    """Issue 21: 100 KB of blank lines, or a 100 KB line of ReadTimeout, ran doctor past 65 s
+    (patterns like ``A.*B`` take time in the square of a line's length). Bounded input keeps
+    every one well under a second; 2 s here leaves room for a loaded CI machine."""
+    import time
+
+    started = time.perf_counter()
+    diagnose_text(ADVERSARIAL[name], machine(), PATTERNS)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_the_window_keeps_an_error_at_the_end_of_a_long_log() -> None:
+    from mirrorinstall.doctor.diagnose import scan_window
+
+    log = "noise line\n" * 100_000 + "RuntimeError: CUDA error: no kernel image is available\n"
+    window = scan_window(log)
+    assert window.endswith("no kernel image is available") and len(window) < 200_001
+    assert scan_window("x" * 1000).startswith("x" * 200 + " ... ")
