@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mirrorinstall.core.untrusted import json_object, json_value, printable
+from mirrorinstall.core.untrusted import for_output, json_object, json_value, printable
 from mirrorinstall.core.urls import host_port, redact_url, split_url
 
 
@@ -95,3 +95,31 @@ def test_invisible_characters_that_reorder_text_are_shown_too() -> None:
     a difference. Ideographic space and CJK text are ordinary text and stay."""
     assert printable("a\u202eb\u200bc\u2066d") == "a?b?c?d"
     assert printable("中文\u3000镜像") == "中文\u3000镜像"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://" + "a" * 100_000,
+        "https://u:" + "p" * 100_000,
+        "https://" + "a:" * 50_000 + "@x",
+        ("a://b:" + "c" * 100) * 1_000,
+        "x" * 100_000 + "://u:p@h",
+    ],
+    ids=["letters", "password-no-at", "colons", "many-schemes", "long-word-scheme"],
+)
+def test_the_output_guard_is_linear_on_long_urls(text: str) -> None:
+    """Issue 21: the password pattern was quadratic: a 100 000-character URL took 14-19 s
+    (it hung `mirrors`, `env`, `config apply`). Well under a second now; 2 s leaves room."""
+    import time
+
+    started = time.perf_counter()
+    for_output(text)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_passwords_are_still_masked_after_the_bound() -> None:
+    assert for_output("see https://user:s3cret@mirror.example/simple/") == (
+        "see https://user:****@mirror.example/simple/"
+    )
+    assert "s3cret" not in for_output("git+https://tok:s3cret@github.com/x.git")
