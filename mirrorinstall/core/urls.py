@@ -22,6 +22,18 @@ def split_url(text: str) -> SplitResult | None:
     return parts
 
 
+def joined(base: str, href: str) -> str | None:
+    """``href`` read against the page ``base`` (``urljoin``), or None when a server's link is
+    no URL at all (``http://[::1:bad`` makes urljoin raise)."""
+    from urllib.parse import urljoin
+
+    try:
+        full = urljoin(base, href)
+    except ValueError:
+        return None
+    return full if split_url(full) is not None else None
+
+
 def host_port(text: str) -> tuple[str, int] | None:
     """(host, port) of a URL, the scheme's default port filled in; None if it is not one."""
     parts = split_url(text)

@@ -170,8 +170,13 @@ def run_check(
             env=dict(environ),
             timeout=timeout_s,
         )
-    except FileNotFoundError:
-        raise UsageError(f"{python} does not exist", "Check -p/-n/--python.") from None
+    except (FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+        # CONDA_PREFIX=/dev/null: /dev/null/bin/python is "not a directory", not a crash
+        why = "does not exist" if not isinstance(exc, PermissionError) else "cannot be run"
+        raise UsageError(
+            f"{python} {why} ({exc.strerror or exc})",
+            "Check -p/-n/--python, and VIRTUAL_ENV or CONDA_PREFIX if they are set.",
+        ) from None
     except subprocess.TimeoutExpired:
         return {
             "framework": framework,

@@ -98,10 +98,11 @@ LINE_CHARS = 400  # a longer line is read as its first and last 200 characters
 
 def scan_window(text: str) -> str:
     """The part of ``text`` the patterns read: its last WINDOW_CHARS characters, a run of one
-    repeated line (blank ones too) once, each line cut to LINE_CHARS. Some patterns are ``A.*B``: Python's
-    regular expressions try each A against the rest of the line, so their time grows with
-    the square of a line's length (a 100 KB line of ReadTimeout took 64 s); cut this way the
-    worst text takes well under a second, and no real error line is that long."""
+    repeated line (blank ones too) once, each line cut to LINE_CHARS. Some patterns are
+    ``A.*B``: Python's regular expressions try each A against the rest of the line, so their
+    time grows with the square of a line's length (a 100 KB line of ReadTimeout took 64 s);
+    cut this way the worst text takes well under a second, and no real error line is that
+    long."""
     out: list[str] = []
     for line in text[-WINDOW_CHARS:].splitlines():
         if len(line) > LINE_CHARS:

@@ -14,12 +14,12 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urljoin
+from urllib.parse import unquote
 
 import httpx
 
 from mirrorinstall.core.errors import UsageError
-from mirrorinstall.core.urls import split_url
+from mirrorinstall.core.urls import joined, split_url
 from mirrorinstall.fetch import paced
 from mirrorinstall.fetch.jobs import Job, Source, plain_name
 
@@ -199,12 +199,13 @@ def page_copies(client: httpx.Client, simple: str, project: str) -> list[dict]:
             continue
         sha = (entry.get("hashes") or {}).get("sha256")
         url = entry.get("url")
-        if isinstance(sha, str) and isinstance(url, str):
+        full = joined(base, url) if isinstance(url, str) else None
+        if isinstance(sha, str) and full is not None:
             size = entry.get("size")
             out.append(
                 {
                     "filename": entry.get("filename"),
-                    "url": urljoin(base, url),
+                    "url": full,
                     "sha256": sha,
                     "size": size if isinstance(size, int) and size >= 0 else None,
                 }
@@ -224,5 +225,7 @@ def _html_files(body: bytes, base: str) -> list[dict]:
         if key != "sha256" or len(digest) != 64:
             continue
         name = unquote(url.rsplit("/", 1)[-1].split("?")[0])
-        out.append({"filename": name, "url": urljoin(base, url), "sha256": digest, "size": None})
+        full = joined(base, url)
+        if full is not None:
+            out.append({"filename": name, "url": full, "sha256": digest, "size": None})
     return out

@@ -12,9 +12,9 @@ import html
 import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from mirrorinstall.core.urls import split_url
+from mirrorinstall.core.urls import joined
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 FILES_LIMIT = 200_000  # entries read from one page (PyPI's biggest pages hold ~20 000)
@@ -41,10 +41,10 @@ def parse_page(body: bytes, content_type: str, base: str) -> list[PageFile]:
     parser.close()
     out = []
     for attrs in parser.anchors[:FILES_LIMIT]:
-        href = attrs.get("href")
-        if not href or split_url(urljoin(base, href)) is None:
+        full = joined(base, attrs.get("href") or "")
+        if not attrs.get("href") or full is None:
             continue
-        url, _, fragment = urljoin(base, href).partition("#")
+        url, _, fragment = full.partition("#")
         name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if not name:
             continue  # a directory link ("../") in a listing
@@ -76,9 +76,10 @@ def _json_files(body: bytes, base: str) -> list[PageFile]:
         name, url = entry.get("filename"), entry.get("url")
         if not isinstance(name, str) or not isinstance(url, str):
             continue
-        full = urljoin(base, url).partition("#")[0]
-        if split_url(full) is None:
+        whole = joined(base, url)
+        if whole is None:
             continue
+        full = whole.partition("#")[0]
         hashes = entry.get("hashes")
         sha = hashes.get("sha256") if isinstance(hashes, dict) else None
         rp = entry.get("requires-python")

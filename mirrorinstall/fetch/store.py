@@ -213,14 +213,11 @@ class Store:
         return freed
 
     def info(self) -> StoreInfo:
-        done = [p for p in (self.root / "sha256").glob("*/*") if p.is_file()]
-        parts = list((self.root / "partial").glob("*.part"))
-        return StoreInfo(
-            len(done),
-            sum(p.stat().st_size for p in done),
-            len(parts),
-            sum(p.stat().st_size for p in parts),
-        )
+        """Files and bytes; anything but a regular file (a dangling link, a folder someone
+        put there) is not counted."""
+        done = [n for n in map(_regular_size, (self.root / "sha256").glob("*/*")) if n >= 0]
+        parts = [n for n in map(_regular_size, (self.root / "partial").glob("*.part")) if n >= 0]
+        return StoreInfo(len(done), sum(done), len(parts), sum(parts))
 
     def clean(self, keep_bytes: int = 0) -> int:
         """Remove partial files, and verified ones (least recently used first) until at most
@@ -251,6 +248,17 @@ class Store:
         except OSError:
             return 0
         return size
+
+
+def _regular_size(path: Path) -> int:
+    """A regular file's size (its link not followed); -1 for anything else or gone."""
+    import stat
+
+    try:
+        info = path.lstat()
+    except OSError:
+        return -1
+    return info.st_size if stat.S_ISREG(info.st_mode) else -1
 
 
 def file_sha256(path: Path) -> str | None:

@@ -219,3 +219,12 @@ def test_pips_ambiguous_line_is_said_to_be_ambiguous_and_its_log_tells(
         logged = minstall("doctor", "--json", "--log", str(log))
         told = json.loads(logged.stdout)["findings"]
         assert told and told[0]["id"] != "pip-ambiguous" and "403" in json.dumps(told[0]), told
+
+
+def test_a_conda_prefix_that_is_no_folder_is_said_not_a_crash() -> None:
+    """Issue 21: CONDA_PREFIX=/dev/null made doctor crash (NotADirectoryError, exit 70)."""
+    if not Path("/dev/null").exists():
+        return
+    proc = minstall("doctor", env={"CONDA_PREFIX": "/dev/null", "VIRTUAL_ENV": ""})
+    assert proc.returncode != 70, proc.stderr
+    assert "internal error" not in proc.stderr

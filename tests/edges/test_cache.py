@@ -81,3 +81,22 @@ def test_two_processes_writing_at_once_leave_one_whole_report(tmp_path: Path) ->
     assert final["i"] == 149 and reads > 0
     assert [p.name for p in path.parent.iterdir()] == [path.name], "no temp files left"
     assert os.stat(path).st_size > 100_000
+
+
+def test_odd_entries_in_the_partial_area_are_not_a_crash(tmp_path) -> None:
+    """Issue 21: a dangling link or a folder among the partial downloads crashed `cache info`
+    (exit 70); they are not counted, and `cache clean` still runs."""
+    partial = tmp_path / "store" / "partial"
+    partial.mkdir(parents=True)
+    if hasattr(os, "symlink"):
+        os.symlink(tmp_path / "gone", partial / "dangling.part")
+    (partial / "folder.part").mkdir()
+    (partial / "real.part").write_bytes(b"x" * 10)
+    env = {**os.environ, "MINSTALL_CACHE_DIR": str(tmp_path)}
+    script = str(Path(sys.executable).parent / "minstall")
+    info = subprocess.run([script, "cache", "info", "--json"], env=env, capture_output=True)
+    assert info.returncode == 0, info.stderr
+    shown = json.loads(info.stdout)
+    assert (shown["partial_files"], shown["partial_bytes"]) == (1, 10)
+    clean = subprocess.run([script, "cache", "clean"], env=env, capture_output=True)
+    assert clean.returncode == 0, clean.stderr

@@ -218,3 +218,15 @@ def test_simple_pages_json_and_html_read_alike() -> None:
         f"sha256={meta}",
     )
     assert (second.sha256, second.yanked, second.metadata) == (None, None, None)
+
+
+def test_a_link_no_url_parser_reads_is_skipped_not_a_crash() -> None:
+    """Issue 21: a mirror page listing `http://[::1:bad` made urljoin raise (exit 70)."""
+    from mirrorinstall.fetch.simplepage import parse_page
+
+    html = b'<a href="http://[::1:bad/x-1.0.tar.gz">x</a><a href="y-1.0.tar.gz">y</a>'
+    assert [f.filename for f in parse_page(html, "text/html", "https://m/simple/x/")] == [
+        "y-1.0.tar.gz"
+    ]
+    doc = b'{"files": [{"filename": "x", "url": "http://[::1:bad/x"}]}'
+    assert parse_page(doc, "application/vnd.pypi.simple.v1+json", "https://m/s/x/") == []
