@@ -33,7 +33,8 @@ def make_conda_farm(make_farm, conda_python, tmp_path: Path, kinds=("conda",), *
     official one, the environment for minstall, and a ranking of ``kinds`` measured."""
     farm = make_farm(
         MirrorSpec("first", latency_s=0.005),
-        MirrorSpec("second", latency_s=0.05),
+        # capped, so the ranking puts first ahead even when a loaded machine blurs latency
+        MirrorSpec("second", latency_s=0.05, bandwidth_bps=8e6),
         MirrorSpec("official", latency_s=0.15, upstream=True),
     )
     conda = make_home(conda_python, tmp_path / "conda", farm["official"].url, ("defaults",))
