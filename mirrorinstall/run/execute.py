@@ -392,13 +392,19 @@ class _Run:
         """The installer's command and environment with its public indexes served by a
         loopback index for the run: pip or uv resolves there as it would on the mirror, and
         the files it then asks for come from the multi-mirror fetch (fetch/loopback.py)."""
+        from mirrorinstall.core import hostos
         from mirrorinstall.run.fetching import FetchProgress, through_loopback
 
         opts, events = self.opts, self.events
+        # on a POSIX terminal the installer gets a pseudo-terminal and draws its own bar as
+        # the bytes arrive; without one (Windows: pipes) it draws nothing until the end, so
+        # minstall's line comes every 2 s there, every 10 s in CI
+        bare = sys.stderr.isatty() and (hostos.windows_rules() or not sys.stdin.isatty())
         progress = FetchProgress(
             None if opts.json_events else opts.emit,
             (lambda data: events("fetch-progress", "", **data)) if opts.json_events else None,
-            terminal=False,  # the installer's own progress bar has the terminal
+            terminal=False,
+            every_s=2.0 if bare else 0.0,
         )
         timeout = env.get("PIP_TIMEOUT") or env.get("UV_HTTP_TIMEOUT") or ""
         return through_loopback(

@@ -564,9 +564,12 @@ def _put(source: Path, target: Path) -> None:
 class ProgressLine:
     """Progress for people: a tqdm bar on a terminal, a line every 10 s in CI."""
 
-    def __init__(self, emit: Callable[[str], None], terminal: bool | None = None) -> None:
+    def __init__(
+        self, emit: Callable[[str], None], terminal: bool | None = None, every_s: float = 0.0
+    ) -> None:
         self.emit = emit
         self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self.every_s = every_s or CI_EVERY_S  # the line's pace when there is no bar
         self.bar = None
         self.last = 0.0
 
@@ -586,7 +589,7 @@ class ProgressLine:
                 refresh=True,
             )
             return
-        if p.elapsed_s - self.last >= CI_EVERY_S:
+        if p.elapsed_s - self.last >= self.every_s:
             self.last = p.elapsed_s
             rate = p.done / p.elapsed_s if p.elapsed_s else 0.0
             eta = (p.total - p.done) / rate if rate else float("inf")
@@ -610,8 +613,9 @@ class FetchProgress:
         text: Callable[[str], None] | None,
         json: Callable[[dict], None] | None = None,
         terminal: bool | None = None,
+        every_s: float = 0.0,
     ) -> None:
-        self.line = ProgressLine(text, terminal) if text is not None else None
+        self.line = ProgressLine(text, terminal, every_s) if text is not None else None
         self.json = json
         self.last = -1.0
 

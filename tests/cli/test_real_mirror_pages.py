@@ -57,6 +57,17 @@ def _sizes(farm, names) -> dict[str, int]:
     return sizes
 
 
+OFFICIAL = MirrorSpec("official", conda=(), upstream=True, latency_s=0.2, bandwidth_bps=1e6)
+
+
+def _torch_241(python: str, env: dict[str, str]):
+    """The command as PyTorch's previous-versions page writes it (cu121)."""
+    return minstall(
+        "pip", "--json", "--python", python, "install", "torch==2.4.1",
+        "--index-url", "https://download.pytorch.org/whl/cu121", env=env,
+    )  # fmt: skip
+
+
 HTML_ONLY = (
     MirrorSpec("tuna", latency_s=0.005, bandwidth_bps=16e6, pages="html"),
     MirrorSpec("bfsu", latency_s=0.03, bandwidth_bps=6e6, pages="html"),
@@ -119,20 +130,9 @@ def test_a_flat_pytorch_listing_without_hashes_sends_torch_once(make_farm, tmp_p
         make_farm,
         tmp_path,
         MirrorSpec("aliyun", conda=(), pytorch="find-links", pages="html", bandwidth_bps=16e6),
-        # far away and slow, as the official hosts are from where our users are
-        MirrorSpec("official", conda=(), upstream=True, latency_s=0.2, bandwidth_bps=1e6),
+        OFFICIAL,  # far away and slow, as the official hosts are from where our users are
     )
-    proc = minstall(
-        "pip",
-        "--json",
-        "--python",
-        python,
-        "install",
-        "torch==2.4.1",
-        "--index-url",
-        "https://download.pytorch.org/whl/cu121",
-        env=env,
-    )
+    proc = _torch_241(python, env)
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert events[-1]["exit_code"] == 0, proc.stderr
     torch = [n for n in _wheel_bytes(farm) if n.startswith("torch-2.4.1")]
@@ -167,19 +167,9 @@ def test_a_flat_listings_files_are_hashed_by_an_index_copy_and_fetched_from_both
         MirrorSpec(
             "nju", conda=(), pytorch="index", pages="html", latency_s=0.1, bandwidth_bps=4e6
         ),
-        MirrorSpec("official", conda=(), upstream=True, latency_s=0.2, bandwidth_bps=1e6),
+        OFFICIAL,
     )
-    proc = minstall(
-        "pip",
-        "--json",
-        "--python",
-        python,
-        "install",
-        "torch==2.4.1",
-        "--index-url",
-        "https://download.pytorch.org/whl/cu121",
-        env=env,
-    )
+    proc = _torch_241(python, env)
     fetch = _fetch_event(proc.stdout)
     (torch,) = [f for f in fetch["files"] if f["name"].startswith("torch-2.4.1")]
     assert torch["sha256"] == farm.content.facts["torch_files"][torch["name"]]
@@ -208,7 +198,7 @@ def test_uv_resolves_as_uv_does(make_farm, tmp_path: Path) -> None:
         make_farm,
         tmp_path,
         MirrorSpec("nju", conda=(), pytorch="index", pages="html", bandwidth_bps=16e6),
-        MirrorSpec("official", conda=(), upstream=True, latency_s=0.2, bandwidth_bps=1e6),
+        OFFICIAL,
     )
     lowest = minstall(
         "uv", "pip", "install", "--python", python, "alpha", "--resolution", "lowest-direct",
