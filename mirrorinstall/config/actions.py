@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import sys
 import time
@@ -17,10 +18,17 @@ from pathlib import Path
 
 from mirrorinstall.config import condarc, files, pipconf, tomlconf
 from mirrorinstall.config.desired import Wanted, wanted
-from mirrorinstall.config.locations import TOOLS, Location, Platform, config_file, read_order
+from mirrorinstall.config.locations import (
+    SCOPES,
+    TOOLS,
+    Location,
+    Platform,
+    config_file,
+    read_order,
+)
 from mirrorinstall.config.show import overridden
 from mirrorinstall.core import hostos
-from mirrorinstall.core.errors import ConfigError
+from mirrorinstall.core.errors import ConfigError, MinstallError
 from mirrorinstall.rewrite.common import Context
 
 
@@ -152,14 +160,19 @@ def write(changes: list[Change], cache_dir: Path) -> None:
         files.save_record(cache_dir, record)
 
 
-def plan_undo(tools: list[str], cache_dir: Path, force: bool) -> list[Change]:
-    """What ``undo`` would restore, per tool that ``apply`` wrote."""
+def plan_undo(
+    tools: list[str], cache_dir: Path, force: bool, p: Platform | None = None
+) -> list[Change]:
+    """What ``undo`` would restore, per tool that ``apply`` wrote. The record is checked
+    before it is trusted (it is a file anyone with the account can edit): its path must be
+    one the tool reads its configuration from, its backup a ``.bak`` apply made beside it."""
     record = files.load_record(cache_dir, strict=True)
     out = []
     for tool in tools:
         entry = record.get(tool)
         if entry is None:
             continue
+        _trusted(tool, entry, p or platform_of(os.environ))
         snap = files.read(entry["path"], tool)
         if files.sha256(snap.data) != entry["written_sha256"] and not force:
             raise ConfigError(
@@ -182,6 +195,52 @@ def plan_undo(tools: list[str], cache_dir: Path, force: bool) -> list[Change]:
         change.backup = entry["backup"]
         out.append(change)
     return out
+
+
+_CONFIG_NAMES = {
+    "conda": (".condarc", "condarc"),
+    "pip": ("pip.conf", "pip.ini"),
+    "uv": ("uv.toml",),
+    "pixi": ("config.toml",),
+}
+_BACKUP_NAME = re.compile(r"\.minstall-\d{8}T\d{6}Z(?:-\d{1,2})?\.bak")
+
+
+def _trusted(tool: str, entry: dict, p: Platform) -> None:
+    """Refuse a record that names a file apply does not write for ``tool`` (a tampered
+    record would have undo delete or overwrite any file it names)."""
+    path = os.path.realpath(entry["path"])
+    known = set()
+    for scope in SCOPES:
+        try:
+            known.add(os.path.realpath(config_file(tool, scope, p).path))
+        except MinstallError:
+            continue  # a scope this machine does not have (no conda root, no environment)
+    known.update(os.path.realpath(loc.path) for loc in read_order(tool, p))
+    # a file apply wrote under another environment ($CONDARC, $PIP_CONFIG_FILE then) still
+    # carries the tool's own file name
+    if path not in known and os.path.basename(path) not in _CONFIG_NAMES[tool]:
+        raise ConfigError(
+            f"the record of what 'config apply' wrote names {entry['path']} for {tool}, which "
+            f"is not a file {tool} reads its configuration from here; refusing to touch it",
+            "The record (<cache dir>/config/applied.json) may have been edited: restore the "
+            "file from its .bak by hand, then delete the record.",
+        )
+    backup = entry.get("backup")
+    if backup is not None:
+        target = Path(path)
+        name = Path(backup).name
+        if (
+            os.path.realpath(os.path.dirname(backup)) != str(target.parent)
+            or not name.startswith(target.name)
+            or not _BACKUP_NAME.fullmatch(name[len(target.name) :])
+        ):
+            raise ConfigError(
+                f"the record names {backup} as the backup of {entry['path']}, which is not a "
+                "backup 'config apply' makes (<file>.minstall-<time>.bak beside the file); "
+                "refusing to restore from it",
+                "Restore the file from its .bak by hand, then delete the record.",
+            )
 
 
 def restore(changes: list[Change], cache_dir: Path) -> None:

@@ -6,6 +6,7 @@ the official hosts' stand-in on the farm, so "zero requests to an official host"
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -413,3 +414,35 @@ def test_scope_env_writes_the_active_environments_files_which_the_real_tools_rea
     assert f"{first['scheme']}://{first['location']}/{first['name']}" == (
         farm["fast"].channel_url("main").rstrip("/")
     )
+
+
+def test_undo_does_not_trust_a_tampered_record(make_farm, tmp_path) -> None:
+    """Issue 21: undo deleted or overwrote whatever file applied.json named. A record naming a
+    file the tool never reads, or a "backup" that is not one apply made, is refused even with
+    --force, and nothing is touched."""
+    farm = _farm(make_farm)
+    _home, env = _fresh_home(tmp_path)
+    env = env_for(farm, tmp_path, **env)
+    assert minstall("config", "apply", "--pip", env=env).returncode == 0
+    record = Path(env["MINSTALL_CACHE_DIR"]) / "config" / "applied.json"
+    good = json.loads(record.read_text())
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+    planted = {
+        **good["pip"],
+        "path": str(victim),
+        "backup": None,
+        "written_sha256": hashlib.sha256(victim.read_bytes()).hexdigest(),
+    }
+    record.write_text(json.dumps({"pip": planted}))
+    refused = minstall("config", "undo", "--pip", "--force", "-y", env=env)
+    assert refused.returncode == 78, refused.stderr
+    assert "not a file pip reads its configuration from" in refused.stderr
+    assert victim.read_text() == "keep me\n"
+
+    other = tmp_path / "evil.bak"
+    other.write_text("[global]\nindex-url = https://evil.example/simple\n")
+    record.write_text(json.dumps({"pip": {**good["pip"], "backup": str(other)}}))
+    refused = minstall("config", "undo", "--pip", "--force", "-y", env=env)
+    assert refused.returncode == 78 and "not a backup 'config apply' makes" in refused.stderr
+    assert "evil.example" not in Path(good["pip"]["path"]).read_text()
