@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,10 +90,26 @@ def sha256(data: bytes | None) -> str | None:
 
 
 def _read_bytes(target: Path, shown: str) -> tuple[bytes | None, int | None]:
+    """A regular file's bytes and mode, opened without blocking (a FIFO would wait for a
+    writer for ever); anything else (a device, a FIFO, a socket, a folder) is refused: a
+    config path linked to /dev/null was replaced by a regular file, which as root would be
+    /dev/null itself."""
     try:
-        with open(target, "rb") as f:
+        if os.path.isdir(target):  # Windows refuses to open one with "permission denied"
+            raise IsADirectoryError
+        fd = fileops.open_binary(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError(
+                    f"{shown} is not a regular file (a device, a FIFO or a socket); "
+                    "minstall edits only regular files, and wrote nothing",
+                    "Point the tool at a regular file, or leave this one out.",
+                )
             data = f.read(MAX_CONFIG_BYTES + 1)
-            mode = os.fstat(f.fileno()).st_mode & 0o7777
+            mode = info.st_mode & 0o7777
     except FileNotFoundError:
         return None, None
     except IsADirectoryError:

@@ -88,3 +88,25 @@ def test_a_broken_record_is_replaced_by_apply_and_an_error_to_undo(tmp_path) -> 
     for junk in ('{"conda": {"path": 5}}', '{"pip": "x"}'):  # entries that are not records
         (tmp_path / "config" / "applied.json").write_text(junk)
         assert files.load_record(tmp_path, strict=True) == {}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs or /dev/null here")
+def test_a_config_path_that_is_a_device_or_a_fifo_is_refused_and_left_alone(tmp_path) -> None:
+    """Issue 21: a config file linked to /dev/null was replaced by a regular file (as root:
+    /dev/null itself); a FIFO hung for ever. Regular files only, opened without blocking."""
+    import time
+
+    linked = tmp_path / "pip.conf"
+    linked.symlink_to("/dev/null")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        files.read(str(linked), "pip")
+    fifo = tmp_path / "uv.toml"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="not a regular file"):
+        files.read(str(fifo), "uv")
+    assert time.monotonic() - started < 5
+    (tmp_path / "folder.toml").mkdir()
+    with pytest.raises(ConfigError, match="is a folder"):
+        files.read(str(tmp_path / "folder.toml"), "uv")
+    assert os.path.islink(linked) and os.readlink(linked) == "/dev/null"
