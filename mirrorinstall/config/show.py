@@ -199,6 +199,10 @@ def _toml(loc: Location, text: str | None) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{loc.path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level: [[[[... crashed show
+        raise ConfigError(
+            f"{loc.path}: nested too deeply to read", "Fix the file, then run it again."
+        ) from None
 
 
 def _uv(sources, environ, rows: list[Row], catalog: Catalog) -> None:

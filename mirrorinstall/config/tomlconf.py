@@ -104,7 +104,9 @@ def edit_uv(text: str | None, want: Wanted, path: str) -> tuple[str, list[str]]:
             "uv: no mirror ranks above the official host for PyPI here; default index kept"
         )
     indexes = doc.get("index")
-    if indexes is not None and not isinstance(indexes, list):
+    if indexes is not None and (
+        not isinstance(indexes, list) or not all(isinstance(t, dict) for t in indexes)
+    ):
         raise ConfigError(
             f"{path}: 'index' is not an array of tables",
             "Write each index as an [[index]] table, then run the command again.",

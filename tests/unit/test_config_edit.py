@@ -534,3 +534,26 @@ def test_a_value_with_a_line_break_is_never_written() -> None:
     want = Wanted(**{**WANT.__dict__, "pypi": evil})
     with pytest.raises(ConfigError, match="control character"):
         pipconf.edit("[global]\nindex-url = https://pypi.org/simple\n", want)
+
+
+def test_hostile_shapes_are_clear_errors_in_bounded_time() -> None:
+    """Issue 21: a .condarc with 60 000 channels never finished; a uv `index = [1, 2]`
+    crashed (AttributeError); deep nesting is refused by the TOML reader."""
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="lines"):
+        condarc.edit("channels:\n" + "  - ch\n" * 60_000, WANT, "/x/.condarc")
+    assert time.monotonic() - started < 2
+    with pytest.raises(ConfigError, match="not an array of tables"):
+        tomlconf.edit_uv("index = [1, 2]\n", WANT, "/x/uv.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        tomlconf.edit_uv("a = " + "[" * 3000 + "]" * 3000 + "\n", WANT, "/x/uv.toml")
+
+
+def test_config_show_says_a_deeply_nested_file_instead_of_crashing() -> None:
+    from mirrorinstall.config.locations import Location
+    from mirrorinstall.config.show import _toml
+
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        _toml(Location("uv", "/x/uv.toml", "user file"), "a = " + "[" * 5000 + "]" * 5000)
