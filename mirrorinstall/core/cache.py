@@ -62,9 +62,9 @@ def save_report(path: Path, report: dict[str, Any]) -> None:
 def load_report(path: Path, *, now_s: float, ttl_s: float) -> tuple[dict[str, Any] | None, str]:
     """(report, why) — the report only if present, readable and younger than ``ttl_s``."""
     try:
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            return None, f"cached ranking {path} is too big to be one; measuring again"
-        text = path.read_text(encoding="utf-8")
+        text = fileops.read_regular(path, MAX_REPORT_BYTES).decode("utf-8")
+    except fileops.NotRegular as exc:
+        return None, f"cached ranking {path} is {exc.strerror}; measuring again"
     except FileNotFoundError:
         return None, "no cached ranking for this network"
     except OSError as exc:

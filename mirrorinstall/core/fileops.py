@@ -80,6 +80,27 @@ def open_binary(path: str | os.PathLike[str], flags: int, mode: int = 0o666) -> 
     return os.open(path, flags | BINARY, mode)
 
 
+class NotRegular(OSError):
+    """A path that is no regular file (a device, a FIFO, a socket, a folder), or one bigger
+    than the caller reads."""
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of the regular file at ``path`` (links followed), at most ``limit`` of them:
+    opened without blocking (a FIFO would wait for a writer for ever) and refused unless it
+    is a regular file (/dev/zero and /dev/full never end). FileNotFoundError as usual."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | BINARY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise NotRegular(0, "not a regular file (a device, a FIFO, a socket or a folder)")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise NotRegular(0, f"bigger than {limit} bytes")
+    return data
+
+
 def open_own(path: str | os.PathLike[str], flags: int, mode: int = 0o666) -> int:
     """``open_binary`` for a file of minstall's own area, never through a symbolic link: a
     link planted there (by another user, or a tool) is removed, not followed, so no write goes

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from mirrorinstall.core import hostos
+from mirrorinstall.core import fileops, hostos
 from mirrorinstall.core.catalog import Catalog, build_catalog
 from mirrorinstall.core.errors import CatalogError, ConfigError
 
@@ -155,14 +155,25 @@ def load_catalog(flag: str | None, environ: Mapping[str, str]) -> Catalog:
     return catalog
 
 
+CATALOG_LIMIT = 4 * 1024 * 1024  # the shipped catalog is ~40 KB
+
+
 def _read(path: Path, source: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise fileops.NotRegular(0, "a folder, not a file")
+        return fileops.read_regular(path, CATALOG_LIMIT).decode("utf-8")
     except FileNotFoundError:
         raise CatalogError(
             str(path),
             f"file not found (given by {source})",
             hint="Check the path, or unset it to use the packaged catalog.",
+        ) from None
+    except fileops.NotRegular as exc:
+        raise CatalogError(
+            str(path),
+            f"cannot be read: {exc.strerror}",
+            hint="Give the path of a catalog file (TOML, schema 1), or unset it.",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(str(path), f"cannot be read: {exc}") from None

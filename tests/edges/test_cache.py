@@ -100,3 +100,21 @@ def test_odd_entries_in_the_partial_area_are_not_a_crash(tmp_path) -> None:
     assert (shown["partial_files"], shown["partial_bytes"]) == (1, 10)
     clean = subprocess.run([script, "cache", "clean"], env=env, capture_output=True)
     assert clean.returncode == 0, clean.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_sources_that_never_end_are_refused_not_read(tmp_path) -> None:
+    """Issue 21: `--catalog /dev/full` and a cached ranking linked to /dev/zero were read
+    until memory ran out; each is refused as not a regular file, at once."""
+    env = {**os.environ, "MINSTALL_CACHE_DIR": str(tmp_path), "MINSTALL_NETWORK_ID": "t"}
+    script = str(Path(sys.executable).parent / "minstall")
+    started = time.monotonic()
+    bad = subprocess.run(
+        [script, "--catalog", "/dev/full", "mirrors"], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode != 0 and "not a regular file" in bad.stderr, bad.stderr
+    (tmp_path / "rankings").mkdir()
+    (tmp_path / "rankings" / "t.json").symlink_to("/dev/zero")
+    report, why = load_report(tmp_path / "rankings" / "t.json", now_s=time.time(), ttl_s=60)
+    assert report is None and "not a regular file" in why
+    assert time.monotonic() - started < 30
