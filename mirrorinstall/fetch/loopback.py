@@ -32,11 +32,12 @@ import contextlib
 import hashlib
 import os
 import re
+import sys
 import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -56,19 +57,6 @@ from mirrorinstall.fetch.zipmeta import METADATA_LIMIT, TAIL_BYTES, NotAWheel, w
 BLOCK = 1024 * 1024
 POLL_S = 0.05
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
-
-
-@dataclass
-class LoopbackStats:
-    """What the resolve cost: metadata answered from each source, bytes read from mirrors."""
-
-    stored: int = 0
-    mirror_files: int = 0
-    ranges: int = 0
-    whole: int = 0
-    passed_through: int = 0
-    bytes_read: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 class UpstreamError(Exception):
@@ -102,7 +90,6 @@ class LoopbackIndex:
     ) -> None:
         self.store = store
         self.supply = supply  # None: files pass through from the mirror (a resolve alone)
-        self.stats = LoopbackStats()
         self._indexes: list[_Upstream] = []
         self._pages: list[_Upstream] = []
         self._files: list[_Entry] = []
@@ -115,14 +102,13 @@ class LoopbackIndex:
             auth=auth,
             limits=httpx.Limits(max_connections=16),
         )
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
 
     # ------------------------------------------------------------ the caller's side
 
     def __enter__(self) -> LoopbackIndex:
         handler = type("_Bound", (_Handler,), {"index": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), handler)
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -263,12 +249,10 @@ class LoopbackIndex:
         if f.sha256 and self.store.has(f.sha256):
             with contextlib.suppress(OSError, zipfile.BadZipFile, NotAWheel):
                 found = _from_zip(self.store.path(f.sha256))
-                self.stats.stored += 1
                 return found
         if f.metadata:
             got = self._mirror_metadata(f, agent)
             if got is not None:
-                self.stats.mirror_files += 1
                 return got
         return self._ranged(f, agent)
 
@@ -282,7 +266,6 @@ class LoopbackIndex:
                 body = _bounded(r, METADATA_LIMIT, "metadata file")
         except (httpx.HTTPError, UpstreamError):
             return None
-        self.stats.bytes_read += len(body)
         digest = f.metadata.partition("=")[2] if f.metadata else ""
         if digest and hashlib.sha256(body).hexdigest() != digest:
             return None  # a damaged copy: read it from the wheel instead
@@ -311,8 +294,6 @@ class LoopbackIndex:
                     raise UpstreamError(f"{_where(f.url)} sent another range than asked for")
         except httpx.HTTPError as exc:
             raise _network(exc, f.url) from None
-        self.stats.bytes_read += len(tail)
-        self.stats.ranges += 1
         self._remember(f, size, size - len(tail), tail)
         try:
             return wheel_metadata(size, tail, lambda a, b: self._range(f, size, a, b, agent))
@@ -328,8 +309,6 @@ class LoopbackIndex:
                 body = _bounded(r, end - start, "range")
         except (httpx.HTTPError, UpstreamError) as exc:
             raise NotAWheel(str(exc)) from None
-        self.stats.bytes_read += len(body)
-        self.stats.ranges += 1
         self._remember(f, size, start, body)
         return body
 
@@ -349,8 +328,6 @@ class LoopbackIndex:
                         raise UpstreamError(f"{_where(f.url)} sent more than any wheel is")
                     digest.update(block)
                     out.write(block)
-            self.stats.bytes_read += total
-            self.stats.whole += 1
             if f.sha256 and digest.hexdigest() != f.sha256:
                 raise UpstreamError(
                     f"{_where(f.url)} sent a copy of {f.filename} that does not match its sha256"
@@ -397,7 +374,6 @@ class LoopbackIndex:
     @contextlib.contextmanager
     def passthrough(self, f: PageFile, agent: str) -> Iterator[httpx.Response]:
         """The file itself, as the mirror sends it (pip building an sdist during its resolve)."""
-        self.stats.passed_through += 1
         try:
             with self._client.stream("GET", f.url, headers={"User-Agent": agent}) as r:
                 yield r
@@ -456,6 +432,15 @@ def _where(url: str) -> str:
     return urlsplit(url).hostname or "the mirror"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """An installer hanging up mid-answer (pip interrupted) is normal: no traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     index: LoopbackIndex  # set on the subclass one LoopbackIndex makes
@@ -464,6 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        self._responded = False  # one handler serves every request of a kept-alive connection
         path = unquote(urlsplit(self.path).path)
         parts = path.strip("/").split("/")
         agent = self.headers.get("User-Agent", "")[:512]
@@ -486,12 +472,23 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._answer(404, b"not here\n")
         except UpstreamError as exc:
-            with self.index._lock:
-                self.index.stats.errors.append(str(exc))
             body = f"minstall's loopback index: {exc}\n".encode()
             self._answer(exc.status, body, phrase=exc.phrase)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as exc:  # a bug, or the disk: one line, not http.server's traceback
+            why = f"{type(exc).__name__}: {exc}"
+            sys.stderr.write(f"minstall: loopback index: internal error serving {path}: {why}\n")
+            self.close_connection = True
+            if not self._responded:  # the installer reads it as the index's 500
+                with contextlib.suppress(OSError):
+                    self._answer(500, why.encode(), phrase="minstall internal error")
+
+    _responded = False
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._responded = True
+        super().send_response(code, message)
 
     def _upstream(self, table: list[_Upstream], number: str) -> _Upstream | None:
         with self.index._lock:

@@ -19,12 +19,12 @@ from urllib.parse import unquote
 import httpx
 
 from mirrorinstall.core.errors import UsageError
-from mirrorinstall.core.urls import joined, split_url
+from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch import paced
 from mirrorinstall.fetch.jobs import Job, Source, plain_name
+from mirrorinstall.fetch.simplepage import SIMPLE_JSON, PageFile, parse_page
 
 PAGE_LIMIT = 16 * 1024 * 1024  # a project page bigger than this is not read
-SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 SIMPLE_HTML = ("text/html", "application/vnd.pypi.simple.v1+html")
 # JSON preferred, HTML taken (PEP 691's negotiation; most mirrors serve HTML only)
 SIMPLE_ACCEPT = f"{SIMPLE_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -167,16 +167,17 @@ def alternates(
         pages = list(pool.map(lambda ask: page_copies(client, ask[1], ask[2]), asks))
     for (mirror, _simple, _project), entries in zip(asks, pages, strict=True):
         for entry in entries:
-            job = jobs.get(entry["sha256"])
-            if job is not None and entry["filename"] == job.name:
-                job.sources.append(Source(mirror, entry["url"]))
-                job.size = job.size or entry.get("size")
+            job = jobs.get(entry.sha256 or "")
+            if job is not None and entry.filename == job.name:
+                job.sources.append(Source(mirror, entry.url))
+                job.size = job.size or entry.size
     return list(jobs.values())
 
 
-def page_copies(client: httpx.Client, simple: str, project: str) -> list[dict]:
-    """The files a mirror's project page lists (filename, URL, sha256, size if given): PEP 691
-    JSON, or PEP 503 HTML with ``#sha256=`` fragments (TUNA and most mirrors serve only that)."""
+def page_copies(client: httpx.Client, simple: str, project: str) -> list[PageFile]:
+    """The files a mirror's project page lists with a sha256 (the only ones a copy can be
+    matched by): PEP 691 JSON, or PEP 503 HTML with ``#sha256=`` fragments (TUNA and most
+    mirrors serve only that), read by fetch/simplepage.py; none when the page cannot be had."""
     page = f"{simple.rstrip('/')}/{project.lower().replace('_', '-')}/"
     try:
         with client.stream("GET", page, follow_redirects=True) as r:
@@ -185,47 +186,6 @@ def page_copies(client: httpx.Client, simple: str, project: str) -> list[dict]:
                 return []
             body = paced.body(r, PAGE_LIMIT, "page")
             base = str(r.url)
-    except (httpx.HTTPError, paced.Unfit):
+        return [f for f in parse_page(body, kind, base) if f.sha256]
+    except (httpx.HTTPError, paced.Unfit, ValueError):
         return []
-    if kind != SIMPLE_JSON:
-        return _html_files(body, base)
-    try:
-        files = json.loads(body).get("files", [])
-    except ValueError:
-        return []
-    out = []
-    for entry in files if isinstance(files, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        sha = (entry.get("hashes") or {}).get("sha256")
-        url = entry.get("url")
-        full = joined(base, url) if isinstance(url, str) else None
-        if isinstance(sha, str) and full is not None:
-            size = entry.get("size")
-            out.append(
-                {
-                    "filename": entry.get("filename"),
-                    "url": full,
-                    "sha256": sha,
-                    "size": size if isinstance(size, int) and size >= 0 else None,
-                }
-            )
-    return out
-
-
-def _html_files(body: bytes, base: str) -> list[dict]:
-    """A PEP 503 page's files that carry a ``#sha256=`` fragment (the only ones a copy can be
-    matched by)."""
-    from mirrorinstall.bench.pages import page_links
-
-    out = []
-    for href in page_links(body):
-        url, _, fragment = href.partition("#")
-        key, _, digest = fragment.partition("=")
-        if key != "sha256" or len(digest) != 64:
-            continue
-        name = unquote(url.rsplit("/", 1)[-1].split("?")[0])
-        full = joined(base, url)
-        if full is not None:
-            out.append({"filename": name, "url": full, "sha256": digest, "size": None})
-    return out

@@ -216,9 +216,9 @@ class FileSupply:
             if layout != "index" or found:
                 continue
             for entry in page_copies(self._client, directory, project):
-                if entry.get("filename") == job.name and isinstance(entry.get("sha256"), str):
-                    found = entry["sha256"].lower()
-                    job.sources.append(Source(mirror, entry["url"]))
+                if entry.filename == job.name and entry.sha256:
+                    found = entry.sha256
+                    job.sources.append(Source(mirror, entry.url))
                     break
         if not found:
             return False
@@ -232,9 +232,8 @@ class FileSupply:
         found = page_copies(self._client, simple, project)
         with self._lock:
             for entry in found:
-                if isinstance(entry.get("filename"), str) and isinstance(entry.get("sha256"), str):
-                    key = (entry["filename"], entry["sha256"].lower())
-                    self._copies.setdefault(key, []).append(Source(mirror, entry["url"]))
+                key = (entry.filename, entry.sha256 or "")
+                self._copies.setdefault(key, []).append(Source(mirror, entry.url))
 
     def _wait_for_copies(self, project: str) -> None:
         deadline = time.monotonic() + COPIES_WAIT_S

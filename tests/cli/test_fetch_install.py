@@ -361,18 +361,17 @@ def test_alternates_are_found_on_html_pages_too(make_farm) -> None:
     import httpx
     from farm import MirrorSpec
 
-    from mirrorinstall.fetch.resolve import _html_files, page_copies
+    from mirrorinstall.fetch.resolve import page_copies
 
-    m = make_farm(MirrorSpec("m", conda=()))["m"]
-    page = f"{m.simple_url}/alpha/"
-    html = httpx.get(page, headers={"Accept": "text/html"})
-    assert html.headers["content-type"].startswith("text/html")
-    from_html = _html_files(html.content, page)
+    html_only = make_farm(MirrorSpec("h", conda=(), pages="html"))["h"]
+    both = make_farm(MirrorSpec("j", conda=()))["j"]
     with httpx.Client(headers={"Accept": "application/vnd.pypi.simple.v1+json"}) as client:
-        from_json = page_copies(client, m.simple_url, "alpha")
-    assert from_html and {(f["filename"], f["url"], f["sha256"]) for f in from_html} == {
-        (f["filename"], f["url"], f["sha256"]) for f in from_json
+        from_html = page_copies(client, html_only.simple_url, "alpha")
+        from_json = page_copies(client, both.simple_url, "alpha")
+    assert from_html and {(f.filename, f.sha256) for f in from_html} == {
+        (f.filename, f.sha256) for f in from_json
     }
+    assert all(f.url.startswith(html_only.url) for f in from_html)
 
 
 def test_a_wrong_hash_in_the_requirements_is_the_users_error_said_once(
