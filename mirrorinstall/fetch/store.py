@@ -137,6 +137,23 @@ class Store:
         except (OSError, ValueError, KeyError, TypeError):
             return []
 
+    def on_disk(self, sha256: str) -> tuple[int, int] | None:
+        """(bytes from its start on disk, size) of a partial download, as its journal says
+        (whichever process is writing it); None without a readable journal."""
+        _, journal = self.partial(sha256)
+        try:
+            data = json.loads(journal.read_text())
+            size = int(data["size"])
+            spans = merged((int(a), int(b)) for a, b in data["done"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        end = 0
+        for start, stop in spans:
+            if start > end:
+                break
+            end = max(end, stop)
+        return min(end, size), size
+
     def record(self, sha256: str, size: int, done: list[Span]) -> None:
         _, journal = self.partial(sha256)
         write_atomic(journal, json.dumps({"size": size, "sha256": sha256, "done": merged(done)}))

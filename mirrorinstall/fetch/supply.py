@@ -43,13 +43,18 @@ class _Ticket:
     job: Job
     project: str
     fetcher: Fetcher
+    store: Store
     done: threading.Event = field(default_factory=threading.Event)
     outcome: Outcome | None = None
     asked: bool = False  # the installer asked for it (not only read its metadata)
 
     def ready(self) -> tuple[int, int] | None:
-        """(bytes on disk from the start, size) while it is being fetched."""
-        return self.fetcher.ready(self.job.sha256) if self.job.sha256 else None
+        """(bytes on disk from the start, size) while it is being fetched: by this run, else
+        by another minstall process whose store lock this run waits for (its journal tells),
+        so the installer sees bytes flowing either way, not a silence its timeout ends."""
+        if not self.job.sha256:
+            return None
+        return self.fetcher.ready(self.job.sha256) or self.store.on_disk(self.job.sha256)
 
 
 class FileSupply:
@@ -178,7 +183,7 @@ class FileSupply:
                 ticket.asked = ticket.asked or asked
                 return ticket
             job = Job(f.filename, f.sha256 or "", size, [Source(mirror, f.url)])
-            ticket = _Ticket(job, project, self._fetcher, asked=asked)
+            ticket = _Ticket(job, project, self._fetcher, self.store, asked=asked)
             self._tickets[_key(f)] = ticket
             self.started = self.started or time.monotonic()
         self._pool.submit(self._add, ticket, siblings)

@@ -38,7 +38,6 @@ from mirrorinstall.fetch.jobs import Job, Source
 from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing, split_span
 from mirrorinstall.fetch.store import PartFile, Store
 
-READ_BLOCK = 64 * 1024
 STALL_S = 2.0  # a span with no bytes for this long is fetched again from another mirror
 CHECKPOINT_S = 0.25  # how often the journal records the spans in flight
 MIN_SPAN = 1024 * 1024
@@ -585,8 +584,10 @@ class Fetcher:
         flight: _Flight | None = None,
     ) -> int:
         start, end = span
-        whole = span == (0, f.size)
-        headers = {} if whole else {"Range": f"bytes={start}-{end - 1}"}
+        # a second copy of a slow span asks only for what is not on disk yet
+        begin = start + flight.got if flight is not None and len(flight.mirrors) > 1 else start
+        whole = (begin, end) == (0, f.size)
+        headers = {} if whole else {"Range": f"bytes={begin}-{end - 1}"}
         if f.part is None:
             with self._lock:
                 if f.finished or (flight is not None and flight.over):
@@ -600,10 +601,10 @@ class Fetcher:
                     raise _Retry(rangeless=True)
                 if r.status_code not in (200, 206):
                     raise _Retry(f"HTTP {r.status_code} for {source.url}")
-                if r.status_code == 206 and not _range_matches(r, start, end, f.size):
+                if r.status_code == 206 and not _range_matches(r, begin, end, f.size):
                     raise _Retry(f"answered another byte range ({r.headers.get('Content-Range')})")
-                offset = start
-                for block in r.iter_raw(READ_BLOCK):
+                offset = begin
+                for block in r.iter_raw():
                     block = block[: end - offset]
                     with self._lock:
                         # checked and written under the lock: once the other copy has won
@@ -636,8 +637,8 @@ class Fetcher:
             raise _Retry(f"timed out after {self.timeout.read:g} s") from None
         except httpx.HTTPError as exc:
             raise _Retry(f"{type(exc).__name__}: {exc}") from None
-        if written < end - start:
-            raise _Retry(f"closed the connection mid-file ({written} of {end - start} bytes)")
+        if written < end - begin:
+            raise _Retry(f"closed the connection mid-file ({written} of {end - begin} bytes)")
         return written
 
     def _checkpoint(self, f: _File, now: float) -> None:
@@ -906,7 +907,7 @@ class Fetcher:
                 with client.stream("GET", source.url, headers=headers, follow_redirects=True) as r:
                     if r.status_code != 206 or not _range_matches(r, start, end, f.size):
                         raise _Retry(f"HTTP {r.status_code} for a range of {source.url}")
-                    for block in r.iter_raw(READ_BLOCK):
+                    for block in r.iter_raw():
                         block = block[: end - offset]
                         if not block:
                             continue

@@ -260,3 +260,47 @@ def test_a_target_with_pythons_bundled_pip_sends_every_wheel_once(
     sent, sizes = _wheel_bytes(farm), _sizes(farm, set(_wheel_bytes(farm)))
     for name, n in sent.items():
         assert n <= sizes[name] * SLACK + 1024, (name, n, sizes[name])
+
+
+def test_two_installs_at_once_share_one_download(make_farm, tmp_path: Path) -> None:
+    """Two minstall processes (a CI matrix on one cache) install the same wheel from slow
+    TUNA-like mirrors at once: the store's lock makes the second wait for the first's
+    download, and its pip waits too (before, pip's 8 s read timeout ran out while the other
+    process downloaded, and the attempt fell back). Both succeed; the bytes cross once."""
+    import os
+    import subprocess
+
+    from .test_cli import SCRIPT
+    from .test_install_cli import pip_target
+
+    farm, env, python = _farm(
+        make_farm,
+        tmp_path,
+        *(
+            MirrorSpec(m, pages="html", latency_s=0.01, shared_bandwidth_bps=0.15e6)
+            for m in ("a", "b", "c")
+        ),
+    )
+    other, _ = pip_target(tmp_path / "second")
+    procs = [
+        subprocess.Popen(
+            [str(SCRIPT), "pip", "--python", target, "install", "bigwheel"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for target in (python, other)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    for p, (_out, err) in zip(procs, results, strict=True):
+        assert p.returncode == 0, err
+        assert "attempt 2/" not in err and "failed:" not in err, err
+    # one process downloaded it; the other waited, and fetched nothing itself
+    waited = [err for _out, err in results if "(1 already in the store); fetched 0.0 MiB" in err]
+    assert len(waited) == 1, [err for _out, err in results]
+    name = "bigwheel-1.0-py3-none-any.whl"
+    sent, size = _wheel_bytes(farm)[name], _sizes(farm, [name])[name]
+    # once, plus the transfer's endgame (the last ranges raced on two mirrors; at these
+    # 150 KB/s mirrors that costs about a tenth)
+    assert sent <= size * 1.3, (sent, size)
