@@ -428,9 +428,11 @@ class _Run:
 
         index, supply = looped.index, looped.supply
         log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
-        for k, arg in enumerate(child[:-1]):
-            if arg == "--report" and child[k + 1] != "-":
-                _unloop_file(Path(child[k + 1]), index)
+        reports = [child[k + 1] for k, a in enumerate(child[:-1]) if a == "--report"]
+        reports += [a.split("=", 1)[1] for a in child if a.startswith("--report=")]
+        for report in reports:
+            if report != "-":
+                _unloop_file(Path(report), index)
         outcomes = supply.outcomes() if supply is not None else []
         if outcomes:
             by_mirror = supply.bytes_by_mirror

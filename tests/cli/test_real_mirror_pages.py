@@ -232,6 +232,13 @@ def test_a_users_report_names_the_mirror(make_farm, tmp_path: Path) -> None:
     urls = [i["download_info"]["url"] for i in json.loads(report.read_text())["install"]]
     assert len(urls) == 4
     assert all(u.startswith(farm["tuna"].url + "/pypi/packages/") for u in urls), urls
+    other = tmp_path / "report2.json"  # pip's --report=FILE form too
+    again = minstall(
+        "pip", "--python", python, "install", "--force-reinstall", f"--report={other}", "six",
+        env=env,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert farm["tuna"].url + "/pypi/packages/six" in other.read_text()
 
 
 def test_a_target_with_pythons_bundled_pip_sends_every_wheel_once(
