@@ -231,14 +231,16 @@ def test_a_users_report_names_the_mirror(make_farm, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     urls = [i["download_info"]["url"] for i in json.loads(report.read_text())["install"]]
     assert len(urls) == 4
-    assert all(u.startswith(farm["tuna"].url + "/pypi/packages/") for u in urls), urls
+    # whichever mirror ranked first (a loaded machine may rank bfsu first): never the loopback
+    mirrors = tuple(m.url + "/pypi/packages/" for m in farm)
+    assert all(u.startswith(mirrors) for u in urls), urls
     other = tmp_path / "report2.json"  # pip's --report=FILE form too
     again = minstall(
         "pip", "--python", python, "install", "--force-reinstall", f"--report={other}", "six",
         env=env,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
-    assert farm["tuna"].url + "/pypi/packages/six" in other.read_text()
+    assert any(m + "six-" in other.read_text() for m in mirrors), other.read_text()
 
 
 def test_a_target_with_pythons_bundled_pip_sends_every_wheel_once(
