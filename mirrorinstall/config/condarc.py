@@ -137,6 +137,7 @@ def edit(text: str | None, want: Wanted, path: str) -> Edited:
     """The file's new text (the old text itself when nothing changes)."""
     from ruamel.yaml.comments import CommentedMap
 
+    want.refuse_unwritable("conda")
     old = text or ""
     data = load(old, path) if old.strip() else None
     fresh = data is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mirrorinstall.core.catalog import Catalog, Mirror
+from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.core.urls import origin
 from mirrorinstall.rewrite.common import (
     Context,
@@ -42,6 +43,19 @@ class Wanted:
     notes: list[str] = field(default_factory=list)  # conda's
     token_notes: list[str] = field(default_factory=list)  # every tool's
     known: frozenset[tuple[str, str, int]] = frozenset()  # origins of every catalog entry
+
+    def refuse_unwritable(self, tool: str) -> None:
+        """Raise a ConfigError when a URL this would write holds a space or a control
+        character: in pip.conf a line break plants what follows as an option of its own, in
+        YAML U+0085 and U+2028 are line breaks, so the tool would read another value. Each
+        writer checks for itself rather than trusting the catalog's check."""
+        for route in [self.pypi, *self.defaults.values(), *self.channels.values()]:
+            if route is not None and not writable_url(route.url):
+                raise ConfigError(
+                    f"refusing to write {route.url!r} (mirror {route.mirror}) into {tool}'s "
+                    "configuration: it holds a space or a control character",
+                    "Fix that mirror's URL in the catalog.",
+                )
 
     def replaceable(self, url: object) -> bool:
         """Whether minstall may overwrite a setting holding ``url``: an official host or a
@@ -108,6 +122,11 @@ def wanted(ctx: Context, extra_channels: tuple[str, ...] = ()) -> Wanted:
     elif not out.defaults:
         out.notes.append("conda defaults: no mirror ranks above the official host for main and r")
     return out
+
+
+def writable_url(value: str) -> bool:
+    """Whether a config file may hold ``value`` as a URL: printable, no whitespace."""
+    return value.isprintable() and not any(c.isspace() for c in value)
 
 
 def official_channel(catalog: Catalog, name: str) -> str | None:

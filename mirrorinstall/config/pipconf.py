@@ -20,7 +20,7 @@ import configparser
 import re
 from dataclasses import dataclass, field
 
-from mirrorinstall.config.desired import Wanted
+from mirrorinstall.config.desired import Wanted, writable_url
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.rewrite.pip import is_pypi_url, torch_variant_of
 
@@ -81,7 +81,7 @@ def parse(text: str) -> tuple[list[str], list[Section]]:
 
 def _render(key: str, values: list[str], newline: str) -> list[str]:
     for value in values:
-        if not value.isprintable() or any(c.isspace() for c in value):
+        if not writable_url(value):
             # a line break would plant whatever follows as an option of its own
             raise ConfigError(
                 f"refusing to write {value!r} into pip's configuration: it holds a space or "
@@ -95,6 +95,7 @@ def _render(key: str, values: list[str], newline: str) -> list[str]:
 
 def edit(text: str | None, want: Wanted) -> tuple[str, list[str]]:
     """The file's new text (the old text itself when nothing changes) and notes."""
+    want.refuse_unwritable("pip")
     old = text or ""
     lines, sections = parse(old)
     newline = "\r\n" if old.count("\r\n") > old.count("\n") / 2 and old else "\n"

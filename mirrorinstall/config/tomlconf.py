@@ -95,6 +95,7 @@ def edit_uv(text: str | None, want: Wanted, path: str) -> tuple[str, list[str]]:
     """uv.toml's new text (the old text itself when nothing changes) and notes."""
     import tomlkit
 
+    want.refuse_unwritable("uv")
     old = text or ""
     doc = _parse(old, path)
     notes: list[str] = []
@@ -153,6 +154,7 @@ def edit_pixi(text: str | None, want: Wanted, path: str) -> tuple[str, list[str]
     """pixi config.toml's new text (the old text itself when nothing changes) and notes."""
     import tomlkit
 
+    want.refuse_unwritable("pixi")
     old = text or ""
     doc = _parse(old, path)
     notes: list[str] = []

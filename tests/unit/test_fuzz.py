@@ -349,3 +349,63 @@ def test_any_config_file_is_edited_or_refused_and_a_second_edit_changes_nothing(
         except MinstallError:
             continue
         assert edit(once) == once, (tool, text, once)
+
+
+_ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24)
+
+
+@FUZZ
+@given(_ANY_TEXT)
+def test_every_writer_writes_a_value_from_all_of_unicode_as_itself_or_refuses_it(part) -> None:
+    """Issue 21: a URL holding anything at all (newlines, quotes, `[section]`, YAML and TOML
+    syntax, bidi controls) is written by each config writer so that the parser the tool itself
+    uses reads back exactly that URL and nothing else (no planted key, no second section), or
+    the writer refuses it with a ConfigError. The writers do not lean on the catalog's check."""
+    import configparser
+    import io
+    import tomllib
+
+    from ruamel.yaml import YAML
+
+    from mirrorinstall.config import condarc, pipconf, tomlconf
+    from mirrorinstall.config.desired import Route, Wanted
+
+    pypi = f"https://m.example/{part}/pypi/simple"
+    main = f"https://m.example/{part}/anaconda/pkgs/main"
+    forge = f"https://m.example/{part}/anaconda/cloud/conda-forge"
+    want = Wanted(
+        pypi=Route(pypi, "m", "rank 1"),
+        pypi_official=("https://pypi.org/simple",),
+        defaults={"main": Route(main, "m", "rank 1")},
+        channels={"conda-forge": Route(forge, "m", "rank 1")},
+        official={
+            "main": "https://repo.anaconda.com/pkgs/main",
+            "conda-forge": "https://conda.anaconda.org/conda-forge",
+        },
+    )
+    with contextlib.suppress(MinstallError):
+        text = pipconf.edit(None, want)[0]
+        # pip's own reader (pip/_internal/configuration.py: RawConfigParser, default syntax)
+        parser = configparser.RawConfigParser()
+        parser.read_string(text)
+        assert {s: dict(parser[s]) for s in parser.sections()} == {"global": {"index-url": pypi}}
+    with contextlib.suppress(MinstallError):
+        text = condarc.edit(None, want, "/h/.condarc").text
+        data = YAML(typ="safe").load(io.StringIO(text))  # conda reads .condarc with ruamel
+        assert data == {
+            "default_channels": [main],
+            "custom_channels": {"conda-forge": forge.rsplit("/", 1)[0]},
+            "show_channel_urls": True,
+        }, text
+    with contextlib.suppress(MinstallError):
+        text = tomlconf.edit_uv(None, want, "/h/uv.toml")[0]
+        assert tomllib.loads(text) == {"index": [{"url": pypi, "default": True}]}, text
+    with contextlib.suppress(MinstallError):
+        text = tomlconf.edit_pixi(None, want, "/h/config.toml")[0]
+        assert tomllib.loads(text) == {
+            "mirrors": {
+                "https://repo.anaconda.com/pkgs/main": [main],
+                "https://conda.anaconda.org/conda-forge": [forge],
+                "https://pypi.org/simple": [pypi],
+            }
+        }, text
