@@ -1159,6 +1159,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         received.append(signum)
         raise KeyboardInterrupt
 
+    hostos.honour_ctrl_c()
     # SIGBREAK: Ctrl-Break in a Windows console (which gives it to the child as well)
     for name in ("SIGTERM", "SIGHUP", "SIGBREAK"):
         if hasattr(signal, name):

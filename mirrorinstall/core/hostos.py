@@ -61,6 +61,31 @@ def console_encoding() -> str:
     return locale.getpreferredencoding(False) or "utf-8"
 
 
+def honour_ctrl_c() -> None:
+    """Make Ctrl-C stop minstall and the children it starts, even when minstall itself was
+    started with it ignored (a background job of a script: ``cmd &`` ignores SIGINT; a
+    Windows process group created with CREATE_NEW_PROCESS_GROUP has Ctrl-C disabled).
+
+    Why: an ignored SIGINT is inherited across exec, so pip would ignore the interrupt
+    minstall passes on, and asyncio only turns SIGINT into cancellation when Python's own
+    handler is installed (the bench then ran to its deadline). A caught signal is reset to
+    the default in a child, so pip gets the interrupt again. On Windows the "ignore Ctrl-C"
+    attribute is separate and inherited; ``SetConsoleCtrlHandler(NULL, FALSE)`` clears it
+    (https://learn.microsoft.com/en-us/windows/console/setconsolectrlhandler)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if NATIVE_WINDOWS:  # pragma: no cover - needs Windows
+        import contextlib
+        import ctypes
+
+        with contextlib.suppress(AttributeError, OSError):
+            ctypes.windll.kernel32.SetConsoleCtrlHandler(None, False)  # type: ignore[attr-defined]
+
+
 def home_of(environ: Mapping[str, str], windows: bool) -> str:
     """The user's home as the tools minstall configures find it: on Windows USERPROFILE, which
     Python's ``os.path.expanduser`` reads since 3.8 (conda's ``~/.condarc`` and pip's files

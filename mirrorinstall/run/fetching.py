@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -363,8 +361,7 @@ def download(
         on_progress=progress,
         credentials=credentials(session.catalog, session.environ),
     )
-    with _interruptible():
-        outcomes = fetcher.run(jobs)
+    outcomes = fetcher.run(jobs)
     limit = store_limit_mb(session.environ)
     if limit:
         store.trim(limit * 1024 * 1024, {o.job.sha256 for o in outcomes})
@@ -420,10 +417,9 @@ def conda_dry_run(argv: list[str], environ) -> list | str | DryRunFailed:
     argv = [*argv, *(a for a in ("--dry-run", "--json") if a not in argv)]
     started = time.monotonic()
     try:
-        with _interruptible():
-            proc = subprocess.run(
-                argv, capture_output=True, env=dict(environ), timeout=900, stdin=subprocess.DEVNULL
-            )
+        proc = subprocess.run(
+            argv, capture_output=True, env=dict(environ), timeout=900, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"its dry run did not finish ({exc})"
     if proc.returncode != 0:
@@ -484,21 +480,6 @@ def conda_pkgs_dir(exe: str, environ) -> Path | None:
         if os.access(path, os.W_OK):
             return path
     return None
-
-
-@contextmanager
-def _interruptible() -> Iterator[None]:
-    """Ctrl-C stops the transfer (KeyboardInterrupt), as it stops an install, even when
-    minstall was started with SIGINT ignored (a background job of a script); the journal
-    keeps what arrived."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 RESOLVER_PIP = "24.0"  # from here on --dry-run takes PEP 658 metadata and downloads no wheel

@@ -59,16 +59,32 @@ def started(args: list[str], env: dict[str, str], **popen: object) -> subprocess
     )
 
 
-def interrupted(args: list[str], env: dict[str, str], after_s: float) -> tuple[int, str]:
+def interrupted(
+    args: list[str], env: dict[str, str], after_s: float, *, ignoring: bool = False
+) -> tuple[int, str]:
     """Run minstall, press Ctrl-C (SIGINT) after ``after_s``; its exit code and stderr. Under
-    the Windows simulation Ctrl-C goes where a console sends it: to minstall's whole group."""
+    the Windows simulation Ctrl-C goes where a console sends it: to minstall's whole group.
+    ``ignoring``: minstall starts with SIGINT ignored, as a script's background job does
+    (``cmd &``; on Windows, a process group created with Ctrl-C disabled)."""
     import signal
     import time
 
     import winsim
 
     console = winsim.ENV_VAR in os.environ
-    child = started(args, env, start_new_session=console)
+    if ignoring:
+        # the shell sets SIGINT to "ignore" and exec keeps it, as for `minstall ... &`
+        script = ["sh", "-c", 'trap "" INT; exec "$0" "$@"', str(SCRIPT)]
+        child = subprocess.Popen(
+            [*script, *args],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=console,
+        )
+    else:
+        child = started(args, env, start_new_session=console)
     time.sleep(after_s)
     if console:
         winsim.POSIX["killpg"](child.pid, signal.SIGINT)  # type: ignore[operator]

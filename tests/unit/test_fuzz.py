@@ -363,12 +363,12 @@ def test_every_writer_writes_a_value_from_all_of_unicode_as_itself_or_refuses_it
     the writer refuses it with a ConfigError. The writers do not lean on the catalog's check."""
     import configparser
     import io
-    import tomllib
 
     from ruamel.yaml import YAML
 
     from mirrorinstall.config import condarc, pipconf, tomlconf
     from mirrorinstall.config.desired import Route, Wanted
+    from mirrorinstall.config.tomlconf import tomllib  # tomli before Python 3.11
 
     pypi = f"https://m.example/{part}/pypi/simple"
     main = f"https://m.example/{part}/anaconda/pkgs/main"
