@@ -28,11 +28,11 @@ def plain_name(name: str) -> bool:
     on every platform. Windows' rules too, wherever minstall runs (a store can be shared, a
     plan made for another machine): none of ``<>:"|?*`` (``x.whl:evil`` writes an NTFS
     alternate stream), no trailing dot or space, no device name (``NUL.whl`` is the device
-    NUL), at most 255 characters
+    NUL), at most 255 characters (bytes of UTF-8 on Linux)
     (https://learn.microsoft.com/en-us/windows/win32/fileio/naming-a-file)."""
     return (
         bool(name)
-        and len(name) <= 255
+        and len(name.encode("utf-8", "surrogatepass")) <= 255  # Linux counts bytes
         and name not in (".", "..")
         and not name.startswith(".")
         and not any(c in name for c in '/\\\0<>:"|?*')

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -88,6 +89,8 @@ def fetch_command(
     from mirrorinstall.run.planning import make_plan, write_copies
 
     cmd = parse_command(argv)
+    if dest is not None:
+        dest_folder(dest)  # before anything is resolved or downloaded
     supported = (cmd.family == "pip" and cmd.action == "install") or (
         cmd.tool == "conda" and cmd.action in ("install", "create", "update")
     )
@@ -140,7 +143,25 @@ def fetch_command(
         )
     if dest is not None:
         report.files = [place(o, dest) for o in report.outcomes]
+        report.dest = dest
     return report
+
+
+def dest_folder(dest: Path) -> None:
+    """``dest`` made a folder files can be put in, or a UsageError that says why not."""
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(
+            f"--dest {dest} is a file, not a folder; nothing was downloaded",
+            "Name a folder (it is created if missing), or move that file away.",
+        )
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the folder --dest {dest}: {exc.strerror or exc}; nothing was "
+            "downloaded",
+            "Name a folder you can write to.",
+        ) from None
 
 
 def pip_jobs(ctx, resolution: Resolution) -> list:
@@ -517,9 +538,16 @@ def _owner(urls: list[str], catalog) -> str | None:
 def place(outcome: Outcome, dest: Path) -> Path:
     """The verified file under its own name in ``dest``."""
     assert outcome.path is not None
-    dest.mkdir(parents=True, exist_ok=True)
     target = dest / outcome.job.name
-    _put(outcome.path, target)
+    try:
+        _put(outcome.path, target)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot put {outcome.job.name} into --dest {dest}: {exc.strerror or exc}",
+            f"The verified file stays in the store ({outcome.path}); free that name in the "
+            "folder or name another folder, then run the command again (nothing is "
+            "downloaded twice).",
+        ) from None
     return target
 
 
@@ -533,13 +561,17 @@ def _put(source: Path, target: Path) -> None:
             "The index or conda's plan gave a file name that is not a plain name; "
             "report the mirror.",
         )
-    staging = target.with_name(f".{target.name}.minstall")
+    # a short staging name: the target's own may already be at the 255-byte limit
+    staging = target.with_name(f".minstall-{os.getpid()}-{threading.get_ident() % 10**6}")
     fileops.remove(staging)
     try:
-        os.link(source, staging)
-    except OSError:
-        shutil.copy2(source, staging)
-    fileops.replace(staging, target)
+        try:
+            os.link(source, staging)
+        except OSError:
+            shutil.copy2(source, staging)
+        fileops.replace(staging, target)
+    finally:
+        fileops.remove(staging)
 
 
 class ProgressLine:

@@ -133,3 +133,58 @@ def test_the_store_keeps_to_its_size_limit(farm_env) -> None:  # noqa: F811
         "fetch", "--", "pip", "install", "six", env={**env, "MINSTALL_STORE_LIMIT_MB": "lots"}
     )
     assert bad.returncode == 78 and "MINSTALL_STORE_LIMIT_MB='lots'" in bad.stderr
+
+
+def test_dest_naming_a_file_is_refused_before_anything_is_downloaded(
+    farm_env,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Issue 21: --dest naming an existing file crashed (exit 70) after the download."""
+    farm, env, _python = farm_env
+    dest = tmp_path / "wheels"
+    dest.write_text("mine")
+    proc = minstall("fetch", "--dest", str(dest), "--", "pip", "install", "alpha", env=env)
+    assert proc.returncode == 64, proc.stderr
+    assert f"--dest {dest} is a file, not a folder" in proc.stderr
+    assert dest.read_text() == "mine" and _gets(farm, ".whl") == 0
+
+
+def test_dest_in_the_json_report_names_the_folder(farm_env, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 21: `fetch --dest DIR --json` reported "dest": null."""
+    _farm, env, _python = farm_env
+    dest = tmp_path / "new" / "wheels"
+    proc = minstall("fetch", "--json", "--dest", str(dest), "--", "pip", "install", "six", env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["dest"] == str(dest)
+    assert [f["name"] for f in report["files"]] == [p.name for p in dest.iterdir()]
+
+
+def test_a_file_name_at_the_length_limit_is_placed_and_a_folder_in_its_way_is_an_error(
+    tmp_path: Path,
+) -> None:
+    """Issue 21: a 255-byte file name (the limit plain_name allows) crashed: the staging name
+    beside it added ten characters (ENAMETOOLONG); a folder where the file goes did too."""
+    from mirrorinstall.core.errors import UsageError
+    from mirrorinstall.fetch.jobs import Job, plain_name
+    from mirrorinstall.fetch.transfer import Outcome
+    from mirrorinstall.run.fetching import place
+
+    name = "a" * (255 - len("-1.0-py3-none-any.whl")) + "-1.0-py3-none-any.whl"
+    assert plain_name(name) and not plain_name("é" * 128 + ".whl")  # 260 bytes of UTF-8
+    stored = tmp_path / "stored"
+    stored.write_bytes(b"wheel")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    outcome = Outcome(Job(name, "0" * 64, 5, []), stored)
+    assert place(outcome, dest).read_bytes() == b"wheel"
+    assert [p.name for p in dest.iterdir()] == [name]
+    blocked = tmp_path / "blocked"
+    (blocked / name).mkdir(parents=True)
+    try:
+        place(outcome, blocked)
+    except UsageError as exc:
+        assert "cannot put" in exc.message and str(stored) in (exc.hint or "")
+    else:
+        raise AssertionError("a folder in the file's place was overwritten")
+    assert [p.name for p in blocked.iterdir()] == [name]  # no staging file left behind
