@@ -13,6 +13,8 @@ import json
 import subprocess
 from collections.abc import Callable, Mapping
 
+from mirrorinstall.core import capped
+
 DEFAULT_CHANNELS = ("defaults",)
 
 
@@ -32,7 +34,7 @@ def detect_conda_channels(
     exe: str | None,
     environ: Mapping[str, str],
     *,
-    run: Callable[..., subprocess.CompletedProcess] = subprocess.run,
+    run: Callable[..., subprocess.CompletedProcess] = capped.run,
     timeout_s: float = 30.0,
 ) -> tuple[tuple[str, ...], str]:
     """(channels, where that answer came from)."""

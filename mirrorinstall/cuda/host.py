@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mirrorinstall.core import capped
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.cuda.choose import Gpu, HostCuda
 
@@ -142,7 +143,7 @@ def detect_cuda(
     environ: Mapping[str, str],
     *,
     root: Path = Path("/"),
-    run: Runner = subprocess.run,
+    run: Runner = capped.run,
     which: Callable[[str], str | None] = shutil.which,
     platform: str = sys.platform,
     timeout_s: float = 10.0,
@@ -315,6 +316,8 @@ def _from_libcuda(run: Runner, timeout_s: float) -> tuple[str | None, str | None
         )
     except subprocess.TimeoutExpired:
         return None, f"libcuda did not answer within {timeout_s:g} s"
+    except OSError as exc:
+        return None, f"libcuda could not be asked: {exc}"
     value = (proc.stdout or "").strip()
     if value.isdigit() and int(value) > 0:
         v = int(value)

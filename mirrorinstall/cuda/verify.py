@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mirrorinstall.core import hostos
+from mirrorinstall.core import capped, hostos
 from mirrorinstall.core.errors import UsageError
 
 TORCH_CHECK = r"""
@@ -163,7 +163,7 @@ def run_check(
 ) -> dict[str, object]:
     script = TORCH_CHECK if framework == "torch" else TF_CHECK
     try:
-        proc = subprocess.run(
+        proc = capped.run(
             [python, "-c", script],
             capture_output=True,
             text=True,
@@ -183,6 +183,8 @@ def run_check(
             "python": python,
             "error": f"the check did not finish within {timeout_s:g} s",
         }
+    except OSError as exc:  # capped.TooMuchOutput among them
+        return {"framework": framework, "python": python, "error": f"the check failed: {exc}"}
     for line in proc.stdout.splitlines():
         if line.startswith("MINSTALL-VERIFY "):
             return json.loads(line[len("MINSTALL-VERIFY ") :])

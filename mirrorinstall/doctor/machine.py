@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 
 from mirrorinstall.context.facts import Ranking
+from mirrorinstall.core import capped
 from mirrorinstall.core.settings import Session
 from mirrorinstall.doctor.diagnose import EnvCheck, Machine, Source
 from mirrorinstall.doctor.patterns import Pattern, parse_patterns
@@ -111,7 +112,7 @@ def _pip_sources(environ: Mapping[str, str]) -> list[Source]:
     if environ.get("PIP_INDEX_URL"):
         return [Source("pip", environ["PIP_INDEX_URL"], "PIP_INDEX_URL")]
     try:
-        proc = subprocess.run(
+        proc = capped.run(
             [sys.executable, "-m", "pip", "config", "list"],
             capture_output=True,
             text=True,

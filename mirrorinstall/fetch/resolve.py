@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from mirrorinstall.core import capped
 from mirrorinstall.core.errors import UsageError
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch import paced
@@ -72,7 +73,7 @@ def pip_report(
     extra = ["--ignore-installed"] if ignore_installed else []
     argv = [*pip, "install", "--dry-run", *extra, "--quiet", "--report", "-", *args]
     try:
-        proc = subprocess.run(
+        proc = capped.run(
             argv,
             capture_output=True,
             text=True,

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mirrorinstall.core import fileops
+from mirrorinstall.core import capped, fileops
 from mirrorinstall.core.argv import parse_command
 from mirrorinstall.core.credentials import credentials, embed
 from mirrorinstall.core.errors import NoMirrorError, UsageError
@@ -438,9 +438,7 @@ def conda_dry_run(argv: list[str], environ) -> list | str | DryRunFailed:
     argv = [*argv, *(a for a in ("--dry-run", "--json") if a not in argv)]
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, env=dict(environ), timeout=900, stdin=subprocess.DEVNULL
-        )
+        proc = capped.run(argv, env=environ, timeout=900)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"its dry run did not finish ({exc})"
     if proc.returncode != 0:
@@ -481,7 +479,7 @@ def conda_pkgs_dir(exe: str, environ) -> Path | None:
     import subprocess
 
     try:
-        proc = subprocess.run(
+        proc = capped.run(
             [exe, "config", "--show", "pkgs_dirs", "--json"],
             capture_output=True,
             text=True,

@@ -187,3 +187,22 @@ def test_an_install_goes_around_a_hostile_mirror(make_farm, tmp_path: Path, faul
     assert "Successfully installed six" in proc.stdout
     if fault.mode != "future-date":  # a wrong clock is no reason to avoid a mirror
         assert "through good" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_an_nvidia_smi_printing_without_end_is_stopped_and_named(env, tmp_path: Path) -> None:
+    """Issue 21: a child's output was held whole (nvidia-smi for its 10 s deadline, conda's
+    dry run for 15 minutes): gigabytes. Now at most a bounded amount, and the reason shown."""
+    import os
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text(f"#!{sys.executable}\nimport sys\nwhile True: sys.stdout.write('x' * 65536)\n")
+    smi.chmod(0o755)
+    env = {k: v for k, v in env.items() if k != "MINSTALL_CUDA_DRIVER"}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    proc = minstall(*TORCH_AUTO, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "nvidia-smi printed more than 32 MiB and was stopped" in proc.stdout + proc.stderr
+    assert "+cpu" in proc.stdout  # no driver known: the CPU build, with that reason
