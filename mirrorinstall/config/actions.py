@@ -6,6 +6,7 @@ Functions return what they did (:class:`Change`); printing is the CLI's.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -27,7 +28,7 @@ from mirrorinstall.config.locations import (
     read_order,
 )
 from mirrorinstall.config.show import overridden
-from mirrorinstall.core import hostos
+from mirrorinstall.core import fileops, hostos
 from mirrorinstall.core.errors import ConfigError, MinstallError
 from mirrorinstall.rewrite.common import Context
 
@@ -147,7 +148,13 @@ def write(changes: list[Change], cache_dir: Path) -> None:
         snap = change.snapshot
         files.check_unchanged(snap)  # before the backup: a refused write leaves no trace
         saved = files.backup(snap)
-        files.commit(snap, snap.encode(change.new_text))
+        try:
+            files.commit(snap, snap.encode(change.new_text))
+        except ConfigError:
+            if saved is not None:  # "nothing was written": no backup of a file left as it was
+                with contextlib.suppress(OSError):
+                    fileops.remove(saved)
+            raise
         change.backup = str(saved) if saved else None
         written = files.read(change.location.path, change.tool).data
         record[change.tool] = {

@@ -18,6 +18,7 @@ changed, its hash wrong).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import time
@@ -116,5 +117,11 @@ def why(exc: OSError) -> str:
         return (
             f"{exc.strerror or exc} (another program has it open, e.g. an antivirus scanner, "
             "an editor or a running Python, or it is read-only)"
+        )
+    if exc.errno == errno.EPERM:
+        # as root only an attribute refuses a write: the file is immutable or append-only
+        return (
+            f"{exc.strerror or exc} (an immutable or append-only file says this: 'lsattr' "
+            "shows the flag, 'chattr -i' clears it)"
         )
     return str(exc.strerror or exc)

@@ -446,3 +446,35 @@ def test_undo_does_not_trust_a_tampered_record(make_farm, tmp_path) -> None:
     refused = minstall("config", "undo", "--pip", "--force", "-y", env=env)
     assert refused.returncode == 78 and "not a backup 'config apply' makes" in refused.stderr
     assert "evil.example" not in Path(good["pip"]["path"]).read_text()
+
+
+def test_an_immutable_file_is_refused_with_the_reason_and_nothing_left_behind(
+    make_farm, tmp_path
+) -> None:
+    """Issue 21: `chattr +i` on a config file. The write fails (even as root); the error says
+    why and how to clear it, the file is as it was, and no backup or temporary file of a
+    write that did not happen stays beside it."""
+    import shutil
+
+    import winsim
+
+    _home, env = _fresh_home(tmp_path)
+    conf = Path(env["XDG_CONFIG_HOME"]) / "pip" / "pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("[global]\ntimeout = 60\n")
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(conf)]).returncode != 0:
+        pytest.skip("no chattr here, or this file system has no immutable flag")
+    try:
+        farm = _farm(make_farm)
+        env = env_for(farm, tmp_path, **env)
+        proc = minstall("config", "apply", "--pip", "-y", env=env)
+        assert proc.returncode == 78, proc.stderr
+        assert f"cannot write {conf}" in proc.stderr and "nothing was written" in proc.stderr
+        if winsim.ENV_VAR not in os.environ:  # Windows' words name its own causes
+            assert "'chattr -i' clears it" in proc.stderr
+        assert conf.read_text() == "[global]\ntimeout = 60\n"
+        assert sorted(p.name for p in conf.parent.iterdir()) == ["pip.conf"]
+        assert not (Path(env["MINSTALL_CACHE_DIR"]) / "config" / "applied.json").exists()
+    finally:
+        subprocess.run([chattr, "-i", str(conf)])
