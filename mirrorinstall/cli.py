@@ -23,7 +23,7 @@ import click
 
 from mirrorinstall import __version__
 from mirrorinstall.config.locations import SCOPES
-from mirrorinstall.core import hostos
+from mirrorinstall.core import fileops, hostos
 from mirrorinstall.core.catalog import KINDS
 from mirrorinstall.core.defaults import (
     DEFAULT_BUDGET_BYTES,
@@ -551,7 +551,7 @@ def _doctor_text(message: str | None, log_file: str | None) -> str | None:
 
     if log_file:
         try:
-            with open(log_file, "rb") as f:
+            with fileops.open_stream(log_file) as f:  # a FIFO with no writer: empty
                 head, data = _bounded_tail(f)
         except OSError as exc:
             raise UsageError(

@@ -23,6 +23,7 @@ import os
 import stat
 import time
 from collections.abc import Callable
+from typing import BinaryIO
 
 from mirrorinstall.core import hostos
 
@@ -100,6 +101,18 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
     if len(data) > limit:
         raise NotRegular(0, f"bigger than {limit} bytes")
     return data
+
+
+def open_stream(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading, whatever it is (a file, a pipe from ``<(...)``, a
+    device), without waiting for ever: a named FIFO nobody writes to reads as empty instead of
+    blocking the open until a writer comes. Reads then block as usual (a pipe's writer is
+    waited for), so the caller bounds how much it reads."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)  # Windows has no FIFOs to wait on
+    fd = os.open(path, os.O_RDONLY | BINARY | nonblocking)
+    if nonblocking:
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def open_own(path: str | os.PathLike[str], flags: int, mode: int = 0o666) -> int:

@@ -228,3 +228,45 @@ def test_a_conda_prefix_that_is_no_folder_is_said_not_a_crash() -> None:
     proc = minstall("doctor", env={"CONDA_PREFIX": "/dev/null", "VIRTUAL_ENV": ""})
     assert proc.returncode != 70, proc.stderr
     assert "internal error" not in proc.stderr
+
+
+def test_a_log_that_is_a_fifo_or_a_pipe_is_read_without_hanging(tmp_path) -> None:
+    """Issue 21: `doctor --log FIFO` waited for a writer for ever. A named FIFO nobody writes
+    to reads as empty; a pipe from process substitution (`--log <(cmd)`, /dev/fd/N) is read
+    to its end. Windows has no FIFOs: the simulation runs the pipe case only."""
+    import winsim
+
+    env = host_env(tmp_path, recorded_smi("r550-table.txt"))
+    if winsim.ENV_VAR not in os.environ:
+        fifo = tmp_path / "log.fifo"
+        os.mkfifo(fifo)
+        proc = subprocess.run(
+            [str(SCRIPT), "doctor", "--log", str(fifo)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=30,
+        )
+        assert proc.returncode == 1 and "no known error" in proc.stdout, proc.stderr
+    text = (shared_dir() / "recorded" / "pip" / "read-timeout.stderr").read_bytes()
+    read, write = os.pipe()
+    writer = subprocess.Popen(
+        ["sh", "-c", "sleep 1; cat"], stdin=subprocess.PIPE, stdout=write, pass_fds=(write,)
+    )
+    os.close(write)
+    assert writer.stdin is not None
+    writer.stdin.write(text)  # small: it waits in the pipe while `sleep 1` runs
+    writer.stdin.close()
+    try:
+        proc = subprocess.run(
+            [str(SCRIPT), "doctor", "--log", f"/dev/fd/{read}"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=30,
+            pass_fds=(read,),
+        )
+        writer.wait(timeout=30)
+    finally:
+        os.close(read)
+    assert proc.returncode == 0 and "error: pip:" in proc.stdout, proc.stderr
