@@ -680,6 +680,107 @@ def env_command(app: AppContext, shell: str | None, mirror_id: str | None, refre
     echo(text, nl=False)
 
 
+@cli.command()
+@click.option(
+    "--listen",
+    default="0.0.0.0:8790",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where the cache answers (0.0.0.0: every interface of this machine).",
+)
+@click.option(
+    "--url", metavar="URL", help="The cache's URL as clients reach it (default: this host's name)."
+)
+@click.option(
+    "--cache-dir",
+    metavar="DIR",
+    help="Where the cached files go (default: minstall's cache folder).",
+)
+@click.option(
+    "--max-size",
+    "max_size",
+    type=ByteSize(),
+    default="50G",
+    show_default=True,
+    help="Most bytes the cached files take; the least used go first.",
+)
+@click.option(
+    "--page-minutes",
+    type=click.IntRange(1, 1440),
+    default=10,
+    show_default=True,
+    help="How long an index page is served before it is asked for again.",
+)
+@click.option(
+    "--id", "cache_id", default="fleet-cache", show_default=True, help="The catalog id clients use."
+)
+@click.option(
+    "--print", "print_only", is_flag=True, help="Print nginx's configuration; run nothing."
+)
+@click.option(
+    "--write",
+    "write_dir",
+    metavar="DIR",
+    help="Write the configuration and folders into DIR for a service (systemd); run nothing.",
+)
+@click.option(
+    "--mirror", "mirror_id", metavar="ID", help="Serve from this mirror alone, unmeasured."
+)
+@click.option("--refresh", is_flag=True, help="Measure the mirrors again, ignoring the cache.")
+@click.pass_obj
+def serve(
+    app: AppContext,
+    listen: str,
+    url: str | None,
+    cache_dir: str | None,
+    max_size: int,
+    page_minutes: int,
+    cache_id: str,
+    print_only: bool,
+    write_dir: str | None,
+    mirror_id: str | None,
+    refresh: bool,
+) -> int:
+    """Run one cache for a lab or a CI fleet: nginx in front of the fastest mirrors.
+
+    \b
+    minstall serve                          # nginx in the foreground; Ctrl-C stops it
+    minstall serve --write /srv/mcache      # the files for a systemd service
+    minstall warm --cache http://HOST:8790 -- pip install torch   # fill it before a class
+
+    Every file crosses the slow link once; clients use the cache as a mirror (the catalog
+    entry it prints) and fall back to the public mirrors when it is down.
+    """
+    from mirrorinstall.serve.run import ServeOptions, prepare, start
+
+    options = ServeOptions(
+        listen=listen,
+        url=url,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        max_size=max_size,
+        page_minutes=page_minutes,
+        cache_id=cache_id,
+        write_dir=Path(write_dir) if write_dir else None,
+        mirror_id=mirror_id,
+        refresh=refresh,
+    )
+    prepared = prepare(app.session(), options)
+    for note in prepared.notes:
+        echo(f"minstall: {note}", err=True)
+    if print_only:
+        echo(prepared.config, nl=False)
+        return 0
+    prepared.write()
+    for line in prepared.summary():
+        echo(line, err=True)
+    echo(prepared.entry, nl=False)
+    if write_dir:
+        for line in prepared.service_lines():
+            echo(line, err=True)
+        return 0
+    return start(prepared)
+
+
 @cli.group()
 def config() -> None:
     """Write the fastest mirrors into conda's, pip's, uv's and pixi's own configuration.

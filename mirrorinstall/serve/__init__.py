@@ -1,0 +1,1 @@
+"""`minstall serve`: one nginx cache for a lab or a CI fleet, fed by the ranked mirrors."""
