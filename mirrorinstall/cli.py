@@ -764,7 +764,7 @@ def serve(
         mirror_id=mirror_id,
         refresh=refresh,
     )
-    prepared = prepare(app.session(), options)
+    prepared = prepare(app.session(), options, need_nginx=not print_only)
     for note in prepared.notes:
         echo(f"minstall: {note}", err=True)
     if print_only:

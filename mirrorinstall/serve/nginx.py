@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from mirrorinstall.core import capped, hostos
+from mirrorinstall.core import capped
 from mirrorinstall.core.errors import EngineNotFound, UsageError
 
 # where package managers put nginx when /usr/sbin is not on a user's PATH
@@ -102,8 +102,6 @@ def run_foreground(nginx: str, conf: Path, prefix: Path) -> int:
     at once (its fast shutdown). Its exit code."""
     from mirrorinstall.run.runner import interrupt_status, run_child
 
-    if hostos.windows_rules():
-        raise UsageError("minstall serve does not run nginx on Windows", install_hint("win32"))
     result = run_child(
         [nginx, "-p", str(prefix), "-c", str(conf)], use_pty=False, heartbeat_s=float("inf")
     )

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirrorinstall.core import hostos
 from mirrorinstall.core.errors import UsageError
 from mirrorinstall.core.settings import Session
 from mirrorinstall.serve import nginx
@@ -89,8 +90,9 @@ class Prepared:
         ]
 
 
-def prepare(session: Session, options: ServeOptions) -> Prepared:
-    """Everything `minstall serve` writes, decided; nothing written yet."""
+def prepare(session: Session, options: ServeOptions, *, need_nginx: bool = True) -> Prepared:
+    """Everything `minstall serve` writes, decided; nothing written yet. ``need_nginx``:
+    find it now (to check and run the configuration; printing it needs none)."""
     from mirrorinstall.context.facts import Facts
     from mirrorinstall.context.gather import current_subdir, get_ranking_for
     from mirrorinstall.rewrite import Context
@@ -100,6 +102,10 @@ def prepare(session: Session, options: ServeOptions) -> Prepared:
         raise UsageError(
             f"--id {options.cache_id!r} is not a catalog id",
             "Use lower-case letters, digits, - and _ (for example lab-cache).",
+        )
+    if need_nginx and options.write_dir is None and hostos.windows_rules():
+        raise UsageError(
+            "minstall serve does not run nginx on Windows", nginx.install_hint("win32")
         )
     host, port = _listen(options.listen)
     ranking = get_ranking_for(
@@ -155,7 +161,7 @@ def prepare(session: Session, options: ServeOptions) -> Prepared:
         entry=catalog_entry(options.cache_id, url, plan),
         url=url,
         conf_path=run_dir / "nginx.conf",
-        nginx=nginx.find_nginx(session.environ),
+        nginx=nginx.find_nginx(session.environ) if need_nginx else None,
         notes=notes,
         temporary_sockets=temporary,
     )

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "mirrorinstall"
 
 # Stages, lowest first. A module may import from its own subpackage and from lower ranks
-# only; modules sharing a rank (bench and cuda, fetch and config) do not import each other;
+# only; modules sharing a rank (bench and cuda, fetch and config, doctor and serve) do not
+# import each other;
 # nothing imports the CLI.
 LAYERS = {
     "core": 0,
@@ -30,6 +31,7 @@ LAYERS = {
     "config": 4,
     "run": 5,
     "doctor": 6,
+    "serve": 6,
     "cli": 7,
 }
 FORBIDDEN = {"httpx", "subprocess", "socket", "asyncio", "click", "tqdm", "urllib.request"}
