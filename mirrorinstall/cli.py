@@ -781,6 +781,43 @@ def serve(
     return start(prepared)
 
 
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "--cache",
+    "cache_url",
+    required=True,
+    metavar="URL",
+    help="The cache 'minstall serve' runs (on its own host: http://127.0.0.1:8790).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the files and what they cost.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+@click.pass_obj
+def warm(app: AppContext, cache_url: str, as_json: bool, command: tuple[str, ...]) -> int:
+    """Pull an install's files through a fleet cache once, before the clients come.
+
+    \b
+    minstall warm --cache http://127.0.0.1:8790 -- pip install torch --index-url \\
+        https://download.pytorch.org/whl/cu121
+    minstall warm --cache http://127.0.0.1:8790 torch torchvision
+
+    Resolves as 'minstall fetch' does, through the cache alone; nothing is installed.
+    """
+    from mirrorinstall.run.fetching import FetchProgress, summary
+    from mirrorinstall.serve.warm import warm as warm_through
+
+    argv = _install_argv(command)
+    line = FetchProgress(None if as_json else lambda text: echo(text, err=True), None)
+    try:
+        report = warm_through(app.session(), cache_url, argv, progress=line)
+    finally:
+        line.close()
+    if as_json:
+        echo(json.dumps(report.as_json(), indent=2))
+    else:
+        echo("minstall warm: " + summary(report), err=True)
+    return 0
+
+
 @cli.group()
 def config() -> None:
     """Write the fastest mirrors into conda's, pip's, uv's and pixi's own configuration.
@@ -955,6 +992,14 @@ def config_show(app: AppContext, as_json: bool, refresh: bool, **kw: bool) -> in
     return 1 if found.fixes or found.problems else 0
 
 
+def _install_argv(command: tuple[str, ...]) -> list[str]:
+    """The command as given, or package names as `pip install` of them."""
+    argv = list(command)
+    if argv[0] not in ("pip", "pip3", "python", "python3", "uv", "conda", "mamba", "micromamba"):
+        argv = ["pip", "install", *argv]
+    return argv
+
+
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--dest", metavar="DIR", help="Also put the files here, under their own names.")
 @click.option("--json", "as_json", is_flag=True, help="Print the files and where they came from.")
@@ -994,9 +1039,7 @@ def fetch(
     """
     from mirrorinstall.run.fetching import FetchProgress, fetch_command, summary
 
-    argv = list(command)
-    if argv[0] not in ("pip", "pip3", "python", "python3", "uv", "conda", "mamba", "micromamba"):
-        argv = ["pip", "install", *argv]
+    argv = _install_argv(command)
     # --json: the files document on stdout at the end, progress events on stderr meanwhile
     line = FetchProgress(
         None if as_json else lambda text: echo(text, err=True),

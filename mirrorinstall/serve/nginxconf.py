@@ -149,6 +149,11 @@ def _cache_server(plan: CachePlan, s: Settings) -> list[str]:
         "            default_type text/plain;",
         '            return 200 "minstall serve: ok\\n";',
         "        }",
+        # the catalog entry clients (and `minstall warm`) read
+        "        location = /minstall-serve/catalog.toml {",
+        "            default_type text/plain;",
+        f"            alias {s.run_dir}/catalog.toml;",
+        "        }",
     ]
     for i, route in enumerate(plan.routes):
         tries = len(route.upstreams)

@@ -62,6 +62,7 @@ class Prepared:
         from mirrorinstall.core.cache import write_atomic
 
         write_atomic(self.conf_path, self.config)
+        write_atomic(Path(s.run_dir) / "catalog.toml", self.entry)
         nginx.check(self.nginx, self.conf_path, Path(s.run_dir))
 
     def summary(self) -> list[str]:
@@ -71,10 +72,10 @@ class Prepared:
             then = f" (then {', '.join(rest)})" if rest else ""
             lines.append(f"minstall serve:   {route.prefix} <- {first}{then}")
         lines.append(
-            "minstall serve: on each client, add the entry below to the file "
-            "'minstall mirrors --path' names (a new file starts with 'schema = 1'), then run "
-            "'minstall bench --refresh'; clients fall back to the public mirrors when the "
-            "cache is down"
+            "minstall serve: on each client, put the entry below (also at "
+            f"{self.url}/minstall-serve/catalog.toml) in the file 'minstall mirrors --path' "
+            "names (without its 'schema = 1' line if the file has one), then run 'minstall "
+            "bench --refresh'; clients fall back to the public mirrors when the cache is down"
         )
         return lines
 

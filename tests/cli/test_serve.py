@@ -277,3 +277,25 @@ def test_on_windows_serve_says_where_to_run_the_cache(make_farm, tmp_path: Path)
     proc = minstall("serve", "--listen", f"127.0.0.1:{_free_port()}", env=env)
     assert proc.returncode == 64, proc.stderr
     assert "does not run nginx on Windows" in proc.stderr and "WSL" in proc.stderr
+
+
+@needs_nginx
+def test_warm_pulls_an_install_through_the_cache_once_and_clients_then_hit(
+    cache: Cache, tmp_path: Path
+) -> None:
+    proc = minstall("warm", "--cache", cache.url, "alpha", env=cache.env)
+    assert proc.returncode == 0, proc.stderr
+    assert "minstall warm: 4 files" in proc.stderr
+    warmed = cache.file_bytes()
+    assert {p.rsplit("/", 1)[-1].split("-")[0] for p in warmed if p.endswith(".whl")} == {
+        "alpha",
+        "beta",
+        "idna",
+        "six",
+    }
+    for m in cache.farm:
+        m.reset_log()
+    client = _pip(cache, tmp_path / "t")
+    out, _ = client.communicate(timeout=300)
+    assert client.returncode == 0, out[-3000:]
+    assert cache.file_bytes() == {}  # every file from the cache: nothing crossed the link
