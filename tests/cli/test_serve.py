@@ -9,6 +9,7 @@ refusal is what is tested."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -97,12 +98,13 @@ def cache(make_farm, tmp_path: Path) -> Iterator[Cache]:
     assert proc.returncode == 130, err  # Ctrl-C stops nginx and minstall, as it says
 
 
-def _pip(cache: Cache, target: Path) -> subprocess.Popen:
+def _pip(cache: Cache, target: Path, index: str | None = None) -> subprocess.Popen:
+    """pip installing alpha from the cache (or from ``index``, a mirror's URL)."""
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "pip", "install", "--no-cache-dir"),
             *("--disable-pip-version-check", "--target", str(target)),
-            *("--index-url", cache.url + "/pypi/simple", "alpha"),
+            *("--index-url", (index or cache.url) + "/pypi/simple", "alpha"),
         ],
         env={**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": ""},
         stdout=subprocess.PIPE,
@@ -134,9 +136,18 @@ def test_twenty_clients_at_once_get_every_file_across_the_link_once(
     cache: Cache, conda_python, tmp_path: Path
 ) -> None:
     """12 pip, 5 uv and 3 real conda clients install the same set through the cache at once:
-    every file's bytes leave the farm once, and each client installs what a direct install
-    from the mirror installs (written by hand from the farm's content: alpha needs beta,
-    which needs idna and six; pkga is conda-forge's one package with no dependency)."""
+    every file's bytes leave the farm once, and each client installs exactly what a direct
+    install from the best mirror installs (alpha needs beta, which needs idna and six)."""
+    direct = _pip(cache, tmp_path / "direct", index=cache.farm["best"].url)
+    assert direct.wait(timeout=300) == 0
+    home = make_home(conda_python, tmp_path / "conda-direct", cache.farm["best"].url, ())
+    made = home.run("create", "-y", "-p", str(tmp_path / "env-direct"), "pkga", "-c", "conda-forge")
+    assert made.returncode == 0, made.stdout + made.stderr
+    want_pip = _installed(tmp_path / "direct")
+    want_conda = home.installed(tmp_path / "env-direct")
+    assert {n.split("-")[0] for n in want_pip} == {"alpha", "beta", "idna", "six"}
+    for m in cache.farm:
+        m.reset_log()
     clients = []
     for i in range(12):
         clients.append(("pip", tmp_path / f"pip{i}", _pip(cache, tmp_path / f"pip{i}")))
@@ -159,10 +170,10 @@ def test_twenty_clients_at_once_get_every_file_across_the_link_once(
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, (tool, out[-3000:])
         if tool == "conda":
-            assert any(p.name.startswith("pkga-") for p in (where / "conda-meta").glob("*.json"))
+            got = {p.name.removesuffix(".json") for p in (where / "conda-meta").glob("*.json")}
+            assert got == want_conda, (tool, got)
         else:
-            names = {n.split("-")[0] for n in _installed(where)}
-            assert names == {"alpha", "beta", "idna", "six"}, (tool, names)
+            assert _installed(where) == want_pip, (tool, _installed(where))
     sent = cache.file_bytes()
     assert any(p.endswith(".conda") or p.endswith(".tar.bz2") for p in sent), sorted(sent)
     assert any(p.endswith(".whl") for p in sent) and any(p.endswith(".metadata") for p in sent)
@@ -299,3 +310,35 @@ def test_warm_pulls_an_install_through_the_cache_once_and_clients_then_hit(
     out, _ = client.communicate(timeout=300)
     assert client.returncode == 0, out[-3000:]
     assert cache.file_bytes() == {}  # every file from the cache: nothing crossed the link
+
+
+@needs_nginx
+def test_a_client_falls_back_to_the_public_mirrors_when_the_cache_is_down(
+    cache: Cache, tmp_path: Path
+) -> None:
+    """A client whose catalog holds the cache's entry (as 'minstall serve' prints it) ranks it
+    with the rest; when the cache goes down, its install goes to the next mirror and says so."""
+    from .test_install_cli import pip_target
+
+    entry = httpx.get(cache.url + "/minstall-serve/catalog.toml").text
+    catalog = tmp_path / "client.toml"
+    farm_catalog = Path(cache.env["MINSTALL_CATALOG"]).read_text()
+    catalog.write_text(farm_catalog + "\n" + entry.replace("schema = 1\n", "", 1))
+    python, pip_env = pip_target(tmp_path)
+    env = {
+        **cache.env,
+        **pip_env,
+        "MINSTALL_CATALOG": str(catalog),
+        "MINSTALL_CACHE_DIR": str(tmp_path / "client-cache"),
+    }
+    assert minstall("bench", env=env).returncode == 0  # fills the cache with the probes' files
+    bench = minstall("bench", "--refresh", "--json", env=env)  # a LAN cache, warm: first
+    first = {r["kind"]: r["mirror"] for r in json.loads(bench.stdout)["results"] if r["rank"] == 1}
+    assert first["pypi"] == "fleet-cache", first
+    cache.proc.send_signal(signal.SIGINT)  # the cache host goes down
+    cache.proc.communicate(timeout=30)
+    proc = minstall("pip", "--python", python, "install", "six", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "attempt 1/3: pypi: mirror fleet-cache" in proc.stderr, proc.stderr
+    assert "attempt 2/3: pypi: mirror best" in proc.stderr, proc.stderr
+    cache.proc = subprocess.Popen(["true"])  # the fixture's Ctrl-C has nothing left to stop
