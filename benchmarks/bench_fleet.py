@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import venv
 from pathlib import Path
 
 import httpx
@@ -37,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from farm import MirrorFarm, MirrorSpec
 from farm.content import build_content
 from farm.packages import WheelSpec
-from farmenv import farm_env
+from farmenv import farm_env, fresh_venv, report, timed
 
 BIN = Path(sys.executable).parent
 PIP, MINSTALL = str(BIN / "pip"), str(BIN / "minstall")
@@ -45,19 +44,6 @@ PER_CONNECTION = 1.5e6
 TOTALS = {"best": 8e6, "next": 6e6}
 PARTS = [WheelSpec(f"part{i}", "1.0", payload_bytes=16 * 1024 * 1024) for i in range(4)]
 APP = WheelSpec("app", "1.0", requires=tuple(p.name for p in PARTS))
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}")
-    return time.perf_counter() - t0
-
-
-def target(root: Path, name: str) -> str:
-    venv.EnvBuilder(with_pip=False).create(root / name)
-    return str(root / name / "bin" / "python")
 
 
 def sent(farm) -> int:
@@ -96,11 +82,11 @@ def main() -> int:
             for m in farm:
                 m.reset_log()
             cached = ["--index-url", f"{url}/pypi/simple", "app"]
-            cached_s = timed([PIP, "--python", target(root, "c"), "install", *cached], env)
+            cached_s = timed([PIP, "--python", fresh_venv(root, "c"), "install", *cached], env)
             crossed = sent(farm)
             direct = ["--index-url", farm["best"].simple_url, "app"]
-            pip_s = timed([PIP, "--python", target(root, "p"), "install", *direct], env)
-            m_s = timed([MINSTALL, "pip", "--python", target(root, "m"), "install", "app"], env)
+            pip_s = timed([PIP, "--python", fresh_venv(root, "p"), "install", *direct], env)
+            m_s = timed([MINSTALL, "pip", "--python", fresh_venv(root, "m"), "install", "app"], env)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(30)
@@ -124,10 +110,7 @@ def main() -> int:
         ),
         (f"nothing crossed the link during the cached install ({crossed} bytes)", crossed == 0),
     ]
-    print()
-    for text, ok in floors:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in floors) else 1
+    return report(floors)
 
 
 if __name__ == "__main__":

@@ -16,17 +16,14 @@ Prints PASS/FAIL per floor; exits 1 if one fails.
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import venv
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from farm import MirrorFarm, MirrorSpec
-from farmenv import farm_env
+from farmenv import farm_env, fresh_venv, timed
 
 BIN = Path(sys.executable).parent
 MINSTALL, PIP = str(BIN / "minstall"), str(BIN / "pip")
@@ -36,19 +33,6 @@ MIRRORS = [
     MirrorSpec("thin", latency_s=0.1, bandwidth_bps=0.6e6),
     MirrorSpec("slowest", latency_s=0.2, bandwidth_bps=0.25e6),
 ]
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}")
-    return time.perf_counter() - t0
-
-
-def fresh_venv(root: Path, name: str) -> str:
-    venv.EnvBuilder(with_pip=False).create(root / name)
-    return str(root / name / "bin" / "python")
 
 
 def main() -> int:

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from farm import MirrorFarm, MirrorSpec
 from farm.content import build_content
 from farm.packages import WheelSpec
-from farmenv import farm_env
+from farmenv import farm_env, report
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,10 +187,7 @@ def main() -> int:
         minstall = readme_install(Path(tmp))
         for name in sys.argv[1:] or ("html", "json", "flat"):
             profile(name, minstall, content, floors)
-    print()
-    for text, ok in floors:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in floors) else 1
+    return report(floors)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class Prepared:
     nginx: str | None
     notes: list[str] = field(default_factory=list)
     temporary_sockets: bool = False
+    cache_id: str = "fleet-cache"
 
     def write(self) -> None:
         """The folders and nginx.conf, checked by nginx itself."""
@@ -75,7 +76,9 @@ class Prepared:
             "minstall serve: on each client, put the entry below (also at "
             f"{self.url}/minstall-serve/catalog.toml) in the file 'minstall mirrors --path' "
             "names (without its 'schema = 1' line if the file has one), then run 'minstall "
-            "bench --refresh'; clients fall back to the public mirrors when the cache is down"
+            f"bench --refresh' (to write it into the tools' own config: 'minstall config apply "
+            f"--mirror {self.cache_id}', or 'minstall env --mirror {self.cache_id}'); clients "
+            "fall back to the public mirrors when the cache is down"
         )
         return lines
 
@@ -165,6 +168,7 @@ def prepare(session: Session, options: ServeOptions, *, need_nginx: bool = True)
         nginx=nginx.find_nginx(session.environ) if need_nginx else None,
         notes=notes,
         temporary_sockets=temporary,
+        cache_id=options.cache_id,
     )
 
 
