@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from mirrorinstall.core.catalog import Catalog
 from mirrorinstall.core.textcodec import TextForm
+from mirrorinstall.cuda.accel import Accelerators
 from mirrorinstall.cuda.choose import HostCuda
 from mirrorinstall.cuda.tables import Tables
 
@@ -119,6 +120,8 @@ class Facts:
     # path -> the absolute folder it is in (what its relative paths are relative to)
     file_dirs: Mapping[str, str] = field(default_factory=dict)
     host: HostCuda | None = None  # None: CUDA was not looked at (nothing needs it)
+    # AMD, Intel, Ascend devices, looked for when no NVIDIA driver is (None: not looked at)
+    accel: Accelerators | None = None
     windows_driver: bool = False  # WSL2 reports the Windows driver: Windows thresholds apply
     tables: Tables | None = None
     wheels: WheelLister | None = None

@@ -198,7 +198,7 @@ def gather(
         or any(w in text for w in _CUDA_WORDS)
         or (cmd.tool == "uv" and bool(environ.get("UV_TORCH_BACKEND")))
     )
-    host, windows_driver, tables = None, False, None
+    host, windows_driver, tables, accel = None, False, None, None
     if needs_cuda:
         from mirrorinstall.cuda.packaged import load_tables
 
@@ -216,6 +216,10 @@ def gather(
 
             detected = detect_cuda(environ)
             host, windows_driver = detected.host, detected.windows_driver
+        if (not host.has_driver and not foreign) or "MINSTALL_ACCELERATOR" in environ:
+            from mirrorinstall.cuda.accelhost import detect_accelerators
+
+            accel = detect_accelerators(environ)
     out_dir = session.cache_dir / "rewritten"
     copies = {
         path: str(
@@ -247,6 +251,7 @@ def gather(
         copies=copies,
         file_dirs={path: os.path.dirname(os.path.abspath(path)) for path in files},
         host=host,
+        accel=accel,
         windows_driver=windows_driver,
         tables=tables,
         wheels=wheels,

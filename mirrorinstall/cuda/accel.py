@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from packaging.version import InvalidVersion, Version
@@ -148,21 +148,32 @@ def same_cann(installed: str, row: str) -> bool:
     return a == b or a.startswith(b + ".")
 
 
+Unavailable = Callable[[str, str], "str | None"]
+
+
 def choose_accel(
-    tables: AccelTables, acc: Accelerators, releases: Sequence[str], os: str, *, pinned: bool
+    tables: AccelTables,
+    acc: Accelerators,
+    releases: Sequence[str],
+    os: str,
+    *,
+    pinned: bool,
+    unavailable: Unavailable | None = None,
 ) -> AccelChoice | None:
     """The build for this machine's accelerator among ``releases`` (torch versions the command
     allows, newest first), or None when it has none of the kinds here. ``pinned``: the command
     named versions, so finding none that runs is an :class:`AccelMismatch` (not a quiet
-    CPU build)."""
+    CPU build). ``unavailable(release, variant)``: why the chosen mirror lacks that build
+    (None: it has it), so the next one down is taken, as for CUDA builds."""
     if not releases:
         return None
+    missing = unavailable or (lambda _r, _v: None)
     if os == "macos":
         return _apple(tables, acc, releases, pinned)
     if acc.of("amd"):
-        return _amd(tables, acc, releases, os, pinned)
+        return _amd(tables, acc, releases, os, pinned, missing)
     if acc.of("intel"):
-        return _intel(tables, acc, releases, os, pinned)
+        return _intel(tables, acc, releases, os, pinned, missing)
     if acc.of("ascend"):
         return _ascend(tables, acc, releases, pinned)
     return None
@@ -173,7 +184,12 @@ def _cpu(release: str, kind: str, reason: str, notes: Sequence[str] = ()) -> Acc
 
 
 def _amd(
-    tables: AccelTables, acc: Accelerators, releases: Sequence[str], os: str, pinned: bool
+    tables: AccelTables,
+    acc: Accelerators,
+    releases: Sequence[str],
+    os: str,
+    pinned: bool,
+    missing: Unavailable,
 ) -> AccelChoice:
     gpus = acc.of("amd")
     if os != "linux":
@@ -187,16 +203,22 @@ def _amd(
         if row is None:
             passed.append(f"torch {version}: no ROCm build in minstall's table")
             continue
-        missing = [a for a in archs if a not in row.archs]
-        if missing:
-            passed.append(f"torch {version}: its ROCm builds have no code for {', '.join(missing)}")
+        lacking = [a for a in archs if a not in row.archs]
+        if lacking:
+            passed.append(f"torch {version}: its ROCm builds have no code for {', '.join(lacking)}")
+            continue
+        variant = next((v for v in row.variants if missing(version, v) is None), None)
+        if variant is None:
+            passed.append(
+                f"torch {version}: " + "; ".join(str(missing(version, v)) for v in row.variants)
+            )
             continue
         names = ", ".join(f"{d.name} ({d.arch})" for d in gpus)
         return AccelChoice(
             "rocm",
-            row.variants[0],
+            variant,
             version,
-            f"{row.variants[0]}: the newest ROCm build of torch {version}, with code for {names}",
+            f"{variant}: the newest ROCm build of torch {version} here, with code for {names}",
             notes=tuple(passed),
         )
     overrides = {tables.gfx_override[a] for a in archs if a in tables.gfx_override}
@@ -207,10 +229,17 @@ def _amd(
             f"target's code with HSA_OVERRIDE_GFX_VERSION={overrides.pop()} (unsupported by AMD)"
         )
     if pinned:
+        first = next((r.series for r in tables.rocm if all(a in r.archs for a in archs)), None)
         raise AccelMismatch(
             f"no ROCm build of the torch asked for has code for {', '.join(archs)}: "
             + "; ".join(passed[:3]),
-            "Choose another torch release, or install the CPU build on purpose (--cuda cpu).",
+            (
+                f"ROCm builds for {', '.join(archs)} start with torch {first}: ask for "
+                f"torch>={first}, or"
+                if first
+                else "Choose another torch release, or"
+            )
+            + " install the CPU build on purpose (--cuda cpu).",
         )
     return _cpu(
         releases[0], "amd", f"no ROCm build of torch has code for {', '.join(archs)}", notes
@@ -218,13 +247,18 @@ def _amd(
 
 
 def _intel(
-    tables: AccelTables, acc: Accelerators, releases: Sequence[str], os: str, pinned: bool
+    tables: AccelTables,
+    acc: Accelerators,
+    releases: Sequence[str],
+    os: str,
+    pinned: bool,
+    missing: Unavailable,
 ) -> AccelChoice:
     if os not in tables.xpu_os:
         return _cpu(releases[0], "intel", f"PyTorch's XPU builds are for Linux and Windows ({os})")
     names = ", ".join(d.name for d in acc.of("intel"))
     for version in releases:
-        if _series_at_least(version, tables.xpu_since):
+        if _series_at_least(version, tables.xpu_since) and missing(version, "xpu") is None:
             return AccelChoice(
                 "xpu", "xpu", version, f"xpu: PyTorch's build for Intel GPUs ({names})"
             )

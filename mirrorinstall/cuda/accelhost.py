@@ -197,7 +197,7 @@ def _from_setting(value: str, machine: str) -> Accelerators:
         archs = [a.strip() for a in rest.split(",") if a.strip()]
         if archs and all(GFX_RE.match(a) for a in archs):
             return Accelerators(
-                tuple(Device("amd", f"AMD GPU ({a})", a) for a in archs), None, None, machine, how
+                tuple(Device("amd", "AMD GPU", a) for a in archs), None, None, machine, how
             )
     if kind == "intel" and not rest:
         return Accelerators((Device("intel", "Intel GPU"),), None, None, machine, how)

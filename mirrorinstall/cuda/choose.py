@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from mirrorinstall.cuda.accel import Accelerators, AccelMismatch, choose_accel
 from mirrorinstall.cuda.tables import Tables, TorchRelease
 
 
@@ -81,6 +82,7 @@ class CudaChoice:
     reason: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     torchvision: str | None = None
+    extras: tuple[str, ...] = ()  # companion requirements ("torch-npu==2.5.1" for Ascend)
 
 
 def variant_cuda(variant: str) -> str | None:
@@ -259,6 +261,7 @@ def choose_torch(
     python: str | None = None,
     want: str = "auto",
     unavailable: Unavailable | None = None,
+    accel: Accelerators | None = None,
 ) -> CudaChoice:
     """Pick the PyTorch release and build for this host (see the module docstring).
 
@@ -287,6 +290,9 @@ def choose_torch(
     if want != "auto":
         return _pinned(tables, host, release, row, want, os, tv)
     if not host.has_driver:
+        other = _accelerated(tables, accel, candidates, os, bool(spec), unavailable)
+        if other is not None:
+            return other
         return CudaChoice(
             "torch", release, "cpu", None, f"CPU build: {host.describe()}", torchvision=tv
         )
@@ -350,6 +356,42 @@ def choose_torch(
         f"CPU build: no CUDA build of any torch release runs on {host.describe()}",
         (*passed[:3], needs),
         tv,
+    )
+
+
+def _accelerated(
+    tables: Tables,
+    accel: Accelerators | None,
+    candidates: list[tuple[str, TorchRelease]],
+    os: str,
+    pinned: bool,
+    unavailable: Unavailable | None,
+) -> CudaChoice | None:
+    """The build for an AMD, Intel or Ascend device when there is no NVIDIA driver (None:
+    none of them here). Apple keeps the macOS rule above."""
+    if accel is None or not accel.devices or tables.accel is None:
+        return None
+    rows = dict(candidates)
+    try:
+        got = choose_accel(
+            tables.accel, accel, list(rows), os, pinned=pinned, unavailable=unavailable
+        )
+    except AccelMismatch as exc:
+        raise CudaMismatch(exc.message, exc.hint) from None
+    if got is None:
+        return None
+    row = rows.get(got.release)
+    if row is None:  # Ascend may pair another release than the command's newest
+        row = next((r for _v, r in releases_matching(tables, f"=={got.release}")), None)
+    return CudaChoice(
+        "torch",
+        got.release,
+        got.variant,
+        None,
+        got.reason,
+        got.notes,
+        _torchvision_for(row, got.release) if row is not None else None,
+        got.extras,
     )
 
 

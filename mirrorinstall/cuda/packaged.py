@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from mirrorinstall.cuda.accel import AccelTables, parse_accel
 from mirrorinstall.cuda.tables import TABLE_FILES, Tables, parse_tables
 
 
@@ -14,10 +13,3 @@ from mirrorinstall.cuda.tables import TABLE_FILES, Tables, parse_tables
 def load_tables() -> Tables:
     data = resources.files("mirrorinstall.data")
     return parse_tables({name: data.joinpath(name).read_text("utf-8") for name in TABLE_FILES})
-
-
-@functools.lru_cache(maxsize=1)
-def load_accel_tables() -> AccelTables:
-    """The AMD, Intel, Ascend and Apple facts (``data/accelerators.toml``)."""
-    data = resources.files("mirrorinstall.data")
-    return parse_accel(data.joinpath("accelerators.toml").read_text("utf-8"))

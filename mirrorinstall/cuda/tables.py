@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mirrorinstall.cuda.accel import AccelTables, parse_accel
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -94,6 +96,7 @@ class Tables:
     tf_windows_last_gpu: str
     tf_packaging: TfPackaging = TfPackaging()
     architectures: tuple[tuple[str, str], ...] = ()  # (first compute capability, family name)
+    accel: AccelTables | None = None  # AMD, Intel, Ascend, Apple (accelerators.toml)
 
     def architecture(self, cc: str | None) -> str | None:
         """``"8.6"`` -> ``"Ampere"`` (the family whose first capability is the highest <= cc)."""
@@ -109,7 +112,7 @@ class Tables:
         return names[-1] if names else None
 
 
-TABLE_FILES = ("cuda_drivers.toml", "pytorch.toml", "tensorflow.toml")
+TABLE_FILES = ("cuda_drivers.toml", "pytorch.toml", "tensorflow.toml", "accelerators.toml")
 
 
 def parse_tables(texts: Mapping[str, str]) -> Tables:
@@ -150,6 +153,7 @@ def parse_tables(texts: Mapping[str, str]) -> Tables:
             for r in tf["build"]
         ),
         tf_windows_last_gpu=tf["windows_last_gpu"],
+        accel=parse_accel(texts["accelerators.toml"]) if "accelerators.toml" in texts else None,
         architectures=tuple((r["cc"], r["name"]) for r in drivers.get("architecture", ())),
         tf_packaging=TfPackaging(
             gpu_in_tensorflow_since=tf["gpu_in_tensorflow_since"],

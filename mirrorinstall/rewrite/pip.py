@@ -766,6 +766,7 @@ def _pip_cuda(
             want=ctx.cuda_mode,
             # a build must really be on the chosen mirror, else the next one down is taken
             unavailable=(lambda r, v: wheel_missing(ctx, mirror, v, r)) if mirror else None,
+            accel=ctx.facts.accel,
         )
     except UnknownRelease:
         # torch 1.8.2 LTS, 1.10.2, 2.3.1.post0: real releases the table lacks. Refusing them
@@ -836,9 +837,11 @@ def _apply_torch_choice(
     }
     plan.notes.append(f"CUDA: {choice.reason}")
     plan.notes += [f"CUDA: {n}" for n in choice.notes]
+    # "pypi": PyPI's own wheels (Ascend on aarch64), which carry no local version tag
+    tag = "" if choice.variant == "pypi" else f"+{choice.variant}"
     versions = {
-        "torch": f"{choice.release}+{choice.variant}",
-        "torchvision": f"{choice.torchvision}+{choice.variant}" if choice.torchvision else None,
+        "torch": f"{choice.release}{tag}",
+        "torchvision": f"{choice.torchvision}{tag}" if choice.torchvision else None,
     }
     for i, token in requirements.items():
         current = (replace.get(i) or [token])[0]
@@ -850,6 +853,12 @@ def _apply_torch_choice(
             if new != current:
                 replace[i] = [new]
                 plan.notes.append(f"{current} -> {new}")
+    for extra in choice.extras:  # torch-npu for Ascend: installed with torch, as its README does
+        if not any(spec_name(t) == spec_name(extra) for t in requirements.values()):
+            replace.setdefault(-1, []).append(extra)
+            plan.notes.append(f"{extra} added: {choice.reason}")
+    if choice.variant == "pypi":
+        return
     if explicit:
         for index, old in explicit.items():
             if old == choice.variant:

@@ -460,6 +460,8 @@ def _generated_wheels() -> list[_Dist]:
         WheelSpec("alpha", "1.1", requires=("beta>=1.0", "six"), requires_python=">=3.8"),
         WheelSpec("beta", "1.0", requires=("idna",)),
         WheelSpec("bigwheel", "1.0", payload_bytes=BIG_BYTES),
+        # Ascend's companion of torch 2.5.1 for CANN 8.1.RC1 (Ascend/pytorch COMPATIBILITY.en.md)
+        WheelSpec("torch-npu", "2.5.1", requires=("torch==2.5.1",)),
         # "pip" is the project minstall bench reads on every index; like the real one it
         # releases often and its wheel is a couple of MB.
         WheelSpec("pip", "24.0", requires_python=">=3.8", payload_bytes=64 * 1024),
@@ -621,7 +623,7 @@ def _build_pypi(b: _Builder, extra: tuple[WheelSpec, ...] = ()) -> None:
 
 # ------------------------------------------------------------------ PyTorch wheels
 
-TORCH_VARIANTS = ("cpu", "cu118", "cu121", "cu124")
+TORCH_VARIANTS = ("cpu", "cu118", "cu121", "cu124", "rocm6.1", "rocm6.2", "xpu")
 # (torch, torchvision, torchaudio), paired as on pytorch.org/get-started/previous-versions
 TORCH_RELEASES = (("2.4.1", "0.19.1", "2.4.1"), ("2.5.1", "0.20.1", "2.5.1"))
 # PyPI's own newer release (no local version), as on pypi.org: what pip takes when a variant
@@ -637,7 +639,7 @@ def _torch_dists(big: dict[str, int]) -> dict[str, list[_Dist]]:
     platforms = [local_platform] + (["win_amd64"] if local_platform != "win_amd64" else [])
     out: dict[str, list[_Dist]] = {}
     for variant in TORCH_VARIANTS:
-        cuda = None if variant == "cpu" else f"{variant[2:-1]}.{variant[-1]}"
+        cuda = f"{variant[2:-1]}.{variant[-1]}" if variant.startswith("cu") else None
         for torch_v, vision_v, audio_v in TORCH_RELEASES:
             for platform in platforms:
                 tag = f"{interp}-{interp}-{platform}"

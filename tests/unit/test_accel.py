@@ -15,10 +15,10 @@ import pytest
 from mirrorinstall.core.errors import ConfigError
 from mirrorinstall.cuda.accel import Accelerators, AccelMismatch, Device, choose_accel
 from mirrorinstall.cuda.accelhost import detect_accelerators, read_cann
-from mirrorinstall.cuda.packaged import load_accel_tables
+from mirrorinstall.cuda.packaged import load_tables
 
 REC = Path(__file__).resolve().parents[1] / "data" / "recorded" / "accel"
-TABLES = load_accel_tables()
+TABLES = load_tables().accel
 PV = "https://pytorch.org/get-started/previous-versions/"
 
 
@@ -273,7 +273,7 @@ def test_an_rdna2_card_gets_the_override_named_as_unsupported() -> None:
 @pytest.mark.parametrize(
     ("acc", "os", "releases", "words"),
     [
-        (AMD("gfx1201"), "linux", ["2.6.0"], "no code for gfx1201"),
+        (AMD("gfx1201"), "linux", ["2.6.0"], "start with torch 2.7: ask for torch>=2.7"),
         (INTEL, "linux", ["2.4.1"], "XPU wheels exist from 2.5"),
         (ASCEND("8.0.0"), "linux", ["2.5.1"], "pairs with torch 2.1.0, 2.3.1, 2.4.0"),
         (
