@@ -179,7 +179,7 @@ def choose_accel(
     return None
 
 
-def _cpu(release: str, kind: str, reason: str, notes: Sequence[str] = ()) -> AccelChoice:
+def _cpu(release: str, reason: str, notes: Sequence[str] = ()) -> AccelChoice:
     return AccelChoice("cpu", "cpu", release, f"CPU build: {reason}", notes=tuple(notes))
 
 
@@ -193,10 +193,10 @@ def _amd(
 ) -> AccelChoice:
     gpus = acc.of("amd")
     if os != "linux":
-        return _cpu(releases[0], "amd", f"PyTorch's ROCm builds are Linux only ({os} here)")
+        return _cpu(releases[0], f"PyTorch's ROCm builds are Linux only ({os} here)")
     archs = sorted({d.arch for d in gpus if d.arch})
     if not archs:
-        return _cpu(releases[0], "amd", f"the GPU's gfx target is unknown ({acc.describe()})")
+        return _cpu(releases[0], f"the GPU's gfx target is unknown ({acc.describe()})")
     passed = []
     for version in releases:
         row = tables.rocm_row(version)
@@ -241,9 +241,7 @@ def _amd(
             )
             + " install the CPU build on purpose (--cuda cpu).",
         )
-    return _cpu(
-        releases[0], "amd", f"no ROCm build of torch has code for {', '.join(archs)}", notes
-    )
+    return _cpu(releases[0], f"no ROCm build of torch has code for {', '.join(archs)}", notes)
 
 
 def _intel(
@@ -255,7 +253,7 @@ def _intel(
     missing: Unavailable,
 ) -> AccelChoice:
     if os not in tables.xpu_os:
-        return _cpu(releases[0], "intel", f"PyTorch's XPU builds are for Linux and Windows ({os})")
+        return _cpu(releases[0], f"PyTorch's XPU builds are for Linux and Windows ({os})")
     names = ", ".join(d.name for d in acc.of("intel"))
     for version in releases:
         if _series_at_least(version, tables.xpu_since) and missing(version, "xpu") is None:
@@ -268,7 +266,7 @@ def _intel(
             f"{tables.xpu_since})",
             f"Ask for torch>={tables.xpu_since}, or --cuda cpu for the CPU build.",
         )
-    return _cpu(releases[0], "intel", f"no XPU build before torch {tables.xpu_since}")
+    return _cpu(releases[0], f"no XPU build before torch {tables.xpu_since}")
 
 
 def _ascend(
@@ -279,7 +277,6 @@ def _ascend(
     if not acc.cann:
         return _cpu(
             releases[0],
-            "ascend",
             f"{names} found but no CANN toolkit (torch-npu needs it)",
             ["install CANN (https://www.hiascend.com), then run the command again"],
         )
