@@ -102,6 +102,9 @@ def run(
 
 
 def _decoded(data: bytes) -> str:
-    """As ``subprocess.run(text=True)`` reads a pipe: the locale's encoding, universal
-    newlines."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding=hostos.locale_encoding()).read()
+    """As ``subprocess.run(text=True)`` reads a pipe (the locale's encoding, universal
+    newlines), but a byte the encoding cannot read is replaced, not a UnicodeDecodeError that
+    no caller expects (a GBK nvidia-smi message under a UTF-8 locale)."""
+    return io.TextIOWrapper(
+        io.BytesIO(data), encoding=hostos.locale_encoding(), errors="replace"
+    ).read()

@@ -107,6 +107,12 @@ def plan_cache(ctx: Context, absolutes: tuple[Absolute, ...]) -> CachePlan:
     """The routes a cache serves from the ranking in ``ctx``."""
     catalog, ranking = ctx.facts.catalog, ctx.facts.ranking
     plan = CachePlan([])
+    private = sorted(m.id for m in catalog.enabled() if m.token_env)
+    if private:
+        plan.notes.append(
+            f"{', '.join(private)} need a token: not served through the cache (clients reach "
+            "them directly, with their own token)"
+        )
 
     pypi = [
         Upstream(m.id, root)
@@ -162,11 +168,13 @@ def plan_cache(ctx: Context, absolutes: tuple[Absolute, ...]) -> CachePlan:
 
 
 def _measured(catalog: Catalog, order: tuple[str, ...]) -> list[Mirror]:
-    """The ranking's mirrors, best first: enabled, in the catalog, with http(s) URLs."""
+    """The ranking's mirrors, best first: enabled, in the catalog, and open to anyone. A
+    mirror that needs a token is left out: the cache would have to hold the token and hand
+    what it fetched with it to every client (and without it the mirror answers 401)."""
     out = []
     for mid in dict.fromkeys(order):
         m = catalog.get(mid)
-        if m is not None and m.enabled:
+        if m is not None and m.enabled and not m.token_env:
             out.append(m)
     return out
 

@@ -40,3 +40,11 @@ def test_the_deadline_stops_the_helper() -> None:
     with pytest.raises(subprocess.TimeoutExpired):
         capped.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
     assert time.monotonic() - began < 15
+
+
+def test_bytes_the_locale_cannot_read_are_replaced_not_an_exception() -> None:
+    """A helper printing GBK (a Chinese Windows' nvidia-smi) under a UTF-8 locale: the caller
+    gets text with replacement characters, as it can show, not a UnicodeDecodeError."""
+    script = "import sys; sys.stdout.buffer.write('驱动'.encode('gbk') + b' 535.104.05')"
+    got = capped.run([sys.executable, "-c", script], text=True, timeout=60)
+    assert got.stdout.endswith(" 535.104.05") and "\ufffd" in got.stdout

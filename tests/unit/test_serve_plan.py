@@ -101,3 +101,19 @@ def test_the_printed_catalog_entry_is_a_mirror_the_catalog_reads() -> None:
     assert mirror.pytorch is not None and mirror.pytorch.base == "http://10.0.0.5:8790/whl"
     assert mirror.channel_url("conda-forge") == "http://10.0.0.5:8790/conda/conda-forge"
     assert mirror.channel_url("main") == "http://10.0.0.5:8790/conda/main"
+
+
+def test_a_mirror_that_needs_a_token_is_not_served_through_the_cache() -> None:
+    """The cache would hold the token and hand what it fetched to every client (or, without
+    it, pass on the mirror's 401): such a mirror is left out, with a note."""
+    text = (
+        (ROOT / "mirrors.toml")
+        .read_text()
+        .replace("[mirror.tuna]\n", '[mirror.tuna]\ntoken_env = "TUNA_TOKEN"\n', 1)
+    )
+    catalog = build_catalog([("mirrors.toml", text)])
+    ctx = Context(Facts(catalog=catalog, ranking=Ranking(order={"pypi": ("tuna", "nju")})))
+    plan = plan_cache(ctx, load_absolutes())
+    pypi = next(r for r in plan.routes if r.prefix == "/pypi/")
+    assert [u.mirror for u in pypi.upstreams] == ["nju"]
+    assert any("tuna need a token" in n for n in plan.notes)
