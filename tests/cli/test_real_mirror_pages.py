@@ -310,6 +310,7 @@ def test_two_installs_at_once_share_one_download(make_farm, tmp_path: Path) -> N
     assert len(waited) == 1, [err for _out, err in results]
     name = "bigwheel-1.0-py3-none-any.whl"
     sent, size = _wheel_bytes(farm)[name], _sizes(farm, [name])[name]
-    # once, plus the transfer's endgame (the last ranges raced on two mirrors; at these
-    # 150 KB/s mirrors that costs about a tenth)
-    assert sent <= size * 1.3, (sent, size)
+    # once (twice would be 2x), plus the transfer's endgame: the last ranges race on the
+    # other mirrors, and at these 150 KB/s mirrors a loaded machine let it cost 1.37x once
+    # (1.3 failed a CI-like run); what this test guards is the second process's download
+    assert sent <= size * 1.5, (sent, size)
