@@ -770,6 +770,8 @@ def serve(
     if print_only:
         echo(prepared.config, nl=False)
         return 0
+    if not write_dir:
+        prepared.check_free()
     prepared.write()
     for line in prepared.summary():
         echo(line, err=True)

@@ -47,6 +47,25 @@ class Prepared:
     temporary_sockets: bool = False
     cache_id: str = "fleet-cache"
 
+    def check_free(self) -> None:
+        """Refuse a second nginx on the same cache: two cache managers trimming one folder
+        and two writers of one pid file (the pid file names a live process)."""
+        pid_file = Path(self.settings.run_dir) / "nginx.pid"
+        try:
+            pid = int(pid_file.read_text(errors="replace").strip()[:12])
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, 0)  # POSIX only: serve refuses to run on Windows before this
+        except ProcessLookupError:
+            return  # left by a run that was killed
+        except OSError:
+            pass  # alive, another user's
+        raise UsageError(
+            f"another nginx (pid {pid}) is serving the cache in {self.settings.cache_dir}",
+            "Stop it first, or give this one another --cache-dir.",
+        )
+
     def write(self) -> None:
         """The folders and nginx.conf, checked by nginx itself."""
         s = self.settings
@@ -129,8 +148,9 @@ def prepare(session: Session, options: ServeOptions, *, need_nginx: bool = True)
             "Run 'minstall bench' to see why each mirror failed.",
         )
     base = options.write_dir or session.cache_dir / "serve"
-    run_dir = (base / "run").resolve() if not options.write_dir else base.resolve()
     cache_dir = (options.cache_dir or base / "cache").resolve()
+    # one nginx per cache: its pid, configuration and temporary files live beside the cache
+    run_dir = base.resolve() if options.write_dir else cache_dir / "run"
     temporary = options.write_dir is None
     if temporary:
         socket_dir = Path(tempfile.gettempdir()) / f"mi-serve-{os.getpid()}"

@@ -341,3 +341,16 @@ def test_a_client_falls_back_to_the_public_mirrors_when_the_cache_is_down(
     assert "attempt 1/3: pypi: mirror fleet-cache" in proc.stderr, proc.stderr
     assert "attempt 2/3: pypi: mirror best" in proc.stderr, proc.stderr
     cache.proc = subprocess.Popen(["true"])  # the fixture's Ctrl-C has nothing left to stop
+
+
+@needs_nginx
+def test_a_second_serve_on_the_same_cache_is_refused(cache: Cache, tmp_path: Path) -> None:
+    """Two nginx on one cache folder would trim it from two cache managers and overwrite one
+    pid file; the second `minstall serve` says which process holds the cache."""
+    again = minstall(
+        "serve", "--listen", f"127.0.0.1:{_free_port()}", "--cache-dir", str(tmp_path / "cache"),
+        env=cache.env,
+    )  # fmt: skip
+    assert again.returncode == 64, again.stderr
+    assert "another nginx (pid " in again.stderr and "another --cache-dir" in again.stderr
+    assert httpx.get(cache.url + "/minstall-serve").status_code == 200  # the first one runs on
