@@ -231,6 +231,30 @@ class LoopbackIndex:
                 self._files[number] = entry
             return number
 
+    def fetch(self, urls: list[str]) -> list[Outcome]:
+        """Each loopback file URL fetched by the supply as if the installer had asked for it
+        (``minstall fetch``: pip resolved, nothing downloaded it); an outcome each, in order.
+        A file no mirror hashes ends with the supply's UNHASHED error."""
+        assert self.supply is not None, "fetch() needs a FileSupply"
+        waiting = []
+        for url in urls:
+            number = url[len(self.base) + 3 :].split("/", 1)[0]
+            entry = self.file(int(number)) if self.original(url) else None
+            if entry is None:
+                raise ValueError(f"not a file of this loopback index: {url}")
+            waiting.append(
+                self.supply.request(entry.file, entry.mirror, entry.project, entry.siblings)
+            )
+        outcomes = []
+        for got in waiting:
+            if not isinstance(got, Outcome):
+                while not got.done.wait(0.2):  # timed: a Ctrl-C still reaches this thread
+                    pass
+                assert got.outcome is not None
+                got = got.outcome
+            outcomes.append(got)
+        return outcomes
+
     def file(self, number: int) -> _Entry | None:
         with self._lock:
             return self._files[number] if 0 <= number < len(self._files) else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -49,6 +49,9 @@ class Resolution:
     files: list[Resolved]
     direct: list[str]  # `name @ URL`, a VCS checkout, a local path: pip takes them as given
     unfetchable: list[str]  # an index file minstall cannot fetch ahead, with the reason
+    # index files whose page gives no sha256 (a flat PyTorch listing): another mirror's
+    # index-layout copy may still hash them (fetch/supply.py)
+    unhashed: list[Resolved] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -122,7 +125,7 @@ def read_report(path: Path) -> Resolution:
 def parse_report(text: str) -> Resolution:
     """The files of a pip installation report (JSON), each with its sha256."""
     report = json.loads(text)
-    files, direct, unfetchable = [], [], []
+    files, direct, unfetchable, unhashed = [], [], [], []
     for item in report.get("install", []):
         info = item.get("download_info") or {}
         meta = item.get("metadata") or {}
@@ -138,9 +141,10 @@ def parse_report(text: str) -> Resolution:
             unfetchable.append(f"{name}: its file name is not a plain name ({filename!r})")
         elif not isinstance(sha, str) or len(sha) != 64:
             unfetchable.append(f"{name}: the index gives no sha256 for {filename}")
+            unhashed.append(Resolved(name, str(meta.get("version", "")), filename, url, ""))
         else:
             files.append(Resolved(name, str(meta.get("version", "")), filename, url, sha.lower()))
-    return Resolution(files, direct, unfetchable)
+    return Resolution(files, direct, unfetchable, unhashed)
 
 
 def alternates(

@@ -707,7 +707,8 @@ def _pip_cuda(
     token = (replace.get(torch_at) or [requirements[torch_at]])[0]
     local = re.search(r"\+(cu\d+)", token)
     if not host.has_driver and ctx.cuda_mode == "keep":
-        for variant in [*explicit.values(), *([local.group(1)] if local else [])]:
+        # the index's variant and the pin minstall read from it are one build: said once
+        for variant in dict.fromkeys([*explicit.values(), *([local.group(1)] if local else [])]):
             plan.notes.append(
                 f"CUDA: the {variant} build will not run here: {host.describe()}; "
                 "pip installs it, but torch.cuda.is_available() will be False"

@@ -424,7 +424,7 @@ class _Run:
         """The run's result and log as the installer would have written them against the
         mirror (loopback URLs written back as the mirror's), the fetch said as an event, and
         the user's own ``--report`` file written back too."""
-        from mirrorinstall.run.fetching import FetchReport, summary
+        from mirrorinstall.run.fetching import FetchReport, keep_to_limit, summary
 
         index, supply = looped.index, looped.supply
         log = log_file.read_text(errors="replace") if log_file and log_file.exists() else ""
@@ -434,6 +434,7 @@ class _Run:
             if report != "-":
                 _unloop_file(Path(report), index)
         outcomes = supply.outcomes() if supply is not None else []
+        keep_to_limit(self.session, outcomes)
         if outcomes:
             by_mirror = supply.bytes_by_mirror
             report = FetchReport(

@@ -46,6 +46,7 @@ class FetchReport:
     by_mirror: dict[str, int]
     dest: Path | None
     files: list[Path] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # files the installer gets itself, and why
 
     def as_json(self) -> dict:
         return {
@@ -65,6 +66,7 @@ class FetchReport:
             "fetched_bytes": self.fetched_bytes,
             "by_mirror": self.by_mirror,
             "dest": str(self.dest) if self.dest else None,
+            "left_to_installer": self.left,
         }
 
 
@@ -117,7 +119,9 @@ def fetch_command(
                 f"conda could not plan the install: {files}",
                 "Run the same command with 'minstall conda ...' to see conda's whole answer.",
             )
-        jobs = conda_channel_jobs(ctx, files)
+        report = download(
+            session, conda_channel_jobs(ctx, files), connections=connections, progress=progress
+        )
     else:
         args = planned[len(cmd.head) :]
         if cmd.tool == "uv":
@@ -126,14 +130,22 @@ def fetch_command(
         resolver = _resolver(session.environ, python) or [require_engine("pip", session.environ)]
         if python and len(resolver) == 1:
             args = ["--python", python, *args]
-        with through_loopback(session, args, environ) as looped:
+        # resolved and fetched as an install is (fetch/supply.py): files join the transfer as
+        # pip reads their metadata, a flat listing's file is hashed by an index-layout copy
+        with through_loopback(
+            session,
+            args,
+            environ,
+            ctx=ctx,
+            speculate=True,
+            connections=connections,
+            progress=progress,
+        ) as looped:
             try:
-                report = pip_report(resolver, looped.argv, looped.env)
+                resolution = pip_report(resolver, looped.argv, looped.env)
             except UsageError as exc:  # pip's words about the loopback, as the mirror's
                 raise UsageError(looped.index.unlooped(exc.message), exc.hint) from None
-            resolution = mapped_back(report, looped.index)
-        jobs = pip_jobs(ctx, resolution)
-    report = download(session, jobs, connections=connections, progress=progress)
+            report = _supplied(session, looped, resolution, connections, progress)
     failed = [o for o in report.outcomes if o.path is None]
     if failed:
         raise NoMirrorError(
@@ -164,33 +176,47 @@ def dest_folder(dest: Path) -> None:
         ) from None
 
 
-def pip_jobs(ctx, resolution: Resolution) -> list:
-    """A job per file of ``resolution``: the mirror pip resolved it on, then the next-ranked
-    PyPI mirrors that carry the same file (name and sha256)."""
+def _supplied(
+    session: Session,
+    looped: Looped,
+    resolution: Resolution,
+    connections: int,
+    progress: Callable[[Progress], None] | None,
+) -> FetchReport:
+    """Every file of ``resolution`` fetched: those pip found through the loopback index by
+    its supply (across the ranked mirrors), a private index's from there alone (its project
+    names are never asked about on public mirrors). What cannot be fetched ahead is named in
+    the report's ``left``: pip downloads it itself."""
     from mirrorinstall.fetch.jobs import Job, Source
-    from mirrorinstall.fetch.resolve import alternates
-    from mirrorinstall.fetch.transfer import OriginAuth
-    from mirrorinstall.rewrite.common import ranked
+    from mirrorinstall.fetch.supply import UNHASHED
 
-    catalog = ctx.facts.catalog
-    # a file from an index the catalog does not know (a private one) is fetched from there
-    # alone: its project names are never asked about on public mirrors
-    public = [f for f in resolution.files if _public(f.url, catalog)]
-    private = [f for f in resolution.files if f not in public]
-    # mirrors only: the official hosts are what minstall routes around (they stay the
-    # source when the plan itself uses them)
-    pypi = [m for m in ranked(ctx, "pypi") if m.pypi and not m.upstream][:ALTERNATE_MIRRORS]
-    jobs = (
-        alternates(
-            public,
-            [(m.id, m.pypi.simple) for m in pypi if m.pypi],
-            origin=_owner([f.url for f in public], catalog) or "origin",
-            auth=OriginAuth(credentials(catalog, ctx.facts.environ)),
-        )
-        if public
-        else []
+    index, supply = looped.index, looped.supply
+    assert supply is not None
+    mine = [f for f in [*resolution.files, *resolution.unhashed] if index.original(f.url)]
+    private = [f for f in resolution.files if not index.original(f.url)]
+    outcomes = index.fetch([f.url for f in mine])
+    # the transfer's own time: files joined it while pip resolved
+    elapsed = max(0.0, supply.finished - supply.started) if supply.started else 0.0
+    by_mirror = dict(supply.bytes_by_mirror)
+    if private:
+        jobs = [Job(f.filename, f.sha256, None, [Source("origin", f.url)]) for f in private]
+        other = download(session, jobs, connections=connections, progress=progress)
+        outcomes, elapsed = outcomes + other.outcomes, elapsed + other.elapsed_s
+        for mirror, n in other.by_mirror.items():
+            by_mirror[mirror] = by_mirror.get(mirror, 0) + n
+    keep_to_limit(session, outcomes)
+    unhashed = [o for o in outcomes if o.error == UNHASHED]
+    left = [f"{o.job.name}: no mirror's page gives its sha256" for o in unhashed]
+    left += [u for u in resolution.unfetchable if "no sha256" not in u]
+    left += [f"{name}: given as a URL or path" for name in resolution.direct]
+    return FetchReport(
+        [o for o in outcomes if o.error != UNHASHED],
+        elapsed,
+        sum(by_mirror.values()),
+        by_mirror,
+        None,
+        left=left,
     )
-    return [*jobs, *(Job(f.filename, f.sha256, None, [Source("origin", f.url)]) for f in private)]
 
 
 # where pip and uv also read indexes from (uv's UV_INDEX items may be ``name=URL``)
@@ -328,14 +354,6 @@ def _same_index(url: str, copies: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def mapped_back(resolution: Resolution, index: LoopbackIndex) -> Resolution:
-    """``resolution`` with every loopback file URL replaced by the mirror URL it stands for."""
-    from dataclasses import replace
-
-    files = [replace(f, url=index.original(f.url) or f.url) for f in resolution.files]
-    return Resolution(files, resolution.direct, resolution.unfetchable)
-
-
 _PUBLIC_HOSTS = ("files.pythonhosted.org", "pypi.org", "download.pytorch.org")
 
 
@@ -372,8 +390,6 @@ def download(
 ) -> FetchReport:
     """Fetch every job into the store, then trim the store to its size limit (this run's
     files stay)."""
-    from mirrorinstall.core.settings import store_limit_mb
-
     started = time.monotonic()
     store = Store(session.cache_dir / "store")
     fetcher = Fetcher(
@@ -383,9 +399,7 @@ def download(
         credentials=credentials(session.catalog, session.environ),
     )
     outcomes = fetcher.run(jobs)
-    limit = store_limit_mb(session.environ)
-    if limit:
-        store.trim(limit * 1024 * 1024, {o.job.sha256 for o in outcomes})
+    keep_to_limit(session, outcomes)
     return FetchReport(
         outcomes,
         time.monotonic() - started,
@@ -393,6 +407,17 @@ def download(
         fetcher.bytes_by_mirror,
         None,
     )
+
+
+def keep_to_limit(session: Session, outcomes: list[Outcome]) -> None:
+    """The store trimmed to MINSTALL_STORE_LIMIT_MB, oldest first; this run's files stay."""
+    from mirrorinstall.core.settings import store_limit_mb
+
+    limit = store_limit_mb(session.environ)
+    if limit:
+        Store(session.cache_dir / "store").trim(
+            limit * 1024 * 1024, {o.job.sha256 for o in outcomes if o.job.sha256}
+        )
 
 
 def into_package_cache(outcomes: list[Outcome], urls: dict[str, str], pkgs_dir: Path) -> None:
@@ -668,6 +693,8 @@ def summary(report: FetchReport) -> str:
     )
     if dropped:
         text += "; mirrors left out: " + "; ".join(dropped)
+    if report.left:
+        text += "; not fetched ahead (the installer downloads them): " + "; ".join(report.left)
     return text
 
 

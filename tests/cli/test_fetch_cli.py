@@ -122,13 +122,19 @@ def test_ctrl_c_leaves_nothing_half_written_in_the_store_and_a_rerun_resumes(
 
 def test_the_store_keeps_to_its_size_limit(farm_env) -> None:  # noqa: F811
     """MINSTALL_STORE_LIMIT_MB=1: after each fetch only that run's files stay (bigwheel
-    alone is 4 MiB); a limit that is not a number is a configuration error."""
-    _farm, env, _ = farm_env
+    alone is 4 MiB), after an install too; a limit that is not a number is a configuration
+    error."""
+    _farm, env, python = farm_env
     limited = {**env, "MINSTALL_STORE_LIMIT_MB": "1"}
     assert minstall("fetch", "--", "pip", "install", "six", env=limited).returncode == 0
     assert minstall("fetch", "--", "pip", "install", "bigwheel", env=limited).returncode == 0
     info = json.loads(minstall("cache", "info", "--json", env=env).stdout)
     assert info["files"] == 1 and info["bytes"] > 1024 * 1024  # bigwheel, this run's, stays
+    # an install keeps to it too (the loopback path ignored the limit)
+    got = minstall("pip", "--python", python, "install", "alpha", env=limited)
+    assert got.returncode == 0, got.stderr
+    info = json.loads(minstall("cache", "info", "--json", env=env).stdout)
+    assert info["files"] == 4 and info["bytes"] < 1024 * 1024, info  # alpha's four, not bigwheel
     bad = minstall(
         "fetch", "--", "pip", "install", "six", env={**env, "MINSTALL_STORE_LIMIT_MB": "lots"}
     )

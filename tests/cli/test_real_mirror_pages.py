@@ -6,6 +6,7 @@ instead of downloading wheels whole, so the mirrors send each file's bytes about
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -178,6 +179,55 @@ def test_a_flat_listings_files_are_hashed_by_an_index_copy_and_fetched_from_both
     size = _sizes(farm, [torch["name"]])[torch["name"]]
     assert sent <= size * SLACK + 64 * 1024, (sent, size)
     assert not any(r.path.startswith("/whl/") for r in farm["official"].requests)
+
+
+def test_fetch_takes_a_flat_listings_file_hashed_by_an_index_copy(
+    make_farm, big_torch, tmp_path: Path
+) -> None:
+    """`minstall fetch` resolves as an install does: the torch wheel a flat listing gives
+    without a sha256 is fetched from both copies, verified, and put in --dest (it fetched
+    nothing and said "0 files", exit 0); a file nobody hashes is named as left to pip."""
+    farm, env, _python = _farm(
+        lambda *specs: make_farm(*specs, content=big_torch),
+        tmp_path,
+        MirrorSpec("aliyun", conda=(), pytorch="find-links", pages="html", bandwidth_bps=8e6),
+        MirrorSpec(
+            "nju", conda=(), pytorch="index", pages="html", latency_s=0.1, bandwidth_bps=4e6
+        ),
+        OFFICIAL,
+    )
+    dest = tmp_path / "wheels"
+    argv = [
+        "pip",
+        "install",
+        "torch==2.4.1",
+        "--index-url",
+        "https://download.pytorch.org/whl/cu121",
+    ]
+    proc = minstall("fetch", "--json", "--dest", str(dest), "--", *argv, env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    torch = [f for f in report["files"] if f["name"].startswith("torch-2.4.1")]
+    assert len(torch) == 1, report
+    assert torch[0]["sha256"] == farm.content.facts["torch_files"][torch[0]["name"]]
+    assert set(torch[0]["by_mirror"]) == {"aliyun", "nju"}, torch
+    placed = dest / torch[0]["name"]
+    assert hashlib.sha256(placed.read_bytes()).hexdigest() == torch[0]["sha256"]
+    assert report["left_to_installer"] == []
+    sent = _wheel_bytes(farm)[torch[0]["name"]]
+    assert sent <= len(placed.read_bytes()) * SLACK + 64 * 1024, sent
+
+    # no index-layout copy: nothing hashes the file; the report says so instead of "0 files"
+    farm2, env2, _ = _farm(
+        make_farm,
+        tmp_path / "alone",
+        MirrorSpec("aliyun", conda=(), pytorch="find-links", pages="html", bandwidth_bps=16e6),
+        OFFICIAL,
+    )
+    alone = minstall("fetch", "--", *argv, env=env2)
+    assert alone.returncode == 0, alone.stderr
+    assert "not fetched ahead (the installer downloads them): torch-2.4.1" in alone.stderr
+    assert "no mirror's page gives its sha256" in alone.stderr
 
 
 def _installed_versions(python: str) -> dict[str, str]:

@@ -416,6 +416,10 @@ def test_a_flat_copy_of_the_only_index_pins_what_that_index_would_give() -> None
     assert uv.argv[3] == "torch==2.5.1+cu121" and f"{ALIYUN_TORCH}/cu121/" in uv.argv
     pip_extra = run(["pip", "install", "torch", "--extra-index-url", CU121], wheels=LISTING)
     assert pip_extra.argv[2] == "torch"  # pip merged both before: newest across both stays
+    # no driver: the index's variant and the pin read from the listing are one build, one note
+    bare = run(line, wheels=LISTING, python="3.11", host=HostCuda(how="no NVIDIA driver"))
+    notes = [n for n in bare.notes if n.startswith("CUDA: the cu121 build will not run here")]
+    assert len(notes) == 1, bare.notes
 
 
 def test_no_exact_pin_means_the_next_mirror_or_the_official_host() -> None:
