@@ -218,7 +218,7 @@ def test_fetch_takes_a_flat_listings_file_hashed_by_an_index_copy(
     assert sent <= len(placed.read_bytes()) * SLACK + 64 * 1024, sent
 
     # no index-layout copy: nothing hashes the file; the report says so instead of "0 files"
-    farm2, env2, _ = _farm(
+    _, env2, _ = _farm(
         make_farm,
         tmp_path / "alone",
         MirrorSpec("aliyun", conda=(), pytorch="find-links", pages="html", bandwidth_bps=16e6),
