@@ -39,6 +39,7 @@ from mirrorinstall.fetch.spans import DEFAULT_CHUNK, Span, covered, missing, spl
 from mirrorinstall.fetch.store import PartFile, Store
 
 STALL_S = 2.0  # a span with no bytes for this long is fetched again from another mirror
+SPLIT_AFTER_S = 1.0  # a span with more left than this at its pace is split for an idle one
 CHECKPOINT_S = 0.25  # how often the journal records the spans in flight
 MIN_SPAN = 1024 * 1024
 TAIL_SPAN = 128 * 1024
@@ -81,6 +82,7 @@ class _Flight:
     extents: list[list] = field(default_factory=list)  # [mirror, start, end]: who wrote what
     last: float = 0.0
     over: bool = False  # a copy finished it: the other stops
+    end: int = 0  # where the span ends now: a split hands the rest to a faster connection
 
 
 @dataclass
@@ -465,7 +467,7 @@ class Fetcher:
                     if (
                         not whole
                         and end - start >= 2 * TAIL_SPAN
-                        and self._pending() < self._workers
+                        and self._pending() < self._idle()
                     ):
                         # the end of the transfer: a piece this connection can fetch in the
                         # time the whole remainder takes at everyone's pace, so every
@@ -474,7 +476,7 @@ class Fetcher:
                         if piece < end - start:
                             span = (start, start + piece)
                             f.pending.insert(0, (start + piece, end))
-                    flight = _Flight({mirror}, time.monotonic())
+                    flight = _Flight({mirror}, time.monotonic(), end=span[1])
                     f.flying[span] = flight
                     return self._board(f, span, source, flight)
                 late = self._late(mirror)
@@ -506,28 +508,58 @@ class Fetcher:
         return f, span, source, flight
 
     def _late(self, mirror: str) -> tuple[_File, Span, Source, _Flight] | None:
-        """A span in flight on another mirror that this one would deliver sooner: stalled,
-        or with more time left at its pace than this mirror needs for all of it."""
+        """Work for an idle connection from a span in flight on another mirror: the back
+        part of one still arriving that would take longer than SPLIT_AFTER_S at its pace
+        (cut so both parts end together: each byte is still fetched once), or, when its
+        mirror has gone quiet for STALL_S, the span's missing bytes as a second copy
+        (whichever copy ends first wins)."""
         now = time.monotonic()
-        mine = self._speed.get(mirror)
         for f in self._files:
             source = None if f.finished else self._source(f, mirror)
             if source is None:
                 continue
-            for span, flight in f.flying.items():
+            for span, flight in list(f.flying.items()):
                 if flight.over or mirror in flight.mirrors or len(flight.mirrors) > 1:
                     continue
                 if mirror in self._rangeless and span != (0, f.size):
                     continue
-                size = span[1] - span[0]
                 quiet = now - (flight.last or flight.started)
-                pace = flight.got / (now - flight.started) if flight.got else 0.0
-                left = (size - flight.got) / pace if pace else float("inf")
-                alone = size / mine if mine else float("inf")
-                if quiet >= STALL_S or (left > 1.5 * alone + 0.25 and now - flight.started > 0.5):
+                if quiet >= STALL_S:
                     flight.mirrors.add(mirror)
                     return self._board(f, span, source, flight)
+                piece = None if mirror in self._rangeless else self._split(f, span, mirror, now)
+                if piece is not None:
+                    return self._board(f, piece, source, f.flying[piece])
         return None
+
+    def _split(self, f: _File, span: Span, mirror: str, now: float) -> Span | None:
+        """The back part of ``span`` (in flight; the lock is held) for a connection of
+        ``mirror``, in flight from now; the span keeps the front and ends at the cut. None
+        when it is not worth a request."""
+        flight, mine = f.flying[span], self._speed.get(mirror)
+        start = span[0]
+        remaining = flight.end - (start + flight.got)
+        elapsed = now - flight.started
+        if not mine or not flight.got or elapsed < 0.5 or remaining < 2 * TAIL_SPAN:
+            return None
+        pace = flight.got / elapsed
+        if remaining / pace < SPLIT_AFTER_S:
+            return None
+        piece = int(remaining * mine / (mine + pace))
+        if piece < TAIL_SPAN:
+            return None
+        cut = flight.end - piece
+        back = (cut, flight.end)
+        f.flying[(start, cut)] = f.flying.pop(span)
+        flight.end = cut
+        f.flying[back] = _Flight({mirror}, now, end=back[1])
+        return back
+
+    def _idle(self) -> int:
+        """Connections with no span in flight (this one among them): when fewer spans are
+        left than that, the rest is split so they all end together. Counted against all the
+        connections, a file split into one span each was cut up at its very start."""
+        return self._workers - sum(f.in_flight for f in self._files if not f.finished)
 
     def _pending(self) -> int:
         return sum(len(f.pending) for f in self._files if not f.finished)
@@ -584,6 +616,9 @@ class Fetcher:
         flight: _Flight | None = None,
     ) -> int:
         start, end = span
+        if flight is not None:
+            with self._lock:
+                end = flight.end
         # a second copy of a slow span asks only for what is not on disk yet
         begin = start + flight.got if flight is not None and len(flight.mirrors) > 1 else start
         whole = (begin, end) == (0, f.size)
@@ -605,8 +640,10 @@ class Fetcher:
                     raise _Retry(f"answered another byte range ({r.headers.get('Content-Range')})")
                 offset = begin
                 for block in r.iter_raw():
-                    block = block[: end - offset]
                     with self._lock:
+                        if flight is not None:
+                            end = flight.end  # moved back when a faster one took the rest
+                        block = block[: max(0, end - offset)]
                         # checked and written under the lock: once the other copy has won
                         # (and the file may be verified and closed), this one writes nothing
                         if (flight is not None and flight.over) or f.part is None:
@@ -637,6 +674,9 @@ class Fetcher:
             raise _Retry(f"timed out after {self.timeout.read:g} s") from None
         except httpx.HTTPError as exc:
             raise _Retry(f"{type(exc).__name__}: {exc}") from None
+        if flight is not None:
+            with self._lock:
+                end = flight.end
         if written < end - begin:
             raise _Retry(f"closed the connection mid-file ({written} of {end - begin} bytes)")
         return written
@@ -668,6 +708,7 @@ class Fetcher:
 
     def _give_back(self, f: _File, span: Span, mirror: str, retry: _Retry, flight: _Flight) -> None:
         with self._lock:
+            span = (span[0], flight.end)  # split meanwhile: the rest is another flight's
             self._land(f, mirror, flight)
             if retry.rangeless:
                 self._rangeless.add(mirror)
@@ -702,6 +743,7 @@ class Fetcher:
 
     def _span_done(self, f: _File, span: Span, mirror: str, flight: _Flight) -> None:
         with self._lock:
+            span = (span[0], flight.end)  # split meanwhile: the rest is another flight's
             self._land(f, mirror, flight)
             if flight.over:
                 return  # the other copy won

@@ -382,3 +382,25 @@ def test_a_slow_but_flowing_span_is_not_taken_for_a_stall(make_farm, tmp_path) -
     assert out.error is None
     sent = sum(r.bytes_sent for m in farm for r in m.requests if r.path == path)
     assert sent <= size * 1.05, (sent, size)
+
+
+def test_a_slower_mirrors_span_is_split_for_an_idle_faster_connection(make_farm, tmp_path) -> None:
+    """Three mirrors at 1.0, 0.75 and 0.5 MB/s, one connection each, a span each: when the
+    fast ones are done, the slow one's span still arriving is cut and its back part taken
+    by them, so all end together and every byte still crosses once (the slow mirror kept
+    its whole third: the transfer took its time, 1.5x the others')."""
+    farm = make_farm(
+        MirrorSpec("a", bandwidth_bps=1.0e6),
+        MirrorSpec("b", bandwidth_bps=0.75e6),
+        MirrorSpec("c", bandwidth_bps=0.5e6),
+    )
+    body, sha = _truth(farm)
+    for m in farm:
+        m.reset_log()
+    [out] = Fetcher(Store(tmp_path / "store"), connections=1).run([_job(farm, sha, "a", "b", "c")])
+    assert out.error is None and out.path is not None and out.path.read_bytes() == body
+    # split where both parts end together: c keeps about 2/9 of the file, not its third
+    assert out.by_mirror["c"] < 0.28 * len(body), out.by_mirror
+    assert out.by_mirror["a"] > 0.38 * len(body), out.by_mirror
+    sent = sum(r.bytes_sent for m in farm for r in m.requests if r.path == WHEEL)
+    assert sent <= len(body) * 1.03, (sent, len(body))
