@@ -215,7 +215,7 @@ class LoopbackIndex:
             self.supply.page_read(project, list(source.copies))
         links = []
         for f in files:
-            entry = _Entry(f, source.mirror, project or _project_of(f.filename), source.siblings)
+            entry = _Entry(f, source.mirror, project or project_of(f.filename), source.siblings)
             href = f"/f/{self._file(entry)}/{quote(f.filename)}"
             # every wheel's metadata is served here, the mirror's or read from the wheel
             links.append((href, replace(f, metadata=f.metadata or "true") if _wheel(f) else f))
@@ -421,7 +421,7 @@ class _Entry:
     siblings: Siblings = ()
 
 
-def _project_of(filename: str) -> str:
+def project_of(filename: str) -> str:
     """The normalised project name a wheel or sdist file name starts with."""
     stem = filename.split("-", 1)[0] if filename.endswith(".whl") else filename.rsplit("-", 1)[0]
     return re.sub(r"[-_.]+", "-", stem).lower()

@@ -74,6 +74,8 @@ class FileSupply:
         self._lock = threading.Lock()
         self._tickets: dict[str, _Ticket] = {}  # _key(file) -> its ticket
         self._picks: dict[str, str] = {}  # project -> the key of its last metadata read
+        # (mirror, file name) -> its head start (a file of a listing without hashes)
+        self._early: dict[tuple[str, str], _Ticket] = {}
         self._copies: dict[tuple[str, str], list[Source]] = {}  # (name, sha256) -> sources
         self._looked: dict[tuple[str, str], Future] = {}  # (mirror, project) -> its lookup
         self._pool = ThreadPoolExecutor(8, thread_name_prefix="minstall-supply")
@@ -92,6 +94,15 @@ class FileSupply:
 
     # ------------------------------------------------------------ from the handlers
 
+    def head_start(self, f: PageFile, mirror: str, project: str, siblings: Siblings = ()) -> None:
+        """A file the installer is certain to take (an exact pin on a flat listing: see
+        rewrite/torchpin.py certain_files) wanted before the installer has even started; its
+        own request for the same file name on that listing is then this one."""
+        ticket = self._want(f, mirror, project, None, siblings, asked=False)
+        with self._lock:
+            self._early[(mirror, f.filename)] = ticket
+            self._picks[project] = _key(f)
+
     def page_read(self, project: str, copies: list[tuple[str, str]]) -> None:
         """The installer read ``project``'s page: look for its files on ``copies`` (mirror id,
         simple index URL), in the background."""
@@ -109,11 +120,13 @@ class FileSupply:
         earlier pick of the same project nobody asked for is dropped."""
         if not (self.speculate and f.filename.endswith(".whl") and (f.sha256 or siblings)):
             return
-        key = _key(f)
         with self._lock:
+            key = self._alias(f, mirror)
             earlier = self._picks.get(project)
             self._picks[project] = key
             dropped = self._tickets.get(earlier) if earlier and earlier != key else None
+            if dropped is not None and dropped is self._tickets.get(key):
+                dropped = None  # the same file under two spellings of its URL
         if dropped is not None and not dropped.asked and dropped.job.sha256:
             self._fetcher.drop(dropped.job.sha256, "pip chose another version")
         if not (f.sha256 and self.store.has(f.sha256)):
@@ -147,10 +160,9 @@ class FileSupply:
     def outcomes(self) -> list[Outcome]:
         """Every file the installer asked for: fetched, found in the store, or failed."""
         with self._lock:
+            tickets = {id(t): t for t in self._tickets.values()}.values()  # aliases once
             fetched = [
-                t.outcome
-                for t in self._tickets.values()
-                if t.asked and t.outcome and t.outcome.error != UNHASHED
+                t.outcome for t in tickets if t.asked and t.outcome and t.outcome.error != UNHASHED
             ]
             return [*self.reused, *fetched]
 
@@ -176,7 +188,7 @@ class FileSupply:
         asked: bool,
     ) -> _Ticket:
         with self._lock:
-            ticket = self._tickets.get(_key(f))
+            ticket = self._tickets.get(self._alias(f, mirror))
             if ticket is not None and not (
                 ticket.done.is_set() and ticket.outcome and ticket.outcome.path is None and asked
             ):
@@ -188,6 +200,15 @@ class FileSupply:
             self.started = self.started or time.monotonic()
         self._pool.submit(self._add, ticket, siblings)
         return ticket
+
+    def _alias(self, f: PageFile, mirror: str) -> str:
+        """The key of ``f``'s ticket (the lock is held): an unhashed file of a head start
+        is that ticket, however the installer's page spells its URL."""
+        key = _key(f)
+        early = None if f.sha256 else self._early.get((mirror, f.filename))
+        if early is not None and key not in self._tickets:
+            self._tickets[key] = early
+        return key
 
     def _add(self, ticket: _Ticket, siblings: Siblings = ()) -> None:
         try:

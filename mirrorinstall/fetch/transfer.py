@@ -26,6 +26,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -424,15 +425,22 @@ class Fetcher:
         on (a tie: the smaller; nothing above MAX_FILE_BYTES). A mirror that said another size
         is dropped for this file and named, so one liar (a page declaring 50 GB) costs no disk
         and blames nobody else."""
-        said: dict[int, list[str]] = {}
-        for source in job.sources[:SIZE_QUORUM]:
+        def length(source: Source) -> int | None:
             try:
                 response = client.head(source.url, follow_redirects=True)
             except httpx.HTTPError:
-                continue
-            length = response.headers.get("Content-Length", "")
-            if response.status_code == 200 and length.isdigit():
-                said.setdefault(int(length), []).append(source.mirror)
+                return None
+            text = response.headers.get("Content-Length", "")
+            return int(text) if response.status_code == 200 and text.isdigit() else None
+
+        asked = job.sources[:SIZE_QUORUM]
+        # asked at once: one after another, three far mirrors held the first byte back
+        with ThreadPoolExecutor(len(asked) or 1, thread_name_prefix="minstall-size") as pool:
+            answers = list(pool.map(length, asked))
+        said: dict[int, list[str]] = {}
+        for source, n in zip(asked, answers, strict=True):
+            if n is not None:
+                said.setdefault(n, []).append(source.mirror)
         sane = {n: ms for n, ms in said.items() if n <= MAX_FILE_BYTES}
         if not sane:
             return None

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from mirrorinstall.bench.pages import wheel_fits
 from mirrorinstall.cuda.tables import Tables
@@ -111,3 +111,35 @@ def family_pins(
             )
         pins[other_text] = _pin(other, found[0])
     return pins
+
+
+def certain_files(
+    requirements: Iterable[str], listing: Iterable[str], python: str, platform: str
+) -> list[str]:
+    """The listed wheels an installer must take for exact torch-family pins
+    (``torch==2.5.1+cu121``, no marker): one per pin, only where exactly one listed file has
+    that very version (local part included) and fits this Python and platform; any other
+    choice stays the installer's."""
+    names = list(listing)
+    out = []
+    for text in requirements:
+        req = _requirement(text) if "==" in text else None
+        specs = list(req.specifier) if req is not None and not req.marker else []
+        if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
+            continue
+        try:
+            wanted = (canonicalize_name(req.name), Version(specs[0].version))  # type: ignore[union-attr]
+        except InvalidVersion:
+            continue
+        found = []
+        for name in names:
+            try:
+                project, version, _, _ = parse_wheel_filename(name)
+            except InvalidWheelFilename:
+                continue
+            # Version equality counts the local part: ==2.5.1 is not 2.5.1+cu121 here
+            if (project, version) == wanted and wheel_fits(name, python, platform):
+                found.append(name)
+        if len(found) == 1:
+            out.append(found[0])
+    return out

@@ -15,10 +15,11 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote, urljoin
 
 from mirrorinstall.core import capped, fileops
 from mirrorinstall.core.argv import parse_command
@@ -27,8 +28,9 @@ from mirrorinstall.core.errors import NoMirrorError, UsageError
 from mirrorinstall.core.settings import Session
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch.jobs import plain_name
-from mirrorinstall.fetch.loopback import LoopbackIndex
+from mirrorinstall.fetch.loopback import LoopbackIndex, project_of
 from mirrorinstall.fetch.resolve import Resolution
+from mirrorinstall.fetch.simplepage import PageFile
 from mirrorinstall.fetch.store import Store
 from mirrorinstall.fetch.supply import FileSupply
 from mirrorinstall.fetch.transfer import Fetcher, Outcome, Progress
@@ -254,13 +256,16 @@ def through_loopback(
     connections: int = 6,
     progress: Callable[[Progress], None] | None = None,
     timeout_s: float = 30.0,
+    early: Sequence[str] = (),
 ) -> Iterator[Looped]:
     """``args`` and ``env`` with every public index and find-links page (a catalogued mirror,
     an official host) served by a loopback index for as long as the block runs: metadata
     without whole wheels (fetch/loopback.py). With ``ctx`` (the run's facts) the index also
     supplies the files, fetched across the ranked PyPI mirrors that carry them
     (fetch/supply.py); without, files pass through from their mirror (a resolve alone).
-    A private index stays as it is, never asked about anywhere else."""
+    A private index stays as it is, never asked about anywhere else. ``early``: files of a
+    flat PyTorch listing the installer is certain to take (:func:`certain`), fetched from
+    the start instead of once the installer has started and read their metadata."""
     from mirrorinstall.fetch.offline import with_indexes
     from mirrorinstall.fetch.supply import FileSupply
     from mirrorinstall.fetch.transfer import OriginAuth
@@ -293,6 +298,12 @@ def through_loopback(
             )
 
         supply = FileSupply(store, make_fetcher, speculate=speculate, auth=auth)
+        for url in early:
+            mirror = _owner([url], catalog) or "origin"
+            name = unquote(url.rsplit("/", 1)[-1])
+            supply.head_start(
+                PageFile(name, url, None), mirror, project_of(name), _siblings(url, mirror, torch)
+            )
     try:
         with LoopbackIndex(store, auth=auth, timeout_s=timeout_s, supply=supply) as index:
 
@@ -321,6 +332,33 @@ def through_loopback(
     finally:
         if supply is not None:
             supply.close()
+
+
+def certain(argv: Sequence[str], ctx) -> list[str]:
+    """URLs of the wheels the installer is certain to take from the flat PyTorch listings
+    ``argv`` names (exact pins, one fitting file each: rewrite/torchpin.py certain_files),
+    read from the listings the rewrite already read."""
+    from mirrorinstall.rewrite.common import ranked
+    from mirrorinstall.rewrite.torchpin import certain_files
+
+    facts = ctx.facts
+    if facts.wheels is None or facts.python is None:
+        return []
+    links = [argv[k + 1] for k, a in enumerate(argv[:-1]) if a in ("--find-links", "-f")]
+    links += [a.split("=", 1)[1] for a in argv if a.startswith("--find-links=")]
+    out = []
+    for m in ranked(ctx, "pytorch"):
+        if m.pytorch is None or m.pytorch.layout != "find-links" or m.upstream:
+            continue
+        base = m.pytorch.base.rstrip("/") + "/"
+        for url in links:
+            variant = url[len(base) :].split("/", 1)[0] if url.startswith(base) else ""
+            if not variant or m.pytorch.variant_url(variant) != url:
+                continue
+            listing = facts.wheels(m.id, variant) or ()
+            for name in certain_files(argv, listing, facts.python, facts.platform):
+                out.append(urljoin(url, quote(name)))
+    return out
 
 
 def _siblings(

@@ -179,6 +179,14 @@ def test_a_flat_listings_files_are_hashed_by_an_index_copy_and_fetched_from_both
     size = _sizes(farm, [torch["name"]])[torch["name"]]
     assert sent <= size * SLACK + 64 * 1024, (sent, size)
     assert not any(r.path.startswith("/whl/") for r in farm["official"].requests)
+    # the exact pin minstall read from the listing: its wheel was on the way before the
+    # installer had started (its first page read), not after it read the wheel's metadata
+    requests = [r for m in farm for r in m.requests]
+    first_range = min(r.started for r in requests if torch["name"] in r.path and r.range)
+    first_by_installer = min(r.started for r in requests if r.user_agent.startswith("pip/"))
+    assert first_range < first_by_installer, sorted(
+        (round(r.started, 2), r.method, r.path, r.range, r.user_agent[:20]) for r in requests
+    )[:12]
 
 
 def test_fetch_takes_a_flat_listings_file_hashed_by_an_index_copy(
