@@ -425,6 +425,7 @@ class Fetcher:
         on (a tie: the smaller; nothing above MAX_FILE_BYTES). A mirror that said another size
         is dropped for this file and named, so one liar (a page declaring 50 GB) costs no disk
         and blames nobody else."""
+
         def length(source: Source) -> int | None:
             try:
                 response = client.head(source.url, follow_redirects=True)
