@@ -81,7 +81,11 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}")
     LAST["stderr"] = proc.stderr
-    return time.perf_counter() - t0
+    took = time.perf_counter() - t0
+    for line in proc.stderr.splitlines():  # minstall's own account of where the time went
+        if line.startswith("minstall: ") and any(w in line for w in ("fetched", "done in")):
+            print(f"    [{took:.1f} s] {line[10:]}", flush=True)
+    return took
 
 
 def transfer_s() -> float:

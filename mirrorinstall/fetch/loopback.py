@@ -547,31 +547,59 @@ class _Handler(BaseHTTPRequestHandler):
                     raise UpstreamError(why, 502, f"every mirror failed: {got.outcome.error}")
                 return self._stored(got.outcome.path)
         self._headers(size)
-        sent = 0
+        # the bytes go out as they arrive, before the file is verified, and a flat listing's
+        # file has no hash the installer could check: so what was sent is hashed, and the
+        # last byte waits for the verified file; a mismatch (a damaged copy, repaired since)
+        # cuts the connection instead, and the installer never gets a file that is not it
+        sent, digest = 0, hashlib.sha256()
         part = self.index.store.partial(got.job.sha256)[0]
-        while sent < size:
-            if got.done.is_set():
-                assert got.outcome is not None
-                if got.outcome.path is None:
-                    self.close_connection = True  # cut short: the installer sees the fault
-                    return
-                return self._copy(got.outcome.path, sent)
+        while sent < size - 1 and not got.done.is_set():
             state = got.ready()
-            ready = state[0] if state else 0
+            ready = min(state[0] if state else 0, size - 1)
+            block = b""
             if ready > sent:
                 try:
                     with open(part, "rb") as f:
                         f.seek(sent)
                         block = f.read(min(ready - sent, BLOCK))
                 except OSError:
-                    block = b""  # just renamed into the store: the next turn reads it there
-                if not block:
-                    got.done.wait(POLL_S)
-                    continue
-                self.wfile.write(block)
-                sent += len(block)
-            else:
+                    pass  # just renamed into the store: it is read there once done
+            if not block:
                 got.done.wait(POLL_S)
+                continue
+            self.wfile.write(block)
+            digest.update(block)
+            sent += len(block)
+        while not got.done.wait(POLL_S):
+            pass
+        assert got.outcome is not None
+        if got.outcome.path is None:
+            self.close_connection = True  # cut short: the installer sees the fault
+            return
+        self._verified_rest(got.outcome.path, sent, digest, got.job.sha256)
+
+    def _verified_rest(self, path: Path, sent: int, digest, sha256: str) -> None:
+        """The rest of the stored (verified) file from ``sent``, its last byte only if the
+        whole (``digest`` of what was sent, then the rest) is ``sha256``."""
+        if sent == 0:
+            return self._copy(path, 0)
+        with open(path, "rb") as f:
+            f.seek(sent)
+            rest = f.read(BLOCK)
+            while rest:
+                following = f.read(BLOCK)
+                out = rest if following else rest[:-1]
+                self.wfile.write(out)
+                digest.update(rest)
+                rest = following
+                if not following:
+                    break
+        if digest.hexdigest() != sha256:
+            self.close_connection = True
+            return
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            self.wfile.write(f.read(1))
 
     def _stored(self, path: Path | None) -> None:
         assert path is not None

@@ -6,6 +6,7 @@ instead of downloading wheels whole, so the mirrors send each file's bytes about
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -372,3 +373,48 @@ def test_two_installs_at_once_share_one_download(make_farm, tmp_path: Path) -> N
     # other mirrors, and at these 150 KB/s mirrors a loaded machine let it cost 1.37x once
     # (1.3 failed a CI-like run); what this test guards is the second process's download
     assert sent <= size * 1.5, (sent, size)
+
+
+def test_bytes_the_installer_gets_are_the_verified_files(
+    make_farm, big_torch, tmp_path: Path
+) -> None:
+    """A flat listing gives no sha256, so pip cannot check what it gets: the bytes streamed to
+    it while the fetch fills the file must be the verified file's. Aliyun serves a damaged
+    copy, NJU a good one: pip installs the good bytes (it got the damaged ones, and the
+    install failed with "Bad CRC-32"). A stream found wrong at its end is cut before its last
+    byte; pip asks again (pip >= 25.1 resumes by itself; an older one fails, and minstall's
+    next attempt gets the stored file)."""
+    farm, env, python = _farm(
+        lambda *specs: make_farm(*specs, content=big_torch),
+        tmp_path,
+        MirrorSpec(
+            "aliyun",
+            conda=(),
+            pytorch="find-links",
+            pages="html",
+            bandwidth_bps=1e6,
+            shared_bandwidth_bps=2e6,
+        ),
+        MirrorSpec(
+            "nju",
+            conda=(),
+            pytorch="index",
+            pages="html",
+            latency_s=0.1,
+            bandwidth_bps=0.5e6,
+            shared_bandwidth_bps=1e6,
+        ),
+        OFFICIAL,
+    )
+    farm["aliyun"].set_faults(Fault("corrupt-throughout", path="*/torch-2.4.1*"))
+    proc = _torch_241(python, env)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[-1]["exit_code"] == 0, proc.stderr
+    site = next(Path(python).parent.parent.glob("lib/python*/site-packages"))
+    record = next(site.glob("torch-2.4.1*.dist-info")) / "RECORD"
+    for line in record.read_text().splitlines():
+        path, digest, _size = line.rsplit(",", 2)
+        if digest.startswith("sha256="):
+            got = hashlib.sha256((site / path).read_bytes()).digest()
+            want = base64.urlsafe_b64decode(digest[7:] + "==")
+            assert got == want, path
