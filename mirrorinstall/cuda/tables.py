@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mirrorinstall.cuda.accel import AccelTables, parse_accel
+from mirrorinstall.cuda.packages import GpuPackage, parse_packages
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -97,6 +98,7 @@ class Tables:
     tf_packaging: TfPackaging = TfPackaging()
     architectures: tuple[tuple[str, str], ...] = ()  # (first compute capability, family name)
     accel: AccelTables | None = None  # AMD, Intel, Ascend, Apple (accelerators.toml)
+    packages: tuple[GpuPackage, ...] = ()  # JAX, CuPy, ONNX Runtime, Paddle (gpu_packages.toml)
 
     def architecture(self, cc: str | None) -> str | None:
         """``"8.6"`` -> ``"Ampere"`` (the family whose first capability is the highest <= cc)."""
@@ -112,7 +114,13 @@ class Tables:
         return names[-1] if names else None
 
 
-TABLE_FILES = ("cuda_drivers.toml", "pytorch.toml", "tensorflow.toml", "accelerators.toml")
+TABLE_FILES = (
+    "cuda_drivers.toml",
+    "pytorch.toml",
+    "tensorflow.toml",
+    "accelerators.toml",
+    "gpu_packages.toml",
+)
 
 
 def parse_tables(texts: Mapping[str, str]) -> Tables:
@@ -154,6 +162,7 @@ def parse_tables(texts: Mapping[str, str]) -> Tables:
         ),
         tf_windows_last_gpu=tf["windows_last_gpu"],
         accel=parse_accel(texts["accelerators.toml"]) if "accelerators.toml" in texts else None,
+        packages=parse_packages(texts["gpu_packages.toml"]) if "gpu_packages.toml" in texts else (),
         architectures=tuple((r["cc"], r["name"]) for r in drivers.get("architecture", ())),
         tf_packaging=TfPackaging(
             gpu_in_tensorflow_since=tf["gpu_in_tensorflow_since"],

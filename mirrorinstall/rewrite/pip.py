@@ -36,6 +36,11 @@ from mirrorinstall.rewrite.common import (
     torch_mirror,
     why_chosen,
 )
+from mirrorinstall.rewrite.gpupkg import (
+    index_package,
+    rewrite_gpu_index,
+    rewrite_gpu_requirement,
+)
 from mirrorinstall.rewrite.includes import absolute_includes
 from mirrorinstall.rewrite.tensorflow import rewrite_tensorflow
 from mirrorinstall.rewrite.torchbackend import translate_torch_backend
@@ -389,6 +394,11 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         notes.append(f"{opt.name} {url} -> {pypi.pypi.simple} ({why})")
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
         return opt.same_form(new)
+    owner = index_package(url, ctx)
+    if owner is not None:  # PaddlePaddle's per-CUDA index, ONNX Runtime's CUDA 11 feed
+        new_url = rewrite_gpu_index(url, ctx, plan)
+        notes.append(f"{new_url}: left on {owner}'s own host (no catalogued mirror copies it)")
+        return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
     ref = read_torch_url(url)
     if ref is None:
         return None
@@ -686,6 +696,10 @@ def _pip_cuda(
                 replace[i] = [new]
                 if not any(n.startswith(f"{name} -> ") for n in plan.notes):
                     plan.notes.append(f"{current} -> {new}")
+        else:
+            new = rewrite_gpu_requirement(current, ctx, plan)  # JAX, CuPy, ONNX Runtime, Paddle
+            if new != current:
+                replace[i] = [new]
         if name == "torch":
             torch_at = i
     if torch_at is None or tables is None or host is None:
