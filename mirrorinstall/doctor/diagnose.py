@@ -17,6 +17,7 @@ from typing import Any
 from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import Catalog
 from mirrorinstall.core.urls import split_url
+from mirrorinstall.cuda.accel import Accelerators
 from mirrorinstall.cuda.choose import (
     CudaMismatch,
     HostCuda,
@@ -25,6 +26,7 @@ from mirrorinstall.cuda.choose import (
     driver_floor,
     unlock,
 )
+from mirrorinstall.cuda.packages import best_build, floor
 from mirrorinstall.cuda.tables import Tables
 from mirrorinstall.doctor.patterns import Match, Pattern, find
 from mirrorinstall.run.classify import MIRROR, MISSING, OK, UNKNOWN, USER, classify
@@ -72,6 +74,7 @@ class Machine:
     sources: tuple[Source, ...] = ()
     ranking: Ranking | None = None  # the cached bench result (None: never measured here)
     ranking_age: str | None = None
+    accel: Accelerators | None = None  # AMD, Intel, Ascend, Apple (looked for without NVIDIA)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,10 @@ def _from_pattern(match: Match, text: str, machine: Machine) -> Finding:
         fixes = _conda_cuda_fixes(machine)
     elif fix == "as-written":
         fixes = [pattern.fix_text]
+    elif fix == "build-for-accel":
+        fixes = [_accel_fix(machine)]
+    elif fix == "gpu-package":
+        fixes = _package_fixes(pattern.package, machine)
     else:
         host = match.groups.get("host") or match.groups.get("host2") or ""
         fixes = _mirror_fixes(_OFFICIAL.get(host.lower(), "conda"), machine)
@@ -174,7 +181,71 @@ def _from_pattern(match: Match, text: str, machine: Machine) -> Finding:
 
 
 def _machine_line(machine: Machine) -> str:
-    return f"This machine: {machine.host.describe()}."
+    accel = machine.accel
+    extra = f"; {accel.describe()}" if accel is not None and accel.devices else ""
+    return f"This machine: {machine.host.describe()}{extra}."
+
+
+def _accel_fix(machine: Machine) -> str:
+    """The torch build for this machine's AMD, Intel or Ascend device (the choice --cuda auto
+    makes), or why there is none."""
+    accel = machine.accel
+    if accel is None or not accel.devices:
+        found = accel.describe() if accel is not None else "not looked for"
+        return (
+            f"No AMD, Intel or Ascend device was found here ({found}); on the machine that "
+            "printed this, run minstall doctor there, or plan for it with "
+            "MINSTALL_ACCELERATOR=amd:gfxXXXX."
+        )
+    try:
+        choice = choose_torch(
+            machine.tables, machine.host, os=machine.os, python=machine.python, accel=accel
+        )
+    except CudaMismatch as exc:
+        return f"PyTorch: {exc.message}. {exc.hint}"
+    notes = "; ".join(choice.notes)
+    if choice.variant == "cpu":
+        return f"PyTorch: {choice.reason}; only the CPU build runs" + (
+            f" ({notes})" if notes else ""
+        )
+    return (
+        f"PyTorch: minstall pip install torch torchvision --cuda auto  "
+        f"(torch {choice.release}+{choice.variant}: {choice.reason})"
+    )
+
+
+def _package_fixes(family: str, machine: Machine) -> list[str]:
+    """The build of ``family`` (gpu_packages.toml) this driver runs, as a command."""
+    pkg = next((p for p in machine.tables.packages if p.family == family), None)
+    host = machine.host
+    if pkg is None:
+        return []
+    if machine.os not in pkg.os:
+        return [
+            f"{pkg.project} has CUDA builds for {' and '.join(pkg.os)} only ({machine.os} here: "
+            f"{pkg.source}); it runs on the CPU (or under WSL2 on Windows)."
+        ]
+    if not host.has_driver:
+        return [
+            f"No NVIDIA driver is working here ({host.describe()}): install or repair the "
+            f"driver (nvidia-smi must work); {pkg.project} falls back to the CPU without it."
+        ]
+    best = best_build(machine.tables, host, pkg, machine.driver_os)
+    if best is None:
+        need = floor(machine.tables, pkg.builds[-1], machine.driver_os)
+        return [f"Upgrade the NVIDIA driver to >= {need}: no {pkg.project} build runs on it."]
+    fixes = []
+    if pkg.cpu and pkg.cpu != pkg.project:
+        # the CPU package installs the same module; beside the GPU one, it may be the one loaded
+        fixes.append(
+            f"pip uninstall -y {pkg.cpu} {pkg.project}  (the CPU package hides the GPU one)"
+        )
+    where = f" --extra-index-url {best.index}" if best.index else ""
+    fixes.append(
+        f'minstall pip install "{best.requirement}"{where}  (built for CUDA {best.cuda}, which '
+        f"{host.describe()} runs: {best.source})"
+    )
+    return fixes
 
 
 def _build_fixes(frameworks: list[str], machine: Machine) -> list[str]:

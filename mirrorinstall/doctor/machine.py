@@ -53,7 +53,13 @@ def gather_machine(
     if check_envs:
         envs = tuple(_check(environ, fw, python, detected.host.driver) for fw in FRAMEWORKS)
         sources = (*_conda_sources(environ), *_pip_sources(environ))
+    accel = None
+    if not detected.host.has_driver:  # as gather does: NVIDIA's driver first, then the rest
+        from mirrorinstall.cuda.accelhost import detect_accelerators
+
+        accel = detect_accelerators(environ)
     return Machine(
+        accel=accel,
         host=detected.host,
         tables=load_tables(),
         catalog=session.catalog,

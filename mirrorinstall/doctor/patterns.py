@@ -19,6 +19,8 @@ FIX_KINDS = (
     "gpu-memory",
     "conda-cuda",
     "use-mirror",
+    "build-for-accel",  # the torch build for this machine's AMD/Intel/Ascend device
+    "gpu-package",  # the build of the row's package (JAX, ONNX Runtime...) this driver runs
     "as-written",  # the row's own fix_text: a fix that needs nothing of this machine
 )
 
@@ -32,6 +34,7 @@ class Pattern:
     fix: str
     sources: tuple[str, ...]
     fix_text: str = ""
+    package: str = ""  # gpu-package: the family in gpu_packages.toml
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ def parse_patterns(text: str, name: str = "error_patterns.toml") -> tuple[Patter
             raise ValueError(f"{where}: regex: {exc}") from None
         if (row["fix"] == "as-written") != bool(row.get("fix_text")):
             raise ValueError(f"{where}: fix_text goes with fix = 'as-written', and only there")
+        if (row["fix"] == "gpu-package") != bool(row.get("package")):
+            raise ValueError(f"{where}: package goes with fix = 'gpu-package', and only there")
         out.append(
             Pattern(
                 row["id"],
@@ -65,6 +70,7 @@ def parse_patterns(text: str, name: str = "error_patterns.toml") -> tuple[Patter
                 row["fix"],
                 tuple(row["sources"]),
                 row.get("fix_text", ""),
+                row.get("package", ""),
             )
         )
     return tuple(out)

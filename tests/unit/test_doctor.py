@@ -14,6 +14,7 @@ import pytest
 
 from mirrorinstall.context.facts import Ranking
 from mirrorinstall.core.catalog import build_catalog
+from mirrorinstall.cuda.accel import Accelerators, Device
 from mirrorinstall.cuda.choose import Gpu, HostCuda
 from mirrorinstall.cuda.packaged import load_tables
 from mirrorinstall.doctor.diagnose import (
@@ -113,6 +114,21 @@ CLASSICS = {
     "torch-dll-winerror-126": 'OSError: [WinError 126] 找不到指定的模块。 Error loading "D:\\'
     'mysoft\\anaconda3\\envs\\lf\\Lib\\site-packages\\torch\\lib\\fbgemm.dll" or one '
     "of its dependencies.",
+    # ROCm/legacy-rocm-build#2061 (an RX 6600, gfx1032)
+    "rocm-no-binary": "hipErrorNoBinaryForGpu: Unable to find code object for all current devices!",
+    # jax-ml/jax#29068
+    "jax-cpu-jaxlib": "WARNING:2025-05-28 18:06:26,600:jax._src.xla_bridge:791: An NVIDIA GPU "
+    "may be present on this machine, but a CUDA-enabled jaxlib is not installed. Falling back "
+    "to cpu.",
+    # Naozumi520/g2pW-Cantonese#1
+    "onnxruntime-no-cuda": "UserWarning: Specified provider 'CUDAExecutionProvider' is not in "
+    "available provider names.Available providers: 'AzureExecutionProvider, "
+    "CPUExecutionProvider'",
+    # open-mmlab/mmcv#2059
+    "mmcv-ext-missing": "ModuleNotFoundError: No module named 'mmcv._ext'",
+    # Dao-AILab/flash-attention#931
+    "flash-attn-undefined-symbol": "ImportError: /usr/local/lib/python3.10/dist-packages/"
+    "flash_attn_2_cuda.cpython-310-x86_64-linux-gnu.so: undefined symbol: _ZN3c104cuda9SetDeviceEi",
 }
 
 
@@ -295,3 +311,69 @@ def test_the_window_keeps_an_error_at_the_end_of_a_long_log() -> None:
     window = scan_window(log)
     assert window.endswith("no kernel image is available") and len(window) < 200_001
     assert scan_window("x" * 1000).startswith("x" * 200 + " ... ")
+
+
+def _amd(arch: str) -> Accelerators:
+    return Accelerators((Device("amd", "AMD Radeon", arch),), machine="x86_64", how="test")
+
+
+def test_hip_no_binary_names_the_rocm_build_with_code_for_the_card() -> None:
+    # gfx1100 (RX 7900 XTX) is in the ROCm builds' target list from torch 2.1 on (ROCm docs,
+    # PyTorch's rocm builds); the newest release in the table has a ROCm build for it
+    found = diagnose_text(CLASSICS["rocm-no-binary"], machine(accel=_amd("gfx1100")), PATTERNS)
+    assert found[0].id == "rocm-no-binary"
+    assert "+rocm" in found[0].fixes[0] and "gfx1100" in found[0].fixes[0], found[0].fixes
+    assert "gfx1100" in found[0].cause  # the machine line names the card
+
+
+def test_hip_no_binary_on_an_rdna2_card_outside_the_list_names_the_override() -> None:
+    # RX 6600 = gfx1032: no wheel lists it; HSA_OVERRIDE_GFX_VERSION=10.3.0 runs gfx1030's
+    # code (ROCm/legacy-rocm-build#2061), unsupported by AMD
+    found = diagnose_text(CLASSICS["rocm-no-binary"], machine(accel=_amd("gfx1032")), PATTERNS)
+    fix = found[0].fixes[0]
+    assert "only the CPU build runs" in fix and "HSA_OVERRIDE_GFX_VERSION=10.3.0" in fix, fix
+
+
+@pytest.mark.parametrize(
+    ("driver", "os", "wanted"),
+    [
+        ("550.54.14", "linux", 'minstall pip install "jax[cuda12]"'),  # 13 needs 580
+        ("580.65.06", "linux", 'minstall pip install "jax[cuda13]"'),
+        ("560.94", "windows", "for linux only"),  # JAX's CUDA wheels: Linux (its install page)
+        ("470.82.01", "linux", "Upgrade the NVIDIA driver to >= 525.60.13"),  # no cuda11 build
+    ],
+)
+def test_jax_on_the_cpu_gets_the_extra_this_driver_runs(driver: str, os: str, wanted: str):
+    host = HostCuda(driver=driver, how="nvidia-smi")
+    found = diagnose_text(CLASSICS["jax-cpu-jaxlib"], machine(host, os), PATTERNS)[0]
+    assert found.id == "jax-cpu-jaxlib"
+    assert any(wanted in fix for fix in found.fixes), found.fixes
+
+
+def test_onnxruntime_without_cuda_on_a_cuda_11_driver_gets_the_cuda_11_feed() -> None:
+    # R470 runs CUDA 11.x only; PyPI's onnxruntime-gpu is CUDA 12 since 1.19, the CUDA 11.8
+    # builds are on the onnxruntime-cuda-11 feed (onnxruntime.ai, install page)
+    host = HostCuda(driver="470.82.01", how="nvidia-smi")
+    found = diagnose_text(CLASSICS["onnxruntime-no-cuda"], machine(host), PATTERNS)[0]
+    fixes = " | ".join(found.fixes)
+    assert "pip uninstall -y onnxruntime onnxruntime-gpu" in fixes
+    assert "_packaging/onnxruntime-cuda-11/pypi/simple/" in fixes, fixes
+    on_12 = diagnose_text(
+        CLASSICS["onnxruntime-no-cuda"], machine(HostCuda(driver="550.54.14")), PATTERNS
+    )[0]
+    assert 'minstall pip install "onnxruntime-gpu"  (built for CUDA 12' in " | ".join(on_12.fixes)
+
+
+def test_a_cuda_11_onnxruntime_missing_its_libraries_is_recognised() -> None:
+    text = (  # commaai/openpilot#31708
+        "[E:onnxruntime:Default, provider_bridge_ort.cc:1548 TryGetProviderInfo_CUDA] "
+        "Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.11: "
+        "cannot open shared object file: No such file or directory"
+    )
+    found = diagnose_text(text, machine(HostCuda(driver="550.54.14")), PATTERNS)[0]
+    assert found.id == "onnxruntime-no-cuda"
+
+
+def test_cuda_error_no_binary_for_gpu_is_the_no_kernel_image_case() -> None:
+    text = "SystemError: CUDA_ERROR_NO_BINARY_FOR_GPU"  # JPaulMora/Pyrit#460
+    assert diagnose_text(text, machine(), PATTERNS)[0].id == "no-kernel-image"
