@@ -428,7 +428,18 @@ def rewrite(
 # tensorflow-gpu wheel), for the same check
 @click.argument(
     "framework",
-    type=click.Choice(["torch", "pytorch", "tensorflow", "tensorflow-gpu"]),
+    type=click.Choice(
+        [
+            "torch",
+            "pytorch",
+            "tensorflow",
+            "tensorflow-gpu",
+            "jax",
+            "paddle",
+            "paddlepaddle",
+            "onnxruntime",
+        ]
+    ),
     default="torch",
 )
 @click.option("-n", "--name", "env_name", metavar="ENV", help="A conda environment by name.")
@@ -448,7 +459,11 @@ def verify(
     from mirrorinstall.cuda.host import detect_cuda
     from mirrorinstall.cuda.verify import check
 
-    framework = {"pytorch": "torch", "tensorflow-gpu": "tensorflow"}.get(framework, framework)
+    framework = {
+        "pytorch": "torch",
+        "tensorflow-gpu": "tensorflow",
+        "paddlepaddle": "paddle",
+    }.get(framework, framework)
     facts, found = check(
         app.environ,
         framework,

@@ -1,9 +1,11 @@
 """``minstall verify``: does the GPU build in an environment really work?  [edge: process]
 
-The check runs in the target environment's own Python (a child process): for torch,
-``torch.cuda.is_available()``, the device name and a small tensor operation on the GPU; for
-TensorFlow, the GPUs it lists and a small matmul. ``verdict`` (pure) turns what the child
-reported into a verdict and, on failure, the likely cause and the next step.
+The check runs in the target environment's own Python (a child process): for torch, the
+first device of ``torch.cuda`` (NVIDIA, and AMD under ROCm), ``torch.xpu``, ``torch.npu``
+(torch-npu) or ``torch.backends.mps``, and a small tensor operation on it; for TensorFlow, the
+GPUs it lists and a small matmul; for JAX, ``jax.devices()``; for PaddlePaddle, its CUDA
+devices; for ONNX Runtime, whether it lists CUDAExecutionProvider. ``verdict`` (pure) turns
+what the child reported into a verdict and, on failure, the likely cause and the next step.
 """
 
 from __future__ import annotations
@@ -28,13 +30,111 @@ except Exception as exc:
 else:
     facts["version"] = torch.__version__
     facts["cuda"] = getattr(torch.version, "cuda", None)
+    facts["hip"] = getattr(torch.version, "hip", None)  # ROCm builds answer through torch.cuda
+    facts["xpu"] = getattr(torch.version, "xpu", None)
     try:
-        facts["available"] = bool(torch.cuda.is_available())
-        if facts["available"]:
+        import torch_npu  # Ascend: registers torch.npu
+        facts["npu"] = getattr(torch_npu, "__version__", "?")
+    except Exception:
+        pass
+    try:
+        kind = None
+        if torch.cuda.is_available():
+            kind = "cuda"
             facts["device"] = torch.cuda.get_device_name(0)
             facts["capability"] = list(torch.cuda.get_device_capability(0))
-            x = torch.ones(64, 64, device="cuda")
+        elif getattr(torch, "xpu", None) is not None and torch.xpu.is_available():
+            kind = "xpu"
+            facts["device"] = torch.xpu.get_device_name(0)
+        elif getattr(torch, "npu", None) is not None and torch.npu.is_available():
+            kind = "npu"
+            facts["device"] = torch.npu.get_device_name(0)
+        else:
+            mps = getattr(getattr(torch, "backends", None), "mps", None)
+            if mps is not None and mps.is_available():
+                kind = "mps"
+                facts["device"] = "the Apple GPU (MPS)"
+        facts["available"] = kind is not None
+        facts["device_kind"] = kind
+        if kind:
+            x = torch.ones(64, 64, device=kind)
             facts["op_result"] = float((x @ x).sum().item())
+    except Exception as exc:
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+print("MINSTALL-VERIFY " + json.dumps(facts))
+"""
+
+JAX_CHECK = r"""
+import importlib.util, json, sys
+facts = {"framework": "jax", "python": sys.executable}
+try:
+    import jax
+    import jax.numpy as jnp
+except Exception as exc:
+    facts["import_error"] = f"{type(exc).__name__}: {exc}"
+else:
+    facts["version"] = jax.__version__
+    for major in ("13", "12"):
+        if importlib.util.find_spec(f"jax_cuda{major}_plugin") is not None:
+            facts["cuda"] = major
+            break
+    try:
+        devices = jax.devices()
+        facts["devices"] = [f"{d.platform}: {getattr(d, 'device_kind', '')}" for d in devices]
+        gpus = [d for d in devices if d.platform in ("gpu", "cuda", "rocm")]
+        facts["available"] = bool(gpus)
+        if gpus:
+            facts["device"] = getattr(gpus[0], "device_kind", "the GPU")
+            x = jax.device_put(jnp.ones((64, 64)), gpus[0])
+            facts["op_result"] = float((x @ x).sum())
+    except Exception as exc:
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+print("MINSTALL-VERIFY " + json.dumps(facts))
+"""
+
+PADDLE_CHECK = r"""
+import json, sys
+facts = {"framework": "paddle", "python": sys.executable}
+try:
+    import paddle
+except Exception as exc:
+    facts["import_error"] = f"{type(exc).__name__}: {exc}"
+else:
+    facts["version"] = paddle.__version__
+    try:
+        built = paddle.device.is_compiled_with_cuda()
+        facts["cuda"] = str(paddle.version.cuda()) if built else None
+        count = paddle.device.cuda.device_count() if built else 0
+        facts["available"] = count > 0
+        if count:
+            facts["device"] = paddle.device.cuda.get_device_name(0)
+            paddle.device.set_device("gpu:0")
+            x = paddle.ones([64, 64])
+            facts["op_result"] = float(paddle.matmul(x, x).sum())
+    except Exception as exc:
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+print("MINSTALL-VERIFY " + json.dumps(facts))
+"""
+
+# onnxruntime lists the providers it was built with; whether CUDA's libraries load shows only
+# when a session on a model starts (microsoft/onnxruntime#27177), which needs a model
+ORT_CHECK = r"""
+import json, sys
+facts = {"framework": "onnxruntime", "python": sys.executable}
+try:
+    import onnxruntime as ort
+except Exception as exc:
+    facts["import_error"] = f"{type(exc).__name__}: {exc}"
+else:
+    facts["version"] = ort.__version__
+    try:
+        providers = list(ort.get_available_providers())
+        facts["providers"] = providers
+        facts["available"] = "CUDAExecutionProvider" in providers
+        facts["cuda"] = "CUDAExecutionProvider" if facts["available"] else None
+        if facts["available"]:
+            facts["device"] = "CUDAExecutionProvider (built in; a model's session loads CUDA)"
+            facts["op_result"] = 0.0
     except Exception as exc:
         facts["error"] = f"{type(exc).__name__}: {exc}"
 print("MINSTALL-VERIFY " + json.dumps(facts))
@@ -66,6 +166,30 @@ print("MINSTALL-VERIFY " + json.dumps(facts))
 """
 
 
+CHECKS = {"jax": JAX_CHECK, "paddle": PADDLE_CHECK, "onnxruntime": ORT_CHECK}
+REINSTALL = {
+    "jax": 'Install the CUDA build: minstall pip install "jax[cuda12]" --cuda auto (Linux)',
+    "paddle": "Install paddlepaddle-gpu from the index for your CUDA (minstall rewrite --cuda "
+    "auto shows which)",
+    "onnxruntime": "pip uninstall -y onnxruntime onnxruntime-gpu, then minstall pip install "
+    "onnxruntime-gpu --cuda auto",
+}
+
+
+def _backend(facts: Mapping[str, object]) -> str:
+    """What the framework ran on, in words: CUDA 12.4, ROCm 6.2, XPU, Ascend NPU, MPS."""
+    if facts.get("hip"):
+        return f"ROCm {facts['hip']}"
+    kind = facts.get("device_kind")
+    if kind in ("xpu", "npu", "mps"):
+        return {
+            "xpu": "Intel XPU",
+            "npu": f"Ascend NPU, torch-npu {facts.get('npu')}",
+            "mps": "MPS",
+        }[str(kind)]
+    return f"CUDA {facts.get('cuda')}"
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
@@ -87,9 +211,10 @@ def verdict(facts: Mapping[str, object], driver: str | None = None) -> Verdict:
     version = facts.get("version")
     if facts.get("available") and "error" not in facts and facts.get("op_result") is not None:
         where = facts.get("device") or ", ".join(facts.get("gpus", [])) or "the GPU"
+        if name == "onnxruntime":
+            return Verdict(True, f"onnxruntime {version} lists {where}")
         return Verdict(
-            True,
-            f"{name} {version} uses {where} (CUDA {facts.get('cuda')}); a small GPU operation ran",
+            True, f"{name} {version} uses {where} ({_backend(facts)}); a small GPU operation ran"
         )
     error = str(facts.get("error") or "")
     if "Blas GEMM launch failed" in error or "CUBLAS_STATUS" in error:
@@ -100,12 +225,19 @@ def verdict(facts: Mapping[str, object], driver: str | None = None) -> Verdict:
             "Another process probably holds the GPU's memory: close it, or set "
             "TF_FORCE_GPU_ALLOW_GROWTH=true",
         )
-    if not facts.get("cuda"):
+    if not any(facts.get(k) for k in ("cuda", "hip", "xpu", "npu")):
         return Verdict(
             False,
             f"{name} {version} is a CPU build",
-            "the CPU build is installed",
-            f"Reinstall with the CUDA build: minstall install {name} --cuda auto",
+            "the CPU build is installed"
+            + (
+                " (the onnxruntime package; onnxruntime-gpu has CUDA)"
+                if name == "onnxruntime"
+                else ""
+            ),
+            REINSTALL.get(
+                name, f"Reinstall with the GPU build: minstall install {name} --cuda auto"
+            ),
         )
     if error:
         return Verdict(
@@ -161,7 +293,7 @@ def target_python(
 def run_check(
     python: str, framework: str, environ: Mapping[str, str], timeout_s: float = 300
 ) -> dict[str, object]:
-    script = TORCH_CHECK if framework == "torch" else TF_CHECK
+    script = CHECKS.get(framework) or (TORCH_CHECK if framework == "torch" else TF_CHECK)
     try:
         proc = capped.run(
             [python, "-c", script],
