@@ -278,7 +278,8 @@ def test_wheel_ships_the_catalog_and_the_console_script(tmp_path: Path) -> None:
     [
         (
             ["verify", "foo"],
-            "Invalid value for '[torch|pytorch|tensorflow|tensorflow-gpu]': 'foo' is not one of",
+            "Invalid value for '[torch|pytorch|tensorflow|tensorflow-gpu|jax|paddle|paddlepaddle|"
+            "onnxruntime]': 'foo' is not one of",
             "verify",
         ),
         (["bench", "--kind", "foo"], "Invalid value for '--kind': 'foo' is not one of", "bench"),

@@ -156,21 +156,26 @@ def big_torch():
     return build_content(torch_payload=(("cu121", 8 * 1024 * 1024),))
 
 
-def test_a_flat_listings_files_are_hashed_by_an_index_copy_and_fetched_from_both(
-    make_farm, big_torch, tmp_path: Path
-) -> None:
-    """Aliyun's listing gives no sha256; NJU's copy of the same variant (index layout) does:
-    the file is then one verified transfer from both mirrors, not pip's single download."""
-    farm, env, python = _farm(
-        lambda *specs: make_farm(*specs, content=big_torch),
+def _aliyun_and_nju(make_farm, content, tmp_path: Path):
+    """A flat PyTorch listing without hashes (Aliyun) and an index-layout copy further away
+    (NJU), ranked in that order, so the plan takes the flat listing."""
+    return _farm(
+        lambda *specs: make_farm(*specs, content=content),
         tmp_path,
         MirrorSpec("aliyun", conda=(), pytorch="find-links", pages="html", bandwidth_bps=8e6),
-        # ranked after aliyun (further away), so the plan takes the flat listing
         MirrorSpec(
             "nju", conda=(), pytorch="index", pages="html", latency_s=0.1, bandwidth_bps=4e6
         ),
         OFFICIAL,
     )
+
+
+def test_a_flat_listings_files_are_hashed_by_an_index_copy_and_fetched_from_both(
+    make_farm, big_torch, tmp_path: Path
+) -> None:
+    """Aliyun's listing gives no sha256; NJU's copy of the same variant (index layout) does:
+    the file is then one verified transfer from both mirrors, not pip's single download."""
+    farm, env, python = _aliyun_and_nju(make_farm, big_torch, tmp_path)
     proc = _torch_241(python, env)
     fetch = _fetch_event(proc.stdout)
     (torch,) = [f for f in fetch["files"] if f["name"].startswith("torch-2.4.1")]
@@ -196,15 +201,7 @@ def test_fetch_takes_a_flat_listings_file_hashed_by_an_index_copy(
     """`minstall fetch` resolves as an install does: the torch wheel a flat listing gives
     without a sha256 is fetched from both copies, verified, and put in --dest (it fetched
     nothing and said "0 files", exit 0); a file nobody hashes is named as left to pip."""
-    farm, env, _python = _farm(
-        lambda *specs: make_farm(*specs, content=big_torch),
-        tmp_path,
-        MirrorSpec("aliyun", conda=(), pytorch="find-links", pages="html", bandwidth_bps=8e6),
-        MirrorSpec(
-            "nju", conda=(), pytorch="index", pages="html", latency_s=0.1, bandwidth_bps=4e6
-        ),
-        OFFICIAL,
-    )
+    farm, env, _python = _aliyun_and_nju(make_farm, big_torch, tmp_path)
     dest = tmp_path / "wheels"
     argv = [
         "pip",
