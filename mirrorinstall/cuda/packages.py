@@ -55,8 +55,17 @@ class GpuPackage:
 def parse_packages(text: str, name: str = "gpu_packages.toml") -> tuple[GpuPackage, ...]:
     """The packages of the data file; a broken row names the file, the row and the key."""
     out = []
-    for n, row in enumerate(tomllib.loads(text)["package"], start=1):
+    for n, row in enumerate(tomllib.loads(text).get("package", []), start=1):
         where = f"{name}: package {n} ({row.get('family', '?')})"
+        missing = [k for k in ("family", "project", "os", "builds") if k not in row]
+        missing += [
+            f"builds.{k}"
+            for b in row.get("builds", [])
+            for k in ("cuda", "requirement")
+            if k not in b
+        ]
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(missing)}")
         if row.get("spell") not in SPELLINGS:
             raise ValueError(f"{where}: spell {row.get('spell')!r} is not one of {SPELLINGS}")
         if not str(row.get("source", "")).startswith("https://"):
@@ -99,11 +108,21 @@ def asked(
             if name == pkg.project:
                 return pkg, None
         if pkg.spell == "index" and name == pkg.project:
-            wanted = index.rstrip("/")
-            for build in pkg.builds:
-                if wanted and build.index and build.index.rstrip("/") == wanted:
-                    return pkg, build
-            return pkg, next((b for b in pkg.builds if not b.index), None) if not wanted else None
+            if not index:  # PyPI's own build, where the package has one
+                return pkg, next((b for b in pkg.builds if not b.index), None)
+            found = by_index((pkg,), index)
+            return pkg, found[1] if found else None
+    return None
+
+
+def by_index(packages: tuple[GpuPackage, ...], url: str) -> tuple[GpuPackage, Build] | None:
+    """The package and build whose own index ``url`` is (PaddlePaddle's ``.../cu126/``, ONNX
+    Runtime's CUDA 11 feed); None for any other URL."""
+    wanted = url.rstrip("/")
+    for pkg in packages:
+        for build in pkg.builds:
+            if pkg.spell == "index" and build.index and build.index.rstrip("/") == wanted:
+                return pkg, build
     return None
 
 

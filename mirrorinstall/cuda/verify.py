@@ -134,7 +134,6 @@ else:
         facts["cuda"] = "CUDAExecutionProvider" if facts["available"] else None
         if facts["available"]:
             facts["device"] = "CUDAExecutionProvider (built in; a model's session loads CUDA)"
-            facts["op_result"] = 0.0
     except Exception as exc:
         facts["error"] = f"{type(exc).__name__}: {exc}"
 print("MINSTALL-VERIFY " + json.dumps(facts))
@@ -209,7 +208,9 @@ def verdict(facts: Mapping[str, object], driver: str | None = None) -> Verdict:
             f"Install it: minstall install {name} --cuda auto",
         )
     version = facts.get("version")
-    if facts.get("available") and "error" not in facts and facts.get("op_result") is not None:
+    # onnxruntime runs nothing without a model: the provider it lists is what can be told
+    ran = facts.get("op_result") is not None or name == "onnxruntime"
+    if facts.get("available") and "error" not in facts and ran:
         where = facts.get("device") or ", ".join(facts.get("gpus", [])) or "the GPU"
         if name == "onnxruntime":
             return Verdict(True, f"onnxruntime {version} lists {where}")

@@ -14,13 +14,25 @@ from __future__ import annotations
 from packaging.requirements import InvalidRequirement, Requirement
 
 from mirrorinstall.cuda.choose import CudaMismatch
-from mirrorinstall.cuda.packages import Build, GpuPackage, asked, best_build, floor, runs
+from mirrorinstall.cuda.packages import (
+    Build,
+    GpuPackage,
+    asked,
+    best_build,
+    by_index,
+    floor,
+    runs,
+)
 from mirrorinstall.rewrite.common import Context, Plan
 
 
-def rewrite_gpu_requirement(token: str, ctx: Context, plan: Plan) -> str:
+def rewrite_gpu_requirement(
+    token: str, ctx: Context, plan: Plan, indexes: tuple[str, ...] = ()
+) -> str:
     """The requirement to use instead of ``token`` (itself when nothing changes); notes go to
-    ``plan``. Raises :class:`CudaMismatch` when ``auto`` finds no build the driver runs."""
+    ``plan``. ``indexes``: the command's index URLs (a package's own build index among them
+    is judged by :func:`rewrite_gpu_index`). Raises :class:`CudaMismatch` when ``auto`` finds
+    no build the driver runs."""
     tables, host = ctx.facts.tables, ctx.facts.host
     if tables is None or not tables.packages:
         return token
@@ -32,6 +44,8 @@ def rewrite_gpu_requirement(token: str, ctx: Context, plan: Plan) -> str:
     if found is None:
         return token
     pkg, build = found
+    if any((hit := by_index(tables.packages, url)) and hit[0] is pkg for url in indexes):
+        return token  # the command names the build's own index: judged there
     os = ctx.facts.os
     if build is None:
         return _plain(token, req, pkg, ctx, plan)
@@ -99,55 +113,47 @@ def rewrite_gpu_index(url: str, ctx: Context, plan: Plan) -> str:
     tables, host = ctx.facts.tables, ctx.facts.host
     if tables is None:
         return url
-    for pkg in tables.packages:
-        if pkg.spell != "index":
-            continue
-        found = asked((pkg,), pkg.project, frozenset(), url)
-        if found is None or found[1] is None or not found[1].index:
-            continue
-        build = found[1]
-        if host is None or not host.has_driver or ctx.cuda_mode == "cpu":
-            if host is not None and not host.has_driver:
-                plan.notes.append(
-                    f"CUDA: {url} gives {pkg.project} built for CUDA {build.cuda}, which will "
-                    f"not run here: {host.describe()}"
-                )
-            return url
-        driver_os = ctx.facts.driver_os
-        if runs(tables, host, build, driver_os):
-            return url
-        need = floor(tables, build, driver_os)
-        best = best_build(tables, host, pkg, driver_os)
-        if ctx.cuda_mode == "keep" or best is None or not best.index:
-            if best is None and ctx.cuda_mode == "auto":
-                raise CudaMismatch(
-                    f"{url} gives {pkg.project} built for CUDA {build.cuda}, which needs NVIDIA "
-                    f"driver >= {need}; no build of it runs on {host.describe()}",
-                    f"Upgrade the driver to >= {need}, or install {pkg.cpu} (the CPU build).",
-                )
+    found = by_index(tables.packages, url)
+    if found is None:
+        return url
+    pkg, build = found
+    if host is None or not host.has_driver or ctx.cuda_mode == "cpu":
+        if host is not None and not host.has_driver:
             plan.notes.append(
-                f"CUDA: warning: {url} gives {pkg.project} built for CUDA {build.cuda}, which "
-                f"needs NVIDIA driver >= {need}; this machine has {host.describe()}"
-                + (f" (--cuda auto takes {best.index})" if best and best.index else "")
+                f"CUDA: {url} gives {pkg.project} built for CUDA {build.cuda}, which will "
+                f"not run here: {host.describe()}"
             )
-            return url
+        return url
+    driver_os = ctx.facts.driver_os
+    if runs(tables, host, build, driver_os):
+        return url
+    need = floor(tables, build, driver_os)
+    best = best_build(tables, host, pkg, driver_os)
+    if ctx.cuda_mode == "keep" or best is None or not best.index:
+        if best is None and ctx.cuda_mode == "auto":
+            raise CudaMismatch(
+                f"{url} gives {pkg.project} built for CUDA {build.cuda}, which needs NVIDIA "
+                f"driver >= {need}; no build of it runs on {host.describe()}",
+                f"Upgrade the driver to >= {need}, or install {pkg.cpu} (the CPU build).",
+            )
         plan.notes.append(
-            f"CUDA: {url} -> {best.index}: {pkg.project} for CUDA {build.cuda} needs driver "
-            f">= {need}; {host.describe()} runs CUDA {best.cuda} ({pkg.source})"
+            f"CUDA: warning: {url} gives {pkg.project} built for CUDA {build.cuda}, which "
+            f"needs NVIDIA driver >= {need}; this machine has {host.describe()}"
+            + (f" (--cuda auto takes {best.index})" if best and best.index else "")
         )
-        return best.index
-    return url
+        return url
+    plan.notes.append(
+        f"CUDA: {url} -> {best.index}: {pkg.project} for CUDA {build.cuda} needs driver "
+        f">= {need}; {host.describe()} runs CUDA {best.cuda} ({pkg.source})"
+    )
+    return best.index
 
 
 def index_package(url: str, ctx: Context) -> str | None:
     """The project whose build index ``url`` is (None: not one of them)."""
     tables = ctx.facts.tables
-    for pkg in tables.packages if tables is not None else ():
-        if pkg.spell == "index" and any(
-            b.index and b.index.rstrip("/") == url.rstrip("/") for b in pkg.builds
-        ):
-            return pkg.project
-    return None
+    found = by_index(tables.packages, url) if tables is not None else None
+    return found[0].project if found else None
 
 
 def _plain(token: str, req: Requirement, pkg: GpuPackage, ctx: Context, plan: Plan) -> str:

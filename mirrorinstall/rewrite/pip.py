@@ -5,7 +5,7 @@ plan."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -672,6 +672,14 @@ def _rewrite_requirements(path: str, text: str, ctx: Context, plan: Plan, state:
     return "".join(out)
 
 
+def _index_urls(args: Sequence[str]) -> tuple[str, ...]:
+    """The index URLs a pip or uv command gives (``-i URL``, ``--extra-index-url=URL``...)."""
+    names = ("-i", "--index-url", "--extra-index-url", "--index", "--default-index")
+    out = [args[k + 1] for k, a in enumerate(args[:-1]) if a in names]
+    out += [a.split("=", 1)[1] for a in args if a.split("=", 1)[0] in names and "=" in a]
+    return tuple(out)
+
+
 def _pip_cuda(
     cmd: Command,
     found: Any,
@@ -696,8 +704,8 @@ def _pip_cuda(
                 replace[i] = [new]
                 if not any(n.startswith(f"{name} -> ") for n in plan.notes):
                     plan.notes.append(f"{current} -> {new}")
-        else:
-            new = rewrite_gpu_requirement(current, ctx, plan)  # JAX, CuPy, ONNX Runtime, Paddle
+        else:  # JAX, CuPy, ONNX Runtime, Paddle
+            new = rewrite_gpu_requirement(current, ctx, plan, _index_urls(cmd.args))
             if new != current:
                 replace[i] = [new]
         if name == "torch":

@@ -379,8 +379,8 @@ def test_bytes_the_installer_gets_are_the_verified_files(
     it while the fetch fills the file must be the verified file's. Aliyun serves a damaged
     copy, NJU a good one: pip installs the good bytes (it got the damaged ones, and the
     install failed with "Bad CRC-32"). A stream found wrong at its end is cut before its last
-    byte; pip asks again (pip >= 25.1 resumes by itself; an older one fails, and minstall's
-    next attempt gets the stored file)."""
+    byte, and pip asks again (pip >= 25.1 retries a cut download by itself; this test's pip is
+    26; an older pip fails that attempt instead of installing damaged bytes)."""
     farm, env, python = _farm(
         lambda *specs: make_farm(*specs, content=big_torch),
         tmp_path,
