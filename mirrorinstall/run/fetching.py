@@ -209,7 +209,13 @@ def _supplied(
     keep_to_limit(session, outcomes)
     unhashed = [o for o in outcomes if o.error == UNHASHED]
     left = [f"{o.job.name}: no mirror's page gives its sha256" for o in unhashed]
-    left += [u for u in resolution.unfetchable if "no sha256" not in u]
+    # an unhashed file the loopback did not serve (a private index's) is said as pip said it
+    looped = {f.filename for f in mine}
+    left += [
+        u
+        for u in resolution.unfetchable
+        if "no sha256" not in u or not any(name in u for name in looped)
+    ]
     left += [f"{name}: given as a URL or path" for name in resolution.direct]
     return FetchReport(
         [o for o in outcomes if o.error != UNHASHED],
