@@ -17,6 +17,12 @@ from:
 4. a mirror that ignores ranges: the whole file once, verified against the page's sha256 and
    put into the store.
 
+With an :class:`Ahead` (pip), the pages of the projects each read METADATA requires, and the
+metadata of the one file pip will plainly take, are read in parallel before pip asks
+(fetch/readahead.py): pip's one-project-at-a-time resolve then gets local answers instead of
+a round trip to the mirror per step. Each page and metadata file is asked of the mirror once
+a run, whoever asks first; the speculative file fetch still waits for pip's own metadata read.
+
 The files themselves come from a FileSupply (fetch/supply.py): the multi-mirror transfer,
 streamed to the installer as it fills; without one (``minstall fetch``'s resolve) they pass
 through from the mirror. Pages keep everything the installer decides by (hashes, requires-
@@ -36,16 +42,20 @@ import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 from filelock import Timeout
+from packaging.requirements import Requirement
 
-from mirrorinstall.fetch import paced
+from mirrorinstall.fetch import paced, readahead
+from mirrorinstall.fetch.readahead import Ahead
 from mirrorinstall.fetch.resolve import PAGE_LIMIT, SIMPLE_ACCEPT
 from mirrorinstall.fetch.simplepage import PageFile, parse_page, render_page
 from mirrorinstall.fetch.spans import merged
@@ -87,9 +97,17 @@ class LoopbackIndex:
         auth: httpx.Auth | None = None,
         timeout_s: float = 30.0,
         supply: FileSupply | None = None,
+        ahead: Ahead | None = None,
     ) -> None:
         self.store = store
         self.supply = supply  # None: files pass through from the mirror (a resolve alone)
+        self.ahead = ahead
+        self._agent: str | None = None  # the installer's User-Agent, once it has asked
+        self._pool: ThreadPoolExecutor | None = None
+        self._read: dict[tuple[str, str], Future] = {}  # (index URL, project) -> its page
+        self._meta: dict[str, Future] = {}  # file URL -> its metadata
+        self._followed: dict[str, frozenset[str]] = {}  # project -> extras, read ahead
+        self._consumed: set[tuple[str, str]] = set()  # pages the installer has read
         self._indexes: list[_Upstream] = []
         self._pages: list[_Upstream] = []
         self._files: list[_Entry] = []
@@ -118,6 +136,8 @@ class LoopbackIndex:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
     @property
@@ -189,6 +209,30 @@ class LoopbackIndex:
         with its file links pointing here (None: the mirror has no such page, which the
         installer reads as no such project). ``agent``: the installer's User-Agent, sent on
         (a mirror may answer pip otherwise than another client)."""
+        if project is None:
+            files = self._upstream_page(source, None, agent)
+        else:
+            key = (source.url, project)
+            files = self._once(self._read, key, lambda: self._upstream_page(source, project, agent))
+            with self._lock:  # pip reads a page once: a later ask is a new read
+                self._read.pop(key, None)
+                self._consumed.add(key)
+        if files is None:
+            return None
+        if project and self.supply is not None and source.copies:
+            self.supply.page_read(project, list(source.copies))
+        links = []
+        for f in files:
+            entry = _Entry(f, source.mirror, project or project_of(f.filename), source.siblings)
+            href = f"/f/{self._file(entry)}/{quote(f.filename)}"
+            # every wheel's metadata is served here, the mirror's or read from the wheel
+            links.append((href, replace(f, metadata=f.metadata or "true") if _wheel(f) else f))
+        upstream = f"{source.url}{quote(project)}/" if project else source.url
+        return render_page(f"Links for {upstream}", links)
+
+    def _upstream_page(
+        self, source: _Upstream, project: str | None, agent: str
+    ) -> list[PageFile] | None:
         upstream = f"{source.url}{quote(project)}/" if project else source.url
         headers = {"Accept": SIMPLE_ACCEPT, "User-Agent": agent}
         try:
@@ -206,20 +250,11 @@ class LoopbackIndex:
         except httpx.HTTPError as exc:
             raise _network(exc, upstream) from None
         try:
-            files = parse_page(body, kind, base)
+            return parse_page(body, kind, base)
         except ValueError as exc:
             raise UpstreamError(
                 f"{_where(upstream)} sent a page that cannot be read ({exc})"
             ) from None
-        if project and self.supply is not None and source.copies:
-            self.supply.page_read(project, list(source.copies))
-        links = []
-        for f in files:
-            entry = _Entry(f, source.mirror, project or project_of(f.filename), source.siblings)
-            href = f"/f/{self._file(entry)}/{quote(f.filename)}"
-            # every wheel's metadata is served here, the mirror's or read from the wheel
-            links.append((href, replace(f, metadata=f.metadata or "true") if _wheel(f) else f))
-        return render_page(f"Links for {upstream}", links)
 
     def _file(self, entry: _Entry) -> int:
         with self._lock:
@@ -261,12 +296,107 @@ class LoopbackIndex:
 
     def metadata(self, entry: _Entry, agent: str) -> bytes:
         """The METADATA of the wheel ``entry``, from the cheapest place that has it."""
-        found = self._metadata(entry, agent)
+        found = self._once(self._meta, entry.file.url, lambda: self._metadata(entry, agent))
+        self._follow_metadata(entry.project, found)
         if self.supply is not None:
             with self._lock:
                 size = self._sizes.get(entry.file.url, entry.file.size)
             self.supply.metadata_read(entry.project, entry.file, entry.mirror, size, entry.siblings)
         return found
+
+    # ------------------------------------------------------------ reading ahead
+
+    def begin(self, agent: str) -> None:
+        """The installer's first request: read ahead for the command's own requirements, as
+        this installer (a mirror may answer pip otherwise than another client)."""
+        if self.ahead is None:
+            return
+        with self._lock:
+            if self._agent is not None:
+                return
+            self._agent = agent
+            self._pool = ThreadPoolExecutor(8, thread_name_prefix="minstall-ahead")
+        self._follow(self.ahead.requirements)
+
+    def _follow(self, requirements: Iterable[Requirement]) -> None:
+        """Each requirement's page on every index, read in the background, once a run."""
+        pool = self._pool
+        if pool is None:
+            return
+        for req in requirements:
+            project = re.sub(r"[-_.]+", "-", req.name).lower()
+            extras = frozenset(req.extras)
+            with self._lock:
+                known = self._followed.get(project)
+                if known is not None and extras <= known:
+                    continue
+                if known is None and len(self._followed) >= readahead.MAX_PROJECTS:
+                    continue
+                self._followed[project] = extras | (known or frozenset())
+                sources = list(self._indexes)
+            for source in sources:
+                with contextlib.suppress(RuntimeError):  # the run is over
+                    pool.submit(self._page_ahead, source, project, req)
+
+    def _page_ahead(self, source: _Upstream, project: str, req: Requirement) -> None:
+        assert self.ahead is not None and self._agent is not None
+        agent, key = self._agent, (source.url, project)
+        try:
+            files = self._once(
+                self._read,
+                key,
+                lambda: self._upstream_page(source, project, agent),
+                unless=self._consumed,
+            )
+            f = readahead.likely_file(files or (), req, self.ahead.python, self.ahead.subdir)
+            if f is None or not _wheel(f):
+                return
+            entry = _Entry(f, source.mirror, project, source.siblings)
+            found = self._once(self._meta, f.url, lambda: self._metadata(entry, agent))
+        except Exception:  # a guess that failed: pip asks for itself, and hears why
+            return
+        self._follow_metadata(project, found)
+
+    def _follow_metadata(self, project: str, metadata: bytes) -> None:
+        if self.ahead is None or self._pool is None:
+            return
+        with self._lock:
+            extras = self._followed.get(project, frozenset())
+        env = readahead.environment(self.ahead.python, self.ahead.subdir)
+        self._follow(readahead.required(metadata, env, extras))
+
+    def _once(
+        self, table: dict, key: object, read: Callable[[], object], unless: set | None = None
+    ) -> Any:
+        """``read()``, once for ``key`` whoever asks first: a second asker waits for the
+        first's answer; a failed answer is forgotten, so the next asker tries again. None,
+        reading nothing, when ``key`` is in ``unless``."""
+        with self._lock:
+            if unless is not None and key in unless:
+                return None
+            future = table.get(key)
+            mine = future is None
+            if mine:
+                future = table[key] = Future()
+        assert future is not None
+        if not mine:
+            try:
+                return future.result()
+            except Exception:
+                with self._lock:
+                    if table.get(key) is future:
+                        del table[key]
+                return self._once(table, key, read, unless)
+        try:
+            value = read()
+        except BaseException as exc:
+            with self._lock:
+                if table.get(key) is future:
+                    del table[key]
+            future.set_exception(exc)
+            raise
+        future.set_result(value)
+        return value
 
     def _metadata(self, entry: _Entry, agent: str) -> bytes:
         f = entry.file
@@ -478,6 +608,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         agent = self.headers.get("User-Agent", "")[:512]
         try:
+            self.index.begin(agent)
             if len(parts) == 3 and parts[0] == "i" and parts[1].isdigit():
                 project = re.sub(r"[-_.]+", "-", parts[2]).lower()
                 self._page(self._upstream(self.index._indexes, parts[1]), project, agent)

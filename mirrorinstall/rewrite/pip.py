@@ -235,6 +235,12 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     return plan
 
 
+def requirement_tokens(args: Sequence[str]) -> list[str]:
+    """The positional tokens of a pip install's ``args`` (after the action): requirements,
+    paths, URLs, as typed."""
+    return [t for _, t in scan(tuple(args), _PIP_VALUED, ("--no-index",), _PIP_OTHER).positionals]
+
+
 def _index_url_of(opt: Option) -> str:
     """The URL an index option names (uv's ``--index name=url`` included)."""
     if opt.name == "--index" and "=" in opt.value and "://" in opt.value.split("=", 1)[1]:

@@ -393,7 +393,7 @@ class _Run:
         loopback index for the run: pip or uv resolves there as it would on the mirror, and
         the files it then asks for come from the multi-mirror fetch (fetch/loopback.py)."""
         from mirrorinstall.core import hostos
-        from mirrorinstall.run.fetching import FetchProgress, certain, through_loopback
+        from mirrorinstall.run.fetching import FetchProgress, ahead_of, certain, through_loopback
 
         opts, events = self.opts, self.events
         # on a POSIX terminal the installer gets a pseudo-terminal and draws its own bar as
@@ -418,6 +418,8 @@ class _Run:
             timeout_s=float(timeout) if timeout.replace(".", "", 1).isdigit() else 30.0,
             # an exact pin on a flat listing: its wheel is fetched while the installer starts
             early=certain(child, ctx),
+            # pip resolves one project at a time: its next pages, read before it asks
+            ahead=ahead_of(child, ctx) if cmd.tool == "pip" else None,
         )
 
     def after_loopback(

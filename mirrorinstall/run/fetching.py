@@ -29,6 +29,7 @@ from mirrorinstall.core.settings import Session
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.fetch.jobs import plain_name
 from mirrorinstall.fetch.loopback import LoopbackIndex, project_of
+from mirrorinstall.fetch.readahead import Ahead
 from mirrorinstall.fetch.resolve import Resolution
 from mirrorinstall.fetch.simplepage import PageFile
 from mirrorinstall.fetch.store import Store
@@ -263,6 +264,7 @@ def through_loopback(
     progress: Callable[[Progress], None] | None = None,
     timeout_s: float = 30.0,
     early: Sequence[str] = (),
+    ahead: Ahead | None = None,
 ) -> Iterator[Looped]:
     """``args`` and ``env`` with every public index and find-links page (a catalogued mirror,
     an official host) served by a loopback index for as long as the block runs: metadata
@@ -271,7 +273,8 @@ def through_loopback(
     (fetch/supply.py); without, files pass through from their mirror (a resolve alone).
     A private index stays as it is, never asked about anywhere else. ``early``: files of a
     flat PyTorch listing the installer is certain to take (:func:`certain`), fetched from
-    the start instead of once the installer has started and read their metadata."""
+    the start instead of once the installer has started and read their metadata.
+    ``ahead``: read pages and metadata before pip asks (:func:`ahead_of`)."""
     from mirrorinstall.fetch.offline import with_indexes
     from mirrorinstall.fetch.supply import FileSupply
     from mirrorinstall.fetch.transfer import OriginAuth
@@ -311,7 +314,9 @@ def through_loopback(
                 PageFile(name, url, None), mirror, project_of(name), _siblings(url, mirror, torch)
             )
     try:
-        with LoopbackIndex(store, auth=auth, timeout_s=timeout_s, supply=supply) as index:
+        with LoopbackIndex(
+            store, auth=auth, timeout_s=timeout_s, supply=supply, ahead=ahead
+        ) as index:
 
             def route(value: str, links: bool) -> str:
                 name, eq, url = value.partition("=")
@@ -338,6 +343,24 @@ def through_loopback(
     finally:
         if supply is not None:
             supply.close()
+
+
+def ahead_of(argv: Sequence[str], ctx) -> Ahead | None:
+    """What the loopback index reads ahead for a pip install ``argv`` (its requirements by
+    name, the target's Python and platform); None when the target's Python is not known."""
+    from mirrorinstall.fetch.readahead import named
+    from mirrorinstall.rewrite.pip import requirement_tokens
+
+    facts = ctx.facts
+    if facts.python is None:
+        return None
+    try:
+        cmd = parse_command(list(argv))
+    except UsageError:
+        return None
+    if cmd.tool != "pip":
+        return None
+    return Ahead(tuple(named(requirement_tokens(cmd.args))), facts.python, facts.platform)
 
 
 def certain(argv: Sequence[str], ctx) -> list[str]:

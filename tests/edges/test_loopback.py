@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 
 import httpx
 import pytest
 from farm import Fault, MirrorSpec
+from packaging.requirements import Requirement
 
 from mirrorinstall.fetch.loopback import LoopbackIndex
+from mirrorinstall.fetch.readahead import Ahead
 from mirrorinstall.fetch.simplepage import parse_page, render_page
 from mirrorinstall.fetch.store import Store
 
@@ -144,3 +147,66 @@ def test_hostile_page_entries_are_rendered_inert() -> None:
     assert parse_page(page, "text/html", "http://127.0.0.1/i/0/x/")[0].requires_python == (
         files[0].requires_python
     )
+
+
+def _until(check, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def _asked(mirror, path: str) -> list:
+    return [r for r in mirror.requests if r.path == path]
+
+
+ALPHA_AHEAD = Ahead((Requirement("alpha"),), "3.11", "linux-64")
+
+
+def test_pip_s_next_pages_and_metadata_are_read_before_it_asks(make_farm, tmp_path) -> None:
+    """alpha requires beta and six, beta requires idna (tests/farm/content.py): once pip has
+    asked for alpha's page, the rest of the tree is read without another question, as pip,
+    and each page and metadata file is asked of the mirror once."""
+    farm = make_farm(MirrorSpec("m", pages="html"))
+    m = farm["m"]
+    with LoopbackIndex(Store(tmp_path / "store"), ahead=ALPHA_AHEAD) as index:
+        url = index.index(m.simple_url)
+        assert _get(url + "alpha/").status_code == 200
+        idna_page = "/pypi/simple/idna/"
+        assert _until(lambda: _asked(m, idna_page)), [r.path for r in m.requests]
+        beta_wheel = "/pypi/packages/beta-1.0-py3-none-any.whl"
+        assert _until(lambda: _asked(m, beta_wheel))  # beta's metadata, from its tail
+        assert {r.user_agent for r in m.requests} == {PIP_UA}
+        before = len(m.requests)
+        page = _get(url + "beta/")
+        (beta,) = parse_page(page.content, "text/html", str(page.url))
+        meta = _get(beta.url + ".metadata")
+        assert meta.content == _metadata_of(farm, "beta-1.0-py3-none-any.whl")
+        assert len(m.requests) == before  # both answered from what was read ahead
+    # six and idna were read too; nothing beyond the tree; no file fetched whole
+    pages = sorted(r.path for r in m.requests if r.path.startswith("/pypi/simple/"))
+    assert pages == [f"/pypi/simple/{p}/" for p in ("alpha", "beta", "idna", "six")]
+    assert all(r.range for r in m.requests if r.path.endswith(".whl"))
+
+
+def test_without_ahead_only_what_the_installer_asks_is_read(make_farm, tmp_path) -> None:
+    farm = make_farm(MirrorSpec("m", pages="html"))
+    with LoopbackIndex(Store(tmp_path / "store")) as index:
+        assert _get(index.index(farm["m"].simple_url) + "alpha/").status_code == 200
+        time.sleep(0.5)
+    assert [r.path for r in farm["m"].requests] == ["/pypi/simple/alpha/"]
+
+
+def test_a_failed_read_ahead_is_asked_again_when_pip_asks(make_farm, tmp_path) -> None:
+    farm = make_farm(MirrorSpec("m", pages="html"))
+    m = farm["m"]
+    m.set_faults(Fault("error500", path="/pypi/simple/beta/"))
+    with LoopbackIndex(Store(tmp_path / "store"), ahead=ALPHA_AHEAD) as index:
+        url = index.index(m.simple_url)
+        assert _get(url + "alpha/").status_code == 200
+        assert _until(lambda: _asked(m, "/pypi/simple/beta/"))
+        m.set_faults()
+        assert _get(url + "beta/").status_code == 200  # not the guess's 500
+    assert [r.status for r in _asked(m, "/pypi/simple/beta/")] == [500, 200]
