@@ -121,6 +121,7 @@ class LoopbackIndex:
             limits=httpx.Limits(max_connections=16),
         )
         self._server: _Server | None = None
+        self.closing = False
 
     # ------------------------------------------------------------ the caller's side
 
@@ -133,6 +134,7 @@ class LoopbackIndex:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing = True  # a request still being answered now meets a closed client
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -632,6 +634,9 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as exc:  # a bug, or the disk: one line, not http.server's traceback
+            if self.index.closing:  # the run is over (Ctrl-C): its clients are closed
+                self.close_connection = True
+                return
             why = f"{type(exc).__name__}: {exc}"
             sys.stderr.write(f"minstall: loopback index: internal error serving {path}: {why}\n")
             self.close_connection = True

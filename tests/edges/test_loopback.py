@@ -179,12 +179,14 @@ def test_pip_s_next_pages_and_metadata_are_read_before_it_asks(make_farm, tmp_pa
         beta_wheel = "/pypi/packages/beta-1.0-py3-none-any.whl"
         assert _until(lambda: _asked(m, beta_wheel))  # beta's metadata, from its tail
         assert {r.user_agent for r in m.requests} == {PIP_UA}
-        before = len(m.requests)
+        before = len(_asked(m, beta_wheel))
         page = _get(url + "beta/")
         (beta,) = parse_page(page.content, "text/html", str(page.url))
         meta = _get(beta.url + ".metadata")
         assert meta.content == _metadata_of(farm, "beta-1.0-py3-none-any.whl")
-        assert len(m.requests) == before  # both answered from what was read ahead
+        # both answered from what was read ahead
+        assert len(_asked(m, "/pypi/simple/beta/")) == 1
+        assert len(_asked(m, beta_wheel)) == before
     # six and idna were read too; nothing beyond the tree; no file fetched whole
     pages = sorted(r.path for r in m.requests if r.path.startswith("/pypi/simple/"))
     assert pages == [f"/pypi/simple/{p}/" for p in ("alpha", "beta", "idna", "six")]
