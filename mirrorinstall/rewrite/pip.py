@@ -27,6 +27,7 @@ from mirrorinstall.cuda.choose import (
     variant_cuda,
     why_not_runs,
 )
+from mirrorinstall.cuda.findlinks import page_for, read_page
 from mirrorinstall.rewrite.common import (
     Context,
     Plan,
@@ -227,6 +228,8 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     elif env_index is None and pypi and pypi.pypi and "pypi" not in plan.mirrors:
         plan.mirrors["pypi"] = {"mirror": None, "url": None}
     _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options, state.channels)
+    target = _torch_target(found, plan, replace, torch_options)
+    _torch_built_pages(found, ctx, plan, replace, target)
     out = list(cmd.head)
     for i, token in enumerate(cmd.args):
         out += replace.get(i, [token])
@@ -810,6 +813,52 @@ def _pip_cuda(
         if missing:  # the variant was asked for: say so, and let the install show it
             plan.notes.append(f"CUDA: {missing}")
     _apply_torch_choice(choice, requirements, ctx, plan, replace, torch, uv, explicit)
+
+
+def _torch_target(
+    found: Any, plan: Plan, replace: dict[int, list[str]], explicit: dict[int, str]
+) -> tuple[str | None, str | None]:
+    """The torch release and build this command installs, as far as it says: the CUDA
+    choice's, else an exact pin's and its local tag or torch index's build."""
+    if plan.cuda and plan.cuda.get("framework") == "torch":
+        variant = plan.cuda.get("variant")
+        return plan.cuda.get("release"), None if variant == "pypi" else variant
+    for i, token in found.positionals:
+        current = (replace.get(i) or [token])[0]
+        if spec_name(current) != "torch":
+            continue
+        exact = re.match(r"^torch\s*===?\s*([0-9][0-9.]*)(?:\+([a-z0-9]+))?\s*$", current)
+        if exact:
+            variant = exact.group(2) or (list(explicit.values())[-1] if explicit else None)
+            return exact.group(1), variant
+    return None, (list(explicit.values())[-1] if explicit else None)
+
+
+def _torch_built_pages(
+    found: Any,
+    ctx: Context,
+    plan: Plan,
+    replace: dict[int, list[str]],
+    torch: tuple[str | None, str | None],
+) -> None:
+    """PyG's find-links pages (one per torch minor and build) matched to the torch this
+    command installs: a page copied for another torch gives extensions that fail to load."""
+    tables = ctx.facts.tables
+    if tables is None or not tables.pages:
+        return
+    for opt in found.options:
+        if opt.name != "--find-links" or opt.index in replace:
+            continue
+        ref = read_page(tables.pages, opt.value)
+        if ref is None:
+            continue
+        choice = page_for(ref, *torch)
+        if choice.note:
+            plan.notes.append(f"CUDA: {choice.note}")
+        if choice.url != opt.value.strip():
+            replace[opt.index] = opt.same_form(choice.url)
+            for k in range(opt.index + 1, opt.index + opt.count):
+                replace[k] = []
 
 
 def wheel_missing(ctx: Context, mirror_id: str, variant: str, release: str) -> str | None:

@@ -1,0 +1,202 @@
+"""PyG's per-torch find-links pages (cuda/findlinks.py, data/find_links.toml): which torch
+and build a page is, and the page for the torch a command installs. Expected values are
+written by hand from PyG's install page
+(https://pytorch-geometric.readthedocs.io/en/latest/install/installation.html: "-f
+https://data.pyg.org/whl/torch-${TORCH}+${CUDA}.html ... PyTorch 2.3: ${TORCH}=2.3.0 and
+${CUDA}=cpu|cu118|cu121") and the page listing at https://data.pyg.org/whl/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mirrorinstall.context.facts import Facts, Ranking
+from mirrorinstall.core.argv import parse_command
+from mirrorinstall.core.catalog import build_catalog
+from mirrorinstall.cuda.choose import HostCuda
+from mirrorinstall.cuda.findlinks import page_for, parse_families, read_page
+from mirrorinstall.cuda.packaged import load_tables
+from mirrorinstall.rewrite import Context, rewrite
+
+PAGES = load_tables().pages
+
+
+@pytest.mark.parametrize(
+    ("url", "torch", "variant"),
+    [
+        ("https://data.pyg.org/whl/torch-2.1.0+cu118.html", "2.1.0", "cu118"),
+        # as a CSDN answer writes it, the plus sign encoded
+        ("https://data.pyg.org/whl/torch-1.12.0%2Bcu113.html", "1.12.0", "cu113"),
+        # the older host, still in READMEs
+        ("https://pytorch-geometric.com/whl/torch-1.13.0+cu117.html", "1.13.0", "cu117"),
+        ("https://data.pyg.org/whl/torch-2.2.1+cpu.html", "2.2.1", "cpu"),
+    ],
+)
+def test_a_page_is_read_as_its_torch_and_build(url, torch, variant) -> None:
+    ref = read_page(PAGES, url)
+    assert ref is not None and (ref.family.family, ref.torch, ref.variant) == (
+        "pyg",
+        torch,
+        variant,
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://download.pytorch.org/whl/cu121",
+        "https://data.pyg.org/whl/",
+        "https://data.pyg.org/whl/torch-2.1.0+rocm.html",
+        "https://download.openmmlab.com/mmcv/dist/cu121/torch2.1/index.html",
+    ],
+)
+def test_other_urls_are_not_pages(url) -> None:
+    assert read_page(PAGES, url) is None
+
+
+@pytest.mark.parametrize(
+    ("page", "torch", "variant", "expected"),
+    [
+        # a README's line for torch 2.1 / CUDA 11.8 while torch 2.4.1+cu121 is installed
+        (
+            "https://data.pyg.org/whl/torch-2.1.0+cu118.html",
+            "2.4.1",
+            "cu121",
+            "https://data.pyg.org/whl/torch-2.4.0+cu121.html",
+        ),
+        # the right torch, another CUDA build than torch's own
+        (
+            "https://data.pyg.org/whl/torch-2.2.0+cu121.html",
+            "2.2.2",
+            "cu118",
+            "https://data.pyg.org/whl/torch-2.2.0+cu118.html",
+        ),
+        # the spelling the command used is kept
+        (
+            "https://data.pyg.org/whl/torch-2.0.0%2Bcu117.html",
+            "2.1.2",
+            "cu121",
+            "https://data.pyg.org/whl/torch-2.1.0%2Bcu121.html",
+        ),
+        # torch 2.5.1 gets the same wheels from the 2.5.0 page: nothing to change
+        (
+            "https://data.pyg.org/whl/torch-2.5.0+cu121.html",
+            "2.5.1",
+            "cu121",
+            "https://data.pyg.org/whl/torch-2.5.0+cu121.html",
+        ),
+        # torch's build not known (torch is not in the command): the page's build stays
+        (
+            "https://data.pyg.org/whl/torch-2.0.0+cu118.html",
+            "2.3.0",
+            None,
+            "https://data.pyg.org/whl/torch-2.3.0+cu118.html",
+        ),
+        (
+            "https://data.pyg.org/whl/torch-2.3.0+cpu.html",
+            None,
+            None,
+            "https://data.pyg.org/whl/torch-2.3.0+cpu.html",
+        ),
+    ],
+)
+def test_the_page_for_the_torch_installed(page, torch, variant, expected) -> None:
+    ref = read_page(PAGES, page)
+    assert ref is not None
+    choice = page_for(ref, torch, variant)
+    assert choice.url == expected
+    assert (choice.note is None) == (expected == page)
+
+
+def test_a_build_pyg_does_not_publish_keeps_the_page_and_says_so() -> None:
+    # PyG 2.3's own table: "PyTorch 2.3: ${CUDA}=cpu|cu118|cu121", no CUDA 12.4
+    ref = read_page(PAGES, "https://data.pyg.org/whl/torch-2.3.0+cu121.html")
+    assert ref is not None
+    choice = page_for(ref, "2.3.1", "cu124")
+    assert choice.url == "https://data.pyg.org/whl/torch-2.3.0+cu121.html"
+    assert choice.note and "no cu124 build for torch 2.3" in choice.note
+    assert "cpu, cu118, cu121" in choice.note
+
+
+def test_a_torch_the_table_does_not_know_keeps_the_page_and_says_so() -> None:
+    ref = read_page(PAGES, "https://data.pyg.org/whl/torch-2.1.0+cu121.html")
+    assert ref is not None
+    choice = page_for(ref, "1.9.0", "cu111")
+    assert choice.url == "https://data.pyg.org/whl/torch-2.1.0+cu121.html"
+    assert choice.note and "No page for torch 1.9 is known" in choice.note
+
+
+def test_a_broken_row_names_the_file_row_and_key() -> None:
+    text = '[[family]]\nfamily = "pyg"\nprojects = []\npage = "https://x/{torch}.html"\n'
+    text += 'source = "https://x"\npages = []\n'
+    with pytest.raises(ValueError, match=r"find_links.toml: family 1 \(pyg\): page .* needs"):
+        parse_families(text)
+    with pytest.raises(ValueError, match=r"family 1 \(pyg\): missing pages.variants"):
+        parse_families(
+            '[[family]]\nfamily = "pyg"\nprojects = []\nsource = "https://x"\n'
+            'page = "https://x/{torch}+{variant}.html"\npages = [{ torch = "2.1" }]\n'
+        )
+
+
+# ------------------------------------------------------------ in a pip command
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = build_catalog([("mirrors.toml", (ROOT / "mirrors.toml").read_text())])
+ORDER = Ranking(order={"pypi": ("tuna",), "conda": ("tuna",), "pytorch": ("nju",)})
+PYG = "https://data.pyg.org/whl"
+TORCH_INDEX = "https://download.pytorch.org/whl"
+
+
+def _plan(driver: str, line: str, mode: str):
+    facts = Facts(
+        catalog=CATALOG,
+        ranking=ORDER,
+        tables=load_tables(),
+        host=HostCuda(driver=driver),
+        platform="linux-64",
+        python="3.11",
+    )
+    return rewrite(parse_command(line.split()), Context(facts, mode, False))
+
+
+@pytest.mark.parametrize(
+    ("driver", "line", "mode", "page"),
+    [
+        # a README's PyG line for torch 2.1 + CUDA 11.8 beside torch 2.4.1 from the cu121 index
+        (
+            "550.54.14",
+            f"pip install torch==2.4.1 torch_scatter -f {PYG}/torch-2.1.0+cu118.html "
+            f"--extra-index-url {TORCH_INDEX}/cu121",
+            "keep",
+            f"{PYG}/torch-2.4.0+cu121.html",
+        ),
+        # the build named by torch's local tag
+        (
+            "550.54.14",
+            f"pip install torch==2.2.2+cu118 torch-sparse -f {PYG}/torch-2.2.0+cu121.html",
+            "keep",
+            f"{PYG}/torch-2.2.0+cu118.html",
+        ),
+        # driver 470 runs CUDA 11.x only (NVIDIA: 12.x needs >= 525.60.13): --cuda auto gives
+        # torch 2.1.2 its cu118 build (PyTorch's previous-versions page), and PyG's page follows
+        (
+            "470.82.01",
+            f"pip install torch==2.1.2 torch_scatter -f {PYG}/torch-2.1.0+cu121.html "
+            f"--extra-index-url {TORCH_INDEX}/cu121",
+            "auto",
+            f"{PYG}/torch-2.1.0+cu118.html",
+        ),
+    ],
+)
+def test_the_page_follows_the_torch_the_command_installs(driver, line, mode, page) -> None:
+    got = _plan(driver, line, mode)
+    assert page in got.argv, (got.argv, got.notes)
+    assert any("fail to load" in n for n in got.notes), got.notes
+
+
+def test_without_torch_in_the_command_the_page_stays() -> None:
+    line = f"pip install torch_scatter -f {PYG}/torch-2.1.0+cu118.html"
+    got = _plan("550.54.14", line, "auto")
+    assert f"{PYG}/torch-2.1.0+cu118.html" in got.argv
+    assert not [n for n in got.notes if "fail to load" in n], got.notes
