@@ -108,6 +108,7 @@ class LoopbackIndex:
         self._meta: dict[str, Future] = {}  # file URL -> its metadata
         self._followed: dict[str, frozenset[str]] = {}  # project -> extras, read ahead
         self._consumed: set[tuple[str, str]] = set()  # pages the installer has read
+        self._entries = 0  # file entries of the pages read ahead (readahead.MAX_ENTRIES)
         self._indexes: list[_Upstream] = []
         self._pages: list[_Upstream] = []
         self._files: list[_Entry] = []
@@ -343,6 +344,9 @@ class LoopbackIndex:
     def _page_ahead(self, source: _Upstream, project: str, req: Requirement) -> None:
         assert self.ahead is not None and self._agent is not None
         agent, key = self._agent, (source.url, project)
+        with self._lock:
+            if self._entries >= readahead.MAX_ENTRIES:
+                return
         try:
             files = self._once(
                 self._read,
@@ -350,6 +354,8 @@ class LoopbackIndex:
                 lambda: self._upstream_page(source, project, agent),
                 unless=self._consumed,
             )
+            with self._lock:
+                self._entries += len(files or ())
             f = readahead.likely_file(files or (), req, self.ahead.python, self.ahead.subdir)
             if f is None or not _wheel(f):
                 return

@@ -43,6 +43,9 @@ _MARKERS = {
 }
 MAX_REQUIRES = 500  # Requires-Dist lines read from one METADATA (the biggest hold ~100)
 MAX_PROJECTS = 100  # projects read ahead in one run (torch with its CUDA wheels: ~25)
+# file entries of the pages read ahead, in all, before reading ahead stops: a page waits in
+# memory until pip asks for it (PyPI's biggest pages hold ~20 000)
+MAX_ENTRIES = 100_000
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,21 @@ def test_a_failed_read_ahead_is_asked_again_when_pip_asks(make_farm, tmp_path) -
         m.set_faults()
         assert _get(url + "beta/").status_code == 200  # not the guess's 500
     assert [r.status for r in _asked(m, "/pypi/simple/beta/")] == [500, 200]
+
+
+def test_reading_ahead_stops_at_its_bound(make_farm, tmp_path, monkeypatch) -> None:
+    """Pages read ahead wait in memory until pip asks: past readahead.MAX_ENTRIES file
+    entries in all, no more are read (a hostile mirror's huge pages cost a bounded amount)."""
+    from mirrorinstall.fetch import readahead
+
+    monkeypatch.setattr(readahead, "MAX_ENTRIES", 1)
+    farm = make_farm(MirrorSpec("m", pages="html"))
+    m = farm["m"]
+    beta_only = Ahead((Requirement("beta"),), "3.11", "linux-64")
+    with LoopbackIndex(Store(tmp_path / "store"), ahead=beta_only) as index:
+        assert _get(index.index(m.simple_url) + "six/").status_code == 200
+        # beta's page (one file) is read ahead, then its metadata, which requires idna
+        assert _until(lambda: _asked(m, "/pypi/packages/beta-1.0-py3-none-any.whl"))
+        time.sleep(0.5)
+    assert _asked(m, "/pypi/simple/beta/")
+    assert not _asked(m, "/pypi/simple/idna/")  # the bound was reached: not read ahead
