@@ -419,7 +419,7 @@ class _Run:
             # an exact pin on a flat listing: its wheel is fetched while the installer starts
             early=certain(child, ctx),
             # pip resolves one project at a time: its next pages, read before it asks
-            ahead=ahead_of(child, ctx) if cmd.tool == "pip" else None,
+            ahead=ahead_of(child, ctx),
         )
 
     def after_loopback(

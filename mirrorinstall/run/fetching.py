@@ -346,8 +346,9 @@ def through_loopback(
 
 
 def ahead_of(argv: Sequence[str], ctx) -> Ahead | None:
-    """What the loopback index reads ahead for a pip install ``argv`` (its requirements by
-    name, the target's Python and platform); None when the target's Python is not known."""
+    """What the loopback index reads ahead for a pip command ``argv`` (its requirements by
+    name, the target's Python and platform); None for uv (it resolves in parallel itself) or
+    when the target's Python is not known."""
     from mirrorinstall.fetch.readahead import named
     from mirrorinstall.rewrite.pip import requirement_tokens
 
