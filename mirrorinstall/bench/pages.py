@@ -142,7 +142,7 @@ def _filename(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
-def _version_of(filename: str, project: str) -> Version | None:
+def version_of(filename: str, project: str) -> Version | None:
     """Version of a wheel or sdist of ``project`` named ``filename``, else None."""
     norm = re.sub(r"[-_.]+", "_", project).lower()
     try:
@@ -186,7 +186,7 @@ def check_simple_page(
     versioned = [
         (v, url, size, t)
         for url, size, t, _ in files
-        if (v := _version_of(_filename(url), project)) is not None
+        if (v := version_of(_filename(url), project)) is not None
     ]
     if not versioned:
         return Invalid(
@@ -205,7 +205,7 @@ def check_simple_page(
             [
                 Artifact(u.split("#", 1)[0], n, sha)
                 for u, n, _, sha in files
-                if _version_of(_filename(u), project) is not None
+                if version_of(_filename(u), project) is not None
             ]
         ),
     )

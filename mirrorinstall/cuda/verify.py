@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,38 @@ from pathlib import Path
 from mirrorinstall.core import capped, hostos
 from mirrorinstall.core.errors import UsageError
 
-TORCH_CHECK = r"""
-import json, sys
-facts = {"framework": "torch", "python": sys.executable}
-try:
-    import torch
-except Exception as exc:
-    facts["import_error"] = f"{type(exc).__name__}: {exc}"
-else:
+
+def _script(framework: str, imports: str, setup: str, probe: str, head: str = "") -> str:
+    """The script the target's Python runs: ``imports`` the framework (failing: its
+    import_error), runs ``setup`` (its version and build), then ``probe`` (the device and a
+    small operation; failing: its error), and prints the facts as one JSON line. ``head``:
+    lines before the import (environment settings)."""
+
+    def block(text: str) -> str:
+        return textwrap.indent(textwrap.dedent(text).strip("\n") + "\n", "    ")
+
+    return (
+        "import importlib.util, json, os, sys\n"
+        + textwrap.dedent(head).lstrip("\n")
+        + f'facts = {{"framework": "{framework}", "python": sys.executable}}\n'
+        + "try:\n"
+        + block(imports)
+        + "except Exception as exc:\n"
+        + '    facts["import_error"] = f"{type(exc).__name__}: {exc}"\n'
+        + "else:\n"
+        + block(setup)
+        + "    try:\n"
+        + textwrap.indent(block(probe), "    ")
+        + "    except Exception as exc:\n"
+        + '        facts["error"] = f"{type(exc).__name__}: {exc}"\n'
+        + 'print("MINSTALL-VERIFY " + json.dumps(facts))\n'
+    )
+
+
+TORCH_CHECK = _script(
+    "torch",
+    "import torch",
+    """
     facts["version"] = torch.__version__
     facts["cuda"] = getattr(torch.version, "cuda", None)
     facts["hip"] = getattr(torch.version, "hip", None)  # ROCm builds answer through torch.cuda
@@ -37,132 +62,106 @@ else:
         facts["npu"] = getattr(torch_npu, "__version__", "?")
     except Exception:
         pass
-    try:
-        kind = None
-        if torch.cuda.is_available():
-            kind = "cuda"
-            facts["device"] = torch.cuda.get_device_name(0)
-            facts["capability"] = list(torch.cuda.get_device_capability(0))
-        elif getattr(torch, "xpu", None) is not None and torch.xpu.is_available():
-            kind = "xpu"
-            facts["device"] = torch.xpu.get_device_name(0)
-        elif getattr(torch, "npu", None) is not None and torch.npu.is_available():
-            kind = "npu"
-            facts["device"] = torch.npu.get_device_name(0)
-        else:
-            mps = getattr(getattr(torch, "backends", None), "mps", None)
-            if mps is not None and mps.is_available():
-                kind = "mps"
-                facts["device"] = "the Apple GPU (MPS)"
-        facts["available"] = kind is not None
-        facts["device_kind"] = kind
-        if kind:
-            x = torch.ones(64, 64, device=kind)
-            facts["op_result"] = float((x @ x).sum().item())
-    except Exception as exc:
-        facts["error"] = f"{type(exc).__name__}: {exc}"
-print("MINSTALL-VERIFY " + json.dumps(facts))
-"""
+    """,
+    """
+    kind = None
+    if torch.cuda.is_available():
+        kind = "cuda"
+        facts["device"] = torch.cuda.get_device_name(0)
+        facts["capability"] = list(torch.cuda.get_device_capability(0))
+    elif getattr(torch, "xpu", None) is not None and torch.xpu.is_available():
+        kind = "xpu"
+        facts["device"] = torch.xpu.get_device_name(0)
+    elif getattr(torch, "npu", None) is not None and torch.npu.is_available():
+        kind = "npu"
+        facts["device"] = torch.npu.get_device_name(0)
+    else:
+        mps = getattr(getattr(torch, "backends", None), "mps", None)
+        if mps is not None and mps.is_available():
+            kind = "mps"
+            facts["device"] = "the Apple GPU (MPS)"
+    facts["available"] = kind is not None
+    facts["device_kind"] = kind
+    if kind:
+        x = torch.ones(64, 64, device=kind)
+        facts["op_result"] = float((x @ x).sum().item())
+    """,
+)
 
-JAX_CHECK = r"""
-import importlib.util, json, sys
-facts = {"framework": "jax", "python": sys.executable}
-try:
-    import jax
-    import jax.numpy as jnp
-except Exception as exc:
-    facts["import_error"] = f"{type(exc).__name__}: {exc}"
-else:
+JAX_CHECK = _script(
+    "jax",
+    "import jax\nimport jax.numpy as jnp",
+    """
     facts["version"] = jax.__version__
     for major in ("13", "12"):
         if importlib.util.find_spec(f"jax_cuda{major}_plugin") is not None:
             facts["cuda"] = major
             break
-    try:
-        devices = jax.devices()
-        facts["devices"] = [f"{d.platform}: {getattr(d, 'device_kind', '')}" for d in devices]
-        gpus = [d for d in devices if d.platform in ("gpu", "cuda", "rocm")]
-        facts["available"] = bool(gpus)
-        if gpus:
-            facts["device"] = getattr(gpus[0], "device_kind", "the GPU")
-            x = jax.device_put(jnp.ones((64, 64)), gpus[0])
-            facts["op_result"] = float((x @ x).sum())
-    except Exception as exc:
-        facts["error"] = f"{type(exc).__name__}: {exc}"
-print("MINSTALL-VERIFY " + json.dumps(facts))
-"""
+    """,
+    """
+    devices = jax.devices()
+    facts["devices"] = [f"{d.platform}: {getattr(d, 'device_kind', '')}" for d in devices]
+    gpus = [d for d in devices if d.platform in ("gpu", "cuda", "rocm")]
+    facts["available"] = bool(gpus)
+    if gpus:
+        facts["device"] = getattr(gpus[0], "device_kind", "the GPU")
+        x = jax.device_put(jnp.ones((64, 64)), gpus[0])
+        facts["op_result"] = float((x @ x).sum())
+    """,
+)
 
-PADDLE_CHECK = r"""
-import json, sys
-facts = {"framework": "paddle", "python": sys.executable}
-try:
-    import paddle
-except Exception as exc:
-    facts["import_error"] = f"{type(exc).__name__}: {exc}"
-else:
-    facts["version"] = paddle.__version__
-    try:
-        built = paddle.device.is_compiled_with_cuda()
-        facts["cuda"] = str(paddle.version.cuda()) if built else None
-        count = paddle.device.cuda.device_count() if built else 0
-        facts["available"] = count > 0
-        if count:
-            facts["device"] = paddle.device.cuda.get_device_name(0)
-            paddle.device.set_device("gpu:0")
-            x = paddle.ones([64, 64])
-            facts["op_result"] = float(paddle.matmul(x, x).sum())
-    except Exception as exc:
-        facts["error"] = f"{type(exc).__name__}: {exc}"
-print("MINSTALL-VERIFY " + json.dumps(facts))
-"""
+PADDLE_CHECK = _script(
+    "paddle",
+    "import paddle",
+    'facts["version"] = paddle.__version__',
+    """
+    built = paddle.device.is_compiled_with_cuda()
+    facts["cuda"] = str(paddle.version.cuda()) if built else None
+    count = paddle.device.cuda.device_count() if built else 0
+    facts["available"] = count > 0
+    if count:
+        facts["device"] = paddle.device.cuda.get_device_name(0)
+        paddle.device.set_device("gpu:0")
+        x = paddle.ones([64, 64])
+        facts["op_result"] = float(paddle.matmul(x, x).sum())
+    """,
+)
 
 # onnxruntime lists the providers it was built with; whether CUDA's libraries load shows only
 # when a session on a model starts (microsoft/onnxruntime#27177), which needs a model
-ORT_CHECK = r"""
-import json, sys
-facts = {"framework": "onnxruntime", "python": sys.executable}
-try:
-    import onnxruntime as ort
-except Exception as exc:
-    facts["import_error"] = f"{type(exc).__name__}: {exc}"
-else:
-    facts["version"] = ort.__version__
-    try:
-        providers = list(ort.get_available_providers())
-        facts["providers"] = providers
-        facts["available"] = "CUDAExecutionProvider" in providers
-        facts["cuda"] = "CUDAExecutionProvider" if facts["available"] else None
-        if facts["available"]:
-            facts["device"] = "CUDAExecutionProvider (built in; a model's session loads CUDA)"
-    except Exception as exc:
-        facts["error"] = f"{type(exc).__name__}: {exc}"
-print("MINSTALL-VERIFY " + json.dumps(facts))
-"""
+ORT_CHECK = _script(
+    "onnxruntime",
+    "import onnxruntime as ort",
+    'facts["version"] = ort.__version__',
+    """
+    providers = list(ort.get_available_providers())
+    facts["providers"] = providers
+    facts["available"] = "CUDAExecutionProvider" in providers
+    facts["cuda"] = "CUDAExecutionProvider" if facts["available"] else None
+    if facts["available"]:
+        facts["device"] = "CUDAExecutionProvider (built in; a model's session loads CUDA)"
+    """,
+)
 
-TF_CHECK = r"""
-import json, os, sys
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-facts = {"framework": "tensorflow", "python": sys.executable}
-try:
-    import tensorflow as tf
-except Exception as exc:
-    facts["import_error"] = f"{type(exc).__name__}: {exc}"
-else:
+TF_CHECK = _script(
+    "tensorflow",
+    "import tensorflow as tf",
+    """
     facts["version"] = tf.__version__
     build = tf.sysconfig.get_build_info() if hasattr(tf.sysconfig, "get_build_info") else {}
     facts["cuda"] = build.get("cuda_version")
-    try:
-        gpus = tf.config.list_physical_devices("GPU")
-        facts["gpus"] = [g.name for g in gpus]
-        facts["available"] = bool(gpus)
-        if gpus:
-            with tf.device("/GPU:0"):
-                a = tf.ones((64, 64))
-                facts["op_result"] = float(tf.reduce_sum(tf.matmul(a, a)).numpy())
-    except Exception as exc:
-        facts["error"] = f"{type(exc).__name__}: {exc}"
-print("MINSTALL-VERIFY " + json.dumps(facts))
-"""
+    """,
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    facts["gpus"] = [g.name for g in gpus]
+    facts["available"] = bool(gpus)
+    if gpus:
+        with tf.device("/GPU:0"):
+            a = tf.ones((64, 64))
+            facts["op_result"] = float(tf.reduce_sum(tf.matmul(a, a)).numpy())
+    """,
+    head='os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")\n',
+)
 
 
 CHECKS = {"jax": JAX_CHECK, "paddle": PADDLE_CHECK, "onnxruntime": ORT_CHECK}

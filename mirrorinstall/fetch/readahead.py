@@ -18,16 +18,10 @@ from email.parser import BytesHeaderParser
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
-from mirrorinstall.bench.pages import wheel_fits
+from mirrorinstall.bench.pages import version_of, wheel_fits
 from mirrorinstall.fetch.simplepage import PageFile
 
 # PEP 508's environment markers for a conda subdir (sys_platform, platform_system,
@@ -123,7 +117,7 @@ def likely_file(
     by_version: dict[Version, list[PageFile]] = {}
     target = Version(python)
     for f in files:
-        version = _version(f.filename)
+        version = version_of(f.filename, req.name)
         if version is None or f.yanked is not None or version.is_prerelease:
             continue
         if not req.specifier.contains(version, prereleases=False):
@@ -146,12 +140,3 @@ def likely_file(
         if any(not f.filename.endswith(".whl") for f in by_version[version]):
             return None  # an sdist of the newest release: pip builds it
     return None
-
-
-def _version(filename: str) -> Version | None:
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
-        return parse_sdist_filename(filename)[1]
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
