@@ -84,6 +84,7 @@ _MIRROR_KEYS = {
     "conda",
     "pypi",
     "pytorch",
+    "hosts",
 }
 _CONDA_ENTRY_KEYS = {"url", "source", "subdirs", "note"}
 _PYPI_KEYS = {"simple", "source", "note"}
@@ -150,6 +151,9 @@ class Mirror:
     conda: Mapping[str, CondaChannel] = field(default_factory=dict)
     pypi: PyPIIndex | None = None
     pytorch: TorchWheels | None = None
+    # official URL prefix -> this mirror's copy of the tree below it (PyG's, OpenMMLab's,
+    # PaddlePaddle's pages: hosts no kind above covers); not ranked by a bench of its own
+    hosts: Mapping[str, str] = field(default_factory=dict)
     origins: tuple[str, ...] = ()  # the catalog files that defined this entry
 
     @property
@@ -163,12 +167,21 @@ class Mirror:
         return tuple(kind for kind in KINDS if has[kind])
 
     def urls(self) -> tuple[str, ...]:
-        """Every base URL this mirror serves from (channels, alias, indexes)."""
+        """Every base URL this mirror serves from (channels, alias, indexes, host copies)."""
         out = [c.url for c in self.conda.values()]
         out += [self.channel_alias] if self.channel_alias else []
         out += [self.pypi.simple] if self.pypi else []
         out += [self.pytorch.base] if self.pytorch else []
+        out += list(self.hosts.values())
         return tuple(out)
+
+    def copy_of(self, url: str) -> str | None:
+        """``url`` on this mirror when it copies the official tree ``url`` is in, else None
+        (the longest official prefix wins)."""
+        for official in sorted(self.hosts, key=len, reverse=True):
+            if url.startswith(official):
+                return self.hosts[official] + url[len(official) :]
+        return None
 
     def channel_url(self, channel: str) -> str | None:
         """This mirror's URL for a conda channel, or None if it does not carry it."""
@@ -349,6 +362,23 @@ def _check_mirror(path: str, mid: str, entry: Any) -> None:
                 _fail(
                     path, "must be a file name such as 'torch_stable.html'", mid, "pytorch.listing"
                 )
+        elif key == "hosts":
+            _check_hosts(path, mid, value)
+
+
+def _check_hosts(path: str, mid: str, table: Any) -> None:
+    if not isinstance(table, dict):
+        _fail(path, 'must be a table of "official URL prefix" = "this mirror\'s URL"', mid, "hosts")
+    for official, copy in table.items():
+        key = f'hosts."{official}"'
+        _want_url(path, mid, key, official)
+        if copy is False:
+            continue
+        _want_url(path, mid, key, copy)
+        if not official.startswith("https://") or not official.endswith("/"):
+            _fail(path, "an official prefix is an https:// URL ending in '/'", mid, key)
+        if not copy.endswith("/"):
+            _fail(path, "must end in '/', as the official prefix does", mid, key)
 
 
 def _check_conda(path: str, mid: str, table: Any) -> None:
@@ -503,7 +533,9 @@ def build_catalog(layers: Sequence[tuple[str, str]]) -> Catalog:
             target = merged.setdefault(mid, {"_origins": []})
             target["_origins"].append(path)
             for key, value in entry.items():
-                if key in ("conda", "pypi", "pytorch") and isinstance(target.get(key), dict):
+                if key in ("conda", "pypi", "pytorch", "hosts") and isinstance(
+                    target.get(key), dict
+                ):
                     target[key] = {**target[key], **value}
                 else:
                     target[key] = value
@@ -591,6 +623,11 @@ def _finish_mirror(mid: str, entry: dict[str, Any], origin: dict[tuple[str, str]
             source=table.get("source"),
             note=table.get("note"),
         )
+    hosts = {
+        official: url(f'hosts."{official}"', copy)
+        for official, copy in entry.get("hosts", {}).items()
+        if copy is not False
+    }
     alias = entry.get("channel_alias")
     mirror = Mirror(
         id=mid,
@@ -608,12 +645,14 @@ def _finish_mirror(mid: str, entry: dict[str, Any], origin: dict[tuple[str, str]
         conda=conda,
         pypi=pypi,
         pytorch=pytorch,
+        hosts=hosts,
         origins=tuple(dict.fromkeys(entry["_origins"])),
     )
-    if mirror.enabled and not mirror.kinds:
+    if mirror.enabled and not mirror.kinds and not mirror.hosts:
         _fail(
             where("name"),
-            "carries nothing: give it a [conda], [pypi] or [pytorch] table, or set enabled = false",
+            "carries nothing: give it a [conda], [pypi], [pytorch] or [hosts] table, or set "
+            "enabled = false",
             mid,
         )
     return mirror

@@ -98,8 +98,12 @@ class LoopbackIndex:
         timeout_s: float = 30.0,
         supply: FileSupply | None = None,
         ahead: Ahead | None = None,
+        relink: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
+        # a file link on a host a mirror copies (PaddlePaddle's pages link Baidu's object
+        # store) -> the copy's URL, so the file is not fetched past the mirror
+        self.relink = relink
         self.supply = supply  # None: files pass through from the mirror (a resolve alone)
         self.ahead = ahead
         self._agent: str | None = None  # the installer's User-Agent, once it has asked
@@ -253,7 +257,10 @@ class LoopbackIndex:
         except httpx.HTTPError as exc:
             raise _network(exc, upstream) from None
         try:
-            return parse_page(body, kind, base)
+            files = parse_page(body, kind, base)
+            if self.relink is not None:
+                files = [replace(f, url=self.relink(f.url)) for f in files]
+            return files
         except ValueError as exc:
             raise UpstreamError(
                 f"{_where(upstream)} sent a page that cannot be read ({exc})"

@@ -123,6 +123,38 @@ def why_chosen(ranking: Ranking, kind: str, mirror: Mirror, what: str | None = N
     return f"the official host: no ranked mirror carries {what or kind}"
 
 
+def host_copy(ctx: Context, url: str) -> tuple[Mirror, str, str] | None:
+    """The mirror serving its copy of ``url`` (a ``[mirror.X.hosts]`` prefix: PyG's,
+    OpenMMLab's, PaddlePaddle's pages), that copy's URL, and why that mirror; None when no
+    enabled mirror copies it. Such copies have no bench of their own: a mirror the bench
+    ranked for anything comes first, by its best rank; one whose every probe failed in this
+    bench is passed over; the rest follow in catalog order."""
+    ranking = ctx.facts.ranking
+    kinds = sorted({*ranking.order, *ranking.failed})
+    options = []
+    for n, m in enumerate(ctx.facts.catalog.enabled()):
+        copy = m.copy_of(url)
+        if copy is None or (ranking.forced and m.id != ranking.forced):
+            continue
+        if ranking.was_dropped("hosts", m.id):  # it failed earlier in this run
+            continue
+        ranks = [r for k in kinds if (r := ranking.rank(k, m.id)) is not None]
+        failed = [k for k in kinds if m.id in ranking.failed.get(k, {})]
+        if failed and not ranks:
+            continue
+        options.append(((min(ranks) if ranks else 10_000, n), m, copy))
+    if not options:
+        return None
+    (rank, _), mirror, copy = min(options, key=lambda o: o[0])
+    if ranking.forced:
+        why = f"mirror {mirror.id}, forced with --mirror"
+    elif rank < 10_000:
+        why = f"mirror {mirror.id}, which copies that host; its best bench rank is {rank}"
+    else:
+        why = f"mirror {mirror.id}, which copies that host (not benched: first in the catalog)"
+    return mirror, copy, why
+
+
 def pypi_mirror(ctx: Context) -> Mirror | None:
     return next((m for m in ranked(ctx, "pypi") if m.pypi), None)
 

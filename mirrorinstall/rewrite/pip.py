@@ -31,6 +31,7 @@ from mirrorinstall.cuda.findlinks import page_for, read_page
 from mirrorinstall.rewrite.common import (
     Context,
     Plan,
+    host_copy,
     pypi_mirror,
     ranked,
     spec_name,
@@ -194,6 +195,8 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     has_index = any(n in ("--index-url", "--default-index") for n, _ in _torch_refs(found, ctx))
     torch_options: dict[int, str] = {}  # arg index -> the CUDA variant that option names
     for opt in found.options:
+        if opt.name == "--find-links" and _family_page(opt.value, ctx):
+            continue  # chosen for the torch this command installs, then routed, below
         before = len(state.variants)
         new = _rewrite_index_option(opt, ctx, plan, state)
         if len(state.variants) > before:
@@ -405,12 +408,12 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         return opt.same_form(new)
     owner = index_package(url, ctx)
     if owner is not None:  # PaddlePaddle's per-CUDA index, ONNX Runtime's CUDA 11 feed
-        new_url = rewrite_gpu_index(url, ctx, plan)
-        notes.append(f"{new_url}: left on {owner}'s own host (no catalogued mirror copies it)")
+        new_url = via_copy(rewrite_gpu_index(url, ctx, plan), ctx, plan, owner)
         return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
     ref = read_torch_url(url)
     if ref is None:
-        return None
+        new_url = via_copy(url, ctx, plan)
+        return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
     if ref.kind in ("page", "file"):
         return _torch_page_or_file(opt, ref, ctx, plan, state)
     if ref.kind != "index" or not ref.stable or not ref.variant:
@@ -456,6 +459,21 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
             + ", ".join(f"{old} -> {new}" for old, new in route.pins.items())
         )
     return tokens
+
+
+def via_copy(url: str, ctx: Context, plan: Plan, owner: str | None = None) -> str:
+    """``url`` on the best mirror that copies its host (``[mirror.X.hosts]``), with a note;
+    ``url`` itself when none does (a note for a package's own index: it stays there)."""
+    found = host_copy(ctx, url)
+    if found is None:
+        if owner is not None:
+            plan.notes.append(f"{url}: left on {owner}'s own host (no catalogued mirror copies it)")
+        return url
+    mirror, copy, why = found
+    plan.notes.append(f"{url} -> {copy} ({why})")
+    # a route of its own kind: a failure there drops this mirror for host copies only
+    plan.mirrors[f"hosts:{url}"] = {"mirror": mirror.id, "url": copy}
+    return copy
 
 
 def _torch_page_or_file(
@@ -855,10 +873,17 @@ def _torch_built_pages(
         choice = page_for(ref, *torch)
         if choice.note:
             plan.notes.append(f"CUDA: {choice.note}")
-        if choice.url != opt.value.strip():
-            replace[opt.index] = opt.same_form(choice.url)
+        url = via_copy(choice.url, ctx, plan)
+        if url != opt.value.strip():
+            replace[opt.index] = opt.same_form(url)
             for k in range(opt.index + 1, opt.index + opt.count):
                 replace[k] = []
+
+
+def _family_page(url: str, ctx: Context) -> bool:
+    """Is ``url`` a page of a family built per torch release (PyG's)?"""
+    tables = ctx.facts.tables
+    return tables is not None and read_page(tables.pages, url) is not None
 
 
 def wheel_missing(ctx: Context, mirror_id: str, variant: str, release: str) -> str | None:

@@ -286,8 +286,13 @@ def through_loopback(
     supply = None
     copies: list[tuple[str, str]] = []
     torch: list[tuple[str, str, str]] = []  # (mirror, layout, base) of the PyTorch copies
+    relink = None
     if ctx is not None:
-        from mirrorinstall.rewrite.common import ranked
+        from mirrorinstall.rewrite.common import host_copy, ranked
+
+        def relink(url: str) -> str:
+            found = host_copy(ctx, url)
+            return found[1] if found else url
 
         pypi = [m for m in ranked(ctx, "pypi") if m.pypi and not m.upstream][:ALTERNATE_MIRRORS]
         copies = [(m.id, m.pypi.simple) for m in pypi if m.pypi]
@@ -315,7 +320,7 @@ def through_loopback(
             )
     try:
         with LoopbackIndex(
-            store, auth=auth, timeout_s=timeout_s, supply=supply, ahead=ahead
+            store, auth=auth, timeout_s=timeout_s, supply=supply, ahead=ahead, relink=relink
         ) as index:
 
             def route(value: str, links: bool) -> str:

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from farm import MirrorSpec
+from farm import MirrorSpec, RecordingProxy
 
 from .test_cli import farm_env, minstall, pip_target
 
@@ -62,3 +62,58 @@ def test_a_gpu_no_wheel_has_code_for_gets_the_cpu_build_and_the_reason(
     assert proc.returncode == 0, proc.stderr
     assert "+cpu" in proc.stdout.splitlines()[0]
     assert "no ROCm build of torch has code for gfx1103" in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------ packages built per torch / CUDA
+# Their official hosts (data.pyg.org, paddlepaddle.org.cn, download.openmmlab.com) have no
+# public mirror in the catalog's sources; the farm mirror here is a lab's copy of them
+# ([mirror.X.hosts]), laid out as each host is. The proxy stands for the internet: nothing
+# may reach it.
+
+
+def _install_through_copies(make_farm, tmp_path: Path, driver: str, *args: str):
+    farm = make_farm(MirrorSpec("lab", hosts=("pyg", "paddle")))
+    python, pip_env = pip_target(tmp_path)
+    proxy = RecordingProxy()
+    try:
+        env = farm_env(farm, tmp_path, **pip_env, **proxy.env(), MINSTALL_CUDA_DRIVER=driver)
+        proc = minstall("pip", "--cuda", "auto", "--python", python, "install", *args, env=env)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        assert proxy.requests == [], proxy.requests
+    finally:
+        proxy.close()
+    return python, proc, farm["lab"]
+
+
+def test_pyg_wheels_come_from_the_page_for_the_torch_installed(make_farm, tmp_path) -> None:
+    """A README's page for torch 2.4 + CUDA 12.4 beside torch 2.5.1: driver 470 runs CUDA
+    11.x only (NVIDIA's table: 12.x needs >= 525.60.13), so --cuda auto takes torch
+    2.5.1+cu118 (PyTorch's previous-versions page lists cu118, cu121, cu124 for 2.5.1), and
+    PyG's page follows: torch-2.5.0+cu118.html (PyG builds one wheel per torch minor)."""
+    python, proc, lab = _install_through_copies(
+        make_farm, tmp_path, "470.82.01",
+        "torch==2.5.1", "torch-scatter",
+        "-f", "https://data.pyg.org/whl/torch-2.4.0+cu124.html",
+    )  # fmt: skip
+    got = _installed(python)
+    assert got.get("torch") == "2.5.1+cu118", got
+    assert got.get("torch-scatter") == "2.1.2+pt25cu118", got
+    asked = [r.path for r in lab.requests]
+    assert "/pyg/whl/torch-2.5.0+cu118.html" in asked, asked
+
+
+def test_paddle_comes_from_the_index_of_the_build_the_driver_runs(make_farm, tmp_path) -> None:
+    """PaddlePaddle's install page names one index per CUDA build; a cu126 line on driver
+    470 (CUDA 11.x only) becomes the cu118 index, here the lab's copy of it."""
+    python, proc, lab = _install_through_copies(
+        make_farm, tmp_path, "470.82.01",
+        "paddlepaddle-gpu==3.0.0",
+        "-i", "https://www.paddlepaddle.org.cn/packages/stable/cu126/",
+    )  # fmt: skip
+    out = subprocess.run(
+        [python, "-c", "import paddle.version as v; print(v.cuda())"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "11.8", out
+    asked = [r.path for r in lab.requests]
+    assert "/paddle/packages/stable/cu118/paddlepaddle-gpu/" in asked, asked

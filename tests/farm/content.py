@@ -786,6 +786,89 @@ def _build_torch(b: _Builder, big: dict[str, int]) -> None:
     b.facts["torch_files"] = {d.filename: d.sha256 for ds in dists.values() for d in ds}
 
 
+# ------------------------------------------------------------------ GPU-built packages' hosts
+
+# The official hosts the farm copies (a lab's proxy of each), and where: official prefix ->
+# the farm path its tree is served under. ``[mirror.X.hosts]`` in the farm's catalog.
+# PaddlePaddle's pages link their wheels absolutely on Baidu's object store, so a copy of its
+# index copies that host too (uv#12711's log: the page on paddlepaddle.org.cn, the wheel from
+# paddle-whl.bj.bcebos.com/stable/cu126/paddlepaddle-gpu/).
+HOST_COPIES = {
+    "pyg": (("https://data.pyg.org/whl/", "/pyg/whl/"),),
+    "paddle": (
+        ("https://www.paddlepaddle.org.cn/packages/stable/", "/paddle/packages/stable/"),
+        ("https://paddle-whl.bj.bcebos.com/stable/", "/paddle-whl/stable/"),
+    ),
+    "openmmlab": (("https://download.openmmlab.com/", "/openmmlab/"),),
+}
+# PyG's pages for the farm's torch releases: page torch -> builds; its wheels carry the
+# torch minor and build in their local version (torch_scatter-2.1.2+pt25cu121), linked
+# relatively with '+' as %2B, the file name as the text (pyg-team/pyg-lib's page generator;
+# before 2026-03 the links were absolute on data.pyg.org)
+PYG_PAGES = {"2.4.0": ("cpu", "cu118", "cu121", "cu124"), "2.5.0": ("cpu", "cu118", "cu121")}
+PYG_SCATTER = "2.1.2"
+# PaddlePaddle 3.0.0: one index per CUDA build, the same file name in each
+PADDLE_BUILDS = {"cu118": "11.8", "cu123": "12.3", "cu126": "12.6"}
+PADDLE_RELEASE = "3.0.0"
+
+
+def _build_host_copies(b: _Builder) -> None:
+    interp, platform = _local_platform_tag()
+    tag = f"{interp}-{interp}-{platform}"
+    base = HOST_COPIES["pyg"][0][1]
+    for torch, builds in PYG_PAGES.items():
+        pt = "pt" + "".join(torch.split(".")[:2])
+        for build in builds:
+            page_dir = f"torch-{torch}+{build}"
+            links = []
+            for project in ("torch-scatter", "torch-sparse"):
+                spec = WheelSpec(project, f"{PYG_SCATTER}+{pt}{build}", tag)
+                body, _ = make_wheel(spec)
+                name = f"{page_dir}/{spec.filename}"
+                links.append((name.replace("+", "%2B"), spec.filename, {}))
+                b.add("host:pyg", base + name, Resource(body, "application/octet-stream", b.now, "artifact"))
+            b.add(
+                "host:pyg",
+                f"{base}{page_dir}.html",
+                Resource(_simple_html(page_dir, links), "text/html", b.now, "page"),
+            )
+    (_, base), (files_official, files_base) = HOST_COPIES["paddle"]
+    for build, cuda in PADDLE_BUILDS.items():
+        spec = WheelSpec(
+            "paddlepaddle-gpu",
+            PADDLE_RELEASE,
+            tag,
+            files={
+                "paddle/__init__.py": "",
+                "paddle/version/__init__.py": f"def cuda():\n    return {cuda!r}\n",
+            },
+        )
+        dist = _Dist(spec.name, spec.version, spec.filename, *make_wheel(spec))
+        linked = f"{files_official}{build}/paddlepaddle-gpu/"
+        page_html, page_json = _project_pages([dist], linked, stale=False)["paddlepaddle-gpu"]
+        b.add(
+            "host:paddle",
+            f"{base}{build}/paddlepaddle-gpu/",
+            Resource(page_html, "text/html", b.now, "page", alternatives={JSON_SIMPLE: page_json}),
+        )
+        b.add(
+            "host:paddle",
+            f"{base}{build}/",
+            Resource(
+                _simple_html("Simple index", [("paddlepaddle-gpu/", "paddlepaddle-gpu", {})]),
+                "text/html",
+                b.now,
+                "page",
+            ),
+        )
+        b.add(
+            "host:paddle",
+            f"{files_base}{build}/paddlepaddle-gpu/{dist.filename}",
+            Resource(dist.body, "application/octet-stream", b.now, "artifact"),
+        )
+    b.facts["host_copies"] = dict(HOST_COPIES)
+
+
 # ------------------------------------------------------------------ entry point
 
 _CACHE: dict[tuple, Content] = {}
@@ -820,6 +903,7 @@ def build_content(
             shutil.rmtree(work, ignore_errors=True)
         _build_pypi(b, extra_wheels)
         _build_torch(b, dict(torch_payload))
+        _build_host_copies(b)
         content = Content(b.resources, b.parts, b.facts)
         if now is None:
             _CACHE[key] = content

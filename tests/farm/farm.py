@@ -26,7 +26,9 @@ class MirrorSpec:
     (PEP 691 JSON and HTML pages, PEP 658 ``.metadata`` files: PyPI itself, a lab's proxy) or
     ``"html"`` (HTML pages with ``#sha256=`` fragments only, no metadata attributes, every
     ``.metadata`` a 404: TUNA and most mirrors today, see
-    ../shared/research/real-mirrors-and-fleets.md).
+    ../shared/research/real-mirrors-and-fleets.md). ``hosts``: the official hosts it keeps a
+    copy of, as a lab's proxy would (``content.HOST_COPIES``: ``pyg``, ``paddle``,
+    ``openmmlab``), each in its ``[mirror.X.hosts]`` of the catalog.
     """
 
     id: str
@@ -39,6 +41,7 @@ class MirrorSpec:
     faults: Sequence[Fault] = ()
     upstream: bool = False
     pages: str = "json"
+    hosts: Sequence[str] = ()
 
 
 @dataclass
@@ -163,6 +166,7 @@ class MirrorFarm:
                     parts.add("pytorch:index")
                 if spec.pytorch in ("find-links", "both"):
                     parts.add("pytorch:find-links")
+                parts |= {f"host:{h}" for h in spec.hosts}
                 state = MirrorState(
                     name=spec.id,
                     content=self.content,
@@ -232,6 +236,12 @@ class MirrorFarm:
                     f'base = "{m.torch_base(layout)}"',
                     f'layout = "{layout}"',
                 ]
+            if m.spec.hosts:
+                copies = self.content.facts["host_copies"]
+                lines.append(f"[mirror.{m.id}.hosts]")
+                for host in m.spec.hosts:
+                    for official, path in copies[host]:  # type: ignore[index]
+                        lines.append(f'"{official}" = "{m.url}{path}"')
             lines.append("")
         return "\n".join(lines)
 
