@@ -1,5 +1,6 @@
-"""Find-links pages built per torch release and CUDA build (PyG's ``torch-2.5.0+cu121.html``):
-which pair a page is, and the page for the torch a command installs. Pure.
+"""Find-links pages built per torch release and CUDA build (PyG's ``torch-2.5.0+cu121.html``,
+OpenMMLab's ``mmcv/dist/cu121/torch2.1/index.html``): which pair a page is, and the page for
+the torch a command installs. Pure.
 
 An extension built against one torch fails to load in another ("undefined symbol:
 make_function_schema"), and its CUDA build must be torch's own; a page copied from an older
@@ -20,6 +21,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _VARIANT = re.compile(r"cpu|cu\d{2,3}")
+_FIELDS = {"{torch}": r"(?P<torch>\d+\.\d+(?:\.\d+)?)", "{variant}": r"(?P<variant>[a-z0-9]+)"}
+_PLUS = r"(?P<plus>\+|%2[Bb])"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class PageFamily:
     aliases: tuple[str, ...]
     source: str
     pages: tuple[tuple[str, tuple[str, ...], str], ...]  # (torch minor, builds, source)
+    newest: str | None = None  # the last torch minor it publishes for at all
+    newest_source: str | None = None
 
     def builds(self, minor: str) -> tuple[str, ...] | None:
         """The builds a source shows for torch ``minor`` ("2.5"); None: not known."""
@@ -95,6 +100,8 @@ def parse_families(text: str, name: str = "find_links.toml") -> tuple[PageFamily
                     (p["torch"], tuple(p["variants"]), p.get("source", row["source"]))
                     for p in row["pages"]
                 ),
+                row.get("newest"),
+                row.get("newest_source", row["source"]),
             )
         )
     return tuple(out)
@@ -105,14 +112,9 @@ def read_page(families: tuple[PageFamily, ...], url: str) -> PageRef | None:
     other URL."""
     for family in families:
         for template in (family.page, *family.aliases):
-            head, _, rest = template.partition("{torch}")
-            between, _, tail = rest.partition("{variant}")
-            pattern = (
-                re.escape(head)
-                + r"(?P<torch>\d+\.\d+(?:\.\d+)?)"
-                + re.escape(between).replace(re.escape("+"), r"(?P<plus>\+|%2[Bb])")
-                + r"(?P<variant>[a-z0-9]+)"
-                + re.escape(tail)
+            pattern = "".join(
+                _FIELDS.get(piece) or re.escape(piece).replace(re.escape("+"), _PLUS)
+                for piece in re.split(r"(\{torch\}|\{variant\})", template)
             )
             found = re.fullmatch(pattern, url.strip())
             if found and _VARIANT.fullmatch(found["variant"]):
@@ -136,6 +138,14 @@ def page_for(ref: PageRef, torch: str | None, variant: str | None) -> PageChoice
         + f", where they fail to load (undefined symbol; {family.source})"
     )
     builds = family.builds(want_minor)
+    if builds is None and family.newest and _later(want_minor, family.newest):
+        return PageChoice(
+            written,
+            f"{written}: {why}. {family.family} publishes no build for any torch after "
+            f"{family.newest} ({family.newest_source}): install torch {family.newest} or "
+            f"older, or let pip build {family.family} from source (slow, needs the CUDA "
+            "toolkit)",
+        )
     if builds is None:
         return PageChoice(
             written,
@@ -149,8 +159,13 @@ def page_for(ref: PageRef, torch: str | None, variant: str | None) -> PageChoice
             f"{want_minor} (builds: {', '.join(builds)}; {family.row_source(want_minor)}): "
             "install torch with one of those builds",
         )
-    new = ref.url(f"{want_minor}.0", want_variant)
+    # a page names the torch as the command wrote it: "2.1" (mmcv's selector) or "2.1.0"
+    new = ref.url(want_minor if ref.torch.count(".") == 1 else f"{want_minor}.0", want_variant)
     return PageChoice(new, f"{written} -> {new}: {why}")
+
+
+def _later(minor: str, than: str) -> bool:
+    return Version(minor) > Version(than)
 
 
 def _minor(release: str) -> str | None:

@@ -72,7 +72,7 @@ def test_a_gpu_no_wheel_has_code_for_gets_the_cpu_build_and_the_reason(
 
 
 def _install_through_copies(make_farm, tmp_path: Path, driver: str, *args: str):
-    farm = make_farm(MirrorSpec("lab", hosts=("pyg", "paddle")))
+    farm = make_farm(MirrorSpec("lab", hosts=("pyg", "paddle", "openmmlab")))
     python, pip_env = pip_target(tmp_path)
     proxy = RecordingProxy()
     try:
@@ -90,7 +90,7 @@ def test_pyg_wheels_come_from_the_page_for_the_torch_installed(make_farm, tmp_pa
     11.x only (NVIDIA's table: 12.x needs >= 525.60.13), so --cuda auto takes torch
     2.5.1+cu118 (PyTorch's previous-versions page lists cu118, cu121, cu124 for 2.5.1), and
     PyG's page follows: torch-2.5.0+cu118.html (PyG builds one wheel per torch minor)."""
-    python, proc, lab = _install_through_copies(
+    python, _, lab = _install_through_copies(
         make_farm, tmp_path, "470.82.01",
         "torch==2.5.1", "torch-scatter",
         "-f", "https://data.pyg.org/whl/torch-2.4.0+cu124.html",
@@ -105,7 +105,7 @@ def test_pyg_wheels_come_from_the_page_for_the_torch_installed(make_farm, tmp_pa
 def test_paddle_comes_from_the_index_of_the_build_the_driver_runs(make_farm, tmp_path) -> None:
     """PaddlePaddle's install page names one index per CUDA build; a cu126 line on driver
     470 (CUDA 11.x only) becomes the cu118 index, here the lab's copy of it."""
-    python, proc, lab = _install_through_copies(
+    python, _, lab = _install_through_copies(
         make_farm, tmp_path, "470.82.01",
         "paddlepaddle-gpu==3.0.0",
         "-i", "https://www.paddlepaddle.org.cn/packages/stable/cu126/",
@@ -117,3 +117,22 @@ def test_paddle_comes_from_the_index_of_the_build_the_driver_runs(make_farm, tmp
     assert out.stdout.strip() == "11.8", out
     asked = [r.path for r in lab.requests]
     assert "/paddle/packages/stable/cu118/paddlepaddle-gpu/" in asked, asked
+
+
+def test_mmcv_comes_from_the_page_for_the_torch_and_build(make_farm, tmp_path) -> None:
+    """mmcv's selector writes torch2.1 pages; beside torch 2.4.1 on driver 470 (CUDA 11.x:
+    torch's cu118 build) the page is cu118/torch2.4/index.html, which links its wheel in the
+    torch2.4.0 directory (the selector lists cpu, cu118, cu121 for torch 2.4)."""
+    python, _, lab = _install_through_copies(
+        make_farm, tmp_path, "470.82.01",
+        "torch==2.4.1", "mmcv==2.2.0",
+        "-f", "https://download.openmmlab.com/mmcv/dist/cu121/torch2.1/index.html",
+    )  # fmt: skip
+    assert _installed(python).get("torch") == "2.4.1+cu118"
+    out = subprocess.run(
+        [python, "-c", "import mmcv._built as b; print(b.torch, b.build)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.split() == ["2.4", "cu118"], out
+    asked = [r.path for r in lab.requests]
+    assert "/openmmlab/mmcv/dist/cu118/torch2.4/index.html" in asked, asked

@@ -805,11 +805,17 @@ HOST_COPIES = {
 # torch minor and build in their local version (torch_scatter-2.1.2+pt25cu121), linked
 # relatively with '+' as %2B, the file name as the text (pyg-team/pyg-lib's page generator;
 # before 2026-03 the links were absolute on data.pyg.org)
-PYG_PAGES = {"2.4.0": ("cpu", "cu118", "cu121", "cu124"), "2.5.0": ("cpu", "cu118", "cu121")}
+PYG_PAGES = {
+    "2.4.0": ("cpu", "cu118", "cu121", "cu124"),
+    "2.5.0": ("cpu", "cu118", "cu121", "cu124"),
+}
 PYG_SCATTER = "2.1.2"
 # PaddlePaddle 3.0.0: one index per CUDA build, the same file name in each
 PADDLE_BUILDS = {"cu118": "11.8", "cu123": "12.3", "cu126": "12.6"}
 PADDLE_RELEASE = "3.0.0"
+# mmcv 2.2.0 for torch 2.4 (its selector: cpu, cu118, cu121; nothing for torch 2.5)
+MMCV_PAGES = {"2.4": ("cpu", "cu118", "cu121")}
+MMCV_RELEASE = "2.2.0"
 
 
 def _build_host_copies(b: _Builder) -> None:
@@ -826,7 +832,11 @@ def _build_host_copies(b: _Builder) -> None:
                 body, _ = make_wheel(spec)
                 name = f"{page_dir}/{spec.filename}"
                 links.append((name.replace("+", "%2B"), spec.filename, {}))
-                b.add("host:pyg", base + name, Resource(body, "application/octet-stream", b.now, "artifact"))
+                b.add(
+                    "host:pyg",
+                    base + name,
+                    Resource(body, "application/octet-stream", b.now, "artifact"),
+                )
             b.add(
                 "host:pyg",
                 f"{base}{page_dir}.html",
@@ -866,6 +876,36 @@ def _build_host_copies(b: _Builder) -> None:
             f"{files_base}{build}/paddlepaddle-gpu/{dist.filename}",
             Resource(dist.body, "application/octet-stream", b.now, "artifact"),
         )
+    # OpenMMLab's mmcv pages: one directory per build and torch X.Y.0, the wheels under it
+    # with no build in their name, linked "./name"; the torchX.Y page is an alias linking
+    # "../torchX.Y.0/name"; bare <a> lines, no hashes (the pages as fetched, see
+    # mirrorinstall/data/find_links.toml's mmcv sources)
+    base = HOST_COPIES["openmmlab"][0][1] + "mmcv/dist/"
+    for torch, builds in MMCV_PAGES.items():
+        for build in builds:
+            spec = WheelSpec(
+                "mmcv",
+                MMCV_RELEASE,
+                tag,
+                files={"mmcv/_built.py": f"torch = {torch!r}\nbuild = {build!r}\n"},
+            )
+            body, _ = make_wheel(spec)
+            full = f"{base}{build}/torch{torch}.0/"
+            b.add(
+                "host:openmmlab",
+                full + spec.filename,
+                Resource(body, "application/octet-stream", b.now, "artifact"),
+            )
+            for page, href in (
+                (full, f"./{spec.filename}"),
+                (f"{base}{build}/torch{torch}/", f"../torch{torch}.0/{spec.filename}"),
+            ):
+                line = f'<a href="{href}">{href}</a><br>\n'.encode()
+                b.add(
+                    "host:openmmlab",
+                    page + "index.html",
+                    Resource(line, "text/html", b.now, "page"),
+                )
     b.facts["host_copies"] = dict(HOST_COPIES)
 
 

@@ -48,7 +48,8 @@ def test_a_page_is_read_as_its_torch_and_build(url, torch, variant) -> None:
         "https://download.pytorch.org/whl/cu121",
         "https://data.pyg.org/whl/",
         "https://data.pyg.org/whl/torch-2.1.0+rocm.html",
-        "https://download.openmmlab.com/mmcv/dist/cu121/torch2.1/index.html",
+        "https://download.openmmlab.com/mmcv/dist/",
+        "https://download.openmmlab.com/mmcv/dist/cu121/index.html",
     ],
 )
 def test_other_urls_are_not_pages(url) -> None:
@@ -127,6 +128,44 @@ def test_a_page_that_cannot_be_matched_is_kept_and_the_note_says_why(torch, vari
     assert choice.note and all(words in choice.note for words in said), choice.note
 
 
+MMCV = "https://download.openmmlab.com/mmcv/dist"
+PYG = "https://data.pyg.org/whl"
+# mmcv's selector data (open-mmlab/mmcv docs/en/_static/version.json at a8073c7, Linux): torch
+# 2.4, 2.3, 2.2, 2.1 -> cu121, cu118, cpu; 2.0 -> cu118, cu117, cpu; nothing after 2.4.
+# PyG's install page at 5c6461b: 2.6 -> cpu, cu118, cu124, cu126; 2.8 -> cpu, cu126, cu128, cu129.
+
+
+@pytest.mark.parametrize(
+    ("page", "torch", "variant", "expected", "said"),
+    [
+        # the selector's spelling (torch2.1) is kept
+        (f"{MMCV}/cu121/torch2.1/index.html", "2.4.1", "cu118",
+         f"{MMCV}/cu118/torch2.4/index.html", "fail to load"),
+        # mim's spelling (torch1.13.0) likewise
+        (f"{MMCV}/cu117/torch1.13.0/index.html", "2.0.1", "cu118",
+         f"{MMCV}/cu118/torch2.0.0/index.html", "fail to load"),
+        (f"{MMCV}/cpu/torch2.3/index.html", "2.3.1", "cpu",
+         f"{MMCV}/cpu/torch2.3/index.html", None),
+        # nothing after torch 2.4: kept, and the way out said
+        (f"{MMCV}/cu121/torch2.1/index.html", "2.5.1", "cu124",
+         f"{MMCV}/cu121/torch2.1/index.html", "no build for any torch after 2.4"),
+        # no CUDA 12.4 build of mmcv for torch 2.4
+        (f"{MMCV}/cu121/torch2.4/index.html", "2.4.1", "cu124",
+         f"{MMCV}/cu121/torch2.4/index.html", "builds: cpu, cu118, cu121"),
+        (f"{PYG}/torch-2.5.0+cu124.html", "2.6.0", "cu126", f"{PYG}/torch-2.6.0+cu126.html",
+         "fail to load"),
+        (f"{PYG}/torch-2.7.0+cu118.html", "2.8.0", "cu118", f"{PYG}/torch-2.7.0+cu118.html",
+         "builds: cpu, cu126, cu128, cu129"),
+    ],
+)  # fmt: skip
+def test_the_page_of_each_family_and_release(page, torch, variant, expected, said) -> None:
+    ref = read_page(PAGES, page)
+    assert ref is not None
+    choice = page_for(ref, torch, variant)
+    assert choice.url == expected
+    assert (choice.note is None) if said is None else (said in (choice.note or "")), choice.note
+
+
 def test_a_broken_row_names_the_file_row_and_key() -> None:
     text = '[[family]]\nfamily = "pyg"\nprojects = []\npage = "https://x/{torch}.html"\n'
     text += 'source = "https://x"\npages = []\n'
@@ -144,7 +183,6 @@ def test_a_broken_row_names_the_file_row_and_key() -> None:
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = build_catalog([("mirrors.toml", (ROOT / "mirrors.toml").read_text())])
 ORDER = Ranking(order={"pypi": ("tuna",), "conda": ("tuna",), "pytorch": ("nju",)})
-PYG = "https://data.pyg.org/whl"
 TORCH_INDEX = "https://download.pytorch.org/whl"
 
 
