@@ -39,6 +39,7 @@ def mirror_to_json(mirror: Mirror) -> dict[str, object]:
             "source": mirror.pytorch.source,
             "note": mirror.pytorch.note,
         },
+        "hosts": dict(mirror.hosts),
         "token_env": mirror.token_env,
         "token_user": mirror.token_user,
         "sources": list(mirror.sources),
@@ -84,6 +85,10 @@ def _conda_summary(m: Mirror) -> str:
     return " ".join(shown) or "-"
 
 
+def _host(prefix: str) -> str:
+    return prefix.split("://", 1)[-1].split("/", 1)[0]
+
+
 def format_mirror_table(mirrors: Sequence[Mirror]) -> str:
     """A fixed-column table; ``minstall mirrors --json`` has every detail."""
     rows = [("ID", "REGION", "CONDA", "PYPI", "PYTORCH", "NAME")]
@@ -96,7 +101,9 @@ def format_mirror_table(mirrors: Sequence[Mirror]) -> str:
                 _conda_summary(m) if m.conda or m.channel_alias else "-",
                 "yes" if m.pypi else "-",
                 m.pytorch.layout if m.pytorch else "-",
-                m.name + (f" [{', '.join(flags)}]" if flags else ""),
+                m.name
+                + (f" [{', '.join(flags)}]" if flags else "")
+                + (f" (copies {', '.join(_host(h) for h in m.hosts)})" if m.hosts else ""),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

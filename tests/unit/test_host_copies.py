@@ -142,3 +142,15 @@ def test_a_mirror_with_only_host_copies_is_a_mirror() -> None:
         "https://proxy.lab.example/pyg/torch-2.5.0+cu124.html"
     )
     assert lab.copy_of("https://data.pyg.org/other/x.html") is None
+
+
+def test_the_listing_shows_what_a_mirror_copies() -> None:
+    from mirrorinstall.core.listing import format_mirror_table, mirror_to_json
+
+    lab = build_catalog([("user.toml", LAB)]).get("lab")
+    assert lab is not None
+    assert "(copies data.pyg.org, www.paddlepaddle.org.cn)" in format_mirror_table([lab])
+    assert mirror_to_json(lab)["hosts"] == {
+        PYG: "https://proxy.lab.example/pyg/",
+        PADDLE: "https://proxy.lab.example/paddle/",
+    }
