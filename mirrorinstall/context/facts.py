@@ -124,6 +124,8 @@ class Facts:
     accel: Accelerators | None = None
     windows_driver: bool = False  # WSL2 reports the Windows driver: Windows thresholds apply
     tables: Tables | None = None
+    # torch in the target already ("2.4.1+cu121"), asked when a page built per torch is named
+    installed_torch: str | None = None
     wheels: WheelLister | None = None
     # The channels conda adds by itself (.condarc `channels`, unless --override-channels),
     # and where that list came from.

@@ -23,6 +23,7 @@ from mirrorinstall.core.reqincludes import MAX_FILES, included_paths
 from mirrorinstall.core.settings import Session
 from mirrorinstall.core.textcodec import TextForm, decode_requirements
 from mirrorinstall.cuda.choose import HostCuda
+from mirrorinstall.cuda.tables import Tables
 
 _FILE_OPTIONS = ("-r", "--requirement", "--file", "-f")
 # A command that names one of these may need the driver even with --cuda keep (pins checked)
@@ -159,6 +160,14 @@ def get_ranking_for(
     )
 
 
+def _names_a_page(cmd: Command, files: Mapping[str, str], tables: Tables) -> bool:
+    """Does the command, or a file it names, name a find-links page built per torch?"""
+    from mirrorinstall.cuda.findlinks import read_page
+
+    words = [*cmd.args, *(w for text in files.values() for w in text.split())]
+    return any(read_page(tables.pages, w.split("=", 1)[-1]) for w in words if "://" in w)
+
+
 def gather(
     session: Session,
     cmd: Command,
@@ -220,6 +229,13 @@ def gather(
             from mirrorinstall.cuda.accelhost import detect_accelerators
 
             accel = detect_accelerators(environ)
+    installed_torch = None
+    if cmd.family == "pip" and tables is not None and _names_a_page(cmd, files, tables):
+        from mirrorinstall.context.installed import installed_version, interpreter_of
+        from mirrorinstall.cuda.verify import target_python
+
+        python = interpreter_of(cmd.head, cmd.args) or [target_python(environ)]
+        installed_torch = installed_version(python, "torch", environ)
     out_dir = session.cache_dir / "rewritten"
     copies = {
         path: str(
@@ -255,5 +271,6 @@ def gather(
         windows_driver=windows_driver,
         tables=tables,
         wheels=wheels,
+        installed_torch=installed_torch,
         **conda,  # type: ignore[arg-type]
     )

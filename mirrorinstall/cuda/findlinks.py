@@ -123,9 +123,12 @@ def read_page(families: tuple[PageFamily, ...], url: str) -> PageRef | None:
     return None
 
 
-def page_for(ref: PageRef, torch: str | None, variant: str | None) -> PageChoice:
+def page_for(
+    ref: PageRef, torch: str | None, variant: str | None, *, installed: bool = False
+) -> PageChoice:
     """The page of ``ref``'s family for the torch a command installs (``torch``: its release,
-    "2.5.1"; ``variant``: its build, "cu121"; None: not known, the page's own kept)."""
+    "2.5.1"; ``variant``: its build, "cu121"; None: not known, the page's own kept);
+    ``installed``: that torch is the one already in the target, the command installs none."""
     family, written = ref.family, ref.url(ref.torch, ref.variant)
     want_minor = _minor(torch) if torch else ref.minor
     want_variant = variant or ref.variant
@@ -133,7 +136,8 @@ def page_for(ref: PageRef, torch: str | None, variant: str | None) -> PageChoice
         return PageChoice(written)
     why = (
         f"{family.family}'s wheels on it are built for torch {ref.minor} with {ref.variant}; "
-        f"this command installs torch {torch or ref.minor}"
+        + ("the target has torch " if installed else "this command installs torch ")
+        + f"{torch or ref.minor}"
         + (f" with {variant}" if variant else "")
         + f", where they fail to load (undefined symbol; {family.source})"
     )

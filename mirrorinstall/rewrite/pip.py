@@ -231,7 +231,7 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     elif env_index is None and pypi and pypi.pypi and "pypi" not in plan.mirrors:
         plan.mirrors["pypi"] = {"mirror": None, "url": None}
     _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options, state.channels)
-    target = _torch_target(found, plan, replace, torch_options)
+    target = _torch_target(found, ctx, plan, replace, torch_options)
     _torch_built_pages(found, ctx, plan, replace, target)
     out = list(cmd.head)
     for i, token in enumerate(cmd.args):
@@ -834,22 +834,38 @@ def _pip_cuda(
 
 
 def _torch_target(
-    found: Any, plan: Plan, replace: dict[int, list[str]], explicit: dict[int, str]
+    found: Any,
+    ctx: Context,
+    plan: Plan,
+    replace: dict[int, list[str]],
+    explicit: dict[int, str],
 ) -> tuple[str | None, str | None]:
     """The torch release and build this command installs, as far as it says: the CUDA
-    choice's, else an exact pin's and its local tag or torch index's build."""
+    choice's, else an exact pin's and its local tag or torch index's build; when it names
+    no torch at all, the one already in the target."""
     if plan.cuda and plan.cuda.get("framework") == "torch":
         variant = plan.cuda.get("variant")
         return plan.cuda.get("release"), None if variant == "pypi" else variant
+    named = False
     for i, token in found.positionals:
         current = (replace.get(i) or [token])[0]
         if spec_name(current) != "torch":
             continue
+        named = True
         exact = re.match(r"^torch\s*===?\s*([0-9][0-9.]*)(?:\+([a-z0-9]+))?\s*$", current)
         if exact:
             variant = exact.group(2) or (list(explicit.values())[-1] if explicit else None)
             return exact.group(1), variant
+    installed = _installed_torch(ctx) if not named else None
+    if installed is not None:
+        return installed
     return None, (list(explicit.values())[-1] if explicit else None)
+
+
+def _installed_torch(ctx: Context) -> tuple[str, str | None] | None:
+    """The torch already in the target (release, build), when the command installs none."""
+    found = re.match(r"^([0-9][0-9.]*)(?:\+([a-z0-9]+))?$", ctx.facts.installed_torch or "")
+    return (found.group(1), found.group(2)) if found else None
 
 
 def _torch_built_pages(
@@ -870,7 +886,7 @@ def _torch_built_pages(
         ref = read_page(tables.pages, opt.value)
         if ref is None:
             continue
-        choice = page_for(ref, *torch)
+        choice = page_for(ref, *torch, installed=_installed_torch(ctx) == torch)
         if choice.note:
             plan.notes.append(f"CUDA: {choice.note}")
         url = via_copy(choice.url, ctx, plan)

@@ -11,7 +11,9 @@ lists rocm6.1/rocm6.2 for 2.5.1 (gfx1100 in its wheels: uv#14086), XPU wheels fr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,9 +73,18 @@ def test_a_gpu_no_wheel_has_code_for_gets_the_cpu_build_and_the_reason(
 # may reach it.
 
 
-def _install_through_copies(make_farm, tmp_path: Path, driver: str, *args: str):
+def _install_through_copies(
+    make_farm, tmp_path: Path, driver: str, *args: str, torch_first: str | None = None
+):
     farm = make_farm(MirrorSpec("lab", hosts=("pyg", "paddle", "openmmlab")))
     python, pip_env = pip_target(tmp_path)
+    if torch_first:  # already in the target, put there by plain pip
+        variant = torch_first.split("+")[1]
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", python, "install", "-q",
+             "--index-url", f"{farm['lab'].url}/whl/{variant}", f"torch=={torch_first}"],
+            env={**os.environ, **pip_env}, check=True, capture_output=True,
+        )  # fmt: skip
     proxy = RecordingProxy()
     try:
         env = farm_env(farm, tmp_path, **pip_env, **proxy.env(), MINSTALL_CUDA_DRIVER=driver)
@@ -136,3 +147,17 @@ def test_mmcv_comes_from_the_page_for_the_torch_and_build(make_farm, tmp_path) -
     assert out.stdout.split() == ["2.4", "cu118"], out
     asked = [r.path for r in lab.requests]
     assert "/openmmlab/mmcv/dist/cu118/torch2.4/index.html" in asked, asked
+
+
+def test_pyg_wheels_match_the_torch_already_in_the_target(make_farm, tmp_path) -> None:
+    """The command installs no torch: the page follows the one the target has (2.4.1+cu121,
+    PyG's torch-2.4.0+cu121 page), not the README's torch 2.1 / cu118 page."""
+    python, proc, _ = _install_through_copies(
+        make_farm, tmp_path, "550.54.14",
+        "torch-scatter", "-f", "https://data.pyg.org/whl/torch-2.1.0+cu118.html",
+        torch_first="2.4.1+cu121",
+    )  # fmt: skip
+    got = _installed(python)
+    assert got.get("torch-scatter") == "2.1.2+pt24cu121", got
+    assert got.get("torch") == "2.4.1+cu121", got
+    assert "the target has torch 2.4.1" in proc.stderr, proc.stderr[-2000:]

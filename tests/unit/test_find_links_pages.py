@@ -238,3 +238,42 @@ def test_without_torch_in_the_command_the_page_stays() -> None:
     got = _plan("550.54.14", line, "auto")
     assert f"{PYG}/torch-2.1.0+cu118.html" in got.argv
     assert not [n for n in got.notes if "fail to load" in n], got.notes
+
+
+def _plan_with(installed: str | None, line: str):
+    facts = Facts(
+        catalog=CATALOG,
+        ranking=ORDER,
+        tables=load_tables(),
+        host=HostCuda(driver="550.54.14"),
+        platform="linux-64",
+        python="3.11",
+        installed_torch=installed,
+    )
+    return rewrite(parse_command(line.split()), Context(facts, "keep", False))
+
+
+@pytest.mark.parametrize(
+    ("installed", "line", "page"),
+    [
+        # the command installs no torch: the target's own decides
+        ("2.4.1+cu121", f"pip install torch_scatter -f {PYG}/torch-2.1.0+cu118.html",
+         f"{PYG}/torch-2.4.0+cu121.html"),
+        ("2.1.2+cu118", f"pip install mmcv==2.1.0 -f {MMCV}/cu121/torch2.0/index.html",
+         f"{MMCV}/cu118/torch2.1/index.html"),
+        # torch from PyPI (no local tag): the page's build stays
+        ("2.3.1", f"pip install torch_scatter -f {PYG}/torch-2.1.0+cu121.html",
+         f"{PYG}/torch-2.3.0+cu121.html"),
+        # the command installs torch itself (unpinned): what pip takes is not known here
+        ("2.4.1+cu121", f"pip install torch torch_scatter -f {PYG}/torch-2.1.0+cu118.html",
+         f"{PYG}/torch-2.1.0+cu118.html"),
+        # nothing in the target: kept
+        (None, f"pip install torch_scatter -f {PYG}/torch-2.1.0+cu118.html",
+         f"{PYG}/torch-2.1.0+cu118.html"),
+    ],
+)  # fmt: skip
+def test_the_page_follows_the_torch_already_in_the_target(installed, line, page) -> None:
+    got = _plan_with(installed, line)
+    assert page in got.argv, (got.argv, got.notes)
+    if page not in line:
+        assert any("the target has torch" in n for n in got.notes), got.notes

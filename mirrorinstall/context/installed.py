@@ -1,0 +1,55 @@
+"""The release of a project already installed in the target Python.  [edge: child process]
+
+A find-links page built per torch release (PyG's, mmcv's) must match the torch the target
+already has when the command does not install one: ``pip install torch-scatter -f
+.../torch-2.1.0+cu118.html`` into an environment with torch 2.4.1+cu121 gives extensions that
+fail to load. Only the target's own interpreter knows what it has (its site-packages, a
+conda prefix, a user site), so it is asked, with a timeout and bounded output.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+
+from mirrorinstall.core import capped
+
+# argv[1]: the project; prints nothing when it is not installed
+_SCRIPT = (
+    "import sys, importlib.metadata as m\n"
+    "try:\n    print(m.version(sys.argv[1]))\n"
+    "except m.PackageNotFoundError:\n    pass\n"
+)
+_VERSION = re.compile(r"[0-9][0-9A-Za-z.+!_-]{0,63}")
+
+
+def installed_version(
+    python: list[str], project: str, environ: Mapping[str, str], timeout_s: float = 15.0
+) -> str | None:
+    """``project``'s version in the environment of ``python`` (an interpreter, with the
+    Windows launcher's version option if any): "2.4.1+cu121"; None when it is not installed
+    or the interpreter cannot say (missing, hangs, prints something else)."""
+    try:
+        proc = capped.run(
+            [*python, "-c", _SCRIPT, project], env=environ, timeout=timeout_s, limit=4096
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = proc.stdout.decode("ascii", "replace").strip()
+    return text if proc.returncode == 0 and _VERSION.fullmatch(text) else None
+
+
+def interpreter_of(head: tuple[str, ...], args: tuple[str, ...]) -> list[str] | None:
+    """The interpreter a pip or uv command installs into, as it names one: ``--python X``
+    (pip's global option, uv's), ``python3.11 -m pip``, ``py -3.11 -m pip``; None when it
+    names none (the active environment's, or pip's own)."""
+    tokens = (*head, *args)
+    for k, token in enumerate(tokens):
+        if token == "--python" and k + 1 < len(tokens):
+            return [tokens[k + 1]]
+        if token.startswith("--python="):
+            return [token.split("=", 1)[1]]
+    if head and (head[0].startswith("python") or head[0] == "py") and "-m" in head:
+        return list(head[: head.index("-m")])
+    return None
