@@ -408,11 +408,11 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         return opt.same_form(new)
     owner = index_package(url, ctx)
     if owner is not None:  # PaddlePaddle's per-CUDA index, ONNX Runtime's CUDA 11 feed
-        new_url = via_copy(rewrite_gpu_index(url, ctx, plan), ctx, plan, owner)
+        new_url = _via_copy(rewrite_gpu_index(url, ctx, plan), ctx, plan, owner)
         return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
     ref = read_torch_url(url)
     if ref is None:
-        new_url = via_copy(url, ctx, plan)
+        new_url = _via_copy(url, ctx, plan)
         return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
     if ref.kind in ("page", "file"):
         return _torch_page_or_file(opt, ref, ctx, plan, state)
@@ -461,7 +461,7 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
     return tokens
 
 
-def via_copy(url: str, ctx: Context, plan: Plan, owner: str | None = None) -> str:
+def _via_copy(url: str, ctx: Context, plan: Plan, owner: str | None = None) -> str:
     """``url`` on the best mirror that copies its host (``[mirror.X.hosts]``), with a note;
     ``url`` itself when none does (a note for a package's own index: it stays there)."""
     found = host_copy(ctx, url)
@@ -889,7 +889,7 @@ def _torch_built_pages(
         choice = page_for(ref, *torch, installed=_installed_torch(ctx) == torch)
         if choice.note:
             plan.notes.append(f"CUDA: {choice.note}")
-        url = via_copy(choice.url, ctx, plan)
+        url = _via_copy(choice.url, ctx, plan)
         if url != opt.value.strip():
             replace[opt.index] = opt.same_form(url)
             for k in range(opt.index + 1, opt.index + opt.count):
@@ -897,7 +897,7 @@ def _torch_built_pages(
 
 
 def _family_page(url: str, ctx: Context) -> bool:
-    """Is ``url`` a page of a family built per torch release (PyG's)?"""
+    """Is ``url`` a page of a family built per torch release (PyG's, mmcv's)?"""
     tables = ctx.facts.tables
     return tables is not None and read_page(tables.pages, url) is not None
 

@@ -290,9 +290,11 @@ def through_loopback(
     if ctx is not None:
         from mirrorinstall.rewrite.common import host_copy, ranked
 
-        def relink(url: str) -> str:
-            found = host_copy(ctx, url)
-            return found[1] if found else url
+        if any(m.hosts for m in catalog.enabled()):  # else every link on every page asks
+
+            def relink(url: str) -> str:
+                found = host_copy(ctx, url)
+                return found[1] if found else url
 
         pypi = [m for m in ranked(ctx, "pypi") if m.pypi and not m.upstream][:ALTERNATE_MIRRORS]
         copies = [(m.id, m.pypi.simple) for m in pypi if m.pypi]
