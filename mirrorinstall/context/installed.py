@@ -9,6 +9,7 @@ conda prefix, a user site), so it is asked, with a timeout and bounded output.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Mapping
@@ -47,9 +48,19 @@ def interpreter_of(head: tuple[str, ...], args: tuple[str, ...]) -> list[str] | 
     tokens = (*head, *args)
     for k, token in enumerate(tokens):
         if token == "--python" and k + 1 < len(tokens):
-            return [tokens[k + 1]]
+            return [_interpreter_in(tokens[k + 1])]
         if token.startswith("--python="):
-            return [token.split("=", 1)[1]]
+            return [_interpreter_in(token.split("=", 1)[1])]
     if head and (head[0].startswith("python") or head[0] == "py") and "-m" in head:
         return list(head[: head.index("-m")])
     return None
+
+
+def _interpreter_in(path: str) -> str:
+    """``--python`` may name an environment's folder: its interpreter, looked for as pip
+    looks (``bin/python``, then ``Scripts/python.exe``, pip's identify_python_interpreter)."""
+    if os.path.isdir(path):
+        for exe in (os.path.join("bin", "python"), os.path.join("Scripts", "python.exe")):
+            if os.path.exists(os.path.join(path, exe)):
+                return os.path.join(path, exe)
+    return path

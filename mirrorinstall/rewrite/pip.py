@@ -466,7 +466,11 @@ def _via_copy(url: str, ctx: Context, plan: Plan, owner: str | None = None) -> s
     ``url`` itself when none does (a note for a package's own index: it stays there)."""
     found = host_copy(ctx, url)
     if found is None:
-        if owner is not None:
+        if any(m.copy_of(url) for m in ctx.facts.catalog.enabled()):
+            # its copies failed in this run: the official host is this attempt's route
+            plan.notes.append(f"{url}: the official host (its copies failed in this run)")
+            plan.mirrors[f"hosts:{url}"] = {"mirror": None, "url": url}
+        elif owner is not None:
             plan.notes.append(f"{url}: left on {owner}'s own host (no catalogued mirror copies it)")
         return url
     mirror, copy, why = found

@@ -123,6 +123,12 @@ def upstream_blamed(catalog: Catalog, blamed: Iterable[Route]) -> bool:
 def describe_route(route: Route, ranking: Ranking, catalog: Catalog) -> str:
     """``what: mirror (why)`` for the plan line: its rank, or why the official host."""
     mirror = catalog.get(route.mirror) if route.mirror else None
+    if route.kind == "hosts":  # a copy of a host no kind covers: no bench rank of its own
+        return f"{route.what}: " + (
+            f"mirror {mirror.id}, a copy of that host"
+            if mirror
+            else "the official host (its copies failed in this run)"
+        )
     if mirror is None:
         return f"{route.what}: {route.url} (not a catalog mirror; kept as given)"
     return f"{route.what}: {why_chosen(ranking, route.kind, mirror, route.what)}"

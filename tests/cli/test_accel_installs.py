@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from farm import MirrorSpec, RecordingProxy
+from farm import Fault, MirrorSpec, RecordingProxy
 
 from .test_cli import farm_env, minstall, pip_target
 
@@ -161,3 +161,27 @@ def test_pyg_wheels_match_the_torch_already_in_the_target(make_farm, tmp_path) -
     assert got.get("torch-scatter") == "2.1.2+pt24cu121", got
     assert got.get("torch") == "2.4.1+cu121", got
     assert "the target has torch 2.4.1" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_copy_that_fails_gives_way_to_the_next_copy(make_farm, tmp_path) -> None:
+    """Two labs copy PaddlePaddle's hosts; the one the bench ranked (it serves PyPI too)
+    answers 500 for them: the next attempt takes the other copy, never the official host."""
+    farm = make_farm(
+        MirrorSpec("ranked", hosts=("paddle",), faults=[Fault("error500", path="/paddle*")]),
+        MirrorSpec("spare", conda=(), pypi=False, pytorch=None, hosts=("paddle",)),
+    )
+    python, pip_env = pip_target(tmp_path)
+    proxy = RecordingProxy()
+    try:
+        env = farm_env(farm, tmp_path, **pip_env, **proxy.env(), MINSTALL_CUDA_DRIVER="470.82.01")
+        proc = minstall(
+            "pip", "--cuda", "auto", "--python", python, "install", "paddlepaddle-gpu==3.0.0",
+            "-i", "https://www.paddlepaddle.org.cn/packages/stable/cu126/", env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert proxy.requests == [], proxy.requests
+    finally:
+        proxy.close()
+    assert "mirror ranked (hosts:" in proc.stderr, proc.stderr[-3000:]
+    assert "mirror spare, a copy of that host" in proc.stderr, proc.stderr[-3000:]
+    assert any(r.path.startswith("/paddle-whl/") for r in farm["spare"].requests)

@@ -45,3 +45,16 @@ def test_the_interpreter_a_command_names(argv: str, expected) -> None:
 
     cmd = parse_command(argv.split())
     assert interpreter_of(cmd.head, cmd.args) == expected
+
+
+def test_an_environment_folder_given_to_python_is_its_interpreter(tmp_path: Path) -> None:
+    """pip and uv take ``--python <venv folder>``; the folder is asked through its Python."""
+    from mirrorinstall.core.argv import parse_command
+
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "v")
+    cmd = parse_command(["pip", "--python", str(tmp_path / "v"), "install", "x"])
+    python = interpreter_of(cmd.head, cmd.args)
+    assert python is not None and Path(python[0]).is_file(), python
+    # the folder's own interpreter answers (a venv without packaging: not installed there)
+    assert installed_version(python, "packaging", {}) is None
+    assert installed_version(python, "pip", {}) is None

@@ -154,3 +154,16 @@ def test_the_listing_shows_what_a_mirror_copies() -> None:
         PYG: "https://proxy.lab.example/pyg/",
         PADDLE: "https://proxy.lab.example/paddle/",
     }
+
+
+def test_when_every_copy_failed_the_official_host_is_the_route_and_said() -> None:
+    from mirrorinstall.run.fallback import describe_route, routes
+
+    ranking = Ranking(order={}, dropped={"hosts": ("lab", "corp")})
+    got = _plan(f"pip install torch_scatter -f {PYG}torch-2.1.0+cpu.html", ranking=ranking)
+    assert f"{PYG}torch-2.1.0+cpu.html" in got.argv
+    (route,) = [r for r in routes(got.mirrors) if r.kind == "hosts"]
+    catalog = build_catalog([PACKAGED, ("user.toml", LAB)])
+    assert "the official host (its copies failed in this run)" in describe_route(
+        route, ranking, catalog
+    )
