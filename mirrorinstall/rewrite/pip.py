@@ -152,6 +152,10 @@ class _State:
     # PyTorch channels other than stable releases the command's indexes name (nightly, lts/1.8)
     channels: list[str] = field(default_factory=list)
     visiting: set[str] = field(default_factory=set)  # files being rewritten (an -r cycle)
+    # a file names a find-links page built per torch (PyG's, mmcv's): chosen for this torch
+    # (release, build), known only once the whole command has been read
+    file_pages: bool = False
+    page_target: tuple[str | None, str | None] | None = None
 
 
 @dataclass
@@ -164,12 +168,23 @@ class _TorchRoute:
 
 
 def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
+    plan, state, target = _rewrite_pip(cmd, ctx, None)
+    if state.file_pages:
+        # the torch a requirements file's page must fit is known only after every file and
+        # option was read (the CUDA choice comes last): read again, knowing it
+        plan, _, _ = _rewrite_pip(cmd, ctx, target)
+    return plan
+
+
+def _rewrite_pip(
+    cmd: Command, ctx: Context, page_target: tuple[str | None, str | None] | None
+) -> tuple[Plan, _State, tuple[str | None, str | None]]:
     uv = cmd.tool == "uv"
     cmd, backend_notes, unset = translate_torch_backend(cmd, ctx)
     found = scan(cmd.args, _PIP_VALUED, ("--no-index",), _PIP_OTHER)
     plan = Plan(argv=[], notes=backend_notes, unset=unset)
     notes = plan.notes
-    state = _State(uv=uv, pypi=pypi_mirror(ctx))
+    state = _State(uv=uv, pypi=pypi_mirror(ctx), page_target=page_target)
     pypi = state.pypi
     replace: dict[int, list[str]] = {}
     for i, token in found.positionals:
@@ -231,14 +246,14 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     elif env_index is None and pypi and pypi.pypi and "pypi" not in plan.mirrors:
         plan.mirrors["pypi"] = {"mirror": None, "url": None}
     _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options, state.channels)
-    target = _torch_target(found, ctx, plan, replace, torch_options)
+    target = _torch_target(found, ctx, plan, replace, torch_options, state)
     _torch_built_pages(found, ctx, plan, replace, target)
     out = list(cmd.head)
     for i, token in enumerate(cmd.args):
         out += replace.get(i, [token])
     out += replace.get(-1, [])
     plan.argv = out
-    return plan
+    return plan, state, target
 
 
 def requirement_tokens(args: Sequence[str]) -> list[str]:
@@ -406,6 +421,11 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         notes.append(f"{opt.name} {url} -> {pypi.pypi.simple} ({why})")
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
         return opt.same_form(new)
+    if opt.name == "--find-links" and _family_page(url, ctx):
+        state.file_pages = True
+        target = state.page_target
+        new_url = _page_for_torch(url, ctx, plan, target) if target else _via_copy(url, ctx, plan)
+        return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
     owner = index_package(url, ctx)
     if owner is not None:  # PaddlePaddle's per-CUDA index, ONNX Runtime's CUDA 11 feed
         new_url = _via_copy(rewrite_gpu_index(url, ctx, plan), ctx, plan, owner)
@@ -506,6 +526,9 @@ def pip_section_router(items: list[str], ctx: Context, plan: Plan) -> Callable[[
     (index options to mirrors, PyTorch pages and wheel URLs to the same files)."""
     state = _State(uv=False, pypi=pypi_mirror(ctx))
     state.requirements = [i for i in items if not i.startswith("-")]
+    # the environment is new: its torch is the one the list pins, if it pins one
+    pinned = [found for found in map(_exact_torch, state.requirements) if found]
+    state.page_target = pinned[0] if pinned else (None, None)
     options = []
     for item in items:
         parts = item.split(None, 1)
@@ -843,10 +866,12 @@ def _torch_target(
     plan: Plan,
     replace: dict[int, list[str]],
     explicit: dict[int, str],
+    state: _State,
 ) -> tuple[str | None, str | None]:
     """The torch release and build this command installs, as far as it says: the CUDA
-    choice's, else an exact pin's and its local tag or torch index's build; when it names
-    no torch at all, the one already in the target."""
+    choice's, else an exact pin's (on the command line, then in its requirements files) and
+    its local tag or torch index's build; when it names no torch at all, the one already in
+    the target."""
     if plan.cuda and plan.cuda.get("framework") == "torch":
         variant = plan.cuda.get("variant")
         return plan.cuda.get("release"), None if variant == "pypi" else variant
@@ -856,14 +881,27 @@ def _torch_target(
         if spec_name(current) != "torch":
             continue
         named = True
-        exact = re.match(r"^torch\s*===?\s*([0-9][0-9.]*)(?:\+([a-z0-9]+))?\s*$", current)
+        exact = _exact_torch(current)
         if exact:
-            variant = exact.group(2) or (list(explicit.values())[-1] if explicit else None)
-            return exact.group(1), variant
+            return exact[0], exact[1] or (list(explicit.values())[-1] if explicit else None)
+    for text in state.requirements if not named else ():
+        current = state.pins.get(text, text)
+        if spec_name(current) != "torch":
+            continue
+        named = True
+        exact = _exact_torch(current)
+        if exact:  # a file's own torch index names its build when the pin does not
+            return exact[0], exact[1] or (state.variants[-1] if state.variants else None)
     installed = _installed_torch(ctx) if not named else None
     if installed is not None:
         return installed
     return None, (list(explicit.values())[-1] if explicit else None)
+
+
+def _exact_torch(text: str) -> tuple[str, str | None] | None:
+    """(release, local build) of an exact torch pin ("torch==2.4.1+cu121"), else None."""
+    exact = re.match(r"^torch\s*===?\s*([0-9][0-9.]*)(?:\+([a-z0-9]+))?\s*$", text)
+    return (exact.group(1), exact.group(2)) if exact else None
 
 
 def _installed_torch(ctx: Context) -> tuple[str, str | None] | None:
@@ -885,19 +923,27 @@ def _torch_built_pages(
     if tables is None or not tables.pages:
         return
     for opt in found.options:
-        if opt.name != "--find-links" or opt.index in replace:
+        if opt.name != "--find-links" or opt.index in replace or not _family_page(opt.value, ctx):
             continue
-        ref = read_page(tables.pages, opt.value)
-        if ref is None:
-            continue
-        choice = page_for(ref, *torch, installed=_installed_torch(ctx) == torch)
-        if choice.note:
-            plan.notes.append(f"CUDA: {choice.note}")
-        url = _via_copy(choice.url, ctx, plan)
+        url = _page_for_torch(opt.value.strip(), ctx, plan, torch)
         if url != opt.value.strip():
             replace[opt.index] = opt.same_form(url)
             for k in range(opt.index + 1, opt.index + opt.count):
                 replace[k] = []
+
+
+def _page_for_torch(
+    url: str, ctx: Context, plan: Plan, torch: tuple[str | None, str | None]
+) -> str:
+    """The family page ``url`` names, chosen for ``torch`` (why, in a note), on the best copy
+    of its host."""
+    assert ctx.facts.tables is not None
+    ref = read_page(ctx.facts.tables.pages, url)
+    assert ref is not None
+    choice = page_for(ref, *torch, installed=_installed_torch(ctx) == torch)
+    if choice.note:
+        plan.notes.append(f"CUDA: {choice.note}")
+    return _via_copy(choice.url, ctx, plan)
 
 
 def _family_page(url: str, ctx: Context) -> bool:

@@ -149,14 +149,19 @@ def test_mmcv_comes_from_the_page_for_the_torch_and_build(make_farm, tmp_path) -
     assert "/openmmlab/mmcv/dist/cu118/torch2.4/index.html" in asked, asked
 
 
-def test_pyg_wheels_match_the_torch_already_in_the_target(make_farm, tmp_path) -> None:
+@pytest.mark.parametrize("where", ["command", "requirements file"])
+def test_pyg_wheels_match_the_torch_already_in_the_target(make_farm, tmp_path, where) -> None:
     """The command installs no torch: the page follows the one the target has (2.4.1+cu121,
-    PyG's torch-2.4.0+cu121 page), not the README's torch 2.1 / cu118 page."""
+    PyG's torch-2.4.0+cu121 page), not the README's torch 2.1 / cu118 page, on the command
+    line or in a repository's requirements file."""
+    page = "https://data.pyg.org/whl/torch-2.1.0+cu118.html"
+    args = ["torch-scatter", "-f", page]
+    if where == "requirements file":
+        (tmp_path / "requirements.txt").write_text(f"--find-links {page}\ntorch-scatter\n")
+        args = ["-r", str(tmp_path / "requirements.txt")]
     python, proc, _ = _install_through_copies(
-        make_farm, tmp_path, "550.54.14",
-        "torch-scatter", "-f", "https://data.pyg.org/whl/torch-2.1.0+cu118.html",
-        torch_first="2.4.1+cu121",
-    )  # fmt: skip
+        make_farm, tmp_path, "550.54.14", *args, torch_first="2.4.1+cu121"
+    )
     got = _installed(python)
     assert got.get("torch-scatter") == "2.1.2+pt24cu121", got
     assert got.get("torch") == "2.4.1+cu121", got

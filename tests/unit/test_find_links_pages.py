@@ -277,3 +277,88 @@ def test_the_page_follows_the_torch_already_in_the_target(installed, line, page)
     assert page in got.argv, (got.argv, got.notes)
     if page not in line:
         assert any("the target has torch" in n for n in got.notes), got.notes
+
+
+def _plan_files(line: str, files: dict[str, str], *, installed=None, driver="550.54.14",
+                mode="keep"):  # fmt: skip
+    facts = Facts(
+        catalog=CATALOG,
+        ranking=ORDER,
+        tables=load_tables(),
+        host=HostCuda(driver=driver),
+        platform="linux-64",
+        python="3.11",
+        installed_torch=installed,
+        files=files,
+        copies={name: f"/c/{name}" for name in files},
+    )
+    return rewrite(parse_command(line.split()), Context(facts, mode, False))
+
+
+# Requirements files as repositories ship them (a PyG page line beside the packages), installed
+# with a torch the page was not written for: each expected page is PyG's own name for that
+# torch minor and build (installation.rst: "${TORCH}=2.4.0 ... ${CUDA}=cpu|cu118|cu121|cu124").
+@pytest.mark.parametrize(
+    ("line", "files", "installed", "copy", "page"),
+    [
+        # the file pins torch with its build: the page follows the pin
+        ("pip install -r req.txt",
+         {"req.txt": f"-f {PYG}/torch-2.1.0+cu118.html\ntorch==2.4.1+cu121\ntorch_scatter\n"},
+         None, "req.txt", f"{PYG}/torch-2.4.0+cu121.html"),
+        # the file names no torch: the target's own decides
+        ("pip install -r req.txt",
+         {"req.txt": f"--find-links {PYG}/torch-2.1.0+cu118.html\ntorch-scatter\ntorch-sparse\n"},
+         "2.4.1+cu121", "req.txt", f"{PYG}/torch-2.4.0+cu121.html"),
+        # the command line's torch wins over the target's
+        ("pip install torch==2.2.2+cu118 -r req.txt",
+         {"req.txt": f"--find-links={PYG}/torch-2.2.0+cu121.html\ntorch_scatter\n"},
+         "2.4.1+cu121", "req.txt", f"{PYG}/torch-2.2.0+cu118.html"),
+        # the file's own PyTorch index names the build the plain pin gets
+        ("pip install -r req.txt",
+         {"req.txt": f"--extra-index-url {TORCH_INDEX}/cu121\ntorch==2.4.1\n"
+                     f"-f {PYG}/torch-2.1.0+cu118.html\ntorch_scatter\n"},
+         None, "req.txt", f"{PYG}/torch-2.4.0+cu121.html"),
+        # the page in a file the top file includes: that file's copy carries the new page
+        ("pip install -r req.txt",
+         {"req.txt": "-r base.txt\ntorch==2.3.1+cu118\n",
+          "base.txt": f"-f {PYG}/torch-2.1.0+cu121.html\ntorch_scatter\n"},
+         None, "base.txt", f"{PYG}/torch-2.3.0+cu118.html"),
+        # mmcv's page (OpenMMLab's selector: torch 2.1 has cu118 and cu121 builds)
+        ("pip install -r req.txt",
+         {"req.txt": f"-f {MMCV}/cu121/torch2.0/index.html\nmmcv==2.1.0\n"},
+         "2.1.2+cu118", "req.txt", f"{MMCV}/cu118/torch2.1/index.html"),
+    ],
+)  # fmt: skip
+def test_a_page_in_a_requirements_file_follows_the_torch(line, files, installed, copy, page):
+    got = _plan_files(line, files, installed=installed)
+    text = got.writes.get(f"/c/{copy}", "")
+    assert page in text, (got.writes, got.notes)
+    assert any("fail to load" in n for n in got.notes), got.notes
+
+
+def test_the_cuda_choice_reaches_a_page_in_a_requirements_file() -> None:
+    # driver 470 runs CUDA 11.x only: --cuda auto gives torch 2.1.2 its cu118 build, and the
+    # file's page (written for cu121) follows it
+    files = {"req.txt": f"-f {PYG}/torch-2.1.0+cu121.html\ntorch_scatter\n"}
+    line = f"pip install torch==2.1.2 --extra-index-url {TORCH_INDEX}/cu121 -r req.txt"
+    got = _plan_files(line, files, driver="470.82.01", mode="auto")
+    assert f"{PYG}/torch-2.1.0+cu118.html" in got.writes["/c/req.txt"], got.writes
+
+
+def test_a_page_in_a_requirements_file_that_fits_stays_without_a_note() -> None:
+    files = {"req.txt": f"-f {PYG}/torch-2.4.0+cu121.html\ntorch==2.4.1+cu121\ntorch_scatter\n"}
+    got = _plan_files("pip install -r req.txt", files)
+    assert f"{PYG}/torch-2.4.0+cu121.html" in got.writes.get("/c/req.txt", files["req.txt"])
+    assert not [n for n in got.notes if "fail to load" in n], got.notes
+    # each note once: the second reading (knowing the torch) replaces the first
+    assert len(got.notes) == len(set(got.notes)), got.notes
+
+
+def test_a_page_in_an_environment_files_pip_list_follows_its_torch_pin() -> None:
+    env = (
+        "name: geo\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n"
+        f"  - pip:\n    - torch==2.4.1+cu121\n    - -f {PYG}/torch-2.1.0+cu118.html\n"
+        "    - torch_scatter\n"
+    )
+    got = _plan_files("conda env create -f env.yml", {"env.yml": env})
+    assert f"- -f {PYG}/torch-2.4.0+cu121.html\n" in got.writes["/c/env.yml"], got.writes
