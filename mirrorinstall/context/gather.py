@@ -229,6 +229,10 @@ def gather(
             from mirrorinstall.cuda.accelhost import detect_accelerators
 
             accel = detect_accelerators(environ)
+        elif foreign and platform.startswith("osx-"):
+            from mirrorinstall.cuda.accel import planned_mac
+
+            accel = planned_mac(platform)
     installed_torch = None
     if cmd.family == "pip" and tables is not None and _names_a_page(cmd, files, tables):
         from mirrorinstall.context.installed import installed_version, interpreter_of

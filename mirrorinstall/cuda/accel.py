@@ -83,10 +83,22 @@ class AccelTables:
     apple_last_x86_64: str
     apple_macos14_since: str
     apple_mps_macos14_since: str
+    # the sources of the rows above that are not tables of rows
+    xpu_source: str = ""
+    apple_last_x86_64_source: str = ""
+    apple_macos14_since_source: str = ""
 
     def rocm_row(self, version: str) -> RocmRow | None:
         series = ".".join(version.split(".")[:2])
         return next((r for r in self.rocm if r.series == series), None)
+
+
+def planned_mac(platform: str) -> Accelerators:
+    """A Mac planned for from elsewhere (``--platform osx-arm64``): its processor is in the
+    platform's name, its macOS version is not known."""
+    if platform == "osx-arm64":
+        return Accelerators((Device("apple", "Apple silicon"),), machine="arm64", how=platform)
+    return Accelerators((), machine="x86_64", how=f"{platform} (Intel Mac)")
 
 
 def parse_accel(text: str) -> AccelTables:
@@ -105,6 +117,9 @@ def parse_accel(text: str) -> AccelTables:
         apple_last_x86_64=data["apple"]["last_x86_64"],
         apple_macos14_since=data["apple"]["macos14_since"],
         apple_mps_macos14_since=data["apple"]["mps_macos14_since"],
+        xpu_source=data["xpu"]["source"],
+        apple_last_x86_64_source=data["apple"]["last_x86_64_source"],
+        apple_macos14_since_source=data["apple"]["macos14_since_source"],
     )
 
 

@@ -77,12 +77,17 @@ class HostCuda:
 class CudaChoice:
     framework: str  # "torch"
     release: str  # "2.5.1"
-    variant: str  # "cu121" or "cpu"
+    variant: str  # "cu121", "cpu", "rocm6.2", "xpu"; "pypi": PyPI's untagged wheels
     cuda: str | None  # "12.1"
     reason: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     torchvision: str | None = None
     extras: tuple[str, ...] = ()  # companion requirements ("torch-npu==2.5.1" for Ascend)
+
+    @property
+    def build(self) -> str:
+        """The version pip installs: "2.5.1+cu121", or "2.5.1" for PyPI's own wheels."""
+        return self.release if self.variant == "pypi" else f"{self.release}+{self.variant}"
 
 
 def variant_cuda(variant: str) -> str | None:
@@ -281,12 +286,12 @@ def choose_torch(
         )
     release, row = candidates[0]
     tv = _torchvision_for(row, release)
+    if os == "macos":
+        return _on_a_mac(tables, accel, candidates, bool(spec))
     if want == "cpu":
         return CudaChoice(
             "torch", release, "cpu", None, "CPU build asked for (--cuda cpu)", torchvision=tv
         )
-    if os == "macos":
-        return CudaChoice("torch", release, "cpu", None, "macOS has no CUDA builds", torchvision=tv)
     if want != "auto":
         return _pinned(tables, host, release, row, want, os, tv)
     if not host.has_driver:
@@ -392,6 +397,43 @@ def _accelerated(
         got.notes,
         _torchvision_for(row, got.release) if row is not None else None,
         got.extras,
+    )
+
+
+def _on_a_mac(
+    tables: Tables,
+    accel: Accelerators | None,
+    candidates: list[tuple[str, TorchRelease]],
+    pinned: bool,
+) -> CudaChoice:
+    """macOS: PyPI's wheels, whose names carry no build tag (download.pytorch.org/whl/cpu
+    lists the same files: torch-2.5.1-cp311-none-macosx_11_0_arm64.whl, no "+cpu"), so a
+    "+cpu" pin finds nothing there. Apple's rules (the last Intel-Mac release, macOS 14 from
+    2.12) when the machine is known."""
+    release, row = candidates[0]
+    if accel is not None and tables.accel is not None and accel.machine:
+        rows = dict(candidates)
+        try:
+            got = choose_accel(tables.accel, accel, list(rows), "macos", pinned=pinned)
+        except AccelMismatch as exc:
+            raise CudaMismatch(exc.message, exc.hint) from None
+        if got is not None:
+            return CudaChoice(
+                "torch",
+                got.release,
+                got.variant,
+                None,
+                got.reason,
+                got.notes,
+                _torchvision_for(rows[got.release], got.release),
+            )
+    return CudaChoice(
+        "torch",
+        release,
+        "pypi",
+        None,
+        "macOS: PyPI's wheels (no CUDA builds; Apple silicon's carry MPS)",
+        torchvision=_torchvision_for(row, release),
     )
 
 

@@ -210,7 +210,7 @@ def _accel_fix(machine: Machine) -> str:
         )
     return (
         f"PyTorch: minstall pip install torch torchvision --cuda auto  "
-        f"(torch {choice.release}+{choice.variant}: {choice.reason})"
+        f"(torch {choice.build}: {choice.reason})"
     )
 
 
@@ -287,7 +287,7 @@ def _torch_fix(machine: Machine) -> str:
         return f"PyTorch: {choice.reason}; only the CPU build runs (--cuda cpu)."
     return (
         f"PyTorch: minstall pip install torch torchvision --cuda auto  "
-        f"(torch {choice.release}+{choice.variant}: {choice.reason})"
+        f"(torch {choice.build}: {choice.reason})"
     )
 
 

@@ -1026,20 +1026,22 @@ def _apply_torch_choice(
         if not any(spec_name(t) == spec_name(extra) for t in requirements.values()):
             replace.setdefault(-1, []).append(extra)
             plan.notes.append(f"{extra} added: {choice.reason}")
-    if choice.variant == "pypi":
-        return
     if explicit:
+        # PyPI's own wheels (macOS, Ascend's aarch64) are on the cpu index too, under the
+        # same names: an index the command names is kept in its role, on that variant
+        variant = "cpu" if choice.variant == "pypi" else choice.variant
         for index, old in explicit.items():
-            if old == choice.variant:
+            if old == variant:
                 continue
             replace[index] = [
-                re.sub(rf"/{re.escape(old)}(?=/|$)", f"/{choice.variant}", t)
-                for t in replace[index]
+                re.sub(rf"/{re.escape(old)}(?=/|$)", f"/{variant}", t) for t in replace[index]
             ]
             urls = " ".join(t for t in replace[index] if "://" in t)
             plan.notes.append(
-                f"{old} index replaced by {choice.variant} ({ctx.cuda_mode} CUDA choice): {urls}"
+                f"{old} index replaced by {variant} ({ctx.cuda_mode} CUDA choice): {urls}"
             )
+        return
+    if choice.variant == "pypi":
         return
     if torch is None or torch.pytorch is None:
         plan.notes.append(

@@ -171,3 +171,22 @@ def test_bad_platform_and_arch_are_clear_errors(farm_env) -> None:
     arch = minstall("rewrite", *line, env={**env, "MINSTALL_CUDA_ARCH": "sm86"})
     assert arch.returncode == 78 and "Traceback" not in arch.stderr
     assert "MINSTALL_CUDA_ARCH='sm86': 'sm86' is not a compute capability" in arch.stderr
+
+
+@pytest.mark.parametrize(
+    ("platform", "torch"),
+    # PyPI's Mac wheels (no "+cpu" tag); Intel Macs stop at 2.2.2 (pytorch#114602), which
+    # pairs torchvision 0.17.2 (PyTorch's previous-versions page)
+    [("osx-arm64", None), ("osx-64", "torch==2.2.2")],
+)
+def test_planning_for_a_mac_takes_its_processor_from_the_platform(farm_env, platform, torch):
+    _, env = farm_env
+    got = rewrite_json(
+        env, "--cuda", "auto", "--platform", platform, "--", "pip", "install", "torch"
+    )
+    argv = got["argv"]
+    assert not [t for t in argv if "+cpu" in t or "/whl/cpu" in t], argv
+    if torch:
+        assert torch in argv and "torchvision" not in " ".join(argv), argv
+    else:
+        assert any(t.startswith("torch==2.") and "+" not in t for t in argv), argv

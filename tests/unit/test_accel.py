@@ -295,3 +295,64 @@ def test_a_pinned_release_with_no_build_here_is_refused_with_the_fix(
 
 def test_no_accelerator_leaves_the_choice_to_the_cuda_rules() -> None:
     assert choose_accel(TABLES, Accelerators(), ["2.5.1"], "linux", pinned=False) is None
+
+
+# ------------------------------------------------------------------ macOS in the install path
+# PyTorch's install selector for Mac: "pip3 install torch torchvision" (PyPI); the cpu index
+# holds the same files without a build tag: "torch-2.5.1-cp311-none-macosx_11_0_arm64.whl"
+# (https://github.com/NixOS/nixpkgs/blob/e92ca43739479e0b1db6303ed1c4ba49daec609b/pkgs/
+# development/python-modules/torch/bin/binary-hashes.nix), so "+cpu" finds nothing on a Mac.
+# Intel Macs: no wheels after 2.2.2 (pytorch#114602); 2.2.2 pairs torchvision 0.17.2 (PV).
+MAC_CASES = [
+    pytest.param(MAC("14.5"), "pip install torch==2.5.1 torchvision",
+                 ["torch==2.5.1", "torchvision==0.20.1"], id="arm64-pinned"),
+    pytest.param(MAC("14.5", "x86_64"), "pip install torch torchvision",
+                 ["torch==2.2.2", "torchvision==0.17.2"], id="intel-mac-newest-it-has"),
+    # an index the command names keeps its role, on the variant that has the Mac's files
+    pytest.param(MAC("14.5"), "pip install torch==2.4.1 --index-url "
+                 "https://download.pytorch.org/whl/cu121",
+                 ["torch==2.4.1", "/pytorch/whl/cpu"], id="cuda-index-on-mac"),
+    # wheels tagged macosx_14_0 from 2.12 (pytorch-cpu-feedstock#497): macOS 13 stays on 2.11
+    pytest.param(MAC("13.6"), "pip install torch>=2.10", ["torch==2.11.0"], id="macos13"),
+]  # fmt: skip
+
+
+def _mac_plan(acc: Accelerators, line: str, mode: str = "auto"):
+    from mirrorinstall.context.facts import Facts, Ranking
+    from mirrorinstall.core.argv import parse_command
+    from mirrorinstall.core.catalog import build_catalog
+    from mirrorinstall.cuda.choose import HostCuda
+    from mirrorinstall.rewrite import Context, rewrite
+
+    root = Path(__file__).resolve().parents[2]
+    facts = Facts(
+        catalog=build_catalog([("mirrors.toml", (root / "mirrors.toml").read_text())]),
+        ranking=Ranking(order={"pypi": ("tuna",), "pytorch": ("nju",)}),
+        tables=load_tables(),
+        host=HostCuda(how="no nvidia-smi (macOS)"),
+        accel=acc,
+        platform="osx-arm64" if acc.machine == "arm64" else "osx-64",
+        python="3.11",
+    )
+    return rewrite(parse_command(line.split()), Context(facts, mode, False))
+
+
+@pytest.mark.parametrize(("acc", "line", "want"), MAC_CASES)
+def test_a_mac_gets_pypis_wheels_without_a_build_tag(acc, line, want) -> None:
+    got = _mac_plan(acc, line)
+    for token in want:  # a URL on the ranked mirror (NJU here) by its path
+        assert any(t == token or t.endswith(token) for t in got.argv), (got.argv, got.notes)
+    assert not [t for t in got.argv if "+cpu" in t or "/cu121" in t], got.argv
+
+
+def test_cpu_asked_for_on_a_mac_is_the_same_wheel() -> None:
+    got = _mac_plan(MAC("14.5"), "pip install torch==2.5.1", mode="cpu")
+    assert "torch==2.5.1" in got.argv and not [t for t in got.argv if "+cpu" in t], got.argv
+
+
+def test_a_release_an_intel_mac_has_no_wheel_for_is_refused_with_the_fix() -> None:
+    from mirrorinstall.cuda.choose import CudaMismatch
+
+    with pytest.raises(CudaMismatch) as err:
+        _mac_plan(MAC("14.5", "x86_64"), "pip install torch==2.5.1")
+    assert "2.2.2" in err.value.message and "torch<=2.2.2" in err.value.hint

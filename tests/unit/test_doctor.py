@@ -377,3 +377,12 @@ def test_a_cuda_11_onnxruntime_missing_its_libraries_is_recognised() -> None:
 def test_cuda_error_no_binary_for_gpu_is_the_no_kernel_image_case() -> None:
     text = "SystemError: CUDA_ERROR_NO_BINARY_FOR_GPU"  # JPaulMora/Pyrit#460
     assert diagnose_text(text, machine(), PATTERNS)[0].id == "no-kernel-image"
+
+
+def test_a_build_from_pypis_own_wheels_is_named_without_a_tag() -> None:
+    # Ascend on aarch64: torch-npu 2.5.1 pairs torch 2.5.1 from PyPI (Ascend/pytorch's
+    # compatibility table), whose aarch64 wheel has no build tag: "torch 2.5.1", not "+pypi"
+    ascend = Accelerators((Device("ascend", "Ascend 910B3"),), "8.1.RC1", machine="aarch64")
+    found = diagnose_text(CLASSICS["rocm-no-binary"], machine(accel=ascend), PATTERNS)
+    fix = found[0].fixes[0]
+    assert "+pypi" not in fix and "(torch 2." in fix, fix
