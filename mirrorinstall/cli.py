@@ -1297,7 +1297,7 @@ def _passthrough(tool: str):
     return command
 
 
-for _tool in ("conda", "mamba", "micromamba", "pip", "uv"):
+for _tool in ("conda", "mamba", "micromamba", "pip", "uv", "mim"):
     _passthrough(_tool)
 
 

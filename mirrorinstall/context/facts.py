@@ -126,6 +126,8 @@ class Facts:
     tables: Tables | None = None
     # torch in the target already ("2.4.1+cu121"), asked when a page built per torch is named
     installed_torch: str | None = None
+    # its torch.version.cuda ("12.1"; "" for a build without CUDA; None: not asked, not known)
+    installed_torch_cuda: str | None = None
     wheels: WheelLister | None = None
     # The channels conda adds by itself (.condarc `channels`, unless --override-channels),
     # and where that list came from.

@@ -206,6 +206,7 @@ def gather(
         cuda_mode != "keep"
         or any(w in text for w in _CUDA_WORDS)
         or (cmd.tool == "uv" and bool(environ.get("UV_TORCH_BACKEND")))
+        or cmd.origin == "mim"  # mmcv's page and range, chosen for the target's torch
     )
     host, windows_driver, tables, accel = None, False, None, None
     if needs_cuda:
@@ -233,8 +234,13 @@ def gather(
             from mirrorinstall.cuda.accel import planned_mac
 
             accel = planned_mac(platform)
-    installed_torch = None
-    if cmd.family == "pip" and tables is not None and _names_a_page(cmd, files, tables):
+    installed_torch = installed_cuda = None
+    if cmd.origin == "mim":  # mim picks mmcv's page from the target's torch and its CUDA
+        from mirrorinstall.context.installed import interpreter_of, torch_build
+
+        build = torch_build(interpreter_of(cmd.head, cmd.args) or ["python"], environ)
+        installed_torch, installed_cuda = build if build is not None else (None, None)
+    elif cmd.family == "pip" and tables is not None and _names_a_page(cmd, files, tables):
         from mirrorinstall.context.installed import installed_version, interpreter_of
         from mirrorinstall.cuda.verify import target_python
 
@@ -276,5 +282,6 @@ def gather(
         tables=tables,
         wheels=wheels,
         installed_torch=installed_torch,
+        installed_torch_cuda=installed_cuda,
         **conda,  # type: ignore[arg-type]
     )

@@ -23,6 +23,42 @@ _SCRIPT = (
     "except m.PackageNotFoundError:\n    pass\n"
 )
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+!_-]{0,63}")
+# torch's version, then its torch.version.cuda read from torch/version.py without importing
+# torch (seconds, and a broken torch would fail it): "12.1", "-" when it is None, "" unknown
+_TORCH_SCRIPT = (
+    "import importlib.metadata as m, importlib.util as u, os, re\n"
+    "try:\n    v = m.version('torch')\n"
+    "except m.PackageNotFoundError:\n    raise SystemExit(0)\n"
+    "s, t = u.find_spec('torch'), ''\n"
+    "if s and s.submodule_search_locations:\n"
+    "    try:\n"
+    "        with open(os.path.join(list(s.submodule_search_locations)[0], 'version.py'),"
+    " encoding='utf-8') as f:\n            t = f.read(65536)\n"
+    "    except OSError:\n        pass\n"
+    "c = re.search(r\"^cuda\\b[^=\\n]*=\\s*(?:'([0-9.]+)'|(None))\", t, re.M)\n"
+    "print(v)\nprint((c.group(1) or '-') if c else '')\n"
+)
+_CUDA = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}|-|")
+
+
+def torch_build(
+    python: list[str], environ: Mapping[str, str], timeout_s: float = 15.0
+) -> tuple[str, str | None] | None:
+    """The target's torch: (version, its CUDA: "12.1", "" for a build without CUDA, None when
+    that cannot be read), or None when torch is not installed or the interpreter cannot say."""
+    try:
+        proc = capped.run(
+            [*python, "-c", _TORCH_SCRIPT], env=environ, timeout=timeout_s, limit=4096
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = proc.stdout.decode("ascii", "replace").splitlines()
+    if proc.returncode != 0 or len(lines) != 2 or not _VERSION.fullmatch(lines[0].strip()):
+        return None
+    cuda = lines[1].strip()
+    if not _CUDA.fullmatch(cuda):
+        return lines[0].strip(), None
+    return lines[0].strip(), {"-": "", "": None}.get(cuda, cuda)
 
 
 def installed_version(

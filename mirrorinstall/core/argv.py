@@ -28,6 +28,7 @@ class Command:
     action: str  # install | create | update | env-create
     head: tuple[str, ...]  # the tokens up to and including the action, kept verbatim
     args: tuple[str, ...]  # everything after
+    origin: str = ""  # "mim": typed as mim install, run as the pip install mim runs
 
     @property
     def kinds(self) -> list[str]:
@@ -92,6 +93,8 @@ def parse_command(argv: list[str]) -> Command:
             at += 1
         if argv[at : at + 1] == ["-m"] and argv[at + 1 : at + 2] in (["pip"], ["pip3"]):
             return _pip("pip", argv, at + 2)
+    if first == "mim":
+        return _mim(argv)
     if first == "uv" and len(argv) >= 3 and argv[1] == "pip" and argv[2] in UV_PIP_ACTIONS:
         return Command("uv", "pip", argv[2], tuple(argv[:3]), tuple(argv[3:]))
     if first == "uv" and len(argv) >= 2 and argv[1] in UV_PROJECT_ACTIONS:
@@ -105,9 +108,29 @@ def parse_command(argv: list[str]) -> Command:
     raise UsageError(
         f"minstall does not know how to rewrite '{argv[0]}'",
         "It rewrites conda/mamba/micromamba install|create|update|remove, conda env "
-        "create|update, pip install|download|wheel, python -m pip ... (py -m pip on Windows) "
-        "and uv pip install|sync|compile; run other commands as they are.",
+        "create|update, pip install|download|wheel, python -m pip ... (py -m pip on Windows), "
+        "uv pip install|sync|compile and mim install; run other commands as they are.",
     )
+
+
+def _mim(argv: list[str]) -> Command:
+    """``mim install ARGS`` as the pip install it runs (openmim 0.3.9, mim/commands/install.py:
+    every argument goes to pip but its own ``-i/--index-url/--pypi-url`` and ``-y``, which has
+    no effect); mim's own additions (mmcv's page, the 'mim' extras) are the rewrite's, which
+    knows the target's torch. pip runs in mim's Python, the active environment's ``python``."""
+    if argv[1:2] != ["install"]:
+        raise UsageError(
+            f"'{' '.join(argv[:2])}' is not a command minstall rewrites",
+            "It rewrites mim install (pip install with OpenMMLab's page for your torch); run "
+            "other mim commands as they are.",
+        )
+    args: list[str] = []
+    for token in argv[2:]:
+        if token in ("-y", "--yes"):
+            continue
+        name, eq, value = token.partition("=")
+        args.append(f"--index-url{eq}{value}" if name == "--pypi-url" else token)
+    return Command("pip", "pip", "install", ("python", "-m", "pip", "install"), tuple(args), "mim")
 
 
 _PIP_GLOBAL_VALUED = (

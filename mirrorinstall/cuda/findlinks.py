@@ -73,6 +73,31 @@ class PageChoice:
     note: str | None = None  # why it changed, or why a page that does not fit is kept
 
 
+@dataclass(frozen=True)
+class MimFacts:
+    """What ``mim install`` adds to the pip install it runs (the data file's ``[mim]``)."""
+
+    base: str  # the default $MMCV_BASE_URL
+    page: str  # mmcv's page: {base}, {variant} ("cu121", "cpu"), {torch} ("2.4.0")
+    packages: tuple[str, ...]  # OpenMMLab packages whose 'mim' extra it adds
+    source: str
+
+
+def parse_mim(text: str, name: str = "find_links.toml") -> MimFacts | None:
+    """The ``[mim]`` table, or None when the file has none; a broken one names file and key."""
+    table = tomllib.loads(text).get("mim")
+    if table is None:
+        return None
+    missing = [k for k in ("base", "page", "packages", "source") if k not in table]
+    if missing:
+        raise ValueError(f"{name}: [mim]: missing {', '.join(missing)}")
+    if not str(table["base"]).startswith("https://"):
+        raise ValueError(f"{name}: [mim]: base must be an https URL")
+    return MimFacts(
+        str(table["base"]).rstrip("/"), table["page"], tuple(table["packages"]), table["source"]
+    )
+
+
 def parse_families(text: str, name: str = "find_links.toml") -> tuple[PageFamily, ...]:
     """The families of the data file; a broken row names the file, the row and the key."""
     out = []

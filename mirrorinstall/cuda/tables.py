@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mirrorinstall.cuda.accel import AccelTables, parse_accel
-from mirrorinstall.cuda.findlinks import PageFamily, parse_families
+from mirrorinstall.cuda.findlinks import MimFacts, PageFamily, parse_families, parse_mim
 from mirrorinstall.cuda.packages import GpuPackage, parse_packages
 
 if sys.version_info >= (3, 11):
@@ -101,6 +101,7 @@ class Tables:
     accel: AccelTables | None = None  # AMD, Intel, Ascend, Apple (accelerators.toml)
     packages: tuple[GpuPackage, ...] = ()  # JAX, CuPy, ONNX Runtime, Paddle (gpu_packages.toml)
     pages: tuple[PageFamily, ...] = ()  # PyG's per-torch find-links pages (find_links.toml)
+    mim: MimFacts | None = None  # what mim install adds to pip's (find_links.toml)
 
     def architecture(self, cc: str | None) -> str | None:
         """``"8.6"`` -> ``"Ampere"`` (the family whose first capability is the highest <= cc)."""
@@ -167,6 +168,7 @@ def parse_tables(texts: Mapping[str, str]) -> Tables:
         accel=parse_accel(texts["accelerators.toml"]) if "accelerators.toml" in texts else None,
         packages=parse_packages(texts["gpu_packages.toml"]) if "gpu_packages.toml" in texts else (),
         pages=parse_families(texts["find_links.toml"]) if "find_links.toml" in texts else (),
+        mim=parse_mim(texts["find_links.toml"]) if "find_links.toml" in texts else None,
         architectures=tuple((r["cc"], r["name"]) for r in drivers.get("architecture", ())),
         tf_packaging=TfPackaging(
             gpu_in_tensorflow_since=tf["gpu_in_tensorflow_since"],

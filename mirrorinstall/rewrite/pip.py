@@ -44,6 +44,7 @@ from mirrorinstall.rewrite.gpupkg import (
     rewrite_gpu_requirement,
 )
 from mirrorinstall.rewrite.includes import absolute_includes
+from mirrorinstall.rewrite.mim import from_mim
 from mirrorinstall.rewrite.tensorflow import rewrite_tensorflow
 from mirrorinstall.rewrite.torchbackend import translate_torch_backend
 from mirrorinstall.rewrite.torchurls import (
@@ -182,6 +183,10 @@ def _rewrite_pip(
     uv = cmd.tool == "uv"
     cmd, backend_notes, unset = translate_torch_backend(cmd, ctx)
     found = scan(cmd.args, _PIP_VALUED, ("--no-index",), _PIP_OTHER)
+    if cmd.origin == "mim":
+        cmd, mim_notes = from_mim(cmd, ctx, found.positionals)
+        backend_notes += mim_notes
+        found = scan(cmd.args, _PIP_VALUED, ("--no-index",), _PIP_OTHER)
     plan = Plan(argv=[], notes=backend_notes, unset=unset)
     notes = plan.notes
     state = _State(uv=uv, pypi=pypi_mirror(ctx), page_target=page_target)

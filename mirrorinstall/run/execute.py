@@ -125,7 +125,7 @@ def run_install(session: Session, argv: list[str], opts: Options) -> int:
     cmd = parse_command(argv)
     environ = session.environ
     # a missing installer is known before anything is measured
-    exe = None if opts.dry_run else require_engine(argv[0], environ)
+    exe = None if opts.dry_run else require_engine(cmd.head[0], environ)  # mim: python
     facts = gather(
         session,
         cmd,

@@ -14,10 +14,13 @@ import json
 import os
 import subprocess
 import sys
+import venv
 from pathlib import Path
 
 import pytest
 from farm import Fault, MirrorSpec, RecordingProxy
+
+from mirrorinstall.core import hostos
 
 from .test_cli import farm_env, minstall, pip_target
 
@@ -190,3 +193,37 @@ def test_a_copy_that_fails_gives_way_to_the_next_copy(make_farm, tmp_path) -> No
     assert "mirror ranked (hosts:" in proc.stderr, proc.stderr[-3000:]
     assert "mirror spare, a copy of that host" in proc.stderr, proc.stderr[-3000:]
     assert any(r.path.startswith("/paddle-whl/") for r in farm["spare"].requests)
+
+
+def test_mim_install_takes_mmcv_from_the_page_for_the_targets_torch(make_farm, tmp_path) -> None:
+    """``mim install mmcv==2.2.0`` in an environment with torch 2.4.1+cu121: mim would add
+    OpenMMLab's cu121/torch2.4.0 page (openmim 0.3.9's install.py); minstall runs that pip
+    install in the environment's own Python and pip (Python's bundled one, as in a fresh
+    environment), the page and the wheel from the lab's copy, PyPI from the mirror."""
+    farm = make_farm(MirrorSpec("lab", hosts=("openmmlab",)))
+    env_dir = tmp_path / "env"
+    venv.EnvBuilder(with_pip=True).create(env_dir)  # mim's environment has pip: mim needs it
+    python = hostos.env_python(str(env_dir), venv=True)
+    _, pip_env = pip_target(tmp_path)
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--index-url",
+         f"{farm['lab'].url}/whl/cu121", "torch==2.4.1+cu121"],
+        env={**os.environ, **pip_env}, check=True, capture_output=True,
+    )  # fmt: skip
+    proxy = RecordingProxy()
+    try:
+        # the environment's python first on PATH, as when it is activated
+        pip_env["PATH"] = f"{Path(python).parent}{os.pathsep}{pip_env['PATH']}"
+        env = farm_env(farm, tmp_path, **pip_env, **proxy.env())
+        proc = minstall("mim", "install", "mmcv==2.2.0", env=env)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        assert proxy.requests == [], proxy.requests
+    finally:
+        proxy.close()
+    out = subprocess.run(
+        [python, "-c", "import mmcv._built as b; print(b.torch, b.build)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.split() == ["2.4", "cu121"], out
+    asked = [r.path for r in farm["lab"].requests]
+    assert "/openmmlab/mmcv/dist/cu121/torch2.4.0/index.html" in asked, asked

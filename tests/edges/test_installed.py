@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import venv
 from pathlib import Path
 
 import pytest
 
-from mirrorinstall.context.installed import installed_version, interpreter_of
+from mirrorinstall.context.installed import installed_version, interpreter_of, torch_build
 from mirrorinstall.core import hostos
 
 
@@ -58,3 +59,51 @@ def test_an_environment_folder_given_to_python_is_its_interpreter(tmp_path: Path
     # the folder's own interpreter answers (a venv without packaging: not installed there)
     assert installed_version(python, "packaging", {}) is None
     assert installed_version(python, "pip", {}) is None
+
+
+def _venv_with_torch(root: Path, version: str, version_py: str | None) -> str:
+    """A real venv holding a torch distribution as pip leaves one (its dist-info and, unless
+    None, torch/version.py with the text given); torch itself is not importable."""
+    venv.EnvBuilder(with_pip=False).create(root)
+    python = hostos.env_python(str(root), venv=True)
+    site = Path(
+        subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                       capture_output=True, text=True, check=True).stdout.strip()
+    )  # fmt: skip
+    info = site / f"torch-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n")
+    (site / "torch").mkdir()
+    (site / "torch" / "__init__.py").write_text("raise ImportError('not importable here')\n")
+    if version_py is not None:
+        (site / "torch" / "version.py").write_text(version_py)
+    return python
+
+
+@pytest.mark.parametrize(
+    ("version", "version_py", "expected"),
+    [
+        # torch/version.py as torch 2.x writes it (tools/generate_torch_version.py)
+        ("2.4.1+cu121", "__version__ = '2.4.1+cu121'\ndebug = False\n"
+         "cuda: Optional[str] = '12.1'\nhip: Optional[str] = None\n", ("2.4.1+cu121", "12.1")),
+        ("2.3.1+cpu", "__version__ = '2.3.1+cpu'\ncuda: Optional[str] = None\n",
+         ("2.3.1+cpu", "")),
+        # torch 1.x wrote it without the annotation
+        ("1.13.1", "__version__ = '1.13.1'\ncuda = '11.7'\n", ("1.13.1", "11.7")),
+        # no version.py: the version only
+        ("2.4.1", None, ("2.4.1", None)),
+        # something else where the CUDA version goes
+        ("2.4.1", "cuda = '<script>'\n", ("2.4.1", None)),
+    ],
+)  # fmt: skip
+def test_the_targets_torch_and_its_cuda(tmp_path: Path, version, version_py, expected) -> None:
+    python = _venv_with_torch(tmp_path / "v", version, version_py)
+    assert torch_build([python], {}) == expected
+
+
+def test_no_torch_or_no_answer_is_none(tmp_path: Path) -> None:
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "v")
+    assert torch_build([hostos.env_python(str(tmp_path / "v"), venv=True)], {}) is None
+    assert torch_build([str(tmp_path / "no-such-python")], {}) is None
+    hang = [sys.executable, "-c", "import time; time.sleep(30)", "--"]
+    assert torch_build(hang, {}, timeout_s=1.0) is None
