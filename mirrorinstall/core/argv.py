@@ -93,6 +93,8 @@ def parse_command(argv: list[str]) -> Command:
             at += 1
         if argv[at : at + 1] == ["-m"] and argv[at + 1 : at + 2] in (["pip"], ["pip3"]):
             return _pip("pip", argv, at + 2)
+        if argv[at : at + 2] == ["-m", "mim"]:  # mim in this very interpreter
+            return _mim(argv[at + 1 :], tuple(argv[:at]))
     if first == "mim":
         return _mim(argv)
     if first == "uv" and len(argv) >= 3 and argv[1] == "pip" and argv[2] in UV_PIP_ACTIONS:
@@ -113,11 +115,12 @@ def parse_command(argv: list[str]) -> Command:
     )
 
 
-def _mim(argv: list[str]) -> Command:
+def _mim(argv: list[str], python: tuple[str, ...] = ("python",)) -> Command:
     """``mim install ARGS`` as the pip install it runs (openmim 0.3.9, mim/commands/install.py:
     every argument goes to pip but its own ``-i/--index-url/--pypi-url`` and ``-y``, which has
     no effect); mim's own additions (mmcv's page, the 'mim' extras) are the rewrite's, which
-    knows the target's torch. pip runs in mim's Python, the active environment's ``python``."""
+    knows the target's torch. pip runs in mim's Python: the one ``python -m mim`` names, else
+    the active environment's ``python``."""
     if argv[1:2] != ["install"]:
         raise UsageError(
             f"'{' '.join(argv[:2])}' is not a command minstall rewrites",
@@ -130,7 +133,7 @@ def _mim(argv: list[str]) -> Command:
             continue
         name, eq, value = token.partition("=")
         args.append(f"--index-url{eq}{value}" if name == "--pypi-url" else token)
-    return Command("pip", "pip", "install", ("python", "-m", "pip", "install"), tuple(args), "mim")
+    return Command("pip", "pip", "install", (*python, "-m", "pip", "install"), tuple(args), "mim")
 
 
 _PIP_GLOBAL_VALUED = (

@@ -30,9 +30,11 @@ def from_mim(
         return cmd, []
     torch = facts.installed_torch
     if not torch:
+        python = " ".join(cmd.head[: cmd.head.index("-m")])
+        where = "the 'python' on PATH" if python == "python" else python
         raise UsageError(
-            "mim install needs torch in the target environment (the 'python' on PATH): mim "
-            "imports torch to choose mmcv's page, and fails without it",
+            f"mim install needs torch in the target environment ({where}): mim imports torch "
+            "to choose mmcv's page, and fails without it",
             "Install torch first (minstall pip install torch torchvision --cuda auto), then "
             "run this again.",
         )
@@ -48,12 +50,12 @@ def from_mim(
     extended = []
     for i, token in positionals:
         found = _NAME.match(token)
-        if found is None or found.group(1).lower() not in mim.packages:
+        if found is None or found.group(1).lower() not in mim.packages or _a_path(token):
             continue
         extras = [e.strip() for e in (found.group(2) or "").split(",") if e.strip()]
         if "mim" not in extras:
             args[i] = f"{found.group(1)}[{','.join([*extras, 'mim'])}]{found.group(3)}"
-            extended.append(found.group(1))
+            extended.append(f"{token} -> {args[i]}")
     args += ["-f", page]
     if urlsplit(base).scheme == "http":  # as mim does for a plain-http $MMCV_BASE_URL
         args += ["--trusted-host", urlsplit(base).netloc]
@@ -61,7 +63,7 @@ def from_mim(
     notes = [
         f"mim install -> python -m pip install: what mim runs, in its Python ({mim.source}); "
         f"mmcv's page for the target's torch {torch} ({how}): {page}"
-        + (f"; {', '.join(extended)} with their 'mim' extra, as mim adds it" if extended else "")
+        + (f"; the 'mim' extra, as mim adds it: {', '.join(extended)}" if extended else "")
     ]
     if base != mim.base:
         notes.append(f"MMCV_BASE_URL: mmcv's pages from {base}, as mim takes them")
@@ -74,6 +76,12 @@ def from_mim(
                 "the CUDA toolkit), as mim would"
             )
     return replace(cmd, args=tuple(args)), notes
+
+
+def _a_path(token: str) -> bool:
+    """A local project or file pip installs by its path (``mmocr/``, ``./mmdet``), not a
+    requirement: pip takes anything with a path separator as one."""
+    return "/" in token or "\\" in token or token.startswith(".")
 
 
 def _no_prebuilt(ctx: Context, minor: str, variant: str) -> str | None:

@@ -109,11 +109,16 @@ def cases(item: dict) -> list[tuple[list[str], dict[str, str], dict[str, str]]]:
     return out
 
 
+# mim install needs torch in the environment (mim imports it): the scripts install it first
+MIM_TORCH = {"installed_torch": "2.1.2+cu121", "installed_torch_cuda": "12.1"}
+
+
 def plan_for(
     argv: list[str], files: dict[str, str], host: str, mode: str, environ: dict | None = None
 ):
+    cmd = parse_command(argv)
     return rewrite(
-        parse_command(argv),
+        cmd,
         ctx(
             host=HOSTS[host],
             cuda_mode=mode,
@@ -121,6 +126,7 @@ def plan_for(
             environ=environ or {},
             copy_path=lambda p: "/copies/" + p,
             file_dirs={p: "/src" for p in files},
+            **(MIM_TORCH if cmd.origin == "mim" else {}),
         ),
     )
 

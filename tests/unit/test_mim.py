@@ -44,6 +44,13 @@ def test_mim_install_is_the_pip_install_it_runs(line, args) -> None:
     assert (list(cmd.args), cmd.origin) == (args, "mim")
 
 
+def test_python_m_mim_runs_pip_in_that_python() -> None:
+    cmd = parse_command(["/opt/env/bin/python", "-m", "mim", "install", "mmcv==2.1.0"])
+    assert cmd.head == ("/opt/env/bin/python", "-m", "pip", "install") and cmd.origin == "mim"
+    launcher = parse_command(["py", "-3.11", "-m", "mim", "install", "mmengine"])
+    assert launcher.head == ("py", "-3.11", "-m", "pip", "install")
+
+
 @pytest.mark.parametrize("line", ["mim download mmdet --config x", "mim train mmdet cfg.py", "mim"])
 def test_other_mim_commands_are_not_rewritten(line) -> None:
     with pytest.raises(UsageError) as err:
