@@ -372,9 +372,10 @@ def _accelerated(
     pinned: bool,
     unavailable: Unavailable | None,
 ) -> CudaChoice | None:
-    """The build for an AMD, Intel or Ascend device when there is no NVIDIA driver (None:
-    none of them here). Apple keeps the macOS rule above."""
-    if accel is None or not accel.devices or tables.accel is None:
+    """The build for an AMD, Intel or Ascend device when there is no NVIDIA driver, or for a
+    Mac whose processor is known (None: none of them here)."""
+    mac = os == "macos" and bool(accel and accel.machine)
+    if accel is None or not (accel.devices or mac) or tables.accel is None:
         return None
     rows = dict(candidates)
     try:
@@ -410,23 +411,10 @@ def _on_a_mac(
     lists the same files: torch-2.5.1-cp311-none-macosx_11_0_arm64.whl, no "+cpu"), so a
     "+cpu" pin finds nothing there. Apple's rules (the last Intel-Mac release, macOS 14 from
     2.12) when the machine is known."""
+    apple = _accelerated(tables, accel, candidates, "macos", pinned, None)
+    if apple is not None:
+        return apple
     release, row = candidates[0]
-    if accel is not None and tables.accel is not None and accel.machine:
-        rows = dict(candidates)
-        try:
-            got = choose_accel(tables.accel, accel, list(rows), "macos", pinned=pinned)
-        except AccelMismatch as exc:
-            raise CudaMismatch(exc.message, exc.hint) from None
-        if got is not None:
-            return CudaChoice(
-                "torch",
-                got.release,
-                got.variant,
-                None,
-                got.reason,
-                got.notes,
-                _torchvision_for(rows[got.release], got.release),
-            )
     return CudaChoice(
         "torch",
         release,

@@ -187,15 +187,7 @@ TORCH_INDEX = "https://download.pytorch.org/whl"
 
 
 def _plan(driver: str, line: str, mode: str):
-    facts = Facts(
-        catalog=CATALOG,
-        ranking=ORDER,
-        tables=load_tables(),
-        host=HostCuda(driver=driver),
-        platform="linux-64",
-        python="3.11",
-    )
-    return rewrite(parse_command(line.split()), Context(facts, mode, False))
+    return _plan_files(line, {}, driver=driver, mode=mode)
 
 
 @pytest.mark.parametrize(
@@ -241,16 +233,7 @@ def test_without_torch_in_the_command_the_page_stays() -> None:
 
 
 def _plan_with(installed: str | None, line: str):
-    facts = Facts(
-        catalog=CATALOG,
-        ranking=ORDER,
-        tables=load_tables(),
-        host=HostCuda(driver="550.54.14"),
-        platform="linux-64",
-        python="3.11",
-        installed_torch=installed,
-    )
-    return rewrite(parse_command(line.split()), Context(facts, "keep", False))
+    return _plan_files(line, {}, installed=installed)
 
 
 @pytest.mark.parametrize(
