@@ -1,7 +1,7 @@
 """minstall's version tables against the indexes they describe (tests/livetables.py).
 
 The `network` test reads the live hosts: run it where the internet is reachable with
-``MINSTALL_NETWORK_TESTS=1 .venv-test/bin/python -m pytest -n 8 tests/edges/test_live_tables.py``;
+``MINSTALL_NETWORK_TESTS=1 .venv-test/bin/python -m pytest tests/edges/test_live_tables.py``;
 a failure names the row, the page and the row's source. The farm tests run the same check
 against copies laid out as those hosts are, so it is seen to pass and to fail."""
 
@@ -93,6 +93,7 @@ def test_what_the_index_lacks_is_reported_with_the_rows_source(make_farm) -> Non
 
 
 @pytest.mark.network
+@pytest.mark.timeout(1800)  # 151 pages, some of them several MiB (download.pytorch.org's)
 def test_the_tables_agree_with_the_live_indexes() -> None:
     failed = check(claims(TABLES), http_fetch())
     assert failed == [], "\n".join(failed)
