@@ -235,17 +235,17 @@ def gather(
 
             accel = planned_mac(platform)
     installed_torch = installed_cuda = None
-    if cmd.origin == "mim":  # mim picks mmcv's page from the target's torch and its CUDA
+    # mim picks mmcv's page from the target's torch and its CUDA; pages built per torch (PyG's,
+    # mmcv's) must match the torch the target has when the command installs none
+    if cmd.origin == "mim" or (
+        cmd.family == "pip" and tables is not None and _names_a_page(cmd, files, tables)
+    ):
         from mirrorinstall.context.installed import interpreter_of, torch_build
-
-        build = torch_build(interpreter_of(cmd.head, cmd.args) or ["python"], environ)
-        installed_torch, installed_cuda = build if build is not None else (None, None)
-    elif cmd.family == "pip" and tables is not None and _names_a_page(cmd, files, tables):
-        from mirrorinstall.context.installed import installed_version, interpreter_of
         from mirrorinstall.cuda.verify import target_python
 
         python = interpreter_of(cmd.head, cmd.args) or [target_python(environ)]
-        installed_torch = installed_version(python, "torch", environ)
+        build = torch_build(python, environ)
+        installed_torch, installed_cuda = build if build is not None else (None, None)
     out_dir = session.cache_dir / "rewritten"
     copies = {
         path: str(

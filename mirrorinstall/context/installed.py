@@ -1,4 +1,4 @@
-"""The release of a project already installed in the target Python.  [edge: child process]
+"""The torch already installed in the target Python, and its CUDA.  [edge: child process]
 
 A find-links page built per torch release (PyG's, mmcv's) must match the torch the target
 already has when the command does not install one: ``pip install torch-scatter -f
@@ -16,12 +16,6 @@ from collections.abc import Mapping
 
 from mirrorinstall.core import capped
 
-# argv[1]: the project; prints nothing when it is not installed
-_SCRIPT = (
-    "import sys, importlib.metadata as m\n"
-    "try:\n    print(m.version(sys.argv[1]))\n"
-    "except m.PackageNotFoundError:\n    pass\n"
-)
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+!_-]{0,63}")
 # torch's version, then its torch.version.cuda read from torch/version.py without importing
 # torch (seconds, and a broken torch would fail it): "12.1", "-" when it is None, "" unknown
@@ -59,22 +53,6 @@ def torch_build(
     if not _CUDA.fullmatch(cuda):
         return lines[0].strip(), None
     return lines[0].strip(), {"-": "", "": None}.get(cuda, cuda)
-
-
-def installed_version(
-    python: list[str], project: str, environ: Mapping[str, str], timeout_s: float = 15.0
-) -> str | None:
-    """``project``'s version in the environment of ``python`` (an interpreter, with the
-    Windows launcher's version option if any): "2.4.1+cu121"; None when it is not installed
-    or the interpreter cannot say (missing, hangs, prints something else)."""
-    try:
-        proc = capped.run(
-            [*python, "-c", _SCRIPT, project], env=environ, timeout=timeout_s, limit=4096
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = proc.stdout.decode("ascii", "replace").strip()
-    return text if proc.returncode == 0 and _VERSION.fullmatch(text) else None
 
 
 def interpreter_of(head: tuple[str, ...], args: tuple[str, ...]) -> list[str] | None:

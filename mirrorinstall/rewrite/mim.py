@@ -45,6 +45,12 @@ def from_mim(
     variant = f"cu{cuda.replace('.', '')}" if cuda else "cpu"
     minor = ".".join(release.split(".")[:2])
     base = (facts.environ.get("MMCV_BASE_URL") or "").rstrip("/") or mim.base
+    if urlsplit(base).scheme not in ("http", "https") or not urlsplit(base).netloc:
+        raise UsageError(
+            f"MMCV_BASE_URL is {base!r}, which is not an http(s) URL (mim reads mmcv's pages "
+            "from <MMCV_BASE_URL>/mmcv/dist/...)",
+            "Set it to a URL such as https://download.openmmlab.com, or unset it.",
+        )
     page = mim.page.format(base=base, variant=variant, torch=f"{minor}.0")
     args = list(cmd.args)
     extended = []

@@ -910,9 +910,14 @@ def _exact_torch(text: str) -> tuple[str, str | None] | None:
 
 
 def _installed_torch(ctx: Context) -> tuple[str, str | None] | None:
-    """The torch already in the target (release, build), when the command installs none."""
+    """The torch already in the target (release, build), when the command installs none; a
+    torch without a build tag (PyPI's) is the build its torch.version.cuda names."""
     found = re.match(r"^([0-9][0-9.]*)(?:\+([a-z0-9]+))?$", ctx.facts.installed_torch or "")
-    return (found.group(1), found.group(2)) if found else None
+    if not found:
+        return None
+    cuda = ctx.facts.installed_torch_cuda
+    untagged = None if cuda is None else (f"cu{cuda.replace('.', '')}" if cuda else "cpu")
+    return found.group(1), found.group(2) or untagged
 
 
 def _torch_built_pages(

@@ -263,7 +263,7 @@ def test_the_page_follows_the_torch_already_in_the_target(installed, line, page)
 
 
 def _plan_files(line: str, files: dict[str, str], *, installed=None, driver="550.54.14",
-                mode="keep"):  # fmt: skip
+                mode="keep", cuda=None):  # fmt: skip
     facts = Facts(
         catalog=CATALOG,
         ranking=ORDER,
@@ -272,6 +272,7 @@ def _plan_files(line: str, files: dict[str, str], *, installed=None, driver="550
         platform="linux-64",
         python="3.11",
         installed_torch=installed,
+        installed_torch_cuda=cuda,
         files=files,
         copies={name: f"/c/{name}" for name in files},
     )
@@ -345,3 +346,13 @@ def test_a_page_in_an_environment_files_pip_list_follows_its_torch_pin() -> None
     )
     got = _plan_files("conda env create -f env.yml", {"env.yml": env})
     assert f"- -f {PYG}/torch-2.4.0+cu121.html\n" in got.writes["/c/env.yml"], got.writes
+
+
+def test_pypis_torch_without_a_tag_is_the_build_its_cuda_names() -> None:
+    # PyPI's torch 2.4.1 for Linux is the CUDA 12.1 build (its torch/version.py: cuda = '12.1');
+    # PyG's page for it: torch-2.4.0+cu121.html (installation.rst lists cu121 for torch 2.4)
+    line = f"pip install torch_scatter -f {PYG}/torch-2.1.0+cu118.html"
+    got = _plan_files(line, {}, installed="2.4.1", cuda="12.1")
+    assert f"{PYG}/torch-2.4.0+cu121.html" in got.argv, (got.argv, got.notes)
+    cpu = _plan_files(line, {}, installed="2.4.1", cuda="")
+    assert f"{PYG}/torch-2.4.0+cpu.html" in cpu.argv, (cpu.argv, cpu.notes)

@@ -126,3 +126,10 @@ def test_a_torch_with_no_prebuilt_mmcv_is_said_before_pip_builds_it(torch, cuda,
     got = _plan("mim install mmcv", torch, cuda)
     assert any(said in n and "from its source" in n for n in got.notes), got.notes
     assert not [n for n in _plan("mim install mmengine", torch, cuda).notes if said in n]
+
+
+@pytest.mark.parametrize("value", ["download.openmmlab.com", "ftp://x.example/omm", "https://"])
+def test_an_mmcv_base_url_that_is_no_url_is_a_clear_error(value) -> None:
+    with pytest.raises(UsageError) as err:
+        _plan("mim install mmcv", "2.1.2+cu118", "11.8", MMCV_BASE_URL=value)
+    assert "MMCV_BASE_URL" in err.value.message and "unset it" in err.value.hint
