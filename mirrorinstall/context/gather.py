@@ -38,6 +38,8 @@ _CUDA_WORDS = (
     "tensorflow",
     "tensorflow-gpu",
     "download.pytorch.org",
+    "flash-attn",
+    "flash_attn",
 )
 CUDA_MODES = ("keep", "auto", "cpu")
 
@@ -235,17 +237,22 @@ def gather(
 
             accel = planned_mac(platform)
     installed_torch = installed_cuda = None
+    target_python = f"{sys.version_info.major}.{sys.version_info.minor}"
     # mim picks mmcv's page from the target's torch and its CUDA; pages built per torch (PyG's,
-    # mmcv's) must match the torch the target has when the command installs none
+    # mmcv's) must match the torch the target has when the command installs none; a
+    # flash-attn wheel, that torch and the target's Python
     if cmd.origin == "mim" or (
-        cmd.family == "pip" and tables is not None and _names_a_page(cmd, files, tables)
+        cmd.family == "pip"
+        and tables is not None
+        and (_names_a_page(cmd, files, tables) or "flash" in text)
     ):
-        from mirrorinstall.context.installed import interpreter_of, torch_build
-        from mirrorinstall.cuda.verify import target_python
+        from mirrorinstall.context.installed import ask_target, interpreter_of
+        from mirrorinstall.cuda.verify import target_python as active_python
 
-        python = interpreter_of(cmd.head, cmd.args) or [target_python(environ)]
-        build = torch_build(python, environ)
-        installed_torch, installed_cuda = build if build is not None else (None, None)
+        found = ask_target(interpreter_of(cmd.head, cmd.args) or [active_python(environ)], environ)
+        if found is not None:
+            target_python = found.python
+            installed_torch, installed_cuda = found.torch, found.cuda
     out_dir = session.cache_dir / "rewritten"
     copies = {
         path: str(
@@ -270,7 +277,7 @@ def gather(
         catalog=session.catalog,
         ranking=ranking,
         platform=subdir,
-        python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        python=target_python,
         environ=environ,
         files=files,
         file_forms=forms,

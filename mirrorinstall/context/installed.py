@@ -13,14 +13,18 @@ import os
 import re
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from mirrorinstall.core import capped
 
 _VERSION = re.compile(r"[0-9][0-9A-Za-z.+!_-]{0,63}")
-# torch's version, then its torch.version.cuda read from torch/version.py without importing
-# torch (seconds, and a broken torch would fail it): "12.1", "-" when it is None, "" unknown
+_PYTHON = re.compile(r"[0-9]{1,2}\.[0-9]{1,3}")
+# its Python X.Y; then, when it has torch, torch's version and its torch.version.cuda read
+# from torch/version.py without importing torch (seconds, and a broken torch would fail it):
+# "12.1", "-" when it is None, "" unknown
 _TORCH_SCRIPT = (
-    "import importlib.metadata as m, importlib.util as u, os, re\n"
+    "import importlib.metadata as m, importlib.util as u, os, re, sys\n"
+    "print('%d.%d' % sys.version_info[:2])\n"
     "try:\n    v = m.version('torch')\n"
     "except m.PackageNotFoundError:\n    raise SystemExit(0)\n"
     "s, t = u.find_spec('torch'), ''\n"
@@ -35,24 +39,43 @@ _TORCH_SCRIPT = (
 _CUDA = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}|-|")
 
 
-def torch_build(
+@dataclass(frozen=True)
+class Target:
+    """What the target interpreter says of itself."""
+
+    python: str  # "3.11"
+    torch: str | None = None  # "2.4.1+cu121"; None: no torch
+    cuda: str | None = None  # torch.version.cuda: "12.1", "" none (a CPU build), None unknown
+
+
+def ask_target(
     python: list[str], environ: Mapping[str, str], timeout_s: float = 15.0
-) -> tuple[str, str | None] | None:
-    """The target's torch: (version, its CUDA: "12.1", "" for a build without CUDA, None when
-    that cannot be read), or None when torch is not installed or the interpreter cannot say."""
+) -> Target | None:
+    """The target's Python version and torch, or None when the interpreter cannot say."""
     try:
         proc = capped.run(
             [*python, "-c", _TORCH_SCRIPT], env=environ, timeout=timeout_s, limit=4096
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    lines = proc.stdout.decode("ascii", "replace").splitlines()
-    if proc.returncode != 0 or len(lines) != 2 or not _VERSION.fullmatch(lines[0].strip()):
+    lines = [line.strip() for line in proc.stdout.decode("ascii", "replace").splitlines()]
+    if proc.returncode != 0 or not lines or not _PYTHON.fullmatch(lines[0]):
         return None
-    cuda = lines[1].strip()
+    if len(lines) != 3 or not _VERSION.fullmatch(lines[1]):
+        return Target(lines[0])
+    cuda = lines[2]
     if not _CUDA.fullmatch(cuda):
-        return lines[0].strip(), None
-    return lines[0].strip(), {"-": "", "": None}.get(cuda, cuda)
+        return Target(lines[0], lines[1])
+    return Target(lines[0], lines[1], {"-": "", "": None}.get(cuda, cuda))
+
+
+def torch_build(
+    python: list[str], environ: Mapping[str, str], timeout_s: float = 15.0
+) -> tuple[str, str | None] | None:
+    """The target's torch: (version, its CUDA: "12.1", "" for a build without CUDA, None when
+    that cannot be read), or None when torch is not installed or the interpreter cannot say."""
+    found = ask_target(python, environ, timeout_s)
+    return (found.torch, found.cuda) if found is not None and found.torch else None
 
 
 def interpreter_of(head: tuple[str, ...], args: tuple[str, ...]) -> list[str] | None:

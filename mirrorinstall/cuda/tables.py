@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mirrorinstall.cuda.accel import AccelTables, parse_accel
 from mirrorinstall.cuda.findlinks import MimFacts, PageFamily, parse_families, parse_mim
+from mirrorinstall.cuda.flashattn import FlashFacts, parse_flash
 from mirrorinstall.cuda.packages import GpuPackage, parse_packages
 
 if sys.version_info >= (3, 11):
@@ -102,6 +103,7 @@ class Tables:
     packages: tuple[GpuPackage, ...] = ()  # JAX, CuPy, ONNX Runtime, Paddle (gpu_packages.toml)
     pages: tuple[PageFamily, ...] = ()  # PyG's per-torch find-links pages (find_links.toml)
     mim: MimFacts | None = None  # what mim install adds to pip's (find_links.toml)
+    flash: FlashFacts | None = None  # flash-attn's release wheels (flash_attn.toml)
 
     def architecture(self, cc: str | None) -> str | None:
         """``"8.6"`` -> ``"Ampere"`` (the family whose first capability is the highest <= cc)."""
@@ -124,6 +126,7 @@ TABLE_FILES = (
     "accelerators.toml",
     "gpu_packages.toml",
     "find_links.toml",
+    "flash_attn.toml",
 )
 
 
@@ -169,6 +172,7 @@ def parse_tables(texts: Mapping[str, str]) -> Tables:
         packages=parse_packages(texts["gpu_packages.toml"]) if "gpu_packages.toml" in texts else (),
         pages=parse_families(texts["find_links.toml"]) if "find_links.toml" in texts else (),
         mim=parse_mim(texts["find_links.toml"]) if "find_links.toml" in texts else None,
+        flash=parse_flash(texts["flash_attn.toml"]) if "flash_attn.toml" in texts else None,
         architectures=tuple((r["cc"], r["name"]) for r in drivers.get("architecture", ())),
         tf_packaging=TfPackaging(
             gpu_in_tensorflow_since=tf["gpu_in_tensorflow_since"],

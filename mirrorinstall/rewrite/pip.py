@@ -38,6 +38,7 @@ from mirrorinstall.rewrite.common import (
     torch_mirror,
     why_chosen,
 )
+from mirrorinstall.rewrite.flashattn import is_flash_attn, rewrite_flash_attn
 from mirrorinstall.rewrite.gpupkg import (
     index_package,
     rewrite_gpu_index,
@@ -153,8 +154,8 @@ class _State:
     # PyTorch channels other than stable releases the command's indexes name (nightly, lts/1.8)
     channels: list[str] = field(default_factory=list)
     visiting: set[str] = field(default_factory=set)  # files being rewritten (an -r cycle)
-    # a file names a find-links page built per torch (PyG's, mmcv's): chosen for this torch
-    # (release, build), known only once the whole command has been read
+    # a file names a find-links page built per torch (PyG's, mmcv's) or flash-attn: chosen for
+    # this torch (release, build), known only once the whole command has been read
     file_pages: bool = False
     page_target: tuple[str | None, str | None] | None = None
 
@@ -253,6 +254,13 @@ def _rewrite_pip(
     _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options, state.channels)
     target = _torch_target(found, ctx, plan, replace, torch_options, state)
     _torch_built_pages(found, ctx, plan, replace, target)
+    if "--require-hashes" not in cmd.args:  # a URL without its hash would fail that mode
+        for i, token in found.positionals:
+            current = (replace.get(i) or [token])[0]
+            if is_flash_attn(current):
+                new = _flash_attn(current, ctx, plan, target)
+                if new != current:
+                    replace[i] = [new]
     out = list(cmd.head)
     for i, token in enumerate(cmd.args):
         out += replace.get(i, [token])
@@ -723,6 +731,10 @@ def _rewrite_requirements(path: str, text: str, ctx: Context, plan: Plan, state:
                 continue
         requirement = line.split(" #")[0].strip()
         by_url = _torch_file_requirement(requirement, ctx, plan, state) if requirement else None
+        if by_url is None and is_flash_attn(requirement) and "--hash" not in requirement:
+            state.file_pages = True  # its wheel is chosen for the command's torch, known last
+            if state.page_target is not None:
+                by_url = _flash_attn(requirement, ctx, plan, state.page_target)
         if by_url is not None:
             line = line.replace(requirement, by_url, 1)
         elif requirement in state.pins:
@@ -905,7 +917,7 @@ def _torch_target(
 
 def _exact_torch(text: str) -> tuple[str, str | None] | None:
     """(release, local build) of an exact torch pin ("torch==2.4.1+cu121"), else None."""
-    exact = re.match(r"^torch\s*===?\s*([0-9][0-9.]*)(?:\+([a-z0-9]+))?\s*$", text)
+    exact = re.match(r"^torch\s*===?\s*([0-9][0-9.]*)(?:\+([a-z0-9.]+))?\s*$", text)
     return (exact.group(1), exact.group(2)) if exact else None
 
 
@@ -954,6 +966,10 @@ def _page_for_torch(
     if choice.note:
         plan.notes.append(f"CUDA: {choice.note}")
     return _via_copy(choice.url, ctx, plan)
+
+
+def _flash_attn(text: str, ctx: Context, plan: Plan, torch: tuple[str | None, str | None]) -> str:
+    return rewrite_flash_attn(text, ctx, plan, torch, lambda url: _via_copy(url, ctx, plan))
 
 
 def _family_page(url: str, ctx: Context) -> bool:

@@ -79,7 +79,7 @@ def test_a_gpu_no_wheel_has_code_for_gets_the_cpu_build_and_the_reason(
 def _install_through_copies(
     make_farm, tmp_path: Path, driver: str, *args: str, torch_first: str | None = None
 ):
-    farm = make_farm(MirrorSpec("lab", hosts=("pyg", "paddle", "openmmlab")))
+    farm = make_farm(MirrorSpec("lab", hosts=("pyg", "paddle", "openmmlab", "flash-attn")))
     python, pip_env = pip_target(tmp_path)
     if torch_first:  # already in the target, put there by plain pip
         variant = torch_first.split("+")[1]
@@ -169,6 +169,32 @@ def test_pyg_wheels_match_the_torch_already_in_the_target(make_farm, tmp_path, w
     assert got.get("torch-scatter") == "2.1.2+pt24cu121", got
     assert got.get("torch") == "2.4.1+cu121", got
     assert "the target has torch 2.4.1" in proc.stderr, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("where", ["command line", "requirements file"])
+def test_flash_attn_is_the_release_wheel_for_the_targets_torch(make_farm, tmp_path, where) -> None:
+    """``pip install flash-attn --no-build-isolation`` beside torch 2.4.1+cu121: flash-attn's
+    release matrix at 060c918 (2.8.3) builds torch 2.4 for CUDA 12 with both C++ ABIs; torch 2.4
+    is the old ABI (pytorch#143962), so cu12torch2.4cxx11abiFALSE, from the lab's copy of
+    GitHub's release downloads. The farm's PyPI has no flash-attn at all: the sdist route
+    would fail, as it does (slowly) where GitHub cannot be reached."""
+    args = ["flash-attn", "--no-build-isolation"]
+    if where == "requirements file":
+        (tmp_path / "requirements.txt").write_text("flash-attn\n")
+        args = ["-r", str(tmp_path / "requirements.txt")]
+    python, proc, lab = _install_through_copies(
+        make_farm, tmp_path, "550.54.14", *args, torch_first="2.4.1+cu121"
+    )
+    got = _installed(python)
+    assert got.get("flash_attn", got.get("flash-attn")) == "2.8.3+cu12torch2.4cxx11abiFALSE", got
+    built = subprocess.run(
+        [python, "-c", "import flash_attn._built as b; print(b.build)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert built == "cu12torch2.4cxx11abiFALSE"
+    assert "release wheel for torch 2.4 with CUDA 12.1" in proc.stderr, proc.stderr[-2000:]
+    asked = [r.path for r in lab.requests]
+    assert any("/github/Dao-AILab/flash-attention/releases/download/v2.8.3/" in p for p in asked)
 
 
 def test_a_copy_that_fails_gives_way_to_the_next_copy(make_farm, tmp_path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorinstall.context.installed import interpreter_of, torch_build
+from mirrorinstall.context.installed import Target, ask_target, interpreter_of, torch_build
 from mirrorinstall.core import hostos
 
 
@@ -86,7 +86,12 @@ def test_the_targets_torch_and_its_cuda(tmp_path: Path, version, version_py, exp
 
 def test_no_torch_or_no_answer_is_none(tmp_path: Path) -> None:
     venv.EnvBuilder(with_pip=False).create(tmp_path / "v")
-    assert torch_build([hostos.env_python(str(tmp_path / "v"), venv=True)], {}) is None
+    python = hostos.env_python(str(tmp_path / "v"), venv=True)
+    assert torch_build([python], {}) is None
+    # its Python still answers for itself (a flash-attn wheel is chosen for it)
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert ask_target([python], {}) == Target(here, None, None)
+    assert ask_target([str(tmp_path / "no-such-python")], {}) is None
     assert torch_build([str(tmp_path / "no-such-python")], {}) is None
     hang = [sys.executable, "-c", "import time; time.sleep(30)", "--"]
     assert torch_build(hang, {}, timeout_s=1.0) is None

@@ -800,6 +800,13 @@ HOST_COPIES = {
         ("https://paddle-whl.bj.bcebos.com/stable/", "/paddle-whl/stable/"),
     ),
     "openmmlab": (("https://download.openmmlab.com/", "/openmmlab/"),),
+    # flash-attn's release wheels, as a lab's copy of GitHub's release downloads
+    "flash-attn": (
+        (
+            "https://github.com/Dao-AILab/flash-attention/releases/download/",
+            "/github/Dao-AILab/flash-attention/releases/download/",
+        ),
+    ),
 }
 # PyG's pages for the farm's torch releases: page torch -> builds; its wheels carry the
 # torch minor and build in their local version (torch_scatter-2.1.2+pt25cu121), linked
@@ -816,6 +823,10 @@ PADDLE_RELEASE = "3.0.0"
 # mmcv 2.2.0 for torch 2.4 (its selector: cpu, cu118, cu121; nothing for torch 2.5)
 MMCV_PAGES = {"2.4": ("cpu", "cu118", "cu121")}
 MMCV_RELEASE = "2.2.0"
+# flash-attn 2.8.3's wheel for torch 2.4 with CUDA 12, the old C++ ABI (its release matrix at
+# 060c918 builds torch 2.4.0 x CUDA 12.9.1 x cxx11_abi FALSE/TRUE), for the running Python
+FLASH_RELEASE = "2.8.3"
+FLASH_BUILDS = ("cu12torch2.4cxx11abiFALSE", "cu12torch2.4cxx11abiTRUE")
 
 
 def _build_host_copies(b: _Builder) -> None:
@@ -906,6 +917,20 @@ def _build_host_copies(b: _Builder) -> None:
                     page + "index.html",
                     Resource(line, "text/html", b.now, "page"),
                 )
+    base = HOST_COPIES["flash-attn"][0][1]
+    for build in FLASH_BUILDS:
+        spec = WheelSpec(
+            "flash_attn",
+            f"{FLASH_RELEASE}+{build}",
+            tag,
+            files={"flash_attn/_built.py": f"build = {build!r}\n"},
+        )
+        body, _ = make_wheel(spec)
+        b.add(
+            "host:flash-attn",
+            f"{base}v{FLASH_RELEASE}/{spec.filename}",
+            Resource(body, "application/octet-stream", b.now, "artifact"),
+        )
     b.facts["host_copies"] = dict(HOST_COPIES)
 
 
