@@ -139,13 +139,13 @@ def rewrite_flash_attn(
         )
         return token
     official = facts.url(chosen.version, name)
-    new_url = route(official)
-    plan.notes.append(
-        f"CUDA: {token} -> flash-attn {chosen.version}'s release wheel for {where} ({fit.how}; "
-        f"{chosen.source}): no build, no build isolation, no download from setup.py"
-    )
     marker = f" ; {req.marker}" if req.marker else ""
-    return f"flash-attn @ {new_url}{marker}"
+    new = f"flash-attn @ {route(official)}{marker}"
+    plan.notes.append(
+        f"CUDA: {token} -> {new}: flash-attn {chosen.version}'s release wheel for {where} "
+        f"({fit.how}; {chosen.source}): no build, no build isolation, no download from setup.py"
+    )
+    return new
 
 
 def _named_wheel(

@@ -109,8 +109,9 @@ def cases(item: dict) -> list[tuple[list[str], dict[str, str], dict[str, str]]]:
     return out
 
 
-# mim install needs torch in the environment (mim imports it): the scripts install it first
-MIM_TORCH = {"installed_torch": "2.1.2+cu121", "installed_torch_cuda": "12.1"}
+# mim install and flash-attn need torch in the environment (mim imports it, flash-attn is built
+# for it): the scripts install it first; the target's Python is asked for flash-attn's wheel
+SCRIPT_TORCH = {"installed_torch": "2.1.2+cu121", "installed_torch_cuda": "12.1", "python": "3.11"}
 
 
 def plan_for(
@@ -126,7 +127,7 @@ def plan_for(
             environ=environ or {},
             copy_path=lambda p: "/copies/" + p,
             file_dirs={p: "/src" for p in files},
-            **(MIM_TORCH if cmd.origin == "mim" else {}),
+            **(SCRIPT_TORCH if cmd.origin == "mim" or "flash" in " ".join(argv) else {}),
         ),
     )
 
