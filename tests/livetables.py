@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from mirrorinstall.cuda.flashattn import TorchBuild
 from mirrorinstall.cuda.tables import Tables
 
 PYTORCH = "https://download.pytorch.org/whl/"
@@ -123,6 +124,32 @@ def claims(tables: Tables) -> list[Claim]:
                         f"{family.family} page torch {minor} {variant}", url, f"({wheels})-", source
                     )
                 )
+    flash = tables.flash
+    if flash is not None:
+        for release in flash.releases:
+            page = f"https://github.com/Dao-AILab/flash-attention/releases/expanded_assets/v{release.version}"
+            for minor in release.torch:
+                for major, _ in release.cuda:
+                    for cxx11 in (False, True):
+                        torch = TorchBuild(minor, f"{major}.0", cxx11, "")
+                        for python in release.python:
+                            for platform in flash.platforms:
+                                name = release.wheel(torch, python, platform)
+                                if name:
+                                    out.append(
+                                        Claim(f"flash-attn {name}", page, re.escape(name),
+                                              release.source)
+                                    )  # fmt: skip
+        for minor, cuda, source in flash.pypi_torch:
+            major = cuda.split(".")[0]
+            out.append(
+                Claim(
+                    f"PyPI's torch {minor}.0 built for CUDA {cuda}",
+                    f"https://pypi.org/pypi/torch/{minor}.0/json",
+                    re.escape(f"nvidia-cuda-runtime-cu{major}=={cuda}."),
+                    source,
+                )
+            )
     return out
 
 

@@ -51,6 +51,15 @@ def test_the_claims_of_each_table_are_made() -> None:
     )
     assert by_what["cupy-cuda12x"].url == f"{PYPI}cupy-cuda12x/"
     assert by_what["torch 2.2.2 for Intel Macs"].url == f"{PYPI}torch/"
+    # flash-attn 2.8.3's matrix (publish.yml at 060c918): torch 2.6 x CUDA 12 x both ABIs x
+    # Python 3.9-3.13, listed on its release's assets; torch 2.4 on Python 3.13 excluded
+    fa = "flash-attn flash_attn-2.8.3+cu12torch2.6cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    assert by_what[fa].url.endswith("/flash-attention/releases/expanded_assets/v2.8.3")
+    assert (
+        "flash-attn flash_attn-2.8.3+cu12torch2.4cxx11abiTRUE-cp313-cp313-linux_x86_64.whl"
+        not in by_what
+    )
+    assert by_what["PyPI's torch 2.6.0 built for CUDA 12.4"].url.endswith("/torch/2.6.0/json")
     assert all(c.source.startswith(("https://", "PV", "TI@")) for c in claims(TABLES))
 
 
@@ -93,7 +102,7 @@ def test_what_the_index_lacks_is_reported_with_the_rows_source(make_farm) -> Non
 
 
 @pytest.mark.network
-@pytest.mark.timeout(1800)  # 151 pages, some of them several MiB (download.pytorch.org's)
+@pytest.mark.timeout(1800)  # 170 pages, some of them several MiB (download.pytorch.org's)
 def test_the_tables_agree_with_the_live_indexes() -> None:
     failed = check(claims(TABLES), http_fetch())
     assert failed == [], "\n".join(failed)
