@@ -141,9 +141,16 @@ def rewrite_flash_attn(
     official = facts.url(chosen.version, name)
     marker = f" ; {req.marker}" if req.marker else ""
     new = f"flash-attn @ {route(official)}{marker}"
+    exact = any(s.operator in ("==", "===") and "*" not in s.version for s in req.specifier)
     plan.notes.append(
         f"CUDA: {token} -> {new}: flash-attn {chosen.version}'s release wheel for {where} "
         f"({fit.how}; {chosen.source}): no build, no build isolation, no download from setup.py"
+        + (
+            ""
+            if exact
+            else f" ({chosen.version}: the newest release in minstall's table that "
+            "fits; pin flash-attn to take another)"
+        )
     )
     return new
 

@@ -156,8 +156,11 @@ class _State:
     visiting: set[str] = field(default_factory=set)  # files being rewritten (an -r cycle)
     # a file names a find-links page built per torch (PyG's, mmcv's) or flash-attn: chosen for
     # this torch (release, build), known only once the whole command has been read
-    file_pages: bool = False
+    per_torch: bool = False
     page_target: tuple[str | None, str | None] | None = None
+    # pip's hash-checking mode (--require-hashes, or any --hash in a file): every requirement
+    # must carry a hash, so none is swapped for a URL without one
+    hashes: bool = False
 
 
 @dataclass
@@ -171,7 +174,7 @@ class _TorchRoute:
 
 def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     plan, state, target = _rewrite_pip(cmd, ctx, None)
-    if state.file_pages:
+    if state.per_torch:
         # the torch a requirements file's page must fit is known only after every file and
         # option was read (the CUDA choice comes last): read again, knowing it
         plan, _, _ = _rewrite_pip(cmd, ctx, target)
@@ -191,6 +194,9 @@ def _rewrite_pip(
     plan = Plan(argv=[], notes=backend_notes, unset=unset)
     notes = plan.notes
     state = _State(uv=uv, pypi=pypi_mirror(ctx), page_target=page_target)
+    state.hashes = "--require-hashes" in cmd.args or any(
+        "--hash" in text for text in ctx.facts.files.values()
+    )
     pypi = state.pypi
     replace: dict[int, list[str]] = {}
     for i, token in found.positionals:
@@ -254,7 +260,7 @@ def _rewrite_pip(
     _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options, state.channels)
     target = _torch_target(found, ctx, plan, replace, torch_options, state)
     _torch_built_pages(found, ctx, plan, replace, target)
-    if "--require-hashes" not in cmd.args:  # a URL without its hash would fail that mode
+    if not state.hashes:
         for i, token in found.positionals:
             current = (replace.get(i) or [token])[0]
             if is_flash_attn(current):
@@ -435,7 +441,7 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
         plan.mirrors["pypi"] = {"mirror": pypi.id, "url": pypi.pypi.simple}
         return opt.same_form(new)
     if opt.name == "--find-links" and _family_page(url, ctx):
-        state.file_pages = True
+        state.per_torch = True
         target = state.page_target
         new_url = _page_for_torch(url, ctx, plan, target) if target else _via_copy(url, ctx, plan)
         return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
@@ -731,8 +737,8 @@ def _rewrite_requirements(path: str, text: str, ctx: Context, plan: Plan, state:
                 continue
         requirement = line.split(" #")[0].strip()
         by_url = _torch_file_requirement(requirement, ctx, plan, state) if requirement else None
-        if by_url is None and is_flash_attn(requirement) and "--hash" not in requirement:
-            state.file_pages = True  # its wheel is chosen for the command's torch, known last
+        if by_url is None and is_flash_attn(requirement) and not state.hashes:
+            state.per_torch = True  # its wheel is chosen for the command's torch, known last
             if state.page_target is not None:
                 by_url = _flash_attn(requirement, ctx, plan, state.page_target)
         if by_url is not None:

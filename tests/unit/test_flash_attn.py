@@ -264,3 +264,17 @@ def test_an_encoded_plus_is_read_and_a_forks_wheel_is_left_alone() -> None:
     )
     got = plan(f"pip install torch==2.6.0+cu124 {fork}", "auto")
     assert fork in got.argv and not [n for n in got.notes if "flash" in n], got.notes
+
+
+def test_a_hashed_requirements_file_keeps_flash_attn_as_written() -> None:
+    """Any --hash line puts pip in hash-checking mode: a URL without its hash would fail."""
+    text = "einops==0.8.0 --hash=sha256:" + "0" * 64 + "\nflash-attn==2.7.4.post1\n"
+    got = plan("pip install torch==2.6.0+cu124 -r req.txt", files={"req.txt": text})
+    assert "flash-attn @" not in " ".join(got.writes.values()) + " ".join(got.argv)
+
+
+def test_an_open_requirement_says_the_release_is_the_tables_newest() -> None:
+    got = plan("pip install torch==2.6.0+cu124 flash-attn")
+    assert any("the newest release in minstall's table" in n for n in got.notes), got.notes
+    pinned = plan("pip install torch==2.6.0+cu124 flash-attn==2.7.4.post1")
+    assert not any("the newest release in minstall's table" in n for n in pinned.notes)
