@@ -69,15 +69,6 @@ def ask_target(
     return Target(lines[0], lines[1], {"-": "", "": None}.get(cuda, cuda))
 
 
-def torch_build(
-    python: list[str], environ: Mapping[str, str], timeout_s: float = 15.0
-) -> tuple[str, str | None] | None:
-    """The target's torch: (version, its CUDA: "12.1", "" for a build without CUDA, None when
-    that cannot be read), or None when torch is not installed or the interpreter cannot say."""
-    found = ask_target(python, environ, timeout_s)
-    return (found.torch, found.cuda) if found is not None and found.torch else None
-
-
 def interpreter_of(head: tuple[str, ...], args: tuple[str, ...]) -> list[str] | None:
     """The interpreter a pip or uv command installs into, as it names one: ``--python X``
     (pip's global option, uv's), ``python3.11 -m pip``, ``py -3.11 -m pip``; None when it

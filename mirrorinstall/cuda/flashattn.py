@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -67,7 +68,6 @@ class FlashFacts:
     min_cc_source: str
     cxx11_from: str
     cxx11_builds: tuple[str, ...]  # "2.6+cu126"
-    abi_sources: tuple[str, ...]
     pypi_torch: tuple[tuple[str, str, str], ...]  # (torch X.Y, its CUDA, source)
     releases: tuple[FlashRelease, ...]  # oldest first
 
@@ -96,6 +96,7 @@ class TorchBuild:
 class WheelName:
     """A release wheel's file name, read back."""
 
+    filename: str  # unquoted: "+" where the URL may say %2B
     version: str
     cuda: str  # as named: "12", "123"
     torch: str
@@ -127,7 +128,6 @@ def parse_flash(text: str) -> FlashFacts:
         min_cc_source=data["min_cc_source"],
         cxx11_from=abi["cxx11_from"],
         cxx11_builds=tuple(abi["cxx11_builds"]),
-        abi_sources=(abi["cxx11_from_source"], abi["cxx11_builds_source"]),
         pypi_torch=tuple((r["torch"], r["cuda"], r["source"]) for r in data["pypi_torch"]),
         releases=tuple(sorted(releases, key=lambda r: Version(r.version))),
     )
@@ -169,8 +169,9 @@ def choose_wheel(
     newest_only: bool,
 ) -> tuple[FlashRelease | None, str | None]:
     """(the release, its wheel's file name) for ``spec``: the newest release ``spec`` allows
-    that has a wheel for ``torch`` (``newest_only``: the newest it allows, wheel or not).
-    (None, None) when the table has no release ``spec`` allows."""
+    that has a wheel for ``torch`` (``newest_only``: the newest it allows, wheel or not; an
+    empty ``spec``: the newest release with one). (None, None) when the table has no release
+    ``spec`` allows."""
     allowed = [r for r in reversed(facts.releases) if spec.contains(r.version, prereleases=True)]
     if not allowed:
         return None, None
@@ -181,16 +182,9 @@ def choose_wheel(
     return allowed[0], None
 
 
-def newest_fitting(
-    facts: FlashFacts, torch: TorchBuild, python: str, platform: str
-) -> FlashRelease | None:
-    """The newest release with a wheel for ``torch``, whatever was asked (for notes)."""
-    return next((r for r in reversed(facts.releases) if r.wheel(torch, python, platform)), None)
-
-
 def read_wheel(facts: FlashFacts, url: str) -> WheelName | None:
     """A URL of a flash-attn release wheel, read back; None for anything else."""
-    url = url.split("#", 1)[0].replace("%2B", "+").replace("%2b", "+")
+    url = unquote(url.split("#", 1)[0])
     name = url.rsplit("/", 1)[-1]
     found = _WHEEL.match(name)
     # the project's own releases only (a fork's tag holds other builds), reached directly or
@@ -202,6 +196,7 @@ def read_wheel(facts: FlashFacts, url: str) -> WheelName | None:
         return None
     py = found.group("py")[2:]
     return WheelName(
+        filename=name,
         version=found.group("version"),
         cuda=found.group("cuda"),
         torch=found.group("torch"),

@@ -17,20 +17,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from mirrorinstall.bench.pages import wheel_fits
 from mirrorinstall.cuda.flashattn import (
     FlashFacts,
     TorchBuild,
     WheelName,
     choose_wheel,
-    newest_fitting,
     read_wheel,
     torch_build,
 )
 from mirrorinstall.rewrite.common import Context, Plan
-
-_PLATFORM = {"linux-64": "linux_x86_64", "linux-aarch64": "linux_aarch64"}
 
 
 def is_flash_attn(text: str) -> bool:
@@ -74,8 +73,18 @@ def rewrite_flash_attn(
         )
         return token
     _check_gpus(token, ctx, plan, facts)
-    platform = _PLATFORM.get(ctx.facts.platform, ctx.facts.platform)
-    if platform not in facts.platforms:
+    # the platform tag of the wheels flash-attn builds that install here (pip's own test)
+    platform = next(
+        (
+            p
+            for p in facts.platforms
+            if wheel_fits(
+                f"flash_attn-0-py3-none-{p}.whl", ctx.facts.python or "3", ctx.facts.platform
+            )
+        ),
+        None,
+    )
+    if platform is None:
         plan.notes.append(
             f"CUDA: {token}: flash-attn publishes wheels for {', '.join(facts.platforms)} only "
             f"({ctx.facts.platform} here: {facts.source}); pip compiles it, which needs torch "
@@ -125,7 +134,8 @@ def rewrite_flash_attn(
         )
         return token
     if name is None:
-        best = newest_fitting(facts, fit, python, platform)
+        best, has = choose_wheel(facts, SpecifierSet(), fit, python, platform, newest_only=False)
+        best = best if has else None
         plan.notes.append(
             f"CUDA: {token}: flash-attn {chosen.version} has no release wheel for {where} "
             f"({chosen.source}), so pip compiles it (an hour or more; torch installed first, "
@@ -171,10 +181,9 @@ def _named_wheel(
     facts = ctx.facts.tables.flash
     release = facts.release(named.version)
     want = release.wheel(fit, python, platform) if release is not None else None
-    have = url.split("#", 1)[0].rsplit("/", 1)[-1].replace("%2B", "+").replace("%2b", "+")
+    have, wrong = named.filename, _mismatch(named, fit, python, ctx.facts.platform)
     official = url
     if want is not None and want != have:
-        wrong = _mismatch(named, fit, python, platform)
         if ctx.cuda_mode == "auto":
             plan.notes.append(
                 f"CUDA: {have} -> {want}: the wheel was built for {wrong}; this command's "
@@ -188,16 +197,16 @@ def _named_wheel(
                 f"{python}: importing it fails with 'flash_attn_2_cuda... undefined symbol' "
                 f"(--cuda auto takes {want})"
             )
-    elif want is None and _mismatch(named, fit, python, platform):
+    elif want is None and wrong:
         plan.notes.append(
-            f"CUDA: warning: {have} is built for {_mismatch(named, fit, python, platform)}, "
+            f"CUDA: warning: {have} is built for {wrong}, "
             f"and flash-attn {named.version} has no wheel for {fit.describe()}, Python {python}"
         )
     new_url = route(official)
     return token.replace(url, new_url) if new_url != url else token
 
 
-def _mismatch(named: WheelName, fit: TorchBuild, python: str, platform: str) -> str:
+def _mismatch(named: WheelName, fit: TorchBuild, python: str, subdir: str) -> str:
     """What of ``named`` differs from the torch, Python and platform it would run with."""
     parts = []
     if named.torch != fit.minor:
@@ -206,10 +215,8 @@ def _mismatch(named: WheelName, fit: TorchBuild, python: str, platform: str) -> 
         parts.append(f"CUDA {named.cuda[:2]}")
     if named.cxx11 != fit.cxx11:
         parts.append(f"C++ ABI {'TRUE' if named.cxx11 else 'FALSE'}")
-    if named.python != python:
-        parts.append(f"Python {named.python}")
-    if named.platform != platform:
-        parts.append(named.platform)
+    if not wheel_fits(named.filename, python, subdir):
+        parts.append(f"Python {named.python} on {named.platform}")
     return ", ".join(parts)
 
 

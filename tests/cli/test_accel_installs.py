@@ -77,9 +77,15 @@ def test_a_gpu_no_wheel_has_code_for_gets_the_cpu_build_and_the_reason(
 
 
 def _install_through_copies(
-    make_farm, tmp_path: Path, driver: str, *args: str, torch_first: str | None = None
+    make_farm,
+    tmp_path: Path,
+    driver: str,
+    *args: str,
+    torch_first: str | None = None,
+    pages: str = "json",
 ):
-    farm = make_farm(MirrorSpec("lab", hosts=("pyg", "paddle", "openmmlab", "flash-attn")))
+    hosts = ("pyg", "paddle", "openmmlab", "flash-attn")
+    farm = make_farm(MirrorSpec("lab", hosts=hosts, pages=pages))
     python, pip_env = pip_target(tmp_path)
     if torch_first:  # already in the target, put there by plain pip
         variant = torch_first.split("+")[1]
@@ -177,13 +183,14 @@ def test_flash_attn_is_the_release_wheel_for_the_targets_torch(make_farm, tmp_pa
     release matrix at 060c918 (2.8.3) builds torch 2.4 for CUDA 12 with both C++ ABIs; torch 2.4
     is the old ABI (pytorch#143962), so cu12torch2.4cxx11abiFALSE, from the lab's copy of
     GitHub's release downloads. The farm's PyPI has no flash-attn at all: the sdist route
-    would fail, as it does (slowly) where GitHub cannot be reached."""
+    would fail, as it does (slowly) where GitHub cannot be reached. The lab serves its PyPI
+    as TUNA does (HTML pages, no .metadata)."""
     args = ["flash-attn", "--no-build-isolation"]
     if where == "requirements file":
         (tmp_path / "requirements.txt").write_text("flash-attn\n")
         args = ["-r", str(tmp_path / "requirements.txt")]
     python, proc, lab = _install_through_copies(
-        make_farm, tmp_path, "550.54.14", *args, torch_first="2.4.1+cu121"
+        make_farm, tmp_path, "550.54.14", *args, torch_first="2.4.1+cu121", pages="html"
     )
     got = _installed(python)
     assert got.get("flash_attn", got.get("flash-attn")) == "2.8.3+cu12torch2.4cxx11abiFALSE", got

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mirrorinstall.context.installed import Target, ask_target, interpreter_of, torch_build
+from mirrorinstall.context.installed import Target, ask_target, interpreter_of
 from mirrorinstall.core import hostos
 
 
@@ -40,8 +40,9 @@ def test_an_environment_folder_given_to_python_is_its_interpreter(tmp_path: Path
     python = interpreter_of(cmd.head, cmd.args)
     assert python is not None and Path(python[0]).is_file(), python
     # the folder's own interpreter answers: its torch, not this process's (which has none)
-    assert torch_build(python, {}) == ("2.4.1+cu121", "12.1")
-    assert torch_build([sys.executable], {}) is None
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert ask_target(python, {}) == Target(here, "2.4.1+cu121", "12.1")
+    assert ask_target([sys.executable], {}) == Target(here)
 
 
 def _venv_with_torch(root: Path, version: str, version_py: str | None) -> str:
@@ -81,17 +82,16 @@ def _venv_with_torch(root: Path, version: str, version_py: str | None) -> str:
 )  # fmt: skip
 def test_the_targets_torch_and_its_cuda(tmp_path: Path, version, version_py, expected) -> None:
     python = _venv_with_torch(tmp_path / "v", version, version_py)
-    assert torch_build([python], {}) == expected
+    found = ask_target([python], {})
+    assert found is not None and (found.torch, found.cuda) == expected
 
 
-def test_no_torch_or_no_answer_is_none(tmp_path: Path) -> None:
+def test_no_torch_is_the_python_alone_and_no_answer_is_none(tmp_path: Path) -> None:
     venv.EnvBuilder(with_pip=False).create(tmp_path / "v")
     python = hostos.env_python(str(tmp_path / "v"), venv=True)
-    assert torch_build([python], {}) is None
-    # its Python still answers for itself (a flash-attn wheel is chosen for it)
+    # no torch: its Python still answers for itself (a flash-attn wheel is chosen for it)
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert ask_target([python], {}) == Target(here, None, None)
     assert ask_target([str(tmp_path / "no-such-python")], {}) is None
-    assert torch_build([str(tmp_path / "no-such-python")], {}) is None
     hang = [sys.executable, "-c", "import time; time.sleep(30)", "--"]
-    assert torch_build(hang, {}, timeout_s=1.0) is None
+    assert ask_target(hang, {}, timeout_s=1.0) is None
