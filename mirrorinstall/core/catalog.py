@@ -183,10 +183,21 @@ class Mirror:
                 return self.hosts[official] + url[len(official) :]
         return None
 
+    def conda_channel(self, channel: str) -> CondaChannel | None:
+        """This mirror's entry for a conda channel. anaconda.org reads a channel's name in any
+        case (``-c paddle`` is the ``Paddle`` channel: mamba-org/quetz#163), while a mirror
+        serves one folder (TUNA's ``cloud/Paddle``), so another case finds the catalog's."""
+        entry = self.conda.get(channel)
+        if entry is None:
+            folded = channel.casefold()
+            entry = next((c for k, c in self.conda.items() if k.casefold() == folded), None)
+        return entry
+
     def channel_url(self, channel: str) -> str | None:
         """This mirror's URL for a conda channel, or None if it does not carry it."""
-        if channel in self.conda:
-            return self.conda[channel].url
+        entry = self.conda_channel(channel)
+        if entry is not None:
+            return entry.url
         if self.channel_alias is not None:
             return f"{self.channel_alias.rstrip('/')}/{channel}"
         return None
@@ -217,12 +228,40 @@ class Catalog:
     def enabled(self) -> tuple[Mirror, ...]:
         return tuple(m for m in self.mirrors if m.enabled)
 
+    def channel_at(self, url: str) -> tuple[Mirror, str] | None:
+        """The mirror whose copy of a conda channel ``url`` is, and the channel's name: a
+        catalogued channel URL or ``<channel_alias>/<name>`` (the scheme, any user:password
+        and a trailing slash aside). Official hosts are not copies: None for them."""
+        key = _bare(url)
+        if key is None:
+            return None
+        for m in self.mirrors:
+            if m.upstream:
+                continue
+            for name, entry in m.conda.items():
+                if _bare(entry.url) == key:
+                    return m, name
+            alias = _bare(m.channel_alias) if m.channel_alias else None
+            if alias and key.startswith(alias + "/") and "/" not in key[len(alias) + 1 :]:
+                return m, key[len(alias) + 1 :]
+        return None
+
     def expand_channel(self, channel: str, *, windows: bool) -> tuple[str, ...]:
         """``defaults`` -> its parts (msys2 on Windows only); any other name -> itself."""
         facts = self.channels.get(channel)
         if facts is None or not facts.means:
             return (channel,)
         return tuple(p for p in facts.means if windows or p not in facts.windows_only)
+
+
+def _bare(url: str) -> str | None:
+    """``host[:port]/path`` of ``url``, the host in lower case, no trailing slash (a path's
+    case is kept: mirrors serve folders); None when it is not an http(s) URL."""
+    parts = split_url(url.strip())
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.hostname.lower()}{port}{parts.path.rstrip('/')}"
 
 
 # --------------------------------------------------------------------- parsing

@@ -88,6 +88,42 @@ def parse_packages(text: str, name: str = "gpu_packages.toml") -> tuple[GpuPacka
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class CondaTwin:
+    """A conda-forge package built for CUDA and for the CPU (gpu_packages.toml)."""
+
+    name: str
+    cuda_build: str  # the build-string glob of its CUDA builds ("cuda*")
+    cpu_build: str
+    cuda_os: tuple[str, ...]  # where conda-forge has CUDA builds of it
+    added_for: tuple[str, ...]  # a command naming one of these gets this package added
+    source: str
+
+
+def parse_twins(text: str, name: str = "gpu_packages.toml") -> tuple[CondaTwin, ...]:
+    """The ``conda_forge_twin`` rows; a broken row names the file, the row and the key."""
+    out = []
+    for n, row in enumerate(tomllib.loads(text).get("conda_forge_twin", []), start=1):
+        where = f"{name}: conda_forge_twin {n} ({row.get('name', '?')})"
+        keys = ("name", "cuda_build", "cpu_build", "cuda_os", "source")
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(missing)}")
+        if not str(row["source"]).startswith("https://"):
+            raise ValueError(f"{where}: source must be an https URL")
+        out.append(
+            CondaTwin(
+                row["name"],
+                row["cuda_build"],
+                row["cpu_build"],
+                tuple(row["cuda_os"]),
+                tuple(row.get("added_for", ())),
+                row["source"],
+            )
+        )
+    return tuple(out)
+
+
 def asked(
     packages: tuple[GpuPackage, ...], project: str, extras: frozenset[str], index: str = ""
 ) -> tuple[GpuPackage, Build | None] | None:

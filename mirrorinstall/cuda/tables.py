@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mirrorinstall.cuda.accel import AccelTables, parse_accel
 from mirrorinstall.cuda.findlinks import MimFacts, PageFamily, parse_families, parse_mim
 from mirrorinstall.cuda.flashattn import FlashFacts, parse_flash
-from mirrorinstall.cuda.packages import GpuPackage, parse_packages
+from mirrorinstall.cuda.packages import CondaTwin, GpuPackage, parse_packages, parse_twins
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -101,6 +101,7 @@ class Tables:
     architectures: tuple[tuple[str, str], ...] = ()  # (first compute capability, family name)
     accel: AccelTables | None = None  # AMD, Intel, Ascend, Apple (accelerators.toml)
     packages: tuple[GpuPackage, ...] = ()  # JAX, CuPy, ONNX Runtime, Paddle (gpu_packages.toml)
+    conda_twins: tuple[CondaTwin, ...] = ()  # conda-forge's CUDA/CPU twins (gpu_packages.toml)
     pages: tuple[PageFamily, ...] = ()  # PyG's per-torch find-links pages (find_links.toml)
     mim: MimFacts | None = None  # what mim install adds to pip's (find_links.toml)
     flash: FlashFacts | None = None  # flash-attn's release wheels (flash_attn.toml)
@@ -170,6 +171,7 @@ def parse_tables(texts: Mapping[str, str]) -> Tables:
         tf_windows_last_gpu=tf["windows_last_gpu"],
         accel=parse_accel(texts["accelerators.toml"]) if "accelerators.toml" in texts else None,
         packages=parse_packages(texts["gpu_packages.toml"]) if "gpu_packages.toml" in texts else (),
+        conda_twins=parse_twins(texts["gpu_packages.toml"]) if "gpu_packages.toml" in texts else (),
         pages=parse_families(texts["find_links.toml"]) if "find_links.toml" in texts else (),
         mim=parse_mim(texts["find_links.toml"]) if "find_links.toml" in texts else None,
         flash=parse_flash(texts["flash_attn.toml"]) if "flash_attn.toml" in texts else None,

@@ -90,7 +90,7 @@ def choose_channel(ctx: Context, channel: str) -> tuple[Mirror | None, str | Non
         url = m.channel_url(channel)
         if url is None:
             continue
-        entry = m.conda.get(channel)
+        entry = m.conda_channel(channel)
         if entry is not None and not (
             entry.carries_subdir(ctx.facts.platform) and entry.carries_subdir("noarch")
         ):

@@ -10,6 +10,7 @@ from typing import Any
 from packaging.version import Version
 
 from mirrorinstall.core.argv import Command, scan
+from mirrorinstall.core.catalog import Mirror
 from mirrorinstall.core.errors import UsageError
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.cuda.choose import (
@@ -127,6 +128,12 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
             notes.append(f"channel {raw} is a folder on this machine; kept as given")
             continue
         name = raw if "://" not in raw else upstream_channel(raw)
+        copy = ctx.facts.catalog.channel_at(raw) if name is None else None
+        if copy is not None:
+            url_for[raw] = _route_copy(raw, *copy, ctx, plan)
+            url_for.setdefault(copy[1], url_for[raw])  # defaults' main needs no second copy
+            channel_urls.append(url_for[raw])
+            continue
         if name is None:
             url_for[raw] = raw
             channel_urls.append(raw)
@@ -145,7 +152,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
                 plan.mirrors[f"conda:{part}"] = {"mirror": None, "url": url}
             else:
                 mirrored = any(
-                    part in m.conda for m in ctx.facts.catalog.enabled() if not m.upstream
+                    m.conda_channel(part) for m in ctx.facts.catalog.enabled() if not m.upstream
                 )
                 if mirror.upstream and not mirrored:
                     notes.append(
@@ -165,7 +172,7 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
         not routed
         and frozen
         and frozen.frozen_after
-        and "pytorch" in [upstream_channel(r) or r for r in requested]
+        and "pytorch" in [_channel_name(r, ctx) for r in requested]
     ):
         notes.append(
             f"the pytorch channel publishes nothing after PyTorch {frozen.frozen_after}; "
@@ -336,7 +343,7 @@ def _conda_cuda(
         for n in ("cudatoolkit", "pytorch-cuda", "cuda-version")
         if n in names
     }
-    channels = {upstream_channel(r) or r for r in requested}
+    channels = {_channel_name(r, ctx) for r in requested}
     for name, version in pins.items():
         if not version or not re.match(r"^\d+(\.\d+)?", version):
             continue
@@ -698,6 +705,40 @@ def _official_package(url: str, ctx: Context) -> tuple[str, str, str] | None:
     return None
 
 
+def _channel_name(raw: str, ctx: Context) -> str:
+    """The channel a ``-c`` value names: its name, the channel of an official URL or of a
+    catalogued mirror's copy (TUNA's ``.../cloud/pytorch/`` is ``pytorch``), else as given."""
+    copy = ctx.facts.catalog.channel_at(raw) if "://" in raw else None
+    return upstream_channel(raw) or (copy[1] if copy else raw)
+
+
+def _route_copy(raw: str, written: Mirror, name: str, ctx: Context, plan: Plan) -> str:
+    """A mirror's channel URL written in the command (PaddlePaddle's install page gives
+    TUNA's ``.../anaconda/cloud/Paddle/``): that channel on the best-ranked mirror carrying it.
+    The official host takes the place of the mirror written only when that mirror failed in
+    this run; else the URL stays."""
+    mirror, url = choose_channel(ctx, name)
+    dropped = ctx.facts.ranking.was_dropped("conda", written.id)
+    if (
+        mirror is None
+        or url is None
+        or mirror.id == written.id
+        or (mirror.upstream and not dropped)
+    ):
+        why = (
+            "it ranks first of the mirrors carrying it"
+            if mirror is not None and mirror.id == written.id
+            else "no other mirror carrying it ranks"
+        )
+        plan.notes.append(f"channel {raw} is mirror {written.id}'s copy of {name}; kept ({why})")
+        plan.mirrors[f"conda:{name}"] = {"mirror": written.id, "url": raw}
+        return raw
+    why = why_chosen(ctx.facts.ranking, "conda", mirror, name)
+    plan.notes.append(f"channel {raw} (mirror {written.id}'s copy of {name}) -> {url} ({why})")
+    plan.mirrors[f"conda:{name}"] = {"mirror": mirror.id, "url": url}
+    return url
+
+
 def _explicit(text: str | None) -> bool:
     """A spec file of package URLs (``@EXPLICIT``, or a part of one)."""
     return bool(text) and (
@@ -710,7 +751,7 @@ def _channel_for_subdir(ctx: Context, channel: str, subdir: str) -> tuple[Any, s
     ``subdir``; (None, None) when none does."""
     for m in ranked(ctx, "conda"):
         url = m.channel_url(channel)
-        entry = m.conda.get(channel)
+        entry = m.conda_channel(channel)
         if url is None or m.upstream or entry is None or not entry.carries_subdir(subdir):
             continue
         return m, url

@@ -1,9 +1,11 @@
-"""GPU builds of PyTorch and TensorFlow from conda channels other than ``pytorch``. Pure.
+"""GPU builds of PyTorch, TensorFlow and JAX from conda channels other than ``pytorch``. Pure.
 
-- conda-forge (PyTorch and TensorFlow): its CUDA builds depend on ``__cuda`` and its CPU
-  builds do not, so a solver that cannot take a CUDA build quietly takes the CPU one. On a
-  GPU host with ``--cuda auto`` the spec is pinned to a CUDA build (``pytorch=*=cuda*``), so
-  the solver takes one or fails loudly; ``--cuda cpu`` pins a CPU build. conda itself decides
+- conda-forge (the ``conda_forge_twin`` rows of data/gpu_packages.toml: pytorch, tensorflow,
+  jaxlib): its CUDA builds depend on ``__cuda`` and its CPU builds do not, so a solver that
+  cannot take a CUDA build quietly takes the CPU one. On a GPU host with ``--cuda auto`` the
+  spec is pinned to a CUDA build (``pytorch=*=cuda*``; ``jax`` alone gets ``jaxlib=*=cuda*``
+  beside it), so the solver takes one or fails loudly; ``--cuda cpu`` pins a CPU build. With
+  no driver, a spec that asks for a CUDA build itself gets a note. conda itself decides
   which CUDA build the driver runs from ``__cuda``, which honours ``CONDA_OVERRIDE_CUDA`` (an
   empty value: no CUDA, so no GPU pin, as host detection reads it the same way).
 - Anaconda's defaults (``main``): GPU TensorFlow (``tensorflow-gpu``, ``tensorflow``) up to
@@ -15,8 +17,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from mirrorinstall.cuda.choose import CudaMismatch, choose_tensorflow
+from mirrorinstall.cuda.packages import CondaTwin
 from mirrorinstall.rewrite.common import Context, Plan, spec_name
 
 _DEFAULTS = ("defaults", "main", "anaconda")
@@ -54,39 +58,89 @@ def gpu_pins(
     if not gpu and ctx.cuda_mode != "cpu":
         if "tensorflow-gpu" in names and not host.has_driver:
             plan.notes.append(f"CUDA: tensorflow-gpu will run on the CPU here: {host.describe()}")
+        if not host.has_driver and "conda-forge" in channels:
+            _cuda_build_without_driver(names, tables.conda_twins, host, plan)
         return
-    build = "cuda*" if gpu else "cpu*"
     if "conda-forge" in channels:
-        frameworks = ["pytorch"] if "pytorch" not in channels else []
-        frameworks += [n for n in _TF if n in names]
-        for name in frameworks:
-            if name not in names or name == "tensorflow-gpu":
-                continue  # conda-forge's tensorflow-gpu is itself the CUDA build
-            i, token = names[name]
-            if gpu and name == "tensorflow" and ctx.facts.os == "windows":
-                raise CudaMismatch(
-                    "conda-forge has no Windows GPU build of TensorFlow, so this would "
-                    "install a CPU build",
-                    "Use 'minstall pip install tensorflow --cuda auto' (TensorFlow 2.10 with "
-                    "CUDA from conda), or WSL2, or --cuda cpu for the CPU build on purpose.",
-                )
-            new = build_pinned(out.get(i, token), build)
-            if new != out.get(i, token):
-                out[i] = new
-                plan.notes.append(
-                    f"{token} -> {new}: conda-forge's "
-                    + (
-                        "CUDA builds need __cuda; pinned so the solver takes one or says why "
-                        "not, instead of quietly taking the CPU build"
-                        if gpu
-                        else "CPU build (--cuda cpu)"
-                    )
-                )
+        for twin in tables.conda_twins:
+            _pin_twin(twin, names, channels, gpu, ctx, plan, out)
         return
     tf = next((n for n in _TF if n in names), None)
     if not gpu or tf is None or "cudatoolkit" in pinned or not channels & set(_DEFAULTS):
         return
     _tf_defaults(tf, names[tf][1], ctx, plan, out)
+
+
+def _pin_twin(
+    twin: CondaTwin,
+    names: dict[str, tuple[int, str]],
+    channels: set[str],
+    gpu: bool,
+    ctx: Context,
+    plan: Plan,
+    out: dict,
+) -> None:
+    """``twin`` pinned to its CUDA build (``--cuda auto`` on a GPU host) or its CPU build
+    (``--cuda cpu``), added when the command names a package it comes with (``jax``)."""
+    if twin.name == "pytorch" and "pytorch" in channels:
+        return  # the pytorch channel's own builds: its pins are checked elsewhere
+    if twin.name in names:
+        i, token = names[twin.name]
+    elif any(n in names for n in twin.added_for):
+        i, token = -1, twin.name
+    else:
+        return
+    if gpu and ctx.facts.os not in twin.cuda_os:
+        if twin.name == "tensorflow" and ctx.facts.os == "windows":
+            raise CudaMismatch(
+                "conda-forge has no Windows GPU build of TensorFlow, so this would "
+                "install a CPU build",
+                "Use 'minstall pip install tensorflow --cuda auto' (TensorFlow 2.10 with "
+                "CUDA from conda), or WSL2, or --cuda cpu for the CPU build on purpose.",
+            )
+        plan.notes.append(
+            f"CUDA: conda-forge has no {ctx.facts.os} CUDA build of {twin.name}; left as "
+            "written (WSL2 runs the Linux builds)"
+        )
+        return
+    current = out.get(i, token) if i != -1 else token
+    new = build_pinned(current, twin.cuda_build if gpu else twin.cpu_build)
+    if new == current:
+        return
+    why = (
+        "CUDA builds need __cuda; pinned so the solver takes one or says why not, instead of "
+        "quietly taking the CPU build"
+        if gpu
+        else "CPU build (--cuda cpu)"
+    )
+    if i == -1:
+        out.setdefault(-1, []).append(new)
+        plan.notes.append(f"added {new}: conda-forge's {why}")
+    else:
+        out[i] = new
+        plan.notes.append(f"{token} -> {new}: conda-forge's {why}")
+
+
+def _cuda_build_without_driver(
+    names: dict[str, tuple[int, str]], twins: tuple[CondaTwin, ...], host: Any, plan: Plan
+) -> None:
+    """A note for each conda-forge twin the command pins to a CUDA build on a machine with no
+    driver: conda sees no __cuda there, so it cannot install it."""
+    for twin in twins:
+        token = names.get(twin.name, (0, ""))[1]
+        build = build_of(token) or _bracket_build(token)
+        if build and "cuda" in build:
+            plan.notes.append(
+                f"CUDA: {token} asks for a CUDA build, which needs __cuda, and this machine "
+                f"has {host.describe()}: conda will say it cannot install it (set "
+                "CONDA_OVERRIDE_CUDA only to install for another machine)"
+            )
+
+
+def _bracket_build(token: str) -> str | None:
+    """The build of a ``name[build=...]`` spec, or None."""
+    found = re.search(r"\[\s*build\s*=\s*['\"]?([^'\"\],]+)", token)
+    return found.group(1) if found else None
 
 
 def build_of(token: str) -> str | None:
