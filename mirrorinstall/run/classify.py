@@ -135,6 +135,14 @@ def _conda(out: str) -> Verdict:
     if "PackagesNotFoundError" in out:
         return Verdict(USER, "a requested package is not in the channels")
     if "UnsatisfiableError" in out or "LibMambaUnsatisfiableError" in out:
+        # conda 26's classic solver names a virtual package only in its progress lines
+        # ("Examining conflict for jax __cuda jaxlib") when the CUDA build is a dependency
+        if re.search(r"Examining conflict for [^\r\n:]*__cuda\b", out):
+            return Verdict(
+                USER,
+                "the requested packages conflict with this machine's __cuda (the CUDA build "
+                "asked for needs a newer NVIDIA driver, or CONDA_OVERRIDE_CUDA)",
+            )
         return Verdict(USER, "the requested packages conflict")
     return Verdict(UNKNOWN, "conda failed for a reason minstall does not recognise")
 

@@ -121,21 +121,35 @@ def _rewritten(env: dict[str, str], *args: str) -> list[str]:
     return json.loads(proc.stdout)["argv"]
 
 
-def test_conda_forge_pytorch_on_a_gpu_host_is_a_cuda_build_or_a_loud_failure(
-    conda_farm,
+@pytest.mark.parametrize(
+    ("spec", "pinned", "cuda_build", "cpu_build"),
+    [
+        (
+            "pytorch=2.6.0",
+            "pytorch=2.6.0[build=cuda*]",
+            "pytorch-2.6.0-cuda126_generic_py311_201",
+            "pytorch-2.6.0-cpu_generic_py311_1",
+        ),
+        # JAX: a command naming jax alone gets jaxlib's CUDA build pinned beside it
+        ("jax", "jaxlib=*=cuda*", "jaxlib-0.4.35-cuda120_py311h_200", "jaxlib-0.4.35-cpu_py311h_0"),
+    ],
+    ids=["pytorch", "jax"],
+)
+def test_conda_forge_twins_on_a_gpu_host_are_a_cuda_build_or_a_loud_failure(
+    conda_farm, spec: str, pinned: str, cuda_build: str, cpu_build: str
 ) -> None:
     _farm, conda, env = conda_farm
-    line = ["install", "-c", "conda-forge", "pytorch=2.6.0"]
+    line = ["install", "-c", "conda-forge", spec]
     prefix = conda.prefix("p")
     # a driver for CUDA 12.4: conda's __cuda is 12.4, the CUDA build is taken either way
     gpu = {**env, "CONDA_OVERRIDE_CUDA": "12.4"}
     argv = _rewritten(gpu, "conda", *line)
-    assert "pytorch=2.6.0[build=cuda*]" in argv
-    assert "pytorch-2.6.0-cuda126_generic_py311_201" in _solve(conda, argv, prefix, gpu)
+    assert pinned in argv
+    assert cuda_build in _solve(conda, argv, prefix, gpu)
     # CUDA 11.8 (an R520 driver): conda alone quietly installs the CPU build ...
     old = {**env, "CONDA_OVERRIDE_CUDA": "11.8"}
     plain = _solve(conda, ["conda", *line], prefix, old)
-    assert "pytorch-2.6.0-cpu_generic_py311_1" in plain
+    assert cpu_build in plain
     # ... minstall's command makes the solver say why there is no GPU build
     argv = _rewritten(old, "conda", *line)
     proc = conda.run(*argv[1:], "-p", str(prefix), "--dry-run", env=old)
@@ -147,14 +161,39 @@ def test_conda_forge_pytorch_on_a_gpu_host_is_a_cuda_build_or_a_loud_failure(
     )
     # minstall's own run stops at once: no mirror carries a virtual package, so no fallback
     run = minstall(
-        "conda", "--cuda", "auto", "install", "-p", str(prefix), "-c", "conda-forge",
-        "pytorch=2.6.0", env=old,
+        "conda", "--cuda", "auto", "install", "-p", str(prefix), "-c", "conda-forge", spec,
+        env=old,
     )  # fmt: skip
-    assert run.returncode != 0 and "this machine lacks __cuda" in run.stderr, run.stderr
+    verdict = run.stderr.strip().splitlines()[-1]
+    assert run.returncode != 0 and "__cuda" in verdict, run.stderr
     assert "next:" not in run.stderr
     # CONDA_OVERRIDE_CUDA="" is "no CUDA" for conda and for minstall alike: no GPU pin
     none = {**env, "CONDA_OVERRIDE_CUDA": ""}
-    assert "pytorch=2.6.0" in _rewritten(none, "conda", *line)
+    assert pinned not in _rewritten(none, "conda", *line)
+
+
+def test_paddles_conda_line_takes_its_channel_from_the_mirror_ranked_first(conda_farm) -> None:
+    """PaddlePaddle's install page names TUNA's copy of its channel (``-c
+    https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud/Paddle/``); the slower farm mirror
+    'second' stands for it here. minstall reads the URL as the Paddle channel and takes it from
+    'first', ranked ahead; the real conda installs what the original command would, and
+    nothing is asked of 'second' or of the official host."""
+    farm, conda, env = conda_farm
+    written = farm["second"].channel_url("Paddle") + "/"
+    line = ["install", "paddlepaddle-gpu==2.2.1", "cudatoolkit=11.2", "-c", written]
+    line += ["-c", "conda-forge"]
+    driver = {**env, "MINSTALL_CUDA_DRIVER": "470.82.01"}  # runs CUDA 11.x (>= 450.80.02)
+    prefix = conda.prefix("paddle")
+    plain = _solve(conda, ["conda", *line], prefix, driver)
+    assert {"paddlepaddle-gpu-2.2.1-py311_gpu_cuda11.2_many_linux_0"} <= plain
+    for mirror in farm:
+        mirror.reset_log()
+    proc = minstall("conda", "install", "-p", str(prefix), *line[1:], env=driver)
+    assert proc.returncode == 0, proc.stderr
+    assert conda.installed(prefix) == plain
+    assert [q.path for q in farm["second"].requests + farm["official"].requests] == []
+    assert any(q.path.startswith("/conda/Paddle/") for q in farm["first"].requests)
+    assert f"channel {written} (mirror second's copy of Paddle) ->" in proc.stderr
 
 
 def test_the_seeds_conda_tensorflow_gpu_gets_the_cudatoolkit_its_driver_runs(conda_farm) -> None:

@@ -208,6 +208,26 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
                 for s in both
             ],
             CondaSpec("cuda-version", "12.4", "noarch", "h3060b56_3", noarch="generic"),
+            # jaxlib as conda-forge builds it (jaxlib-feedstock recipe.yaml): cpu_py311h..._0
+            # and cuda<ver>_py311h..._200, the CUDA build needing __cuda (and, through the
+            # cuda-version it pins, a 12.x driver: written here as __cuda >=12)
+            *[
+                CondaSpec("jaxlib", "0.4.35", "linux-64", b, depends=dep, timestamp_ms=later)
+                for b, dep in (("cpu_py311h_0", ()), ("cuda120_py311h_200", ("__cuda >=12",)))
+            ],
+            CondaSpec(
+                "jax", "0.4.35", "noarch", "pyhd8ed1ab_0", depends=("jaxlib >=0.4.35",),
+                noarch="generic", timestamp_ms=later,
+            ),  # fmt: skip
+        ],
+        # PaddlePaddle's own conda channel (anaconda.org/Paddle, copied by TUNA and ZJU): each
+        # GPU build takes the cudatoolkit its name says, from conda-forge or defaults
+        "Paddle": [
+            CondaSpec(
+                "paddlepaddle-gpu", "2.2.1", "linux-64", f"py311_gpu_cuda{c}_many_linux_0",
+                depends=(f"cudatoolkit {c}.*",), timestamp_ms=t0,
+            )  # fmt: skip
+            for c in ("10.1", "11.2")
         ],
         "pytorch": [
             *[

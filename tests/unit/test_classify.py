@@ -140,6 +140,24 @@ def test_a_missing_virtual_package_is_the_machines_not_a_mirrors() -> None:
     assert "this machine lacks __cuda[version='>=12']" in verdict.reason
 
 
+def test_a_cuda_build_needed_by_a_dependency_names_cuda_too() -> None:
+    """conda 26.7.1 (classic solver), ``jax jaxlib=*=cuda*`` under CONDA_OVERRIDE_CUDA=11.8
+    (seen in tests/cli/test_gpu_real.py): the final message names no package; only its
+    progress lines name __cuda among the conflicting ones."""
+    out = (
+        "Found conflicts! Looking for incompatible packages.\n"
+        "Examining conflict for jax __cuda jaxlib:  12%|#         | 1/8 [00:00<00:00]\r"
+        "Examining conflict for jaxlib jax:  25%|##        | 2/8 [00:00<00:00]\n"
+        "UnsatisfiableError: Conda could not find a compatible set of packages to satisfy "
+        "the requested specifications.\n"
+    )
+    verdict = classify("conda", 1, out)
+    assert verdict.kind == "user" and not verdict.retry
+    assert "__cuda" in verdict.reason
+    plain = classify("conda", 1, out.replace(" __cuda", ""))
+    assert plain.kind == "user" and "__cuda" not in plain.reason
+
+
 def test_an_sdist_only_project_under_only_binary_is_the_users_error() -> None:
     """Issue 20: pip's own words (pip/_internal/index/package_finder.py, LinkEvaluator:
     "No sources permitted for {project}", logged as "Skipping link: {reason}: {link}"); was
