@@ -57,9 +57,12 @@ RANKINGS = {
 }
 
 
-def plan(host: str, ranking: str, line: str, mode: str = "keep", condarc: tuple = ()):
+def plan(
+    host: str, ranking: str, line: str, mode: str = "keep", condarc: tuple = (), **more: object
+):
     cuda, platform = HOSTS[host]
     facts = Facts(
+        **more,  # type: ignore[arg-type]
         catalog=CATALOG,
         ranking=RANKINGS[ranking],
         tables=load_tables(),
@@ -123,6 +126,21 @@ def test_condarc_channels_that_name_a_mirror_are_routed_too() -> None:
     condarc = (f"{TUNA}/cloud/pytorch/", f"{TUNA}/pkgs/main/", "defaults")
     got = plan("linux-550", "zju-first", "conda install pytorch", condarc=condarc)
     assert channels(got.argv) == [f"{ZJU}/cloud/pytorch", f"{ZJU}/pkgs/main", f"{ZJU}/pkgs/r"]
+
+
+def test_an_environment_files_mirror_channel_is_routed_in_its_copy() -> None:
+    text = (
+        f"name: ocr\nchannels:\n  - {TUNA}/cloud/Paddle/\n  - conda-forge\n"
+        "dependencies:\n  - paddlepaddle-gpu==2.6.1\n"
+    )
+    got = plan(
+        "linux-550", "zju-first", "conda env create -f environment.yml",
+        files={"environment.yml": text}, copies={"environment.yml": "/tmp/copy.yml"},
+    )  # fmt: skip
+    assert got.writes["/tmp/copy.yml"].splitlines()[2:4] == [
+        f"  - {ZJU}/cloud/Paddle",
+        f"  - {ZJU}/cloud/conda-forge",
+    ]
 
 
 def test_a_token_in_a_mirrors_channel_url_never_goes_to_another_mirror() -> None:
