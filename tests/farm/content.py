@@ -216,17 +216,26 @@ def _conda_specs() -> dict[str, list[CondaSpec]]:
                 for b, dep in (("cpu_py311h_0", ()), ("cuda120_py311h_200", ("__cuda >=12",)))
             ],
             CondaSpec(
-                "jax", "0.4.35", "noarch", "pyhd8ed1ab_0", depends=("jaxlib >=0.4.35",),
-                noarch="generic", timestamp_ms=later,
-            ),  # fmt: skip
+                "jax",
+                "0.4.35",
+                "noarch",
+                "pyhd8ed1ab_0",
+                depends=("jaxlib >=0.4.35",),
+                noarch="generic",
+                timestamp_ms=later,
+            ),
         ],
         # PaddlePaddle's own conda channel (anaconda.org/Paddle, copied by TUNA and ZJU): each
         # GPU build takes the cudatoolkit its name says, from conda-forge or defaults
         "Paddle": [
             CondaSpec(
-                "paddlepaddle-gpu", "2.2.1", "linux-64", f"py311_gpu_cuda{c}_many_linux_0",
-                depends=(f"cudatoolkit {c}.*",), timestamp_ms=t0,
-            )  # fmt: skip
+                "paddlepaddle-gpu",
+                "2.2.1",
+                "linux-64",
+                f"py311_gpu_cuda{c}_many_linux_0",
+                depends=(f"cudatoolkit {c}.*",),
+                timestamp_ms=t0,
+            )
             for c in ("10.1", "11.2")
         ],
         "pytorch": [

@@ -102,7 +102,8 @@ CASES = [
     # a copy of the pytorch channel on TUNA, written by hand (http, no trailing slash)
     ("linux-550", "zju-first",
      "conda install pytorch torchvision cudatoolkit=11.3 -c http://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud/pytorch",
-     "keep", [f"{ZJU}/cloud/pytorch", f"{ZJU}/pkgs/main", f"{ZJU}/pkgs/r"], "copy of pytorch", TUNA),
+     "keep", [f"{ZJU}/cloud/pytorch", f"{ZJU}/pkgs/main", f"{ZJU}/pkgs/r"], "copy of pytorch",
+     TUNA),
     # a path inside a channel (a subdir) is no channel a mirror lists: kept as given
     ("linux-550", "zju-first",
      f"conda install cudnn=7.6.0 -c {TUNA}/pkgs/free/win-64/", "keep",
@@ -172,7 +173,8 @@ JAX_CASES = [
      ["jax", "jaxlib=*=cuda*"], "pinned so the solver takes one or says why not"),
     ("linux-550", "conda install -c conda-forge jax", "auto",
      ["jax", "jaxlib=*=cuda*"], "added jaxlib=*=cuda*"),
-    ("linux-550", "conda install -c conda-forge jax", "cpu", ["jax", "jaxlib=*=cpu*"], "--cuda cpu"),
+    ("linux-550", "conda install -c conda-forge jax", "cpu",
+     ["jax", "jaxlib=*=cpu*"], "--cuda cpu"),
     ("linux-550", "conda install -c conda-forge jax", "keep", ["jax"], None),
     # JAX's own line keeps its build; it is what auto would ask for anyway
     ("linux-550", "conda install -c conda-forge jaxlib=*=*cuda* jax", "auto",
@@ -180,7 +182,8 @@ JAX_CASES = [
     ("linux-none", "conda install -c conda-forge jaxlib=*=*cuda* jax", "keep",
      ["jaxlib=*=*cuda*", "jax"], "needs __cuda"),
     # the recipe skips Windows: no CUDA build to pin
-    ("win-560", "conda install -c conda-forge jax", "auto", ["jax"], "no windows CUDA build of jaxlib"),
+    ("win-560", "conda install -c conda-forge jax", "auto",
+     ["jax"], "no windows CUDA build of jaxlib"),
     # no conda-forge: another channel's jax, not these builds
     ("linux-550", "conda install jax", "auto", ["jax"], None),
 ]  # fmt: skip
