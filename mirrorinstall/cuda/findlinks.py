@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
+from mirrorinstall.cuda.packages import check_row
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -107,13 +109,10 @@ def parse_families(text: str, name: str = "find_links.toml") -> tuple[PageFamily
         missing += [
             f"pages.{k}" for p in row.get("pages", []) for k in ("torch", "variants") if k not in p
         ]
-        if missing:
-            raise ValueError(f"{where}: missing {', '.join(missing)}")
+        check_row(where, missing, row.get("source", ""))
         for template in (row["page"], *row.get("aliases", [])):
             if "{torch}" not in template or "{variant}" not in template:
                 raise ValueError(f"{where}: page {template!r} needs {{torch}} and {{variant}}")
-        if not str(row["source"]).startswith("https://"):
-            raise ValueError(f"{where}: source must be an https URL")
         out.append(
             PageFamily(
                 row["family"],

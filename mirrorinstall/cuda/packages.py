@@ -52,6 +52,15 @@ class GpuPackage:
     builds: tuple[Build, ...]  # newest CUDA first
 
 
+def check_row(where: str, missing: list[str], source: object) -> None:
+    """Raise for a data file's row with keys missing or a source that is no https URL; the
+    message names the file, the row and the key (``where``)."""
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    if not str(source).startswith("https://"):
+        raise ValueError(f"{where}: source must be an https URL")
+
+
 def parse_packages(text: str, name: str = "gpu_packages.toml") -> tuple[GpuPackage, ...]:
     """The packages of the data file; a broken row names the file, the row and the key."""
     out = []
@@ -64,12 +73,9 @@ def parse_packages(text: str, name: str = "gpu_packages.toml") -> tuple[GpuPacka
             for k in ("cuda", "requirement")
             if k not in b
         ]
-        if missing:
-            raise ValueError(f"{where}: missing {', '.join(missing)}")
+        check_row(where, missing, row.get("source", ""))
         if row.get("spell") not in SPELLINGS:
             raise ValueError(f"{where}: spell {row.get('spell')!r} is not one of {SPELLINGS}")
-        if not str(row.get("source", "")).startswith("https://"):
-            raise ValueError(f"{where}: source must be an https URL")
         builds = tuple(
             Build(b["cuda"], b["requirement"], b.get("index", ""), b.get("source", row["source"]))
             for b in row["builds"]
@@ -106,11 +112,7 @@ def parse_twins(text: str, name: str = "gpu_packages.toml") -> tuple[CondaTwin, 
     for n, row in enumerate(tomllib.loads(text).get("conda_forge_twin", []), start=1):
         where = f"{name}: conda_forge_twin {n} ({row.get('name', '?')})"
         keys = ("name", "cuda_build", "cpu_build", "cuda_os", "source")
-        missing = [k for k in keys if k not in row]
-        if missing:
-            raise ValueError(f"{where}: missing {', '.join(missing)}")
-        if not str(row["source"]).startswith("https://"):
-            raise ValueError(f"{where}: source must be an https URL")
+        check_row(where, [k for k in keys if k not in row], row.get("source", ""))
         out.append(
             CondaTwin(
                 row["name"],

@@ -200,3 +200,13 @@ def test_conda_forge_jaxlib_is_pinned_to_the_build_the_machine_wants(
         assert not any("jaxlib" in n for n in got.notes), got.notes
     else:
         assert any(note in n for n in got.notes), got.notes
+
+
+def test_a_broken_twin_row_names_the_file_the_row_and_the_key() -> None:
+    from mirrorinstall.cuda.packages import parse_twins
+
+    with pytest.raises(ValueError, match=r"conda_forge_twin 1 \(jaxlib\): missing cpu_build"):
+        parse_twins('[[conda_forge_twin]]\nname = "jaxlib"\ncuda_build = "cuda*"\n')
+    bad = 'name = "x"\ncuda_build = "c"\ncpu_build = "p"\ncuda_os = []\nsource = "http://a"\n'
+    with pytest.raises(ValueError, match="source must be an https URL"):
+        parse_twins("[[conda_forge_twin]]\n" + bad)
