@@ -285,7 +285,7 @@ def _route_frozen_pytorch(
     (``pytorch-cuda=X`` -> ``cuda-version=X``, conda-forge's way to pick the CUDA version).
     """
     facts = ctx.facts.catalog.channels.get("pytorch")
-    names = [upstream_channel(r) or r for r in requested]
+    names = [_channel_name(r, ctx) for r in requested]
     if facts is None or not facts.frozen_after or "pytorch" not in names:
         return {}
     frozen = Version(facts.frozen_after)
@@ -881,14 +881,14 @@ def _add_nvidia(
     """The pytorch channel's pytorch-cuda depends on the nvidia channel's CUDA packages
     (cuda-runtime, cuda-libraries, ...): a command that asks for it without -c nvidia cannot
     be solved once the channels are listed explicitly, so nvidia is added."""
-    names = {upstream_channel(r) or r for r in requested}
+    names = {_channel_name(r, ctx) for r in requested}
     if "pytorch" not in names or "nvidia" in names:
         return
     tokens = [routed.get(i, cuda_args.get(i, t)) for i, t in positionals]
     tokens += list(cuda_args.get(-1, [])) + file_specs
     if not any(spec_name(t) == "pytorch-cuda" for t in tokens if isinstance(t, str)):
         return
-    at = next(i for i, r in enumerate(requested) if (upstream_channel(r) or r) == "pytorch")
+    at = next(i for i, r in enumerate(requested) if _channel_name(r, ctx) == "pytorch")
     requested.insert(at + 1, "nvidia")
     plan.notes.append(
         "added the nvidia channel after pytorch: pytorch-cuda depends on its CUDA packages "

@@ -144,6 +144,20 @@ def test_an_environment_files_mirror_channel_is_routed_in_its_copy() -> None:
     ]
 
 
+def test_a_mirrors_copy_of_the_pytorch_channel_is_the_pytorch_channel_everywhere() -> None:
+    """What minstall does for ``-c pytorch`` holds for TUNA's copy of it too: pytorch-cuda
+    needs the nvidia channel (PyTorch's own lines: ``-c pytorch -c nvidia``), and the channel
+    publishes nothing after 2.5 (pytorch/pytorch#138506), so 2.6 goes to conda-forge."""
+    written = f"{TUNA}/cloud/pytorch/"
+    got = plan(
+        "linux-550", "tuna-first", f"conda install pytorch=2.4.1 pytorch-cuda=12.1 -c {written}"
+    )
+    assert channels(got.argv)[:2] == [written, f"{OFFICIAL}/nvidia"]
+    newer = plan("linux-550", "tuna-first", f"conda install pytorch=2.6.0 -c {written}")
+    assert channels(newer.argv)[0] == f"{TUNA}/cloud/conda-forge"
+    assert written not in newer.argv
+
+
 def test_a_token_in_a_mirrors_channel_url_never_goes_to_another_mirror() -> None:
     line = (
         "conda install paddlepaddle-gpu -c "
