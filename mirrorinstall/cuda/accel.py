@@ -30,7 +30,7 @@ GFX_RE = re.compile(r"^gfx[0-9a-f]{3,4}$")
 class Device:
     kind: str  # one of KINDS
     name: str
-    arch: str | None = None  # AMD: the gfx target ("gfx1100")
+    arch: str | None = None  # AMD: the gfx target ("gfx1100"); Intel: the IP version ("12.55.8")
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ class AccelTables:
     gfx_override: dict[str, str]  # gfx target -> HSA_OVERRIDE_GFX_VERSION value
     xpu_since: str
     xpu_os: tuple[str, ...]
+    xpu_oldest_ip: str  # Intel Arc (Alchemist): older GPUs are not supported by torch's XPU build
+    xpu_older_names: tuple[str, ...]  # names of those older GPUs, when no IP version is known
     npu: tuple[NpuRow, ...]
     npu_source: str
     apple_last_x86_64: str
@@ -112,6 +114,8 @@ def parse_accel(text: str) -> AccelTables:
         gfx_override=overrides,
         xpu_since=data["xpu"]["since"],
         xpu_os=tuple(data["xpu"]["os"]),
+        xpu_oldest_ip=data["xpu"]["oldest_ip"],
+        xpu_older_names=tuple(data["xpu"]["older_names"]),
         npu=tuple(NpuRow(*row) for row in data["npu"]["rows"]),
         npu_source=data["npu"]["source"],
         apple_last_x86_64=data["apple"]["last_x86_64"],
@@ -269,11 +273,34 @@ def _intel(
 ) -> AccelChoice:
     if os not in tables.xpu_os:
         return _cpu(releases[0], f"PyTorch's XPU builds are for Linux and Windows ({os})")
-    names = ", ".join(d.name for d in acc.of("intel"))
+    gpus = acc.of("intel")
+    older = [d for d in gpus if older_than_arc(tables, d)]
+    names = ", ".join(_intel_name(d) for d in gpus if d not in older)
+    if not names:
+        return _cpu(
+            releases[0],
+            f"{', '.join(_intel_name(d) for d in older)} is older than Intel Arc (Alchemist), "
+            "the oldest GPU PyTorch's XPU build supports (torch warns that it is \"not "
+            'officially supported" and may misbehave on it)',
+            [
+                "to install the XPU build anyway, name its index (--index-url "
+                "https://download.pytorch.org/whl/xpu) and leave --cuda at keep"
+            ],
+        )
+    notes = [
+        f"torch.xpu also lists {_intel_name(d)}, which PyTorch's XPU build does not support "
+        "(older than Intel Arc): use the other device (torch.xpu.get_device_name(i) names "
+        "them), or hide it with ONEAPI_DEVICE_SELECTOR=level_zero:<index of the other>"
+        for d in older
+    ]
     for version in releases:
         if _series_at_least(version, tables.xpu_since) and missing(version, "xpu") is None:
             return AccelChoice(
-                "xpu", "xpu", version, f"xpu: PyTorch's build for Intel GPUs ({names})"
+                "xpu",
+                "xpu",
+                version,
+                f"xpu: PyTorch's build for Intel GPUs ({names})",
+                notes=tuple(notes),
             )
     if pinned:
         raise AccelMismatch(
@@ -282,6 +309,21 @@ def _intel(
             f"Ask for torch>={tables.xpu_since}, or --cuda cpu for the CPU build.",
         )
     return _cpu(releases[0], f"no XPU build before torch {tables.xpu_since}")
+
+
+def older_than_arc(tables: AccelTables, device: Device) -> bool:
+    """Whether an Intel GPU predates Arc (Alchemist), which torch's XPU build starts at: by its
+    IP version where sycl-ls printed one, else by the names of the integrated graphics before
+    it (an unknown name, "Intel(R) Graphics" on a Meteor Lake, is given the benefit)."""
+    if device.arch:
+        have = tuple(int(p) for p in device.arch.split("."))
+        return have < tuple(int(p) for p in tables.xpu_oldest_ip.split("."))
+    name = device.name.lower()
+    return any(n.lower() in name for n in tables.xpu_older_names)
+
+
+def _intel_name(device: Device) -> str:
+    return device.name + (f" ({device.arch})" if device.arch else "")
 
 
 def _ascend(

@@ -4,12 +4,14 @@ processes]
 Each platform's own tools and files, first answer wins per kind:
 
 - ``MINSTALL_ACCELERATOR`` plans for another machine: ``none``, ``amd:gfx1100[,gfx942]``,
-  ``intel``, ``ascend:8.1.RC1`` (the CANN version), ``apple[:14.5]`` (macOS version);
+  ``intel[:12.55.8]`` (the GPU's IP version), ``ascend:8.1.RC1`` (the CANN version),
+  ``apple[:14.5]`` (macOS version);
 - AMD: ``rocm_agent_enumerator`` (one gfx target per GPU; older ROCm print ``gfx000`` for the
   CPU), else the KFD topology (``/sys/class/kfd/kfd/topology/nodes/*/properties``,
   ``gfx_target_version``; CPU nodes have ``simd_count 0``), else ``rocminfo``; names from
   ``rocminfo``'s ``Marketing Name`` where it runs;
-- Intel: ``xpu-smi discovery`` (``Device Name:``), else ``sycl-ls`` (Level Zero GPUs). A bare
+- Intel: ``xpu-smi discovery`` (``Device Name:``), else ``sycl-ls`` (Level Zero GPUs, with the
+  IP version newer oneAPI prints, which tells an Arc from older integrated graphics). A bare
   PCI scan is not used: every Intel CPU's integrated graphics would count, and most of them
   have no XPU build;
 - Ascend: ``npu-smi info`` (the chip names), the CANN version from
@@ -39,6 +41,7 @@ CANN_INFO = (
     "/usr/local/Ascend/cann/{arch}-linux/ascend_toolkit_install.info",
 )
 CANN_VERSION_CFG = "/usr/local/Ascend/ascend-toolkit/latest/version.cfg"
+_INTEL_IP = re.compile(r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$")
 _CANN = re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}(\.(RC[0-9]{1,2}|[0-9]{1,3}))?(\.[A-Za-z0-9]{1,16})?$")
 
 
@@ -89,10 +92,9 @@ def detect_accelerators(
         devices += [Device("intel", n.strip()) for n in names]
         how.append("xpu-smi")
     else:
-        sycl = call("sycl-ls") or ""
-        gpus = re.findall(r"level_zero:gpu\S*\s+Intel\(R\) Level-Zero, (.+?) [0-9.]+ \[", sycl)
+        gpus = parse_sycl_ls(call("sycl-ls") or "")
         if gpus:
-            devices += [Device("intel", n.strip()) for n in dict.fromkeys(gpus)]
+            devices += gpus
             how.append("sycl-ls")
     npu = call("npu-smi", "info")
     cann = None
@@ -105,6 +107,26 @@ def detect_accelerators(
             how.append("npu-smi")
             cann = read_cann(root, machine)
     return Accelerators(tuple(devices), cann, None, machine, ", ".join(how) or "none found")
+
+
+# oneAPI before 2025 names the platform "Intel(R) Level-Zero", later ones "Intel(R) oneAPI
+# Unified Runtime over Level-Zero" (intel/llvm's sycl-ls-unified-runtime test); the number after
+# the device's name is the Level Zero API version ("1.3") in the first, the GPU's IP version
+# ("12.55.8") in the second.
+_SYCL_GPU = re.compile(
+    r"level_zero:gpu\S*\s+Intel\(R\) (?:oneAPI Unified Runtime over )?Level-Zero, "
+    r"(.+?) ([0-9]{1,3}(?:\.[0-9]{1,3}){1,2}) \["
+)
+
+
+def parse_sycl_ls(text: str) -> list[Device]:
+    """The Level Zero GPUs ``sycl-ls`` lists, each with its IP version where it prints one."""
+    found: dict[tuple[str, str | None], None] = {}
+    for name, version in _SYCL_GPU.findall(text):
+        parts = version.split(".")
+        ip = version if len(parts) == 3 and int(parts[0]) >= 8 else None
+        found[(name.strip(), ip)] = None
+    return [Device("intel", name, ip) for name, ip in found]
 
 
 def _amd(call: Callable[..., str | None], root: Path) -> tuple[list[Device], str] | None:
@@ -199,14 +221,15 @@ def _from_setting(value: str, machine: str) -> Accelerators:
             return Accelerators(
                 tuple(Device("amd", "AMD GPU", a) for a in archs), None, None, machine, how
             )
-    if kind == "intel" and not rest:
-        return Accelerators((Device("intel", "Intel GPU"),), None, None, machine, how)
+    if kind == "intel" and (not rest or _INTEL_IP.match(rest)):
+        return Accelerators((Device("intel", "Intel GPU", rest or None),), None, None, machine, how)
     if kind == "ascend" and _CANN.match(rest):
         return Accelerators((Device("ascend", "Ascend NPU"),), rest, None, machine, how)
     if kind == "apple" and (not rest or re.fullmatch(r"\d{1,2}(\.\d{1,2}){0,2}", rest)):
         return Accelerators((Device("apple", "Apple silicon"),), None, rest or None, "arm64", how)
     raise ConfigError(
         f"MINSTALL_ACCELERATOR={value!r} is not an accelerator minstall knows",
-        "Use none, amd:gfx1100 (the gfx target; several with commas), intel, "
+        "Use none, amd:gfx1100 (the gfx target; several with commas), intel[:12.55.8] (the "
+        "GPU's IP version, as sycl-ls prints it), "
         "ascend:8.1.RC1 (the CANN version) or apple[:14.5] (the macOS version).",
     )

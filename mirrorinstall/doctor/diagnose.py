@@ -19,6 +19,7 @@ from mirrorinstall.core.catalog import Catalog
 from mirrorinstall.core.urls import split_url
 from mirrorinstall.cuda.accel import Accelerators
 from mirrorinstall.cuda.choose import (
+    CudaChoice,
     CudaMismatch,
     HostCuda,
     choose_tensorflow,
@@ -208,10 +209,7 @@ def _accel_fix(machine: Machine) -> str:
         return f"PyTorch: {choice.reason}; only the CPU build runs" + (
             f" ({notes})" if notes else ""
         )
-    return (
-        f"PyTorch: minstall pip install torch torchvision --cuda auto  "
-        f"(torch {choice.build}: {choice.reason})"
-    )
+    return _install_line(choice, notes)
 
 
 def _package_fixes(family: str, machine: Machine) -> list[str]:
@@ -276,6 +274,13 @@ def _newer(a: str, b: str) -> bool:
     return Version(a) > Version(b)
 
 
+def _install_line(choice: CudaChoice, notes: str = "") -> str:
+    return (
+        f"PyTorch: minstall pip install torch torchvision --cuda auto  "
+        f"(torch {choice.build}: {choice.reason})" + (f"; {notes}" if notes else "")
+    )
+
+
 def _torch_fix(machine: Machine) -> str:
     try:
         choice = choose_torch(
@@ -285,10 +290,7 @@ def _torch_fix(machine: Machine) -> str:
         return f"PyTorch: {exc.message}. {exc.hint}"
     if choice.variant == "cpu":
         return f"PyTorch: {choice.reason}; only the CPU build runs (--cuda cpu)."
-    return (
-        f"PyTorch: minstall pip install torch torchvision --cuda auto  "
-        f"(torch {choice.build}: {choice.reason})"
-    )
+    return _install_line(choice)
 
 
 def _tensorflow_fix(machine: Machine) -> str:

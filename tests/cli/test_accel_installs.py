@@ -57,16 +57,32 @@ def test_the_accelerator_build_is_installed_from_the_mirror(
     assert {k: got.get(k) for k in want} == want, got
 
 
-def test_a_gpu_no_wheel_has_code_for_gets_the_cpu_build_and_the_reason(
-    make_farm, tmp_path: Path
+@pytest.mark.parametrize(
+    ("accelerator", "reason"),
+    [
+        ("amd:gfx1103", "no ROCm build of torch has code for gfx1103"),
+        ("intel:12.0.0", "is older than Intel Arc (Alchemist)"),
+    ],
+    ids=["radeon-780m", "iris-xe"],
+)
+def test_a_gpu_no_build_supports_gets_the_cpu_build_and_the_reason(
+    make_farm, tmp_path: Path, accelerator: str, reason: str
 ) -> None:
-    """gfx1103 (Radeon 780M) is in no PyTorch wheel (unsloth#9829)."""
+    """gfx1103 (Radeon 780M) is in no PyTorch wheel (unsloth#9829); an Iris Xe (Tiger Lake, IP
+    version 12.0.0 in SYCL's architecture list) predates Arc, which torch's XPU build starts at
+    (pytorch#165622). Asking for the XPU index by name still gets it, from the mirror."""
     farm = make_farm(MirrorSpec("a"))
-    env = farm_env(farm, tmp_path, MINSTALL_ACCELERATOR="amd:gfx1103")
+    env = farm_env(farm, tmp_path, MINSTALL_ACCELERATOR=accelerator)
     proc = minstall("rewrite", "--cuda", "auto", "--", "pip", "install", "torch", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "+cpu" in proc.stdout.splitlines()[0]
-    assert "no ROCm build of torch has code for gfx1103" in proc.stdout + proc.stderr
+    assert reason in proc.stdout + proc.stderr
+    if accelerator.startswith("intel"):
+        xpu = "https://download.pytorch.org/whl/xpu"
+        argv = ["rewrite", "--", "pip", "install", "torch", "--index-url", xpu]
+        kept = minstall(*argv, env=env)
+        assert kept.returncode == 0, kept.stderr
+        assert f"{farm['a'].url}/whl/xpu" in kept.stdout.splitlines()[0]
 
 
 # ------------------------------------------------------------ packages built per torch / CUDA

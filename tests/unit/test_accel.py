@@ -80,6 +80,19 @@ def test_xpu_smi_and_sycl_ls_name_intel_gpus(tmp_path: Path) -> None:
     ]
 
 
+def test_newer_sycl_ls_gives_each_gpus_ip_version(tmp_path: Path) -> None:
+    # oneAPI 2025 names the platform "Intel(R) oneAPI Unified Runtime over Level-Zero" and
+    # prints the IP version after the name (llama.cpp's SYCL guide)
+    found = _detect(_Tools(sycl_ls="sycl-ls-a770-uhd730-linux.txt"), tmp_path)
+    assert found.of("intel") == (
+        Device("intel", "Intel(R) Arc(TM) A770 Graphics", "12.55.8"),
+        Device("intel", "Intel(R) UHD Graphics 730", "12.2.0"),
+    )
+    # the older form prints the Level Zero API version there, which is no IP version
+    older = _detect(_Tools(sycl_ls="sycl-ls-iris-xe-windows.txt"), tmp_path)
+    assert older.of("intel") == (Device("intel", "Intel(R) Iris(R) Xe Graphics"),)
+
+
 def test_npu_smi_and_the_cann_info_file_give_the_ascend_pair(tmp_path: Path) -> None:
     info = tmp_path / "usr/local/Ascend/ascend-toolkit/latest/x86_64-linux"
     info.mkdir(parents=True)
@@ -116,6 +129,7 @@ def test_apple_is_the_platform_itself(tmp_path: Path) -> None:
     [
         ("amd:gfx1100,gfx942", ["amd", "amd"]),
         ("intel", ["intel"]),
+        ("intel:12.0.0", ["intel"]),
         ("ascend:8.0.RC3", ["ascend"]),
         ("none", []),
     ],
@@ -125,7 +139,9 @@ def test_the_setting_plans_for_another_machine(value: str, kinds: list[str]) -> 
     assert [d.kind for d in found.devices] == kinds
 
 
-@pytest.mark.parametrize("value", ["amd", "amd:1100", "ascend:", "cuda", "apple:x", "none:1"])
+@pytest.mark.parametrize(
+    "value", ["amd", "amd:1100", "ascend:", "cuda", "apple:x", "none:1", "intel:arc", "intel:12.55"]
+)
 def test_a_malformed_setting_is_a_config_error(value: str) -> None:
     with pytest.raises(ConfigError, match="MINSTALL_ACCELERATOR"):
         detect_accelerators({"MINSTALL_ACCELERATOR": value}, system="Linux", machine="x86_64")
@@ -137,6 +153,8 @@ def test_a_malformed_setting_is_a_config_error(value: str) -> None:
 
 AMD = lambda *a: Accelerators(tuple(Device("amd", f"GPU {x}", x) for x in a), machine="x86_64")  # noqa: E731
 INTEL = Accelerators((Device("intel", "Intel(R) Arc(TM) A770 Graphics"),), machine="x86_64")
+INTEL_BY_NAME = lambda name: Accelerators((Device("intel", name),), machine="x86_64")  # noqa: E731
+INTEL_AT = lambda name, ip: Accelerators((Device("intel", name, ip),), machine="x86_64")  # noqa: E731
 ASCEND = lambda cann, m="x86_64": Accelerators((Device("ascend", "Ascend 910B3"),), cann, machine=m)  # noqa: E731
 MAC = lambda version, m="arm64": Accelerators(  # noqa: E731
     (Device("apple", "Apple silicon"),) if m == "arm64" else (), macos=version, machine=m
@@ -207,6 +225,62 @@ CASES = [
     # get_start_xpu (2.5): binary wheels on Linux and Windows from 2.5
     pytest.param(INTEL, "linux", ["2.5.1"], True, ("xpu", "xpu", "2.5.1"), id="xpu-2.5-linux"),
     pytest.param(INTEL, "windows", ["2.8.0"], True, ("xpu", "xpu", "2.8.0"), id="xpu-2.8-windows"),
+    # Intel GPUs before Arc (Alchemist, IP 12.55.8): torch's XPU build warns "not officially
+    # supported" (pytorch#165622; quoted for a UHD 770 in intel-xpu-backend-for-triton#5616,
+    # for an Iris Xe in geti-instant-learn#640): the CPU build
+    pytest.param(
+        INTEL_BY_NAME("Intel(R) Iris(R) Xe Graphics"),
+        "windows",
+        ["2.8.0"],
+        False,
+        ("cpu", "cpu", "2.8.0"),
+        id="geti640-iris-xe",
+    ),
+    pytest.param(
+        INTEL_BY_NAME("Intel(R) UHD Graphics 770"),
+        "linux",
+        ["2.9.1"],
+        True,
+        ("cpu", "cpu", "2.9.1"),
+        id="triton5616-uhd770",
+    ),
+    # by IP version (llama.cpp SYCL guide): UHD 730 is 12.2.0, older than Arc
+    pytest.param(
+        INTEL_AT("Intel(R) UHD Graphics 730", "12.2.0"),
+        "linux",
+        ["2.8.0"],
+        False,
+        ("cpu", "cpu", "2.8.0"),
+        id="sycl-uhd730-12.2.0",
+    ),
+    # a Core Ultra 7 155H (Meteor Lake-H, validated in get_start_xpu) is "Intel(R) Graphics
+    # [0x7d55]" at 12.71.4 in sycl-ls: its name says nothing, its IP version does
+    pytest.param(
+        INTEL_AT("Intel(R) Graphics [0x7d55]", "12.71.4"),
+        "windows",
+        ["2.8.0"],
+        False,
+        ("xpu", "xpu", "2.8.0"),
+        id="get_start_xpu-meteor-lake-h",
+    ),
+    # Battlemage (B580: 20.1.0 in sycl-ls, canonical/intel-graphics-preview), validated
+    pytest.param(
+        INTEL_AT("Intel(R) Arc(TM) B580 Graphics", "20.1.0"),
+        "linux",
+        ["2.8.0"],
+        False,
+        ("xpu", "xpu", "2.8.0"),
+        id="get_start_xpu-b580",
+    ),
+    # the Data Center GPU Flex 170 (xpu-smi names it, no IP version) is an Alchemist part
+    pytest.param(
+        INTEL_BY_NAME("Intel(R) Data Center GPU Flex 170"),
+        "linux",
+        ["2.8.0"],
+        False,
+        ("xpu", "xpu", "2.8.0"),
+        id="xpumanager69-flex170",
+    ),
     # Ascend COMPATIBILITY.en.md: 2.5.1 <-> CANN 8.1.RC1 (torch-npu 2.5.1)
     pytest.param(
         ASCEND("8.1.RC1"), "linux", ["2.5.1"], True, ("npu", "cpu", "2.5.1"), id="ascend-8.1RC1-x86"
@@ -268,6 +342,22 @@ def test_an_rdna2_card_gets_the_override_named_as_unsupported() -> None:
     got = choose_accel(TABLES, AMD("gfx1032"), ["2.7.1"], "linux", pinned=False)
     assert got is not None and got.kind == "cpu"
     assert any("HSA_OVERRIDE_GFX_VERSION=10.3.0" in n and "unsupported" in n for n in got.notes)
+
+
+def test_an_arc_beside_older_integrated_graphics_gets_xpu_and_a_note(tmp_path: Path) -> None:
+    found = _detect(_Tools(sycl_ls="sycl-ls-a770-uhd730-linux.txt"), tmp_path)
+    got = choose_accel(TABLES, found, ["2.8.0"], "linux", pinned=False)
+    assert got is not None and got.variant == "xpu"
+    assert "A770" in got.reason and "UHD" not in got.reason
+    assert any("Intel(R) UHD Graphics 730 (12.2.0)" in n for n in got.notes)
+
+
+def test_older_integrated_graphics_alone_name_the_way_to_the_xpu_build() -> None:
+    acc = INTEL_BY_NAME("Intel(R) Iris(R) Xe Graphics")
+    got = choose_accel(TABLES, acc, ["2.8.0"], "windows", pinned=False)
+    assert got is not None and got.kind == "cpu"
+    assert "Iris(R) Xe" in got.reason and "not officially supported" in got.reason
+    assert any("https://download.pytorch.org/whl/xpu" in n for n in got.notes)
 
 
 @pytest.mark.parametrize(

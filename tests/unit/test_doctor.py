@@ -116,6 +116,10 @@ CLASSICS = {
     "of its dependencies.",
     # ROCm/legacy-rocm-build#2061 (an RX 6600, gfx1032)
     "rocm-no-binary": "hipErrorNoBinaryForGpu: Unable to find code object for all current devices!",
+    # intel/intel-xpu-backend-for-triton#5616
+    "xpu-older-gpu": "UserWarning: The detected GPU (Intel(R) UHD Graphics 770) is not "
+    "officially supported by PyTorch XPU. Running workloads on this device may result in "
+    "unexpected behavior.",
     # jax-ml/jax#29068
     "jax-cpu-jaxlib": "WARNING:2025-05-28 18:06:26,600:jax._src.xla_bridge:791: An NVIDIA GPU "
     "may be present on this machine, but a CUDA-enabled jaxlib is not installed. Falling back "
@@ -332,6 +336,20 @@ def test_hip_no_binary_on_an_rdna2_card_outside_the_list_names_the_override() ->
     found = diagnose_text(CLASSICS["rocm-no-binary"], machine(accel=_amd("gfx1032")), PATTERNS)
     fix = found[0].fixes[0]
     assert "only the CPU build runs" in fix and "HSA_OVERRIDE_GFX_VERSION=10.3.0" in fix, fix
+
+
+def test_torch_xpu_on_older_graphics_names_the_build_for_this_machine() -> None:
+    # the machine of the warning: a UHD 770 (12.2.0, Alder Lake-S in SYCL's architecture list)
+    # alone: the CPU build; beside an Arc A770 (12.55.8): the XPU build, and the device to use
+    uhd = Device("intel", "Intel(R) UHD Graphics 770", "12.2.0")
+    alone = Accelerators((uhd,), machine="x86_64", how="test")
+    found = diagnose_text(CLASSICS["xpu-older-gpu"], machine(accel=alone), PATTERNS)[0]
+    assert found.id == "xpu-older-gpu"
+    assert "only the CPU build runs" in found.fixes[0], found.fixes
+    arc = Device("intel", "Intel(R) Arc(TM) A770 Graphics", "12.55.8")
+    both = Accelerators((arc, uhd), machine="x86_64", how="test")
+    fix = diagnose_text(CLASSICS["xpu-older-gpu"], machine(accel=both), PATTERNS)[0].fixes[0]
+    assert "+xpu" in fix and "ONEAPI_DEVICE_SELECTOR" in fix, fix
 
 
 @pytest.mark.parametrize(
