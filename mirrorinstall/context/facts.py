@@ -128,6 +128,9 @@ class Facts:
     installed_torch: str | None = None
     # its torch.version.cuda ("12.1"; "" for a build without CUDA; None: not asked, not known)
     installed_torch_cuda: str | None = None
+    # its C++ ABI as its TorchConfig.cmake says (conda-forge's and source builds differ from
+    # PyPI's wheels of the same release); None: not written down or not asked
+    installed_torch_abi: bool | None = None
     wheels: WheelLister | None = None
     # The channels conda adds by itself (.condarc `channels`, unless --override-channels),
     # and where that list came from.

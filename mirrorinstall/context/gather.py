@@ -236,7 +236,7 @@ def gather(
             from mirrorinstall.cuda.accel import planned_mac
 
             accel = planned_mac(platform)
-    installed_torch = installed_cuda = None
+    installed_torch = installed_cuda = installed_abi = None
     target_python = f"{sys.version_info.major}.{sys.version_info.minor}"
     # mim picks mmcv's page from the target's torch and its CUDA; pages built per torch (PyG's,
     # mmcv's) must match the torch the target has when the command installs none; a
@@ -253,6 +253,7 @@ def gather(
         if found is not None:
             target_python = found.python
             installed_torch, installed_cuda = found.torch, found.cuda
+            installed_abi = found.cxx11_abi
     out_dir = session.cache_dir / "rewritten"
     copies = {
         path: str(
@@ -290,5 +291,6 @@ def gather(
         wheels=wheels,
         installed_torch=installed_torch,
         installed_torch_cuda=installed_cuda,
+        installed_torch_abi=installed_abi,
         **conda,  # type: ignore[arg-type]
     )

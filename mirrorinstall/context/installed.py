@@ -21,7 +21,9 @@ _VERSION = re.compile(r"[0-9][0-9A-Za-z.+!_-]{0,63}")
 _PYTHON = re.compile(r"[0-9]{1,2}\.[0-9]{1,3}")
 # its Python X.Y; then, when it has torch, torch's version and its torch.version.cuda read
 # from torch/version.py without importing torch (seconds, and a broken torch would fail it):
-# "12.1", "-" when it is None, "" unknown
+# "12.1", "-" when it is None, "" unknown; and the C++ ABI it was built with, as its CMake
+# config tells C++ extensions (TorchConfig.cmake: -D_GLIBCXX_USE_CXX11_ABI=0 or 1, up to torch
+# 2.7; conda-forge's sits under the environment's share/), "" when it does not say
 _TORCH_SCRIPT = (
     "import importlib.metadata as m, importlib.util as u, os, re, sys\n"
     "print('%d.%d' % sys.version_info[:2])\n"
@@ -35,6 +37,16 @@ _TORCH_SCRIPT = (
     "    except OSError:\n        pass\n"
     "c = re.search(r\"^cuda\\b[^=\\n]*=\\s*(?:'([0-9.]+)'|(None))\", t, re.M)\n"
     "print(v)\nprint((c.group(1) or '-') if c else '')\n"
+    "a = ''\n"
+    "for d in ([os.path.join(list(s.submodule_search_locations)[0], 'share')] if s and "
+    "s.submodule_search_locations else []) + [os.path.join(sys.prefix, 'share')]:\n"
+    "    try:\n"
+    "        with open(os.path.join(d, 'cmake', 'Torch', 'TorchConfig.cmake'),"
+    " encoding='utf-8', errors='replace') as f:\n            k = f.read(262144)\n"
+    "    except OSError:\n        continue\n"
+    "    g = re.search(r'_GLIBCXX_USE_CXX11_ABI=([01])', k)\n"
+    "    a = g.group(1) if g else ''\n    break\n"
+    "print(a)\n"
 )
 _CUDA = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}|-|")
 
@@ -46,6 +58,7 @@ class Target:
     python: str  # "3.11"
     torch: str | None = None  # "2.4.1+cu121"; None: no torch
     cuda: str | None = None  # torch.version.cuda: "12.1", "" none (a CPU build), None unknown
+    cxx11_abi: bool | None = None  # torch._C._GLIBCXX_USE_CXX11_ABI; None: not written down
 
 
 def ask_target(
@@ -61,12 +74,13 @@ def ask_target(
     lines = [line.strip() for line in proc.stdout.decode("ascii", "replace").splitlines()]
     if proc.returncode != 0 or not lines or not _PYTHON.fullmatch(lines[0]):
         return None
-    if len(lines) != 3 or not _VERSION.fullmatch(lines[1]):
+    if len(lines) not in (3, 4) or not _VERSION.fullmatch(lines[1]):
         return Target(lines[0])
     cuda = lines[2]
     if not _CUDA.fullmatch(cuda):
         return Target(lines[0], lines[1])
-    return Target(lines[0], lines[1], {"-": "", "": None}.get(cuda, cuda))
+    abi = {"1": True, "0": False}.get(lines[3]) if len(lines) == 4 else None
+    return Target(lines[0], lines[1], {"-": "", "": None}.get(cuda, cuda), abi)
 
 
 def interpreter_of(head: tuple[str, ...], args: tuple[str, ...]) -> list[str] | None:

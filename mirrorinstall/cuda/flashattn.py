@@ -133,9 +133,13 @@ def parse_flash(text: str) -> FlashFacts:
     )
 
 
-def torch_build(facts: FlashFacts, release: str, build: str | None) -> TorchBuild | str:
+def torch_build(
+    facts: FlashFacts, release: str, build: str | None, abi: bool | None = None
+) -> TorchBuild | str:
     """The torch ``release`` of ``build`` ("cu124"; None: PyPI's untagged Linux wheel) as a
-    flash-attn wheel sees it, or why no flash-attn wheel can fit it."""
+    flash-attn wheel sees it, or why no flash-attn wheel can fit it. ``abi``: the C++ ABI the
+    installed torch says it was built with (conda-forge's and source builds use the new one
+    whatever the release); None: PyPI's wheels' own."""
     minor = ".".join(release.split(".")[:2])
     how = f"torch {release}+{build}"
     if build is None:
@@ -150,7 +154,10 @@ def torch_build(facts: FlashFacts, release: str, build: str | None) -> TorchBuil
         cuda = f"{build[2:-1]}.{build[-1]}"
     else:
         return f"torch {release}+{build} is not a CUDA build; flash-attn's wheels are for CUDA"
-    return TorchBuild(minor, cuda, cxx11_abi(facts, minor, cuda), how)
+    if abi is None:
+        return TorchBuild(minor, cuda, cxx11_abi(facts, minor, cuda), how)
+    said = f"C++ ABI {'TRUE' if abi else 'FALSE'} as its TorchConfig.cmake says"
+    return TorchBuild(minor, cuda, abi, f"{how}, {said}")
 
 
 def cxx11_abi(facts: FlashFacts, minor: str, cuda: str) -> bool:

@@ -50,10 +50,12 @@ def rewrite_flash_attn(
     plan: Plan,
     torch: tuple[str | None, str | None],
     route: Callable[[str], str],
+    abi: bool | None = None,
 ) -> str:
     """The requirement to use instead of ``token`` (itself when nothing changes), notes in
     ``plan``. ``torch``: (release, build) the command installs or the target holds;
-    ``route``: an official URL -> the same file on the best copy of its host."""
+    ``route``: an official URL -> the same file on the best copy of its host; ``abi``: the
+    C++ ABI the target's torch says it has, when ``torch`` is that one."""
     tables = ctx.facts.tables
     facts = tables.flash if tables is not None else None
     if facts is None:
@@ -113,7 +115,7 @@ def rewrite_flash_attn(
             "--no-build-isolation, nvcc)"
         )
         return token
-    fit = torch_build(facts, release, build)
+    fit = torch_build(facts, release, build, abi)
     python = ctx.facts.python
     if isinstance(fit, str) or python is None:
         why = fit if isinstance(fit, str) else "the target's Python version is unknown"

@@ -158,6 +158,7 @@ class _State:
     # this torch (release, build), known only once the whole command has been read
     per_torch: bool = False
     page_target: tuple[str | None, str | None] | None = None
+    torch_installed: bool = False  # that torch is the target's own (the command names none)
     # pip's hash-checking mode (--require-hashes, or any --hash in a file): every requirement
     # must carry a hash, so none is swapped for a URL without one
     hashes: bool = False
@@ -177,12 +178,15 @@ def rewrite_pip(cmd: Command, ctx: Context) -> Plan:
     if state.per_torch:
         # the torch a requirements file's page must fit is known only after every file and
         # option was read (the CUDA choice comes last): read again, knowing it
-        plan, _, _ = _rewrite_pip(cmd, ctx, target)
+        plan, _, _ = _rewrite_pip(cmd, ctx, target, state.torch_installed)
     return plan
 
 
 def _rewrite_pip(
-    cmd: Command, ctx: Context, page_target: tuple[str | None, str | None] | None
+    cmd: Command,
+    ctx: Context,
+    page_target: tuple[str | None, str | None] | None,
+    torch_installed: bool = False,
 ) -> tuple[Plan, _State, tuple[str | None, str | None]]:
     uv = cmd.tool == "uv"
     cmd, backend_notes, unset = translate_torch_backend(cmd, ctx)
@@ -193,7 +197,9 @@ def _rewrite_pip(
         found = scan(cmd.args, _PIP_VALUED, ("--no-index",), _PIP_OTHER)
     plan = Plan(argv=[], notes=backend_notes, unset=unset)
     notes = plan.notes
-    state = _State(uv=uv, pypi=pypi_mirror(ctx), page_target=page_target)
+    state = _State(
+        uv=uv, pypi=pypi_mirror(ctx), page_target=page_target, torch_installed=torch_installed
+    )
     state.hashes = "--require-hashes" in cmd.args or any(
         "--hash" in text for text in ctx.facts.files.values()
     )
@@ -264,7 +270,7 @@ def _rewrite_pip(
         for i, token in found.positionals:
             current = (replace.get(i) or [token])[0]
             if is_flash_attn(current):
-                new = _flash_attn(current, ctx, plan, target)
+                new = _flash_attn(current, ctx, plan, target, state.torch_installed)
                 if new != current:
                     replace[i] = [new]
     out = list(cmd.head)
@@ -740,7 +746,9 @@ def _rewrite_requirements(path: str, text: str, ctx: Context, plan: Plan, state:
         if by_url is None and is_flash_attn(requirement) and not state.hashes:
             state.per_torch = True  # its wheel is chosen for the command's torch, known last
             if state.page_target is not None:
-                by_url = _flash_attn(requirement, ctx, plan, state.page_target)
+                by_url = _flash_attn(
+                    requirement, ctx, plan, state.page_target, state.torch_installed
+                )
         if by_url is not None:
             line = line.replace(requirement, by_url, 1)
         elif requirement in state.pins:
@@ -917,6 +925,7 @@ def _torch_target(
             return exact[0], exact[1] or (state.variants[-1] if state.variants else None)
     installed = _installed_torch(ctx) if not named else None
     if installed is not None:
+        state.torch_installed = True
         return installed
     return None, (list(explicit.values())[-1] if explicit else None)
 
@@ -974,8 +983,12 @@ def _page_for_torch(
     return _via_copy(choice.url, ctx, plan)
 
 
-def _flash_attn(text: str, ctx: Context, plan: Plan, torch: tuple[str | None, str | None]) -> str:
-    return rewrite_flash_attn(text, ctx, plan, torch, lambda url: _via_copy(url, ctx, plan))
+def _flash_attn(
+    text: str, ctx: Context, plan: Plan, torch: tuple[str | None, str | None], installed: bool
+) -> str:
+    # the target's torch says which C++ ABI it has; one the command installs is PyPI's
+    abi = ctx.facts.installed_torch_abi if installed else None
+    return rewrite_flash_attn(text, ctx, plan, torch, lambda url: _via_copy(url, ctx, plan), abi)
 
 
 def _family_page(url: str, ctx: Context) -> bool:

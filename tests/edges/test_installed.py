@@ -86,6 +86,33 @@ def test_the_targets_torch_and_its_cuda(tmp_path: Path, version, version_py, exp
     assert found is not None and (found.torch, found.cuda) == expected
 
 
+def test_the_c_abi_is_read_from_torchs_cmake_config(tmp_path: Path) -> None:
+    """TorchConfig.cmake passes its build's ABI on to C++ extensions (pytorch's
+    cmake/TorchConfig.cmake.in up to 2.7: set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=...")):
+    in the wheel under torch/share/cmake/Torch, in a conda-forge environment under its own
+    share/cmake/Torch; from 2.8 the line is gone (every build has the new ABI)."""
+    line = '  set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI={}")\n'
+    wheel = _venv_with_torch(tmp_path / "w", "2.5.1+cu124", "cuda = '12.4'\n")
+    site = _ask(wheel, "import sysconfig; print(sysconfig.get_path('purelib'))")
+    config = Path(site) / "torch" / "share" / "cmake" / "Torch"
+    config.mkdir(parents=True)
+    (config / "TorchConfig.cmake").write_text(line.format(0))
+    found = ask_target([wheel], {})
+    assert found is not None and found.cxx11_abi is False
+    forge = _venv_with_torch(tmp_path / "f", "2.5.1", "cuda = '12.4'\n")
+    prefix = Path(_ask(forge, "import sys; print(sys.prefix)"))
+    (prefix / "share" / "cmake" / "Torch").mkdir(parents=True)
+    (prefix / "share" / "cmake" / "Torch" / "TorchConfig.cmake").write_text(line.format(1))
+    found = ask_target([forge], {})
+    assert found is not None and found.cxx11_abi is True
+    assert ask_target([_venv_with_torch(tmp_path / "n", "2.8.0", None)], {}).cxx11_abi is None
+
+
+def _ask(python: str, code: str) -> str:
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def test_no_torch_is_the_python_alone_and_no_answer_is_none(tmp_path: Path) -> None:
     venv.EnvBuilder(with_pip=False).create(tmp_path / "v")
     python = hostos.env_python(str(tmp_path / "v"), venv=True)

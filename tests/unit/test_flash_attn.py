@@ -44,6 +44,7 @@ def plan(
     platform: str = "linux-64",
     installed: str | None = None,
     cuda: str | None = None,
+    abi: bool | None = None,
     gpus: tuple[Gpu, ...] = (),
     environ: dict[str, str] | None = None,
     files: dict[str, str] | None = None,
@@ -58,6 +59,7 @@ def plan(
         python=python,
         installed_torch=installed,
         installed_torch_cuda=cuda,
+        installed_torch_abi=abi,
         environ=environ or {},
         files=files,
         copies={name: f"/c/{name}" for name in files},
@@ -139,6 +141,24 @@ def test_the_release_wheel_for_the_torch_in_the_command(
 def test_the_wheel_for_the_torch_already_in_the_target(installed, cuda, token) -> None:
     got = plan("pip install flash-attn --no-build-isolation", installed=installed, cuda=cuda)
     assert token in got.argv, (got.argv, got.notes)
+
+
+def test_the_abi_the_targets_torch_was_built_with_chooses_the_wheel() -> None:
+    """conda-forge's torch 2.5.1 (untagged, CUDA 12.4 in its version.py) is built with the new
+    C++ ABI, as every conda-forge build (OpenVDB's fvdb refuses a torch without it: "Please
+    install PyTorch with the C++11 ABI (e.g. conda-forge package)"); PyPI's 2.5.1 is FALSE. The
+    target's TorchConfig.cmake says which (-D_GLIBCXX_USE_CXX11_ABI=1)."""
+    line = "pip install flash-attn --no-build-isolation"
+    forge = plan(line, installed="2.5.1", cuda="12.4", abi=True)
+    name = "flash_attn-2.8.3+cu12torch2.5cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    assert _wheel("2.8.3", name) in forge.argv, (forge.argv, forge.notes)
+    assert any("as its TorchConfig.cmake says" in n for n in forge.notes), forge.notes
+    # a command that installs its own torch: that torch's ABI, not the target's
+    pypi = plan(
+        "pip install torch==2.5.1+cu124 flash-attn", installed="2.5.1", cuda="12.4", abi=True
+    )
+    name = "flash_attn-2.8.3+cu12torch2.5cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"
+    assert _wheel("2.8.3", name) in pypi.argv, (pypi.argv, pypi.notes)
 
 
 # (command, keyword arguments of the machine, a note must contain) with flash-attn left as is
