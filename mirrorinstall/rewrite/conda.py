@@ -34,6 +34,7 @@ from mirrorinstall.rewrite.common import (
     why_chosen,
 )
 from mirrorinstall.rewrite.condagpu import build_pinned, gpu_pins
+from mirrorinstall.rewrite.envtorch import read_new_env
 from mirrorinstall.rewrite.includes import absolute_pip_section, map_pip_section, pip_section_items
 from mirrorinstall.rewrite.pip import pip_section_router
 
@@ -234,7 +235,11 @@ def rewrite_conda(cmd: Command, ctx: Context) -> Plan:
                 new_text = _rewrite_env_yaml(text, url_for, defaults)
                 # conda runs pip on the pip: list as a requirements file: routed as one
                 items = pip_section_items(new_text)
-                new_text = map_pip_section(new_text, pip_section_router(items, ctx, plan))
+                env = read_new_env(
+                    _yaml_list(text, "dependencies"),
+                    [_channel_name(c, ctx) for c in _yaml_list(text, "channels")],
+                )
+                new_text = map_pip_section(new_text, pip_section_router(items, ctx, plan, env))
                 base = ctx.facts.file_dirs.get(env_file.value)
                 if base is not None:  # its pip: list works from the copy's folder too
                     new_text = absolute_pip_section(new_text, base)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -38,6 +38,7 @@ from mirrorinstall.rewrite.common import (
     torch_mirror,
     why_chosen,
 )
+from mirrorinstall.rewrite.envtorch import NewEnv
 from mirrorinstall.rewrite.flashattn import is_flash_attn, rewrite_flash_attn
 from mirrorinstall.rewrite.gpupkg import (
     index_package,
@@ -545,15 +546,32 @@ def _torch_page_or_file(
     return [t for url in urls for t in ("--extra-index-url", url)]
 
 
-def pip_section_router(items: list[str], ctx: Context, plan: Plan) -> Callable[[str], list[str]]:
+def pip_section_router(
+    items: list[str], ctx: Context, plan: Plan, env: NewEnv | None = None
+) -> Callable[[str], list[str]]:
     """For an environment file's ``pip:`` list (conda runs pip on it as a requirements file):
     a function from one item to the items that replace it, routed as in a requirements file
-    (index options to mirrors, PyTorch pages and wheel URLs to the same files)."""
+    (index options to mirrors, PyTorch pages and wheel URLs to the same files; flash-attn's
+    release wheel for ``env``, the environment the file creates)."""
     state = _State(uv=False, pypi=pypi_mirror(ctx))
     state.requirements = [i for i in items if not i.startswith("-")]
+    state.hashes = any("--hash" in i for i in items)
     # the environment is new: its torch is the one the list pins, if it pins one
     pinned = [found for found in map(_exact_torch, state.requirements) if found]
     state.page_target = pinned[0] if pinned else (None, None)
+    if env is not None and not pinned:
+        state.page_target = env.torch
+    # the new environment's Python, and no torch in it but the file's own
+    new_env = replace(
+        ctx,
+        facts=replace(
+            ctx.facts,
+            python=env.python if env else ctx.facts.python,
+            installed_torch=None,
+            installed_torch_cuda=None,
+            installed_torch_abi=None,
+        ),
+    )
     options = []
     for item in items:
         parts = item.split(None, 1)
@@ -573,6 +591,16 @@ def pip_section_router(items: list[str], ctx: Context, plan: Plan) -> Callable[[
         by_url = _torch_file_requirement(item, ctx, plan, state)
         if by_url is not None:
             return [by_url]
+        # a comment after the requirement stays after it (pip reads " #" as one)
+        bare = re.split(r"\s+#", item, maxsplit=1)[0]
+        if env is not None and is_flash_attn(bare) and not state.hashes:
+            if state.page_target[0] is None and env.why_not:
+                plan.notes.append(f"CUDA: {bare}: no flash-attn wheel chosen: {env.why_not}")
+                return [item]
+            abi = env.abi if not pinned else None
+            route = lambda url: _via_copy(url, ctx, plan)  # noqa: E731
+            new = rewrite_flash_attn(bare, new_env, plan, state.page_target, route, abi)
+            return [new + item[len(bare) :]]
         return [state.pins.get(item, item)]
 
     return change

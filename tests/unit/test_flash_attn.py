@@ -298,3 +298,68 @@ def test_an_open_requirement_says_the_release_is_the_tables_newest() -> None:
     assert any("the newest release in minstall's table" in n for n in got.notes), got.notes
     pinned = plan("pip install torch==2.6.0+cu124 flash-attn==2.7.4.post1")
     assert not any("the newest release in minstall's table" in n for n in pinned.notes)
+
+
+# ------------------------------------------------------------ environment files' pip: lists
+# conda env create runs the new environment's pip on the list: its Python is the file's
+# python=, its torch the list's pin or the file's conda pytorch. Expected names from the
+# release matrices above; conda-forge's torch has the new C++ ABI (OpenVDB's fvdb
+# get_torch.cmake asks for "the C++11 ABI (e.g. conda-forge package)").
+
+
+def _env_plan(text: str, mode: str = "keep"):
+    files = {"environment.yml": text}
+    got = plan("conda env create -f environment.yml", mode, python="3.9", files=files)
+    return got, got.writes.get("/c/environment.yml", "")
+
+
+def test_an_environment_files_pip_list_gets_the_wheel_for_its_python_and_torch() -> None:
+    text = (
+        "name: llm\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.10\n  - pip\n"
+        "  - pip:\n    - torch==2.4.1\n    - flash-attn\n"
+    )
+    got, written = _env_plan(text)
+    # PyPI's torch 2.4.1 is CUDA 12.1, ABI FALSE; the environment's Python 3.10, not this 3.9
+    name = "flash_attn-2.8.3+cu12torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl"
+    assert f"    - flash-attn @ {REL}/v2.8.3/{name}\n" in written, (written, got.notes)
+
+
+def test_conda_forges_torch_in_the_file_gets_the_new_abi_wheel() -> None:
+    text = (
+        "channels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pytorch=2.5.1\n"
+        "  - cuda-version=12.6\n  - pip\n  - pip:\n    - flash-attn==2.7.3  # attention\n"
+    )
+    got, written = _env_plan(text)
+    name = "flash_attn-2.7.3+cu12torch2.5cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    assert f"    - flash-attn @ {REL}/v2.7.3/{name}  # attention\n" in written, (written, got.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        # a design doc's environment.yml (gwen_tts_rl): the pytorch channel's torch, whose
+        # C++ ABI no cited source records: nothing guessed, the way that works is named
+        (
+            "channels:\n  - pytorch\n  - nvidia\n  - conda-forge\ndependencies:\n"
+            "  - python=3.12\n  - pytorch=2.3.0\n  - pytorch-cuda=12.1\n  - pip\n  - pip:\n"
+            "    - flash-attn==2.5.8                # for attention efficiency\n",
+            "comes from the pytorch channel",
+        ),
+        # conda-forge's torch with its CUDA left to the driver's __cuda
+        (
+            "channels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pytorch=2.5.1\n"
+            "  - pip:\n    - flash-attn\n",
+            "does not pin (cuda-version=",
+        ),
+        # no python= in the file: conda takes its newest, so no Python is known
+        (
+            "dependencies:\n  - pip\n  - pip:\n    - torch==2.4.1\n    - flash-attn\n",
+            "the target's Python version is unknown",
+        ),
+    ],
+    ids=["pytorch-channel", "forge-no-cuda-version", "no-python"],
+)
+def test_an_environment_whose_torch_or_python_is_unknown_keeps_flash_attn(text, note) -> None:
+    got, written = _env_plan(text)
+    assert "flash-attn @" not in written, written
+    assert any(note in n for n in got.notes), got.notes
