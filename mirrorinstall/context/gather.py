@@ -244,7 +244,7 @@ def gather(
     if cmd.origin == "mim" or (
         cmd.family == "pip"
         and tables is not None
-        and (_names_a_page(cmd, files, tables) or "flash" in text)
+        and (_names_a_page(cmd, files, tables) or "flash-attn" in text or "flash_attn" in text)
     ):
         from mirrorinstall.context.installed import ask_target, interpreter_of
         from mirrorinstall.cuda.verify import target_python as active_python

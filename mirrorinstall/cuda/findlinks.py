@@ -91,8 +91,7 @@ def parse_mim(text: str, name: str = "find_links.toml") -> MimFacts | None:
     if table is None:
         return None
     missing = [k for k in ("base", "page", "packages", "source") if k not in table]
-    if missing:
-        raise ValueError(f"{name}: [mim]: missing {', '.join(missing)}")
+    check_row(f"{name}: [mim]", missing, table.get("source", ""))
     if not str(table["base"]).startswith("https://"):
         raise ValueError(f"{name}: [mim]: base must be an https URL")
     return MimFacts(

@@ -17,9 +17,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from mirrorinstall.cuda.choose import CudaMismatch, choose_tensorflow
+from mirrorinstall.cuda.choose import CudaMismatch, HostCuda, choose_tensorflow
 from mirrorinstall.cuda.packages import CondaTwin
 from mirrorinstall.rewrite.common import Context, Plan, spec_name
 
@@ -122,7 +121,7 @@ def _pin_twin(
 
 
 def _cuda_build_without_driver(
-    names: dict[str, tuple[int, str]], twins: tuple[CondaTwin, ...], host: Any, plan: Plan
+    names: dict[str, tuple[int, str]], twins: tuple[CondaTwin, ...], host: HostCuda, plan: Plan
 ) -> None:
     """A note for each conda-forge twin the command pins to a CUDA build on a machine with no
     driver: conda sees no __cuda there, so it cannot install it."""

@@ -266,7 +266,7 @@ def _rewrite_pip(
         plan.mirrors["pypi"] = {"mirror": None, "url": None}
     _pip_cuda(cmd, found, ctx, plan, replace, torch_mirror(ctx), uv, torch_options, state.channels)
     target = _torch_target(found, ctx, plan, replace, torch_options, state)
-    _torch_built_pages(found, ctx, plan, replace, target)
+    _torch_built_pages(found, ctx, plan, replace, target, state.torch_installed)
     if not state.hashes:
         for i, token in found.positionals:
             current = (replace.get(i) or [token])[0]
@@ -450,7 +450,11 @@ def _rewrite_index_option(opt: Option, ctx: Context, plan: Plan, state: _State) 
     if opt.name == "--find-links" and _family_page(url, ctx):
         state.per_torch = True
         target = state.page_target
-        new_url = _page_for_torch(url, ctx, plan, target) if target else _via_copy(url, ctx, plan)
+        new_url = (
+            _page_for_torch(url, ctx, plan, target, state.torch_installed)
+            if target
+            else _via_copy(url, ctx, plan)
+        )
         return None if new_url == url else opt.same_form(opt.value.replace(url, new_url))
     owner = index_package(url, ctx)
     if owner is not None:  # PaddlePaddle's per-CUDA index, ONNX Runtime's CUDA 11 feed
@@ -547,7 +551,7 @@ def _torch_page_or_file(
 
 
 def pip_section_router(
-    items: list[str], ctx: Context, plan: Plan, env: NewEnv | None = None
+    items: list[str], ctx: Context, plan: Plan, env: NewEnv
 ) -> Callable[[str], list[str]]:
     """For an environment file's ``pip:`` list (conda runs pip on it as a requirements file):
     a function from one item to the items that replace it, routed as in a requirements file
@@ -558,15 +562,13 @@ def pip_section_router(
     state.hashes = any("--hash" in i for i in items)
     # the environment is new: its torch is the one the list pins, if it pins one
     pinned = [found for found in map(_exact_torch, state.requirements) if found]
-    state.page_target = pinned[0] if pinned else (None, None)
-    if env is not None and not pinned:
-        state.page_target = env.torch
+    state.page_target = pinned[0] if pinned else env.torch
     # the new environment's Python, and no torch in it but the file's own
     new_env = replace(
         ctx,
         facts=replace(
             ctx.facts,
-            python=env.python if env else ctx.facts.python,
+            python=env.python,
             installed_torch=None,
             installed_torch_cuda=None,
             installed_torch_abi=None,
@@ -593,7 +595,7 @@ def pip_section_router(
             return [by_url]
         # a comment after the requirement stays after it (pip reads " #" as one)
         bare = re.split(r"\s+#", item, maxsplit=1)[0]
-        if env is not None and is_flash_attn(bare) and not state.hashes:
+        if is_flash_attn(bare) and not state.hashes:
             if state.page_target[0] is None and env.why_not:
                 plan.notes.append(f"CUDA: {bare}: no flash-attn wheel chosen: {env.why_not}")
                 return [item]
@@ -981,16 +983,18 @@ def _torch_built_pages(
     plan: Plan,
     replace: dict[int, list[str]],
     torch: tuple[str | None, str | None],
+    installed: bool,
 ) -> None:
     """PyG's find-links pages (one per torch minor and build) matched to the torch this
-    command installs: a page copied for another torch gives extensions that fail to load."""
+    command installs (``installed``: the target's own): a page copied for another torch gives
+    extensions that fail to load."""
     tables = ctx.facts.tables
     if tables is None or not tables.pages:
         return
     for opt in found.options:
         if opt.name != "--find-links" or opt.index in replace or not _family_page(opt.value, ctx):
             continue
-        url = _page_for_torch(opt.value.strip(), ctx, plan, torch)
+        url = _page_for_torch(opt.value.strip(), ctx, plan, torch, installed)
         if url != opt.value.strip():
             replace[opt.index] = opt.same_form(url)
             for k in range(opt.index + 1, opt.index + opt.count):
@@ -998,14 +1002,14 @@ def _torch_built_pages(
 
 
 def _page_for_torch(
-    url: str, ctx: Context, plan: Plan, torch: tuple[str | None, str | None]
+    url: str, ctx: Context, plan: Plan, torch: tuple[str | None, str | None], installed: bool
 ) -> str:
-    """The family page ``url`` names, chosen for ``torch`` (why, in a note), on the best copy
-    of its host."""
+    """The family page ``url`` names, chosen for ``torch`` (why, in a note; ``installed``:
+    it is the target's own), on the best copy of its host."""
     assert ctx.facts.tables is not None
     ref = read_page(ctx.facts.tables.pages, url)
     assert ref is not None
-    choice = page_for(ref, *torch, installed=_installed_torch(ctx) == torch)
+    choice = page_for(ref, *torch, installed=installed)
     if choice.note:
         plan.notes.append(f"CUDA: {choice.note}")
     return _via_copy(choice.url, ctx, plan)

@@ -139,6 +139,11 @@ def test_the_setting_plans_for_another_machine(value: str, kinds: list[str]) -> 
     assert [d.kind for d in found.devices] == kinds
 
 
+def test_the_intel_setting_carries_the_ip_version() -> None:
+    found = detect_accelerators({"MINSTALL_ACCELERATOR": "intel:12.0.0"}, system="Linux")
+    assert found.of("intel") == (Device("intel", "Intel GPU", "12.0.0"),)
+
+
 @pytest.mark.parametrize(
     "value", ["amd", "amd:1100", "ascend:", "cuda", "apple:x", "none:1", "intel:arc", "intel:12.55"]
 )

@@ -262,6 +262,16 @@ def test_the_page_follows_the_torch_already_in_the_target(installed, line, page)
         assert any("the target has torch" in n for n in got.notes), got.notes
 
 
+def test_a_torch_the_command_pins_is_the_commands_even_when_the_target_has_the_same() -> None:
+    # the target holds 2.4.1+cu121 and the command pins that very build: the page follows the
+    # command's pin, and the note says so (not "the target has")
+    line = f"pip install torch==2.4.1+cu121 torch_scatter -f {PYG}/torch-2.1.0+cu118.html"
+    got = _plan_with("2.4.1+cu121", line)
+    assert f"{PYG}/torch-2.4.0+cu121.html" in got.argv, (got.argv, got.notes)
+    assert any("this command installs torch 2.4.1" in n for n in got.notes), got.notes
+    assert not any("the target has torch" in n for n in got.notes), got.notes
+
+
 def _plan_files(line: str, files: dict[str, str], *, installed=None, driver="550.54.14",
                 mode="keep", cuda=None):  # fmt: skip
     facts = Facts(
